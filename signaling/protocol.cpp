@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+// Parsing, validation and JSON output for the duet room protocol.
+#include "protocol.h"
+
+#include "src/common/gobj.h"
+
+#include <json-glib/json-glib.h>
+
+#include <cstring>
+
+namespace duet::proto {
+namespace {
+
+// Deeper documents are refused before json-glib sees them: its parser recurses, and a
+// 64 KiB frame of '[' would otherwise exhaust a worker thread's stack. Real messages nest 3.
+constexpr int kMaxDepth = 32;
+
+struct Names {
+    ErrorCode code;
+    const char *name;
+};
+constexpr Names kErrorNames[] = {
+    {ErrorCode::BadMessage, "bad-message"},       {ErrorCode::UnknownType, "unknown-type"},
+    {ErrorCode::InvalidRoom, "invalid-room"},     {ErrorCode::RoomFull, "room-full"},
+    {ErrorCode::AlreadyJoined, "already-joined"}, {ErrorCode::NotJoined, "not-joined"},
+    {ErrorCode::UnknownPeer, "unknown-peer"},     {ErrorCode::TooLarge, "too-large"},
+    {ErrorCode::RateLimited, "rate-limited"},
+};
+
+ParseError bad(std::string msg) { return ParseError{ErrorCode::BadMessage, std::move(msg)}; }
+
+bool too_deep(std::string_view text) {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"')
+            in_string = true;
+        else if (c == '[' || c == '{') {
+            if (++depth > kMaxDepth)
+                return true;
+        } else if (c == ']' || c == '}')
+            --depth;
+    }
+    return false;
+}
+
+// Parses text into a JSON object node owned by the returned parser.
+std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, JsonObject **out) {
+    if (!g_utf8_validate_len(text.data(), text.size(), nullptr))
+        return bad("message is not valid UTF-8");
+    if (too_deep(text))
+        return bad("message nests too deeply");
+    // json-glib returns C strings, so an escaped NUL would silently cut a string short.
+    if (text.find("\\u0000") != std::string_view::npos)
+        return bad("NUL characters are not allowed");
+    auto parser = Ref<JsonParser>::adopt(json_parser_new_immutable());
+    GErr err;
+    if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), err.out()))
+        return bad(std::string("message is not JSON: ") + err.message());
+    JsonNode *root = json_parser_get_root(parser.get());
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+        return bad("message must be a JSON object");
+    *out = json_node_get_object(root);
+    return parser;
+}
+
+// Field accessors that report a wrong type instead of asserting (json-glib's getters warn).
+std::optional<std::string> get_string(JsonObject *o, const char *name, std::string *why) {
+    JsonNode *n = json_object_get_member(o, name);
+    if (!n) {
+        *why = std::string("missing field '") + name + "'";
+        return std::nullopt;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+        *why = std::string("field '") + name + "' must be a string";
+        return std::nullopt;
+    }
+    return std::string(json_node_get_string(n));
+}
+
+bool has(JsonObject *o, const char *name) { return json_object_has_member(o, name); }
+
+std::optional<bool> get_bool(JsonObject *o, const char *name, std::string *why) {
+    JsonNode *n = json_object_get_member(o, name);
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+        *why = std::string("field '") + name + "' must be a boolean";
+        return std::nullopt;
+    }
+    return bool(json_node_get_boolean(n));
+}
+
+std::string node_to_json(JsonNode *n) {
+    auto gen = Ref<JsonGenerator>::adopt(json_generator_new());
+    json_generator_set_root(gen.get(), n);
+    gchar *s = json_generator_to_data(gen.get(), nullptr);
+    std::string out(s);
+    g_free(s);
+    return out;
+}
+
+void append_quoted(std::string &out, std::string_view s) {
+    out += '"';
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                g_snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += char(c);
+            }
+        }
+    }
+    out += '"';
+}
+
+// Small writer for flat objects; keeps output allocation-light on the relay path.
+class Obj {
+  public:
+    explicit Obj(const char *type) {
+        s_ = "{\"type\":";
+        append_quoted(s_, type);
+    }
+    Obj &str(const char *k, std::string_view v) {
+        key(k);
+        append_quoted(s_, v);
+        return *this;
+    }
+    Obj &boolean(const char *k, bool v) {
+        key(k);
+        s_ += v ? "true" : "false";
+        return *this;
+    }
+    Obj &raw(const char *k, std::string_view json) {
+        key(k);
+        s_ += json;
+        return *this;
+    }
+    Obj &strings(const char *k, const std::vector<std::string> &v) {
+        key(k);
+        s_ += '[';
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i)
+                s_ += ',';
+            append_quoted(s_, v[i]);
+        }
+        s_ += ']';
+        return *this;
+    }
+    std::string done() {
+        s_ += '}';
+        return std::move(s_);
+    }
+
+  private:
+    void key(const char *k) {
+        s_ += ',';
+        append_quoted(s_, k);
+        s_ += ':';
+    }
+    std::string s_;
+};
+
+} // namespace
+
+const char *error_code_name(ErrorCode code) {
+    for (const auto &n : kErrorNames)
+        if (n.code == code)
+            return n.name;
+    return "bad-message";
+}
+
+std::optional<ErrorCode> error_code_from_name(std::string_view name) {
+    for (const auto &n : kErrorNames)
+        if (name == n.name)
+            return n.code;
+    return std::nullopt;
+}
+
+const char *leave_reason_name(LeaveReason r) {
+    switch (r) {
+    case LeaveReason::Left: return "left";
+    case LeaveReason::Dropped: return "dropped";
+    case LeaveReason::Expired: return "expired";
+    }
+    return "left";
+}
+
+std::optional<std::string> normalize_room(std::string_view raw, std::string *why) {
+    std::string scratch;
+    if (!why)
+        why = &scratch;
+    if (!g_utf8_validate_len(raw.data(), raw.size(), nullptr)) {
+        *why = "room name is not valid UTF-8";
+        return std::nullopt;
+    }
+    if (raw.find('\0') != std::string_view::npos) {
+        *why = "room name must not contain control characters";
+        return std::nullopt;
+    }
+    // Trim Unicode white space at both ends.
+    const char *begin = raw.data(), *end = raw.data() + raw.size();
+    while (begin < end && g_unichar_isspace(g_utf8_get_char(begin)))
+        begin = g_utf8_next_char(begin);
+    while (end > begin) {
+        const char *prev = g_utf8_find_prev_char(begin, end);
+        if (!prev || !g_unichar_isspace(g_utf8_get_char(prev)))
+            break;
+        end = prev;
+    }
+    if (begin == end) {
+        *why = "room name is empty";
+        return std::nullopt;
+    }
+    std::size_t chars = 0;
+    for (const char *p = begin; p < end; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+        GUnicodeType t = g_unichar_type(c);
+        if (t == G_UNICODE_CONTROL || t == G_UNICODE_LINE_SEPARATOR ||
+            t == G_UNICODE_PARAGRAPH_SEPARATOR) {
+            *why = "room name must not contain control characters";
+            return std::nullopt;
+        }
+        ++chars;
+    }
+    if (chars > kMaxRoomChars) {
+        *why = "room name is longer than 64 characters";
+        return std::nullopt;
+    }
+    return std::string(begin, end);
+}
+
+Parsed<ClientMessage> parse_client(std::string_view text) {
+    JsonObject *o = nullptr;
+    auto parsed = parse_object(text, &o);
+    if (auto *e = std::get_if<ParseError>(&parsed))
+        return *e;
+    std::string why;
+    auto type = get_string(o, "type", &why);
+    if (!type)
+        return bad(why);
+    if (*type == "join") {
+        auto room = get_string(o, "room", &why);
+        if (!room)
+            return bad(why);
+        Join j{std::move(*room), std::nullopt};
+        if (has(o, "resume")) {
+            JsonNode *n = json_object_get_member(o, "resume");
+            if (!JSON_NODE_HOLDS_NULL(n)) {
+                auto token = get_string(o, "resume", &why);
+                if (!token)
+                    return bad(why);
+                j.resume = std::move(*token);
+            }
+        }
+        return ClientMessage{std::move(j)};
+    }
+    if (*type == "signal") {
+        auto to = get_string(o, "to", &why);
+        if (!to)
+            return bad(why);
+        JsonNode *data = json_object_get_member(o, "data");
+        if (!data || !JSON_NODE_HOLDS_OBJECT(data))
+            return bad("field 'data' must be an object");
+        return ClientMessage{Signal{std::move(*to), node_to_json(data)}};
+    }
+    if (*type == "leave")
+        return ClientMessage{Leave{}};
+    return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
+}
+
+Parsed<ServerMessage> parse_server(std::string_view text) {
+    JsonObject *o = nullptr;
+    auto parsed = parse_object(text, &o);
+    if (auto *e = std::get_if<ParseError>(&parsed))
+        return *e;
+    std::string why;
+    auto type = get_string(o, "type", &why);
+    if (!type)
+        return bad(why);
+    if (*type == "joined") {
+        Joined j;
+        auto id = get_string(o, "id", &why);
+        auto room = get_string(o, "room", &why);
+        auto resume = get_string(o, "resume", &why);
+        if (!id || !room || !resume)
+            return bad(why);
+        j.id = *id;
+        j.room = *room;
+        j.resume = *resume;
+        if (has(o, "resumed")) {
+            auto r = get_bool(o, "resumed", &why);
+            if (!r)
+                return bad(why);
+            j.resumed = *r;
+        }
+        JsonNode *peers = json_object_get_member(o, "peers");
+        if (!peers || !JSON_NODE_HOLDS_ARRAY(peers))
+            return bad("field 'peers' must be an array");
+        JsonArray *a = json_node_get_array(peers);
+        for (guint i = 0; i < json_array_get_length(a); ++i) {
+            JsonNode *p = json_array_get_element(a, i);
+            if (!JSON_NODE_HOLDS_VALUE(p) || json_node_get_value_type(p) != G_TYPE_STRING)
+                return bad("'peers' must hold strings");
+            j.peers.emplace_back(json_node_get_string(p));
+        }
+        JsonNode *ice = json_object_get_member(o, "iceServers");
+        if (ice) {
+            if (!JSON_NODE_HOLDS_ARRAY(ice))
+                return bad("field 'iceServers' must be an array");
+            j.ice_servers_json = node_to_json(ice);
+        }
+        return ServerMessage{std::move(j)};
+    }
+    if (*type == "peer-joined") {
+        auto id = get_string(o, "id", &why);
+        if (!id)
+            return bad(why);
+        bool resumed = false;
+        if (has(o, "resumed")) {
+            auto r = get_bool(o, "resumed", &why);
+            if (!r)
+                return bad(why);
+            resumed = *r;
+        }
+        return ServerMessage{PeerJoined{*id, resumed}};
+    }
+    if (*type == "peer-left") {
+        auto id = get_string(o, "id", &why);
+        if (!id)
+            return bad(why);
+        PeerLeft p{*id, LeaveReason::Left};
+        if (has(o, "reason")) {
+            auto r = get_string(o, "reason", &why);
+            if (!r)
+                return bad(why);
+            if (*r == "dropped")
+                p.reason = LeaveReason::Dropped;
+            else if (*r == "expired")
+                p.reason = LeaveReason::Expired;
+        }
+        return ServerMessage{std::move(p)};
+    }
+    if (*type == "signal") {
+        auto from = get_string(o, "from", &why);
+        if (!from)
+            return bad(why);
+        JsonNode *data = json_object_get_member(o, "data");
+        if (!data || !JSON_NODE_HOLDS_OBJECT(data))
+            return bad("field 'data' must be an object");
+        return ServerMessage{Relayed{*from, node_to_json(data)}};
+    }
+    if (*type == "error") {
+        auto code = get_string(o, "code", &why);
+        if (!code)
+            return bad(why);
+        auto message = get_string(o, "message", &why);
+        auto c = error_code_from_name(*code);
+        if (!c)
+            return bad("unknown error code '" + *code + "'");
+        return ServerMessage{Error{*c, message ? *message : std::string()}};
+    }
+    return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
+}
+
+std::string to_json(const ClientMessage &m) {
+    struct V {
+        std::string operator()(const Join &j) const {
+            Obj o("join");
+            o.str("room", j.room);
+            if (j.resume)
+                o.str("resume", *j.resume);
+            return o.done();
+        }
+        std::string operator()(const Signal &s) const {
+            return Obj("signal").str("to", s.to).raw("data", s.data_json).done();
+        }
+        std::string operator()(const Leave &) const { return Obj("leave").done(); }
+    };
+    return std::visit(V{}, m);
+}
+
+std::string to_json(const ServerMessage &m) {
+    struct V {
+        std::string operator()(const Joined &j) const {
+            return Obj("joined")
+                .str("id", j.id)
+                .str("room", j.room)
+                .strings("peers", j.peers)
+                .str("resume", j.resume)
+                .boolean("resumed", j.resumed)
+                .raw("iceServers", j.ice_servers_json)
+                .done();
+        }
+        std::string operator()(const PeerJoined &p) const {
+            return Obj("peer-joined").str("id", p.id).boolean("resumed", p.resumed).done();
+        }
+        std::string operator()(const PeerLeft &p) const {
+            return Obj("peer-left").str("id", p.id).str("reason", leave_reason_name(p.reason)).done();
+        }
+        std::string operator()(const Relayed &r) const {
+            return Obj("signal").str("from", r.from).raw("data", r.data_json).done();
+        }
+        std::string operator()(const Error &e) const {
+            return Obj("error").str("code", error_code_name(e.code)).str("message", e.message).done();
+        }
+    };
+    return std::visit(V{}, m);
+}
+
+std::optional<SignalData> parse_signal_data(std::string_view json, std::string *why) {
+    std::string scratch;
+    if (!why)
+        why = &scratch;
+    JsonObject *o = nullptr;
+    auto parsed = parse_object(json, &o);
+    if (auto *e = std::get_if<ParseError>(&parsed)) {
+        *why = e->message;
+        return std::nullopt;
+    }
+    JsonNode *sdp = json_object_get_member(o, "sdp");
+    if (sdp && JSON_NODE_HOLDS_OBJECT(sdp)) {
+        JsonObject *s = json_node_get_object(sdp);
+        auto type = get_string(s, "type", why);
+        auto text = get_string(s, "sdp", why);
+        if (!type || !text)
+            return std::nullopt;
+        if (*type != "offer" && *type != "answer") {
+            *why = "sdp type must be offer or answer";
+            return std::nullopt;
+        }
+        return SignalData{SdpData{*type, *text}};
+    }
+    JsonNode *cand = json_object_get_member(o, "candidate");
+    if (cand && JSON_NODE_HOLDS_OBJECT(cand)) {
+        JsonObject *c = json_node_get_object(cand);
+        auto text = get_string(c, "candidate", why);
+        if (!text)
+            return std::nullopt;
+        CandidateData d{*text, 0, {}};
+        JsonNode *idx = json_object_get_member(c, "sdpMLineIndex");
+        if (!idx || !JSON_NODE_HOLDS_VALUE(idx) ||
+            (json_node_get_value_type(idx) != G_TYPE_INT64 &&
+             json_node_get_value_type(idx) != G_TYPE_DOUBLE)) {
+            *why = "candidate needs a numeric sdpMLineIndex";
+            return std::nullopt;
+        }
+        gint64 v = json_node_get_value_type(idx) == G_TYPE_INT64 ? json_node_get_int(idx)
+                                                                 : gint64(json_node_get_double(idx));
+        if (v < 0 || v > 1024) {
+            *why = "sdpMLineIndex out of range";
+            return std::nullopt;
+        }
+        d.mline_index = unsigned(v);
+        JsonNode *mid = json_object_get_member(c, "sdpMid");
+        if (mid && JSON_NODE_HOLDS_VALUE(mid) && json_node_get_value_type(mid) == G_TYPE_STRING)
+            d.mid = json_node_get_string(mid);
+        return SignalData{std::move(d)};
+    }
+    *why = "signal data holds neither 'sdp' nor 'candidate'";
+    return std::nullopt;
+}
+
+std::string to_json(const SignalData &d) {
+    std::string out;
+    if (auto *s = std::get_if<SdpData>(&d)) {
+        out = "{\"sdp\":{\"type\":";
+        append_quoted(out, s->type);
+        out += ",\"sdp\":";
+        append_quoted(out, s->sdp);
+        out += "}}";
+    } else {
+        const auto &c = std::get<CandidateData>(d);
+        out = "{\"candidate\":{\"candidate\":";
+        append_quoted(out, c.candidate);
+        out += ",\"sdpMLineIndex\":" + std::to_string(c.mline_index) + ",\"sdpMid\":";
+        append_quoted(out, c.mid);
+        out += "}}";
+    }
+    return out;
+}
+
+} // namespace duet::proto

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+// The duet room protocol: every message as a type, with JSON parsing, validation and output.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace duet::proto {
+
+// Limits shared by client and server. A room name is a human label, 64 code points is plenty.
+inline constexpr std::size_t kMaxRoomChars = 64;
+
+enum class ErrorCode {
+    BadMessage,
+    UnknownType,
+    InvalidRoom,
+    RoomFull,
+    AlreadyJoined,
+    NotJoined,
+    UnknownPeer,
+    TooLarge,
+    RateLimited,
+};
+// Wire name, e.g. "room-full".
+const char *error_code_name(ErrorCode code);
+std::optional<ErrorCode> error_code_from_name(std::string_view name);
+
+enum class LeaveReason { Left, Dropped, Expired };
+const char *leave_reason_name(LeaveReason r);
+
+// ---- client -> server ----
+struct Join {
+    std::string room;
+    std::optional<std::string> resume;
+};
+struct Signal {
+    std::string to;
+    std::string data_json; // a JSON object, compact; opaque to the server
+};
+struct Leave {};
+using ClientMessage = std::variant<Join, Signal, Leave>;
+
+// ---- server -> client ----
+struct Joined {
+    std::string id;
+    std::string room;
+    std::vector<std::string> peers;
+    std::string resume;
+    bool resumed = false;
+    std::string ice_servers_json = "[]"; // a JSON array of RTCIceServer objects
+};
+struct PeerJoined {
+    std::string id;
+    bool resumed = false;
+};
+struct PeerLeft {
+    std::string id;
+    LeaveReason reason = LeaveReason::Left;
+};
+struct Relayed {
+    std::string from;
+    std::string data_json;
+};
+struct Error {
+    ErrorCode code;
+    std::string message;
+};
+using ServerMessage = std::variant<Joined, PeerJoined, PeerLeft, Relayed, Error>;
+
+// Why a frame was refused. `code` is BadMessage or UnknownType.
+struct ParseError {
+    ErrorCode code;
+    std::string message;
+};
+
+template <typename T> using Parsed = std::variant<T, ParseError>;
+
+Parsed<ClientMessage> parse_client(std::string_view text);
+Parsed<ServerMessage> parse_server(std::string_view text);
+std::string to_json(const ClientMessage &m);
+std::string to_json(const ServerMessage &m);
+
+// Room names: trimmed of white space, 1..kMaxRoomChars code points, valid UTF-8, no control
+// characters. Returns the normalised name, or nullopt with a human reason in *why.
+std::optional<std::string> normalize_room(std::string_view raw, std::string *why = nullptr);
+
+// ---- the `data` payload of signal messages ----
+struct SdpData {
+    std::string type; // "offer" | "answer"
+    std::string sdp;
+};
+struct CandidateData {
+    std::string candidate;
+    unsigned mline_index = 0;
+    std::string mid;
+};
+using SignalData = std::variant<SdpData, CandidateData>;
+
+std::optional<SignalData> parse_signal_data(std::string_view json, std::string *why = nullptr);
+std::string to_json(const SignalData &d);
+
+} // namespace duet::proto

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+// Room registry: join, full, leave, drop-and-resume, relaying only within a room.
+#include "registry.h"
+
+#include <algorithm>
+#include <sys/random.h>
+
+namespace duet::signaling {
+
+std::string random_hex(std::size_t bytes) {
+    std::vector<unsigned char> buf(bytes);
+    std::size_t got = 0;
+    while (got < bytes) {
+        ssize_t n = getrandom(buf.data() + got, bytes - got, 0);
+        if (n > 0)
+            got += std::size_t(n);
+    }
+    static const char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes * 2);
+    for (unsigned char b : buf) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
+
+Registry::Registry(RegistryConfig config, TokenSource tokens)
+    : config_(std::move(config)), tokens_(tokens ? std::move(tokens) : TokenSource(random_hex)) {}
+
+std::size_t Registry::member_count(const std::string &room) const {
+    auto it = rooms_.find(room);
+    return it == rooms_.end() ? 0 : it->second.size();
+}
+
+void Registry::error(ConnId conn, proto::ErrorCode code, std::string text, Effects &fx) {
+    fx.send.push_back({conn, proto::Error{code, std::move(text)}});
+}
+
+void Registry::handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_point now,
+                      Effects &fx) {
+    if (auto *j = std::get_if<proto::Join>(&msg))
+        join(conn, *j, now, fx);
+    else if (auto *s = std::get_if<proto::Signal>(&msg))
+        signal(conn, *s, fx);
+    else {
+        auto it = by_conn_.find(conn);
+        if (it == by_conn_.end())
+            return error(conn, proto::ErrorCode::NotJoined, "not in a room", fx);
+        remove(std::string(it->second), proto::LeaveReason::Left, fx);
+    }
+}
+
+std::string Registry::fresh_id() {
+    for (;;) {
+        // 6 bytes: short enough to read in logs, and ids are not secrets (tokens are).
+        std::string id = tokens_(6);
+        if (!members_.count(id))
+            return id;
+    }
+}
+
+void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
+    m.conn = conn;
+    by_conn_[conn] = m.id;
+    proto::Joined joined;
+    joined.id = m.id;
+    joined.room = m.room;
+    joined.resume = m.token;
+    joined.resumed = resumed;
+    joined.ice_servers_json = config_.ice_servers_json;
+    for (const auto &other : rooms_[m.room]) {
+        if (other == m.id)
+            continue;
+        joined.peers.push_back(other);
+        const Member &o = members_.at(other);
+        if (o.conn)
+            fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed}});
+    }
+    fx.send.push_back({conn, std::move(joined)});
+}
+
+void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx) {
+    (void)now;
+    if (by_conn_.count(conn))
+        return error(conn, proto::ErrorCode::AlreadyJoined, "already in a room; leave first", fx);
+    std::string why;
+    auto room = proto::normalize_room(j.room, &why);
+    if (!room)
+        return error(conn, proto::ErrorCode::InvalidRoom, why, fx);
+
+    if (j.resume) {
+        auto t = by_token_.find(*j.resume);
+        if (t != by_token_.end()) {
+            Member &m = members_.at(t->second);
+            if (m.room == *room) {
+                if (m.conn) {
+                    // The old socket is still open (half-open TCP, or a second tab with
+                    // the same token): the newest connection wins the seat.
+                    by_conn_.erase(m.conn);
+                    fx.close.push_back(m.conn);
+                }
+                return seat(m, conn, true, fx);
+            }
+        }
+    }
+
+    auto &ids = rooms_[*room];
+    if (ids.size() >= config_.max_peers) {
+        return error(conn, proto::ErrorCode::RoomFull,
+                     "room '" + *room + "' is full (" + std::to_string(config_.max_peers) +
+                         " people)",
+                     fx);
+    }
+    Member m;
+    m.id = fresh_id();
+    m.room = *room;
+    m.token = tokens_(16);
+    ids.push_back(m.id);
+    by_token_[m.token] = m.id;
+    auto [it, inserted] = members_.emplace(m.id, std::move(m));
+    (void)inserted;
+    seat(it->second, conn, false, fx);
+}
+
+void Registry::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
+    auto from = by_conn_.find(conn);
+    if (from == by_conn_.end())
+        return error(conn, proto::ErrorCode::NotJoined, "join a room before signalling", fx);
+    const Member &sender = members_.at(from->second);
+    auto to = members_.find(s.to);
+    // Ids in other rooms are reported exactly like ids that do not exist.
+    if (to == members_.end() || to->second.room != sender.room || to->second.id == sender.id)
+        return error(conn, proto::ErrorCode::UnknownPeer, "no peer '" + s.to + "' in this room",
+                     fx);
+    if (!to->second.conn)
+        return error(conn, proto::ErrorCode::UnknownPeer,
+                     "peer '" + s.to + "' is disconnected", fx);
+    fx.send.push_back({to->second.conn, proto::Relayed{sender.id, s.data_json}});
+}
+
+void Registry::remove(const std::string &id, proto::LeaveReason reason, Effects &fx) {
+    auto it = members_.find(id);
+    if (it == members_.end())
+        return;
+    Member m = std::move(it->second);
+    members_.erase(it);
+    if (m.conn)
+        by_conn_.erase(m.conn);
+    by_token_.erase(m.token);
+    auto room = rooms_.find(m.room);
+    if (room == rooms_.end())
+        return;
+    auto &ids = room->second;
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+    for (const auto &other : ids) {
+        const Member &o = members_.at(other);
+        if (o.conn)
+            fx.send.push_back({o.conn, proto::PeerLeft{id, reason}});
+    }
+    if (ids.empty())
+        rooms_.erase(room);
+}
+
+void Registry::disconnected(ConnId conn, Clock::time_point now, Effects &fx) {
+    auto it = by_conn_.find(conn);
+    if (it == by_conn_.end())
+        return;
+    std::string id = it->second;
+    if (config_.resume_grace.count() <= 0)
+        return remove(id, proto::LeaveReason::Left, fx);
+    by_conn_.erase(it);
+    Member &m = members_.at(id);
+    m.conn = 0;
+    m.dropped_at = now;
+    for (const auto &other : rooms_[m.room]) {
+        const Member &o = members_.at(other);
+        if (o.conn)
+            fx.send.push_back({o.conn, proto::PeerLeft{id, proto::LeaveReason::Dropped}});
+    }
+}
+
+Clock::time_point Registry::expire(Clock::time_point now, Effects &fx) {
+    std::vector<std::string> due;
+    Clock::time_point next = Clock::time_point::max();
+    for (const auto &[id, m] : members_) {
+        if (m.conn)
+            continue;
+        auto deadline = m.dropped_at + config_.resume_grace;
+        if (deadline <= now)
+            due.push_back(id);
+        else
+            next = std::min(next, deadline);
+    }
+    for (const auto &id : due)
+        remove(id, proto::LeaveReason::Expired, fx);
+    return next;
+}
+
+} // namespace duet::signaling

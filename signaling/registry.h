@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// The room registry: pure room logic that turns (connection, message) into messages to send.
+#pragma once
+
+#include "protocol.h"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace duet::signaling {
+
+using ConnId = std::uint64_t;
+using Clock = std::chrono::steady_clock;
+
+struct RegistryConfig {
+    std::size_t max_peers = 2;
+    // How long a dropped participant's seat is held for a resume. Long enough for a tab
+    // reload or a laptop lid, short enough that an abandoned seat frees itself soon.
+    std::chrono::milliseconds resume_grace{30000};
+    std::string ice_servers_json = "[]";
+};
+
+// What the transport must do after a call into the registry.
+struct Effects {
+    struct Send {
+        ConnId to;
+        proto::ServerMessage msg;
+    };
+    std::vector<Send> send;
+    std::vector<ConnId> close; // sockets to close (a resumed seat's stale connection)
+};
+
+// Not thread-safe: the transport serialises calls (one lock or one thread), which also
+// makes the room-full check and the seat it grants a single atomic step.
+class Registry {
+  public:
+    using TokenSource = std::function<std::string(std::size_t bytes)>;
+
+    explicit Registry(RegistryConfig config, TokenSource tokens = {});
+
+    void handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_point now, Effects &fx);
+    // The connection is gone without a `leave`: hold its seat for the resume grace.
+    void disconnected(ConnId conn, Clock::time_point now, Effects &fx);
+    // Frees held seats whose grace has passed. Returns the earliest time something else
+    // will expire, or time_point::max() if nothing is held.
+    Clock::time_point expire(Clock::time_point now, Effects &fx);
+
+    std::size_t room_count() const { return rooms_.size(); }
+    std::size_t member_count(const std::string &room) const;
+    std::size_t connection_count() const { return by_conn_.size(); }
+    const RegistryConfig &config() const { return config_; }
+
+  private:
+    struct Member {
+        std::string id;
+        std::string room;
+        std::string token;
+        ConnId conn = 0; // 0 while dropped and held
+        Clock::time_point dropped_at{};
+    };
+
+    void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx);
+    void signal(ConnId conn, const proto::Signal &s, Effects &fx);
+    void remove(const std::string &id, proto::LeaveReason reason, Effects &fx);
+    void seat(Member &m, ConnId conn, bool resumed, Effects &fx);
+    std::string fresh_id();
+    static void error(ConnId conn, proto::ErrorCode code, std::string text, Effects &fx);
+
+    RegistryConfig config_;
+    TokenSource tokens_;
+    std::unordered_map<std::string, Member> members_;         // by peer id
+    std::unordered_map<ConnId, std::string> by_conn_;         // joined connections only
+    std::unordered_map<std::string, std::string> by_token_;   // resume token -> peer id
+    std::unordered_map<std::string, std::vector<std::string>> rooms_; // name -> ids, join order
+};
+
+// Unguessable random bytes from the kernel, hex encoded.
+std::string random_hex(std::size_t bytes);
+
+} // namespace duet::signaling

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+// libsoup glue: static client from GResource, /healthz, and /ws feeding the registry.
+#include "server.h"
+
+#include "src/common/gobj.h"
+
+#include <gio/gio.h>
+
+#include <cstring>
+
+namespace duet::signaling {
+
+struct Server::Conn {
+    Server *server;
+    ConnId id;
+    SoupWebsocketConnection *ws; // owned reference
+    gulong handlers[3] = {0, 0, 0};
+};
+
+namespace {
+
+// Private close code (4000-4999 range): "your seat was resumed by a newer connection".
+// Clients must not reconnect on it, or two tabs holding one token would fight forever.
+constexpr gushort kCloseReplaced = 4001;
+
+const char *content_type_for(const char *path) {
+    struct Ext {
+        const char *ext, *type;
+    };
+    static const Ext table[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".json", "application/json"},
+        {".webmanifest", "application/manifest+json"},
+    };
+    for (const auto &e : table)
+        if (g_str_has_suffix(path, e.ext))
+            return e.type;
+    return "application/octet-stream";
+}
+
+void respond_text(SoupServerMessage *msg, guint status, const char *text) {
+    soup_server_message_set_status(msg, status, nullptr);
+    soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, text,
+                                     std::strlen(text));
+}
+
+} // namespace
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)), registry_(config_.registry) {}
+
+Server::~Server() {
+    if (expire_timer_)
+        g_source_remove(expire_timer_);
+    for (auto &[id, c] : conns_) {
+        for (gulong h : c->handlers)
+            if (h)
+                g_signal_handler_disconnect(c->ws, h);
+        g_object_unref(c->ws);
+    }
+    conns_.clear();
+    if (soup_) {
+        soup_server_disconnect(soup_);
+        g_object_unref(soup_);
+    }
+}
+
+bool Server::start(std::string *error) {
+    soup_ = soup_server_new("server-header", "duet", nullptr);
+    soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
+    soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this,
+                                      nullptr);
+    // Signalling frames are small; permessage-deflate would cost ~97 KB per connection.
+    soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+
+    Ref<GInetAddress> addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
+    if (!addr) {
+        *error = "--host must be an IP address, got '" + config_.host + "'";
+        return false;
+    }
+    auto sockaddr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
+    GErr err;
+    if (!soup_server_listen(soup_, sockaddr.get(), SoupServerListenOptions(0), err.out())) {
+        *error = std::string("cannot listen on ") + config_.host + ":" +
+                 std::to_string(config_.port) + ": " + err.message();
+        return false;
+    }
+    int port = config_.port;
+    GSList *listeners = soup_server_get_listeners(soup_);
+    if (listeners) {
+        GErr lerr;
+        auto local = Ref<GSocketAddress>::adopt(
+            g_socket_get_local_address(G_SOCKET(listeners->data), lerr.out()));
+        if (local)
+            port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get()));
+    }
+    g_slist_free(listeners);
+    bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
+    url_ = std::string("http://") + (v6 ? "[" : "") + config_.host + (v6 ? "]" : "") + ":" +
+           std::to_string(port) + "/";
+
+    expire_timer_ = g_timeout_add_seconds(
+        1,
+        [](gpointer self) -> gboolean {
+            auto *s = static_cast<Server *>(self);
+            Effects fx;
+            s->registry_.expire(Clock::now(), fx);
+            s->apply(fx);
+            return G_SOURCE_CONTINUE;
+        },
+        this);
+    return true;
+}
+
+void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+                     gpointer self) {
+    (void)self;
+    const char *method = soup_server_message_get_method(msg);
+    if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
+        respond_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed\n");
+        return;
+    }
+    if (std::strcmp(path, "/healthz") == 0) {
+        respond_text(msg, SOUP_STATUS_OK, "ok\n");
+        return;
+    }
+    if (std::strcmp(path, "/ws") == 0) {
+        respond_text(msg, SOUP_STATUS_BAD_REQUEST, "this is a WebSocket endpoint\n");
+        return;
+    }
+    // Flat namespace: no '..' or nested paths can reach outside the client's files.
+    const char *name = std::strcmp(path, "/") == 0 ? "index.html" : path + 1;
+    if (std::strchr(name, '/') || name[0] == '.' || name[0] == '\0') {
+        respond_text(msg, SOUP_STATUS_NOT_FOUND, "not found\n");
+        return;
+    }
+    std::string resource = std::string("/duet/web/") + name;
+    GBytes *bytes = g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+    if (!bytes || std::strcmp(name, "duet.gresource.xml") == 0) {
+        if (bytes)
+            g_bytes_unref(bytes);
+        respond_text(msg, SOUP_STATUS_NOT_FOUND, "not found\n");
+        return;
+    }
+    SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+    soup_message_headers_replace(h, "Cache-Control", "no-cache");
+    soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
+    soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
+    soup_message_headers_replace(h, "Permissions-Policy", "camera=(self), microphone=(self)");
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+    gsize len = 0;
+    const void *data = g_bytes_get_data(bytes, &len);
+    // Resource data is static for the process lifetime, so no copy is needed.
+    soup_server_message_set_response(msg, content_type_for(name), SOUP_MEMORY_STATIC,
+                                     static_cast<const char *>(data), len);
+    g_bytes_unref(bytes);
+}
+
+void Server::on_websocket(SoupServer *, SoupServerMessage *, const char *,
+                          SoupWebsocketConnection *ws, gpointer self) {
+    auto *s = static_cast<Server *>(self);
+    auto c = std::make_unique<Conn>();
+    c->server = s;
+    c->id = s->next_id_++;
+    c->ws = static_cast<SoupWebsocketConnection *>(g_object_ref(ws));
+    soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.max_message_bytes);
+    soup_websocket_connection_set_keepalive_interval(ws, s->config_.keepalive_seconds);
+    c->handlers[0] = g_signal_connect_swapped(
+        ws, "message",
+        G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
+            if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+                c->server->send(c->id, proto::to_json(proto::ServerMessage{proto::Error{
+                                           proto::ErrorCode::BadMessage,
+                                           "binary frames are not part of the protocol"}}));
+                return;
+            }
+            c->server->on_text(*c, message);
+        }),
+        c.get());
+    c->handlers[1] = g_signal_connect_swapped(
+        ws, "closed", G_CALLBACK(+[](Conn *c) { c->server->on_closed(c->id); }), c.get());
+    c->handlers[2] = g_signal_connect_swapped(
+        ws, "error", G_CALLBACK(+[](Conn *c, GError *e) {
+            g_debug("connection %" G_GUINT64_FORMAT ": %s", c->id, e->message);
+        }),
+        c.get());
+    g_debug("connection %" G_GUINT64_FORMAT " opened", c->id);
+    s->conns_.emplace(c->id, std::move(c));
+}
+
+void Server::on_text(Conn &c, GBytes *bytes) {
+    gsize len = 0;
+    const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &len));
+    auto parsed = proto::parse_client(std::string_view(data ? data : "", len));
+    if (auto *e = std::get_if<proto::ParseError>(&parsed)) {
+        send(c.id, proto::to_json(proto::ServerMessage{proto::Error{e->code, e->message}}));
+        return;
+    }
+    Effects fx;
+    registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx);
+    apply(fx);
+}
+
+void Server::on_closed(ConnId id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end())
+        return;
+    // Take ownership out of the map first: apply() may look the connection up.
+    std::unique_ptr<Conn> c = std::move(it->second);
+    conns_.erase(it);
+    for (gulong h : c->handlers)
+        if (h)
+            g_signal_handler_disconnect(c->ws, h);
+    g_debug("connection %" G_GUINT64_FORMAT " closed", id);
+    Effects fx;
+    registry_.disconnected(id, Clock::now(), fx);
+    apply(fx);
+    // The connection object may still be finishing its close handshake; dropping our
+    // reference from an idle avoids unreffing it inside its own signal emission.
+    g_idle_add_once([](gpointer ws) { g_object_unref(ws); }, c->ws);
+}
+
+void Server::send(ConnId to, const std::string &text) {
+    auto it = conns_.find(to);
+    if (it == conns_.end())
+        return;
+    SoupWebsocketConnection *ws = it->second->ws;
+    if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
+        return;
+    soup_websocket_connection_send_text(ws, text.c_str());
+}
+
+void Server::apply(Effects &fx) {
+    for (auto &s : fx.send)
+        send(s.to, proto::to_json(s.msg));
+    for (ConnId id : fx.close) {
+        auto it = conns_.find(id);
+        if (it != conns_.end() &&
+            soup_websocket_connection_get_state(it->second->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+            soup_websocket_connection_close(it->second->ws, kCloseReplaced,
+                                            "seat resumed by a newer connection");
+    }
+}
+
+} // namespace duet::signaling

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// duet-server's transport: libsoup HTTP + WebSocket glue around the pure room registry.
+#pragma once
+
+#include "registry.h"
+
+#include <libsoup/soup.h>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace duet::signaling {
+
+struct ServerConfig {
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    RegistryConfig registry;
+    // Signalling frames are SDP at most (a few KiB); anything over this is abuse.
+    std::size_t max_message_bytes = 64 * 1024;
+    // WebSocket ping interval, keeps NAT bindings and proxies from dropping idle calls.
+    unsigned keepalive_seconds = 10;
+};
+
+class Server {
+  public:
+    explicit Server(ServerConfig config);
+    ~Server();
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+
+    // Binds and starts serving on the thread-default main context. Returns false with a
+    // message in *error on failure (port in use, bad host).
+    bool start(std::string *error);
+    // The URL actually bound (with the real port when --port 0 was given).
+    std::string url() const { return url_; }
+
+  private:
+    struct Conn;
+    static void on_websocket(SoupServer *, SoupServerMessage *, const char *,
+                             SoupWebsocketConnection *ws, gpointer self);
+    static void on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+                        gpointer self);
+    void on_text(Conn &c, GBytes *bytes);
+    void on_closed(ConnId id);
+    void apply(Effects &fx);
+    void send(ConnId to, const std::string &text);
+
+    ServerConfig config_;
+    Registry registry_;
+    SoupServer *soup_ = nullptr;
+    guint expire_timer_ = 0;
+    ConnId next_id_ = 1;
+    std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
+    std::string url_;
+};
+
+} // namespace duet::signaling

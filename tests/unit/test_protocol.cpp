@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for protocol parsing, validation and JSON output.
+#include "signaling/protocol.h"
+
+#include <glib.h>
+
+using namespace duet::proto;
+
+namespace {
+
+ErrorCode parse_error(const char *text) {
+    auto r = parse_client(text);
+    g_assert_true(std::holds_alternative<ParseError>(r));
+    return std::get<ParseError>(r).code;
+}
+
+void test_join() {
+    auto r = parse_client(R"({"type":"join","room":"kitchen"})");
+    auto &j = std::get<Join>(std::get<ClientMessage>(r));
+    g_assert_cmpstr(j.room.c_str(), ==, "kitchen");
+    g_assert_false(j.resume.has_value());
+
+    r = parse_client(R"({"type":"join","room":"k","resume":"abc"})");
+    g_assert_cmpstr(std::get<Join>(std::get<ClientMessage>(r)).resume->c_str(), ==, "abc");
+    r = parse_client(R"({"type":"join","room":"k","resume":null})");
+    g_assert_false(std::get<Join>(std::get<ClientMessage>(r)).resume.has_value());
+}
+
+void test_signal_and_leave() {
+    auto r = parse_client(R"({"type":"signal","to":"ab12","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
+    auto &s = std::get<Signal>(std::get<ClientMessage>(r));
+    g_assert_cmpstr(s.to.c_str(), ==, "ab12");
+    auto data = parse_signal_data(s.data_json);
+    g_assert_true(data.has_value());
+    g_assert_cmpstr(std::get<SdpData>(*data).sdp.c_str(), ==, "v=0");
+
+    r = parse_client(R"({"type":"leave"})");
+    g_assert_true(std::holds_alternative<Leave>(std::get<ClientMessage>(r)));
+}
+
+void test_malformed() {
+    g_assert_true(parse_error("") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("not json") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("[1,2]") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("42") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("{}") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":7})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"dance"})") == ErrorCode::UnknownType);
+    g_assert_true(parse_error(R"({"type":"join"})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":5})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"a","resume":5})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"signal","to":"x","data":"str"})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"signal","data":{}})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("{\"type\":\"join\",\"room\":\"a\\u0000b\"}") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("{\"type\":\"join\",\"room\":\"\xff\"}") == ErrorCode::BadMessage);
+    std::string deep(10000, '[');
+    g_assert_true(parse_error(deep.c_str()) == ErrorCode::BadMessage);
+}
+
+void test_room_names() {
+    std::string why;
+    g_assert_cmpstr(normalize_room("  kitchen \t", &why)->c_str(), ==, "kitchen");
+    g_assert_false(normalize_room("", &why).has_value());
+    g_assert_cmpstr(why.c_str(), ==, "room name is empty");
+    g_assert_false(normalize_room("   ", &why).has_value());
+    g_assert_false(normalize_room("a\x01" "b", &why).has_value());
+    g_assert_false(normalize_room("a\nb", &why).has_value());
+    g_assert_false(normalize_room(std::string_view("a\0b", 3), &why).has_value());
+    g_assert_true(normalize_room(std::string(64, 'x')).has_value());
+    g_assert_false(normalize_room(std::string(65, 'x'), &why).has_value());
+    // Code points, not bytes: 64 emoji are 256 bytes and still a valid name.
+    std::string emoji;
+    for (int i = 0; i < 64; ++i)
+        emoji += "\xF0\x9F\x98\x80";
+    g_assert_true(normalize_room(emoji).has_value());
+    g_assert_false(normalize_room(emoji + "\xF0\x9F\x98\x80").has_value());
+    g_assert_cmpstr(normalize_room("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D")->c_str(), ==,
+                    "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"); // Hebrew "shalom"
+    // Unicode white space is trimmed too (U+3000 ideographic space).
+    g_assert_cmpstr(normalize_room("\xE3\x80\x80room\xE3\x80\x80")->c_str(), ==, "room");
+}
+
+void test_server_roundtrip() {
+    Joined j{"id1", "r\"oom", {"a", "b"}, "tok", true, R"([{"urls":"stun:x"}])"};
+    auto back = parse_server(to_json(ServerMessage{j}));
+    auto &k = std::get<Joined>(std::get<ServerMessage>(back));
+    g_assert_cmpstr(k.room.c_str(), ==, "r\"oom");
+    g_assert_cmpuint(k.peers.size(), ==, 2);
+    g_assert_true(k.resumed);
+    g_assert_cmpstr(k.ice_servers_json.c_str(), ==, R"([{"urls":"stun:x"}])");
+
+    auto e = parse_server(to_json(ServerMessage{Error{ErrorCode::RoomFull, "full"}}));
+    g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == ErrorCode::RoomFull);
+
+    auto l = parse_server(to_json(ServerMessage{PeerLeft{"x", LeaveReason::Dropped}}));
+    g_assert_true(std::get<PeerLeft>(std::get<ServerMessage>(l)).reason == LeaveReason::Dropped);
+
+    auto rel = parse_server(to_json(ServerMessage{Relayed{"p", R"({"a":1})"}}));
+    g_assert_cmpstr(std::get<Relayed>(std::get<ServerMessage>(rel)).from.c_str(), ==, "p");
+}
+
+void test_signal_data() {
+    CandidateData c{"candidate:1 1 UDP 1 127.0.0.1 5000 typ host", 1, "1"};
+    auto back = parse_signal_data(to_json(SignalData{c}));
+    g_assert_true(back.has_value());
+    auto &d = std::get<CandidateData>(*back);
+    g_assert_cmpuint(d.mline_index, ==, 1);
+    g_assert_cmpstr(d.mid.c_str(), ==, "1");
+
+    SdpData s{"answer", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"};
+    auto sb = parse_signal_data(to_json(SignalData{s}));
+    g_assert_cmpstr(std::get<SdpData>(*sb).sdp.c_str(), ==, s.sdp.c_str());
+
+    g_assert_false(parse_signal_data(R"({"sdp":{"type":"pranswer","sdp":""}})").has_value());
+    g_assert_false(parse_signal_data(R"({"candidate":{"candidate":"x"}})").has_value());
+    g_assert_false(parse_signal_data(R"({"candidate":{"candidate":"x","sdpMLineIndex":-1}})").has_value());
+    g_assert_false(parse_signal_data(R"({"other":1})").has_value());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/protocol/join", test_join);
+    g_test_add_func("/protocol/signal-and-leave", test_signal_and_leave);
+    g_test_add_func("/protocol/malformed", test_malformed);
+    g_test_add_func("/protocol/room-names", test_room_names);
+    g_test_add_func("/protocol/server-roundtrip", test_server_roundtrip);
+    g_test_add_func("/protocol/signal-data", test_signal_data);
+    return g_test_run();
+}

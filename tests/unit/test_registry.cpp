@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the room registry's pure logic: join, full, leave, resume, relay scope.
+#include "signaling/registry.h"
+
+#include <glib.h>
+
+#include <memory>
+
+using namespace duet::signaling;
+using namespace duet::proto;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Deterministic tokens so failures are readable.
+Registry make(std::size_t max_peers = 2, std::chrono::milliseconds grace = 30s) {
+    auto counter = std::make_shared<int>(0);
+    RegistryConfig c;
+    c.max_peers = max_peers;
+    c.resume_grace = grace;
+    return Registry(c, [counter](std::size_t bytes) {
+        return (bytes > 8 ? "tok" : "p") + std::to_string(++*counter);
+    });
+}
+
+const Clock::time_point t0{};
+
+template <typename T> const T *find(const Effects &fx, ConnId to) {
+    for (const auto &s : fx.send)
+        if (s.to == to)
+            if (auto *m = std::get_if<T>(&s.msg))
+                return m;
+    return nullptr;
+}
+
+Joined join(Registry &r, ConnId c, const char *room, std::optional<std::string> resume = {}) {
+    Effects fx;
+    r.handle(c, Join{room, std::move(resume)}, t0, fx);
+    auto *j = find<Joined>(fx, c);
+    g_assert_nonnull(j);
+    return *j;
+}
+
+ErrorCode join_error(Registry &r, ConnId c, const char *room) {
+    Effects fx;
+    r.handle(c, Join{room, {}}, t0, fx);
+    auto *e = find<Error>(fx, c);
+    g_assert_nonnull(e);
+    return e->code;
+}
+
+void test_join_creates_room_and_newcomer_offers() {
+    auto r = make();
+    auto a = join(r, 1, "kitchen");
+    g_assert_cmpuint(a.peers.size(), ==, 0);
+    g_assert_cmpuint(r.room_count(), ==, 1);
+
+    Effects fx;
+    r.handle(2, Join{" kitchen ", {}}, t0, fx);
+    auto *b = find<Joined>(fx, 2);
+    g_assert_nonnull(b);
+    g_assert_cmpstr(b->room.c_str(), ==, "kitchen");
+    // The newcomer learns who is there, so it is the one that makes the offers.
+    g_assert_cmpuint(b->peers.size(), ==, 1);
+    g_assert_cmpstr(b->peers[0].c_str(), ==, a.id.c_str());
+    auto *pj = find<PeerJoined>(fx, 1);
+    g_assert_nonnull(pj);
+    g_assert_cmpstr(pj->id.c_str(), ==, b->id.c_str());
+    g_assert_false(pj->resumed);
+}
+
+void test_full() {
+    auto r = make();
+    join(r, 1, "r");
+    join(r, 2, "r");
+    g_assert_true(join_error(r, 3, "r") == ErrorCode::RoomFull);
+    g_assert_cmpuint(r.member_count("r"), ==, 2);
+    // The refused connection can still pick another room.
+    join(r, 3, "other");
+
+    auto big = make(3);
+    join(big, 1, "r");
+    join(big, 2, "r");
+    join(big, 3, "r");
+    g_assert_true(join_error(big, 4, "r") == ErrorCode::RoomFull);
+}
+
+void test_invalid_and_twice() {
+    auto r = make();
+    g_assert_true(join_error(r, 1, "   ") == ErrorCode::InvalidRoom);
+    g_assert_true(join_error(r, 1, std::string(65, 'x').c_str()) == ErrorCode::InvalidRoom);
+    join(r, 1, "a");
+    g_assert_true(join_error(r, 1, "b") == ErrorCode::AlreadyJoined);
+    g_assert_cmpuint(r.room_count(), ==, 1);
+}
+
+void test_leave_frees_seat() {
+    auto r = make();
+    auto a = join(r, 1, "r");
+    join(r, 2, "r");
+    Effects fx;
+    r.handle(1, Leave{}, t0, fx);
+    auto *pl = find<PeerLeft>(fx, 2);
+    g_assert_nonnull(pl);
+    g_assert_cmpstr(pl->id.c_str(), ==, a.id.c_str());
+    g_assert_true(pl->reason == LeaveReason::Left);
+    join(r, 3, "r");
+    // Leaving twice is an error, not a crash.
+    Effects fx2;
+    r.handle(1, Leave{}, t0, fx2);
+    g_assert_true(find<Error>(fx2, 1)->code == ErrorCode::NotJoined);
+    // The last one out removes the room.
+    Effects fx3;
+    r.handle(2, Leave{}, t0, fx3);
+    r.handle(3, Leave{}, t0, fx3);
+    g_assert_cmpuint(r.room_count(), ==, 0);
+}
+
+void test_relay_only_within_room() {
+    auto r = make();
+    auto a = join(r, 1, "one");
+    auto b = join(r, 2, "one");
+    auto c = join(r, 3, "two");
+    Effects fx;
+    r.handle(1, Signal{b.id, R"({"x":1})"}, t0, fx);
+    auto *rel = find<Relayed>(fx, 2);
+    g_assert_nonnull(rel);
+    g_assert_cmpstr(rel->from.c_str(), ==, a.id.c_str());
+    g_assert_cmpstr(rel->data_json.c_str(), ==, R"({"x":1})");
+
+    Effects cross;
+    r.handle(1, Signal{c.id, "{}"}, t0, cross);
+    g_assert_null(find<Relayed>(cross, 3));
+    g_assert_true(find<Error>(cross, 1)->code == ErrorCode::UnknownPeer);
+
+    Effects self;
+    r.handle(1, Signal{a.id, "{}"}, t0, self);
+    g_assert_true(find<Error>(self, 1)->code == ErrorCode::UnknownPeer);
+
+    Effects early;
+    r.handle(9, Signal{a.id, "{}"}, t0, early);
+    g_assert_true(find<Error>(early, 9)->code == ErrorCode::NotJoined);
+    g_assert_cmpuint(early.send.size(), ==, 1);
+}
+
+void test_drop_and_resume() {
+    auto r = make();
+    auto a = join(r, 1, "r");
+    auto b = join(r, 2, "r");
+    Effects fx;
+    r.disconnected(2, t0, fx);
+    auto *pl = find<PeerLeft>(fx, 1);
+    g_assert_true(pl && pl->reason == LeaveReason::Dropped);
+    // The held seat still counts: a stranger cannot take it.
+    g_assert_true(join_error(r, 3, "r") == ErrorCode::RoomFull);
+
+    Effects back;
+    r.handle(4, Join{"r", b.resume}, t0 + 5s, back);
+    auto *j = find<Joined>(back, 4);
+    g_assert_nonnull(j);
+    g_assert_true(j->resumed);
+    g_assert_cmpstr(j->id.c_str(), ==, b.id.c_str());
+    g_assert_cmpuint(j->peers.size(), ==, 1);
+    auto *pj = find<PeerJoined>(back, 1);
+    g_assert_true(pj && pj->resumed);
+    // Relay reaches the new connection.
+    Effects rel;
+    r.handle(1, Signal{b.id, "{}"}, t0, rel);
+    g_assert_nonnull(find<Relayed>(rel, 4));
+    (void)a;
+}
+
+void test_resume_evicts_stale_connection() {
+    auto r = make();
+    join(r, 1, "r");
+    auto b = join(r, 2, "r");
+    // Connection 2 is half-open: the server has not noticed, but the client came back.
+    Effects fx;
+    r.handle(5, Join{"r", b.resume}, t0, fx);
+    g_assert_true(find<Joined>(fx, 5)->resumed);
+    g_assert_cmpuint(fx.close.size(), ==, 1);
+    g_assert_cmpuint(fx.close[0], ==, 2);
+    // When the stale socket's close arrives later it must not drop the live seat.
+    Effects late;
+    r.disconnected(2, t0, late);
+    g_assert_cmpuint(late.send.size(), ==, 0);
+    g_assert_cmpuint(r.member_count("r"), ==, 2);
+}
+
+void test_resume_token_rules() {
+    auto r = make();
+    auto a = join(r, 1, "r");
+    Effects fx;
+    r.disconnected(1, t0, fx);
+    // A token for another room does not move the seat; it is an ordinary join there.
+    auto other = join(r, 2, "elsewhere", a.resume);
+    g_assert_false(other.resumed);
+    g_assert_cmpstr(other.id.c_str(), !=, a.id.c_str());
+    // An unknown token is an ordinary join.
+    auto fresh = join(r, 3, "r", std::string("bogus"));
+    g_assert_false(fresh.resumed);
+}
+
+void test_expire() {
+    auto r = make(2, 10s);
+    join(r, 1, "r");
+    auto b = join(r, 2, "r");
+    Effects fx;
+    r.disconnected(2, t0, fx);
+    Effects early;
+    auto next = r.expire(t0 + 9s, early);
+    g_assert_cmpuint(early.send.size(), ==, 0);
+    g_assert_true(next == t0 + 10s);
+    Effects due;
+    r.expire(t0 + 10s, due);
+    auto *pl = find<PeerLeft>(due, 1);
+    g_assert_true(pl && pl->reason == LeaveReason::Expired);
+    g_assert_cmpuint(r.member_count("r"), ==, 1);
+    // The expired token no longer resumes.
+    auto again = join(r, 3, "r", b.resume);
+    g_assert_false(again.resumed);
+}
+
+void test_zero_grace_means_leave() {
+    auto r = make(2, 0s);
+    join(r, 1, "r");
+    join(r, 2, "r");
+    Effects fx;
+    r.disconnected(2, t0, fx);
+    g_assert_true(find<PeerLeft>(fx, 1)->reason == LeaveReason::Left);
+    g_assert_cmpuint(r.member_count("r"), ==, 1);
+}
+
+void test_many_rooms() {
+    auto r = make();
+    for (ConnId c = 1; c <= 200; ++c)
+        join(r, c, ("room-" + std::to_string((c + 1) / 2)).c_str());
+    g_assert_cmpuint(r.room_count(), ==, 100);
+    g_assert_cmpuint(r.connection_count(), ==, 200);
+    g_assert_true(join_error(r, 999, "room-50") == ErrorCode::RoomFull);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/registry/join-creates-room-newcomer-offers", test_join_creates_room_and_newcomer_offers);
+    g_test_add_func("/registry/full", test_full);
+    g_test_add_func("/registry/invalid-and-twice", test_invalid_and_twice);
+    g_test_add_func("/registry/leave", test_leave_frees_seat);
+    g_test_add_func("/registry/relay-within-room", test_relay_only_within_room);
+    g_test_add_func("/registry/drop-and-resume", test_drop_and_resume);
+    g_test_add_func("/registry/resume-evicts-stale", test_resume_evicts_stale_connection);
+    g_test_add_func("/registry/resume-token-rules", test_resume_token_rules);
+    g_test_add_func("/registry/expire", test_expire);
+    g_test_add_func("/registry/zero-grace", test_zero_grace_means_leave);
+    g_test_add_func("/registry/many-rooms", test_many_rooms);
+    return g_test_run();
+}
