@@ -169,11 +169,16 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *, const char *,
     c->server = s;
     c->id = s->next_id_++;
     c->ws = static_cast<SoupWebsocketConnection *>(g_object_ref(ws));
-    soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.max_message_bytes);
+    soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.hard_message_bytes);
     soup_websocket_connection_set_keepalive_interval(ws, s->config_.keepalive_seconds);
     c->handlers[0] = g_signal_connect_swapped(
         ws, "message",
         G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
+            if (g_bytes_get_size(message) > c->server->config_.max_message_bytes) {
+                soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
+                                                "message larger than 64 KiB");
+                return;
+            }
             if (type != SOUP_WEBSOCKET_DATA_TEXT) {
                 c->server->send(c->id, proto::to_json(proto::ServerMessage{proto::Error{
                                            proto::ErrorCode::BadMessage,

@@ -18,6 +18,10 @@ struct ServerConfig {
     RegistryConfig registry;
     // Signalling frames are SDP at most (a few KiB); anything over this is abuse.
     std::size_t max_message_bytes = 64 * 1024;
+    // libsoup's own limit. Frames between the two are read whole and refused with a clean
+    // 1009 close; if libsoup refused them itself it would close with their bytes unread,
+    // the kernel would answer with a TCP reset, and the client would never see the 1009.
+    std::size_t hard_message_bytes = 1024 * 1024;
     // WebSocket ping interval, keeps NAT bindings and proxies from dropping idle calls.
     unsigned keepalive_seconds = 10;
 };

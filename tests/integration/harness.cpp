@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// Test harness implementation: child-process server and libsoup WebSocket clients.
+#include "harness.h"
+
+#include <json-glib/json-glib.h>
+
+#include <cstring>
+
+namespace duet::testing {
+
+bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms) {
+    gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+    GMainContext *ctx = g_main_context_default();
+    while (!pred()) {
+        if (g_get_monotonic_time() >= deadline)
+            return false;
+        // A short timeout source bounds each iteration so the deadline is honoured.
+        GSource *tick = g_timeout_source_new(20);
+        g_source_set_callback(tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+        g_source_attach(tick, ctx);
+        g_main_context_iteration(ctx, TRUE);
+        g_source_destroy(tick);
+        g_source_unref(tick);
+    }
+    return true;
+}
+
+static const char *server_path() {
+    const char *p = g_getenv("DUET_SERVER");
+    return p ? p : "build/signaling/duet-server";
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
+    std::vector<const char *> argv{server_path(), "--host", "127.0.0.1", "--port", "0"};
+    for (auto &a : extra_args)
+        argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    GError *err = nullptr;
+    proc_ = g_subprocess_newv(argv.data(), G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    if (!proc_)
+        g_error("cannot start %s: %s", server_path(), err->message);
+    GDataInputStream *out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc_));
+    // Blocking read is bounded: the server prints the line or exits (EOF) at once.
+    gsize len = 0;
+    char *line = g_data_input_stream_read_line_utf8(out, &len, nullptr, &err);
+    g_object_unref(out);
+    const char *prefix = "listening on ";
+    if (!line || !g_str_has_prefix(line, prefix))
+        g_error("duet-server did not become ready (got '%s')", line ? line : "EOF");
+    url_ = line + std::strlen(prefix);
+    g_free(line);
+}
+
+ServerProcess::~ServerProcess() {
+    if (!proc_)
+        return;
+    g_subprocess_send_signal(proc_, SIGTERM);
+    g_subprocess_wait(proc_, nullptr, nullptr);
+    g_object_unref(proc_);
+}
+
+bool ServerProcess::alive() const {
+    // The identifier (pid) is cleared once the child has been reaped.
+    g_main_context_iteration(nullptr, FALSE);
+    return proc_ && g_subprocess_get_identifier(proc_) != nullptr;
+}
+
+Client::Client(const std::string &ws_url) {
+    session_ = soup_session_new();
+    SoupMessage *msg = soup_message_new("GET", ws_url.c_str());
+    bool done = false;
+    struct Ctx {
+        Client *self;
+        bool *done;
+    } ctx{this, &done};
+    soup_session_websocket_connect_async(
+        session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+        [](GObject *src, GAsyncResult *res, gpointer data) {
+            auto *c = static_cast<Ctx *>(data);
+            GError *err = nullptr;
+            c->self->ws_ = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
+            if (err) {
+                g_warning("websocket connect failed: %s", err->message);
+                g_error_free(err);
+            }
+            *c->done = true;
+        },
+        &ctx);
+    g_object_unref(msg);
+    wait_until([&] { return done; }, 5000);
+    if (!ws_)
+        return;
+    soup_websocket_connection_set_max_incoming_payload_size(ws_, 0);
+    g_signal_connect_swapped(ws_, "message",
+                             G_CALLBACK(+[](Client *self, gint type, GBytes *b) {
+                                 if (type != SOUP_WEBSOCKET_DATA_TEXT)
+                                     return;
+                                 gsize n = 0;
+                                 auto *d = static_cast<const char *>(g_bytes_get_data(b, &n));
+                                 self->inbox_.emplace_back(d, n);
+                             }),
+                             this);
+    g_signal_connect_swapped(ws_, "closed", G_CALLBACK(+[](Client *self) {
+                                 self->closed_ = true;
+                                 self->close_code_ =
+                                     soup_websocket_connection_get_close_code(self->ws_);
+                             }),
+                             this);
+}
+
+Client::~Client() {
+    if (ws_) {
+        g_signal_handlers_disconnect_by_data(ws_, this);
+        if (soup_websocket_connection_get_state(ws_) == SOUP_WEBSOCKET_STATE_OPEN)
+            soup_websocket_connection_close(ws_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+        g_object_unref(ws_);
+    }
+    g_object_unref(session_);
+}
+
+bool Client::open() const {
+    return ws_ && !closed_ && soup_websocket_connection_get_state(ws_) == SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+void Client::send(const std::string &text) {
+    g_assert_true(open());
+    // send_text needs a C string; frames with NUL bytes go through send_message.
+    GBytes *b = g_bytes_new(text.data(), text.size());
+    soup_websocket_connection_send_message(ws_, SOUP_WEBSOCKET_DATA_TEXT, b);
+    g_bytes_unref(b);
+}
+
+void Client::send_binary(const std::string &bytes) {
+    g_assert_true(open());
+    soup_websocket_connection_send_binary(ws_, bytes.data(), bytes.size());
+}
+
+void Client::close() {
+    if (open())
+        soup_websocket_connection_close(ws_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+    wait_closed();
+}
+
+std::string Client::next(const char *type, unsigned timeout_ms) {
+    std::string found;
+    wait_until(
+        [&] {
+            while (!inbox_.empty()) {
+                std::string m = std::move(inbox_.front());
+                inbox_.pop_front();
+                if (json_str(m, "type") == type) {
+                    found = std::move(m);
+                    return true;
+                }
+            }
+            return false;
+        },
+        timeout_ms);
+    return found;
+}
+
+bool Client::wait_closed(unsigned timeout_ms) {
+    return wait_until([&] { return closed_; }, timeout_ms);
+}
+
+static JsonNode *member(const std::string &json, const char *name, JsonParser **parser) {
+    *parser = json_parser_new();
+    if (!json_parser_load_from_data(*parser, json.data(), gssize(json.size()), nullptr))
+        return nullptr;
+    JsonNode *root = json_parser_get_root(*parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+        return nullptr;
+    return json_object_get_member(json_node_get_object(root), name);
+}
+
+std::string json_str(const std::string &json, const char *name) {
+    JsonParser *p = nullptr;
+    JsonNode *n = member(json, name, &p);
+    std::string out;
+    if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+        out = json_node_get_string(n);
+    g_object_unref(p);
+    return out;
+}
+
+bool json_bool(const std::string &json, const char *name) {
+    JsonParser *p = nullptr;
+    JsonNode *n = member(json, name, &p);
+    bool out = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
+               json_node_get_boolean(n);
+    g_object_unref(p);
+    return out;
+}
+
+std::vector<std::string> json_strs(const std::string &json, const char *name) {
+    JsonParser *p = nullptr;
+    JsonNode *n = member(json, name, &p);
+    std::vector<std::string> out;
+    if (n && JSON_NODE_HOLDS_ARRAY(n)) {
+        JsonArray *a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); ++i)
+            out.emplace_back(json_array_get_string_element(a, i));
+    }
+    g_object_unref(p);
+    return out;
+}
+
+} // namespace duet::testing

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Test harness: a real duet-server child process and WebSocket clients on loopback.
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace duet::testing {
+
+// Iterates the default main context until pred() or the timeout; returns pred().
+bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = 5000);
+
+// A duet-server started with --port 0; the URL comes from its readiness line.
+class ServerProcess {
+  public:
+    explicit ServerProcess(std::vector<std::string> extra_args = {});
+    ~ServerProcess();
+    const std::string &http_url() const { return url_; } // http://127.0.0.1:PORT/
+    std::string ws_url() const { return "ws://" + url_.substr(7) + "ws"; }
+    bool alive() const;
+
+  private:
+    GSubprocess *proc_ = nullptr;
+    std::string url_;
+};
+
+// One WebSocket client; received text frames are queued as strings.
+class Client {
+  public:
+    explicit Client(const std::string &ws_url);
+    ~Client();
+    bool open() const;
+    void send(const std::string &text);
+    void send_binary(const std::string &bytes);
+    // Waits for the next text frame whose JSON `type` equals `type` (skipping others).
+    // Returns the frame, or "" on timeout.
+    std::string next(const char *type, unsigned timeout_ms = 5000);
+    bool wait_closed(unsigned timeout_ms = 5000);
+    gushort close_code() const { return close_code_; }
+    std::deque<std::string> &inbox() { return inbox_; }
+    void close();
+
+  private:
+    SoupSession *session_ = nullptr;
+    SoupWebsocketConnection *ws_ = nullptr;
+    std::deque<std::string> inbox_;
+    bool closed_ = false;
+    gushort close_code_ = 0;
+};
+
+// Small JSON accessors for assertions (return "" / -1 when missing).
+std::string json_str(const std::string &json, const char *member);
+bool json_bool(const std::string &json, const char *member);
+std::vector<std::string> json_strs(const std::string &json, const char *member);
+
+} // namespace duet::testing

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// Integration tests: a real duet-server process driven by real WebSocket clients on loopback.
+#include "harness.h"
+
+#include <glib.h>
+
+#include <memory>
+
+using namespace duet::testing;
+
+namespace {
+
+std::unique_ptr<ServerProcess> server;
+
+std::string join_msg(const std::string &room) {
+    std::string out = "{\"type\":\"join\",\"room\":";
+    out += "\"" + room + "\"}";
+    return out;
+}
+
+// A normal pair must still be able to meet and exchange signalling; run after each abuse.
+void assert_pair_still_works() {
+    static int n = 0;
+    std::string room = "healthy-" + std::to_string(++n);
+    Client a(server->ws_url()), b(server->ws_url());
+    a.send(join_msg(room));
+    std::string ja = a.next("joined");
+    g_assert_false(ja.empty());
+    b.send(join_msg(room));
+    std::string jb = b.next("joined");
+    g_assert_false(jb.empty());
+    std::string id_a = json_str(ja, "id");
+    b.send(R"({"type":"signal","to":")" + id_a + R"(","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
+    std::string relayed = a.next("signal");
+    g_assert_cmpstr(json_str(relayed, "from").c_str(), ==, json_str(jb, "id").c_str());
+    g_assert_true(server->alive());
+}
+
+std::string error_code_of(Client &c) { return json_str(c.next("error"), "code"); }
+
+void test_http() {
+    SoupSession *s = soup_session_new();
+    for (auto [path, needle] : {std::pair{"healthz", "ok"}, std::pair{"", "<"}}) {
+        SoupMessage *m = soup_message_new("GET", (server->http_url() + path).c_str());
+        GBytes *body = soup_session_send_and_read(s, m, nullptr, nullptr);
+        g_assert_cmpuint(soup_message_get_status(m), ==, 200);
+        gsize n = 0;
+        auto *d = static_cast<const char *>(g_bytes_get_data(body, &n));
+        g_assert_nonnull(g_strstr_len(d, gssize(n), needle));
+        g_bytes_unref(body);
+        g_object_unref(m);
+    }
+    SoupMessage *m = soup_message_new("GET", (server->http_url() + "../../etc/passwd").c_str());
+    GBytes *body = soup_session_send_and_read(s, m, nullptr, nullptr);
+    g_assert_cmpuint(soup_message_get_status(m), ==, 404);
+    g_bytes_unref(body);
+    g_object_unref(m);
+    g_object_unref(s);
+}
+
+void test_join_relay_leave() {
+    Client a(server->ws_url()), b(server->ws_url());
+    a.send(join_msg("kitchen"));
+    std::string ja = a.next("joined");
+    g_assert_cmpuint(json_strs(ja, "peers").size(), ==, 0);
+    g_assert_cmpstr(json_str(ja, "room").c_str(), ==, "kitchen");
+    g_assert_false(json_str(ja, "resume").empty());
+
+    b.send(join_msg("  kitchen  "));
+    std::string jb = b.next("joined");
+    auto peers = json_strs(jb, "peers");
+    g_assert_cmpuint(peers.size(), ==, 1);
+    g_assert_cmpstr(peers[0].c_str(), ==, json_str(ja, "id").c_str());
+    std::string pj = a.next("peer-joined");
+    g_assert_cmpstr(json_str(pj, "id").c_str(), ==, json_str(jb, "id").c_str());
+
+    // `from` is set by the server even if the client tries to forge it.
+    b.send(R"({"type":"signal","to":")" + json_str(ja, "id") +
+           R"(","from":"forged","data":{"candidate":{"candidate":"c","sdpMLineIndex":0,"sdpMid":"0"}}})");
+    std::string rel = a.next("signal");
+    g_assert_cmpstr(json_str(rel, "from").c_str(), ==, json_str(jb, "id").c_str());
+    g_assert_nonnull(strstr(rel.c_str(), "\"sdpMLineIndex\":0"));
+
+    b.send(R"({"type":"leave"})");
+    std::string left = a.next("peer-left");
+    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "left");
+    // The socket stays usable after leave.
+    b.send(join_msg("kitchen"));
+    g_assert_false(b.next("joined").empty());
+}
+
+void test_room_full() {
+    Client a(server->ws_url()), b(server->ws_url()), c(server->ws_url());
+    a.send(join_msg("full"));
+    a.next("joined");
+    b.send(join_msg("full"));
+    b.next("joined");
+    c.send(join_msg("full"));
+    g_assert_cmpstr(error_code_of(c).c_str(), ==, "room-full");
+    g_assert_true(c.open());
+    c.send(join_msg("not-full"));
+    g_assert_false(c.next("joined").empty());
+}
+
+void test_bad_input() {
+    struct Case {
+        std::string frame;
+        const char *code;
+    };
+    const Case cases[] = {
+        {"not json", "bad-message"},
+        {"[1,2,3]", "bad-message"},
+        {"42", "bad-message"},
+        {"{}", "bad-message"},
+        {R"({"type":"teleport"})", "unknown-type"},
+        {R"({"type":1})", "bad-message"},
+        {R"({"type":"join","room":7})", "bad-message"},
+        {R"({"type":"join","room":""})", "invalid-room"},
+        {R"({"type":"join","room":"    "})", "invalid-room"},
+        {R"({"type":"join","room":")" + std::string(65, 'x') + "\"}", "invalid-room"},
+        {R"({"type":"join","room":"a\u0007b"})", "invalid-room"},
+        {R"({"type":"join","room":"a\u0000b"})", "bad-message"},
+        {R"({"type":"signal","to":"nobody","data":{}})", "not-joined"},
+        {R"({"type":"leave"})", "not-joined"},
+    };
+    Client c(server->ws_url());
+    for (const auto &k : cases) {
+        c.send(k.frame);
+        std::string err = c.next("error");
+        g_assert_cmpstr(json_str(err, "code").c_str(), ==, k.code);
+        g_assert_false(json_str(err, "message").empty());
+        g_assert_true(c.open());
+    }
+    c.send_binary("\x01\x02");
+    g_assert_cmpstr(error_code_of(c).c_str(), ==, "bad-message");
+    // Emoji and right-to-left names are allowed.
+    c.send(join_msg("\xF0\x9F\x8E\x89 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"));
+    g_assert_false(c.next("joined").empty());
+    c.send(join_msg("again"));
+    g_assert_cmpstr(error_code_of(c).c_str(), ==, "already-joined");
+    c.send(R"({"type":"signal","to":"nobody","data":{}})");
+    g_assert_cmpstr(error_code_of(c).c_str(), ==, "unknown-peer");
+    assert_pair_still_works();
+}
+
+void test_oversized_frame_closes_1009() {
+    Client c(server->ws_url());
+    c.send("{\"type\":\"join\",\"room\":\"" + std::string(70 * 1024, 'x') + "\"}");
+    g_assert_true(c.wait_closed());
+    g_assert_cmpuint(c.close_code(), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+    assert_pair_still_works();
+}
+
+void test_rooms_are_isolated() {
+    Client a1(server->ws_url()), a2(server->ws_url()), b1(server->ws_url()), b2(server->ws_url());
+    a1.send(join_msg("iso-a"));
+    std::string ja1 = a1.next("joined");
+    b1.send(join_msg("iso-b"));
+    std::string jb1 = b1.next("joined");
+    a2.send(join_msg("iso-a"));
+    a2.next("joined");
+    b2.send(join_msg("iso-b"));
+    b2.next("joined");
+    // A peer in room B cannot reach a peer in room A, even knowing its id.
+    b2.send(R"({"type":"signal","to":")" + json_str(ja1, "id") + R"(","data":{"x":1}})");
+    g_assert_cmpstr(error_code_of(b2).c_str(), ==, "unknown-peer");
+    a1.send(R"({"type":"signal","to":")" + json_str(jb1, "id") + R"(","data":{"x":1}})");
+    g_assert_cmpstr(error_code_of(a1).c_str(), ==, "unknown-peer");
+    g_assert_true(a1.next("signal", 300).empty());
+    g_assert_true(b1.next("signal", 300).empty());
+}
+
+void test_drop_and_resume() {
+    Client a(server->ws_url());
+    auto b = std::make_unique<Client>(server->ws_url());
+    a.send(join_msg("resume"));
+    a.next("joined");
+    b->send(join_msg("resume"));
+    std::string jb = b->next("joined");
+    a.next("peer-joined");
+    b.reset(); // socket closes without `leave`: a drop
+
+    std::string left = a.next("peer-left");
+    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "dropped");
+    // The seat is held: a stranger cannot take it.
+    Client stranger(server->ws_url());
+    stranger.send(join_msg("resume"));
+    g_assert_cmpstr(error_code_of(stranger).c_str(), ==, "room-full");
+
+    Client back(server->ws_url());
+    back.send(R"({"type":"join","room":"resume","resume":")" + json_str(jb, "resume") + "\"}");
+    std::string jr = back.next("joined");
+    g_assert_true(json_bool(jr, "resumed"));
+    g_assert_cmpstr(json_str(jr, "id").c_str(), ==, json_str(jb, "id").c_str());
+    std::string pj = a.next("peer-joined");
+    g_assert_true(json_bool(pj, "resumed"));
+}
+
+void test_resume_replaces_open_socket() {
+    Client a(server->ws_url()), b(server->ws_url());
+    a.send(join_msg("takeover"));
+    a.next("joined");
+    b.send(join_msg("takeover"));
+    std::string jb = b.next("joined");
+    Client b2(server->ws_url());
+    b2.send(R"({"type":"join","room":"takeover","resume":")" + json_str(jb, "resume") + "\"}");
+    g_assert_true(json_bool(b2.next("joined"), "resumed"));
+    g_assert_true(b.wait_closed());
+    g_assert_cmpuint(b.close_code(), ==, 4001);
+    // The stale socket's close must not make the live seat look dropped.
+    g_assert_true(a.next("peer-left", 300).empty());
+}
+
+void test_grace_expiry() {
+    ServerProcess quick({"--resume-grace", "1"});
+    Client a(quick.ws_url());
+    auto b = std::make_unique<Client>(quick.ws_url());
+    a.send(join_msg("r"));
+    a.next("joined");
+    b->send(join_msg("r"));
+    b->next("joined");
+    b.reset();
+    g_assert_cmpstr(json_str(a.next("peer-left"), "reason").c_str(), ==, "dropped");
+    g_assert_cmpstr(json_str(a.next("peer-left", 4000), "reason").c_str(), ==, "expired");
+    Client c(quick.ws_url());
+    c.send(join_msg("r"));
+    g_assert_false(c.next("joined").empty());
+}
+
+void test_max_peers_flag() {
+    ServerProcess three({"--max-peers", "3"});
+    Client a(three.ws_url()), b(three.ws_url()), c(three.ws_url()), d(three.ws_url());
+    for (Client *x : {&a, &b, &c}) {
+        x->send(join_msg("trio"));
+        g_assert_false(x->next("joined").empty());
+    }
+    d.send(join_msg("trio"));
+    g_assert_cmpstr(error_code_of(d).c_str(), ==, "room-full");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    server = std::make_unique<ServerProcess>();
+    g_test_add_func("/server/http", test_http);
+    g_test_add_func("/server/join-relay-leave", test_join_relay_leave);
+    g_test_add_func("/server/room-full", test_room_full);
+    g_test_add_func("/server/bad-input", test_bad_input);
+    g_test_add_func("/server/oversized-frame", test_oversized_frame_closes_1009);
+    g_test_add_func("/server/rooms-isolated", test_rooms_are_isolated);
+    g_test_add_func("/server/drop-and-resume", test_drop_and_resume);
+    g_test_add_func("/server/resume-replaces-open-socket", test_resume_replaces_open_socket);
+    g_test_add_func("/server/grace-expiry", test_grace_expiry);
+    g_test_add_func("/server/max-peers", test_max_peers_flag);
+    int rc = g_test_run();
+    server.reset();
+    return rc;
+}
