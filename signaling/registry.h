@@ -52,6 +52,7 @@ class Registry {
     std::size_t room_count() const { return rooms_.size(); }
     std::size_t member_count(const std::string &room) const;
     std::size_t connection_count() const { return by_conn_.size(); }
+    bool is_joined(ConnId conn) const { return by_conn_.count(conn) != 0; }
     const RegistryConfig &config() const { return config_; }
 
   private:

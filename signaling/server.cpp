@@ -6,7 +6,11 @@
 
 #include <gio/gio.h>
 
+#include <algorithm>
 #include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 namespace duet::signaling {
 
@@ -15,6 +19,9 @@ struct Server::Conn {
     ConnId id;
     SoupWebsocketConnection *ws; // owned reference
     gulong handlers[3] = {0, 0, 0};
+    gint64 idle_since_us = 0; // when it connected or last left a room
+    double tokens = 0;        // rate-limit bucket
+    gint64 refill_us = 0;
 };
 
 namespace {
@@ -108,10 +115,7 @@ bool Server::start(std::string *error) {
     expire_timer_ = g_timeout_add_seconds(
         1,
         [](gpointer self) -> gboolean {
-            auto *s = static_cast<Server *>(self);
-            Effects fx;
-            s->registry_.expire(Clock::now(), fx);
-            s->apply(fx);
+            static_cast<Server *>(self)->tick();
             return G_SOURCE_CONTINUE;
         },
         this);
@@ -162,12 +166,20 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
     g_bytes_unref(bytes);
 }
 
-void Server::on_websocket(SoupServer *, SoupServerMessage *, const char *,
+void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
                           SoupWebsocketConnection *ws, gpointer self) {
     auto *s = static_cast<Server *>(self);
+    if (GSocket *sock = soup_server_message_get_socket(msg)) {
+        // With pings in flight, a half-open peer leaves data unacknowledged; the kernel then
+        // aborts the connection after this timeout, and libsoup reports it closed.
+        guint ms = s->config_.dead_peer_seconds * 1000;
+        setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    }
     auto c = std::make_unique<Conn>();
     c->server = s;
     c->id = s->next_id_++;
+    c->idle_since_us = c->refill_us = g_get_monotonic_time();
+    c->tokens = s->config_.rate_burst;
     c->ws = static_cast<SoupWebsocketConnection *>(g_object_ref(ws));
     soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.hard_message_bytes);
     soup_websocket_connection_set_keepalive_interval(ws, s->config_.keepalive_seconds);
@@ -200,6 +212,18 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *, const char *,
 }
 
 void Server::on_text(Conn &c, GBytes *bytes) {
+    gint64 now_us = g_get_monotonic_time();
+    c.tokens = std::min(config_.rate_burst,
+                        c.tokens + double(now_us - c.refill_us) * config_.rate_per_second / 1e6);
+    c.refill_us = now_us;
+    if (c.tokens < 1) {
+        g_info("connection %" G_GUINT64_FORMAT " closed: over %.0f messages/s", c.id,
+               config_.rate_per_second);
+        soup_websocket_connection_close(c.ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                        "too many messages");
+        return;
+    }
+    c.tokens -= 1;
     gsize len = 0;
     const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &len));
     auto parsed = proto::parse_client(std::string_view(data ? data : "", len));
@@ -210,6 +234,31 @@ void Server::on_text(Conn &c, GBytes *bytes) {
     Effects fx;
     registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx);
     apply(fx);
+    // Someone choosing another name after room-full is not idle.
+    if (!registry_.is_joined(c.id))
+        c.idle_since_us = now_us;
+}
+
+void Server::tick() {
+    Effects fx;
+    registry_.expire(Clock::now(), fx);
+    apply(fx);
+    gint64 now_us = g_get_monotonic_time();
+    gint64 limit_us = gint64(config_.join_timeout_seconds) * 1000000;
+    std::vector<SoupWebsocketConnection *> idle;
+    for (auto &[id, c] : conns_) {
+        if (registry_.is_joined(id)) {
+            c->idle_since_us = now_us;
+            continue;
+        }
+        if (now_us - c->idle_since_us >= limit_us &&
+            soup_websocket_connection_get_state(c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+            idle.push_back(c->ws);
+    }
+    // Closing may re-enter on_closed (which edits conns_), so it happens after the scan.
+    for (auto *ws : idle)
+        soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+                                        "no room joined in time");
 }
 
 void Server::on_closed(ConnId id) {

@@ -22,8 +22,19 @@ struct ServerConfig {
     // 1009 close; if libsoup refused them itself it would close with their bytes unread,
     // the kernel would answer with a TCP reset, and the client would never see the 1009.
     std::size_t hard_message_bytes = 1024 * 1024;
-    // WebSocket ping interval, keeps NAT bindings and proxies from dropping idle calls.
-    unsigned keepalive_seconds = 10;
+    // WebSocket ping interval: keeps NAT bindings and proxies from dropping idle calls, and
+    // gives TCP_USER_TIMEOUT unacknowledged data to time out on a half-open connection.
+    unsigned keepalive_seconds = 5;
+    // A peer that has not acknowledged our data for this long is gone (cable pulled, laptop
+    // shut): the kernel aborts the connection and the seat is held for a resume.
+    unsigned dead_peer_seconds = 15;
+    // Sockets that are not in a room are closed after this long, so idle connections
+    // cannot pile up. A browser reconnects when it needs to join again.
+    unsigned join_timeout_seconds = 60;
+    // Per-connection message rate. Call setup sends an SDP and a few dozen ICE candidates
+    // at once, so the burst is generous; a steady flood beyond the rate is closed (1008).
+    double rate_per_second = 50;
+    double rate_burst = 200;
 };
 
 class Server {
@@ -49,6 +60,7 @@ class Server {
     void on_closed(ConnId id);
     void apply(Effects &fx);
     void send(ConnId to, const std::string &text);
+    void tick();
 
     ServerConfig config_;
     Registry registry_;

@@ -238,6 +238,33 @@ void test_max_peers_flag() {
     g_assert_cmpstr(error_code_of(d).c_str(), ==, "room-full");
 }
 
+void test_flood_is_closed_1008() {
+    Client c(server->ws_url());
+    c.send(join_msg("flood"));
+    c.next("joined");
+    // 1,000 messages in a burst is far beyond 50/s with a burst of 200.
+    for (int i = 0; i < 1000 && c.open(); ++i)
+        c.send(R"({"type":"signal","to":"nobody","data":{}})");
+    g_assert_true(c.wait_closed());
+    g_assert_cmpuint(c.close_code(), ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+    assert_pair_still_works();
+}
+
+void test_idle_sockets_time_out() {
+    ServerProcess strict({"--join-timeout", "1"});
+    std::vector<std::unique_ptr<Client>> idle;
+    for (int i = 0; i < 500; ++i)
+        idle.push_back(std::make_unique<Client>(strict.ws_url()));
+    Client member(strict.ws_url());
+    member.send(join_msg("stays"));
+    g_assert_false(member.next("joined").empty());
+    for (auto &c : idle)
+        g_assert_true(c->wait_closed(10000));
+    g_assert_cmpuint(idle[0]->close_code(), ==, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION);
+    // A socket in a room is never idle.
+    g_assert_true(member.open());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -253,6 +280,8 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/resume-replaces-open-socket", test_resume_replaces_open_socket);
     g_test_add_func("/server/grace-expiry", test_grace_expiry);
     g_test_add_func("/server/max-peers", test_max_peers_flag);
+    g_test_add_func("/server/flood", test_flood_is_closed_1008);
+    g_test_add_func("/server/idle-sockets", test_idle_sockets_time_out);
     int rc = g_test_run();
     server.reset();
     return rc;
