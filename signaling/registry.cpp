@@ -68,7 +68,8 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     joined.room = m.room;
     joined.resume = m.token;
     joined.resumed = resumed;
-    joined.ice_servers_json = config_.ice_servers_json;
+    joined.ice_servers_json =
+        config_.ice_servers ? config_.ice_servers(m.id) : config_.ice_servers_json;
     for (const auto &other : rooms_[m.room]) {
         if (other == m.id)
             continue;

@@ -22,6 +22,8 @@ struct RegistryConfig {
     // reload or a laptop lid, short enough that an abandoned seat frees itself soon.
     std::chrono::milliseconds resume_grace{30000};
     std::string ice_servers_json = "[]";
+    // When set, builds `iceServers` per peer (TURN credentials name the peer id).
+    std::function<std::string(const std::string &peer_id)> ice_servers;
 };
 
 // What the transport must do after a call into the registry.
@@ -52,6 +54,7 @@ class Registry {
     std::size_t room_count() const { return rooms_.size(); }
     std::size_t member_count(const std::string &room) const;
     std::size_t connection_count() const { return by_conn_.size(); }
+    std::size_t member_total() const { return members_.size(); }
     bool is_joined(ConnId conn) const { return by_conn_.count(conn) != 0; }
     const RegistryConfig &config() const { return config_; }
 

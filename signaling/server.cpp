@@ -2,6 +2,7 @@
 // libsoup glue: static client from GResource, /healthz, and /ws feeding the registry.
 #include "server.h"
 
+#include "options.h"
 #include "src/common/gobj.h"
 
 #include <gio/gio.h>
@@ -59,8 +60,19 @@ void respond_text(SoupServerMessage *msg, guint status, const char *text) {
 
 } // namespace
 
+static RegistryConfig registry_config(const ServerConfig &c) {
+    RegistryConfig r = c.registry;
+    if (!c.stun_uris.empty() || !c.turn_uris.empty()) {
+        // Copies, not references: the registry may outlive a moved-from config.
+        r.ice_servers = [c](const std::string &id) {
+            return ice_servers_for(c, id, g_get_real_time() / G_USEC_PER_SEC);
+        };
+    }
+    return r;
+}
+
 Server::Server(ServerConfig config)
-    : config_(std::move(config)), registry_(config_.registry) {}
+    : config_(std::move(config)), registry_(registry_config(config_)) {}
 
 Server::~Server() {
     if (expire_timer_)
@@ -79,7 +91,30 @@ Server::~Server() {
 }
 
 bool Server::start(std::string *error) {
-    soup_ = soup_server_new("server-header", "duet", nullptr);
+    Ref<GTlsCertificate> cert;
+    if (!config_.tls_cert_file.empty()) {
+        GErr terr;
+        cert = Ref<GTlsCertificate>::adopt(g_tls_certificate_new_from_files(
+            config_.tls_cert_file.c_str(), config_.tls_key_file.c_str(), terr.out()));
+        if (!cert) {
+            *error = std::string("cannot load TLS certificate/key: ") + terr.message();
+            return false;
+        }
+        tls_ = true;
+    }
+    soup_ = soup_server_new("server-header", "duet", "tls-certificate", cert.get(), nullptr);
+    // Cross-site WebSocket hijacking defence: a page on another origin must not be able to
+    // open a socket here with the visitor's network position. Checked before the upgrade.
+    soup_server_add_early_handler(
+        soup_, "/ws",
+        [](SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer self) {
+            auto *s = static_cast<Server *>(self);
+            if (!s->origin_allowed(msg)) {
+                ++s->origin_refused_total_;
+                respond_text(msg, SOUP_STATUS_FORBIDDEN, "origin not allowed\n");
+            }
+        },
+        this, nullptr);
     soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
     soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this,
                                       nullptr);
@@ -93,7 +128,8 @@ bool Server::start(std::string *error) {
     }
     auto sockaddr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
     GErr err;
-    if (!soup_server_listen(soup_, sockaddr.get(), SoupServerListenOptions(0), err.out())) {
+    auto listen_opts = tls_ ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
+    if (!soup_server_listen(soup_, sockaddr.get(), listen_opts, err.out())) {
         *error = std::string("cannot listen on ") + config_.host + ":" +
                  std::to_string(config_.port) + ": " + err.message();
         return false;
@@ -109,7 +145,7 @@ bool Server::start(std::string *error) {
     }
     g_slist_free(listeners);
     bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
-    url_ = std::string("http://") + (v6 ? "[" : "") + config_.host + (v6 ? "]" : "") + ":" +
+    url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host + (v6 ? "]" : "") + ":" +
            std::to_string(port) + "/";
 
     expire_timer_ = g_timeout_add_seconds(
@@ -124,7 +160,6 @@ bool Server::start(std::string *error) {
 
 void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
                      gpointer self) {
-    (void)self;
     const char *method = soup_server_message_get_method(msg);
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
         respond_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -132,6 +167,13 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
     }
     if (std::strcmp(path, "/healthz") == 0) {
         respond_text(msg, SOUP_STATUS_OK, "ok\n");
+        return;
+    }
+    if (std::strcmp(path, "/metrics") == 0) {
+        std::string body = static_cast<Server *>(self)->metrics();
+        soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+        soup_server_message_set_response(msg, "text/plain; version=0.0.4; charset=utf-8",
+                                         SOUP_MEMORY_COPY, body.data(), body.size());
         return;
     }
     if (std::strcmp(path, "/ws") == 0) {
@@ -175,6 +217,7 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
         guint ms = s->config_.dead_peer_seconds * 1000;
         setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
     }
+    ++s->connections_total_;
     auto c = std::make_unique<Conn>();
     c->server = s;
     c->id = s->next_id_++;
@@ -186,15 +229,18 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
     c->handlers[0] = g_signal_connect_swapped(
         ws, "message",
         G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
+            // Frames already queued behind our close frame are not worth answering.
+            if (soup_websocket_connection_get_state(c->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+                return;
             if (g_bytes_get_size(message) > c->server->config_.max_message_bytes) {
+                ++c->server->errors_total_["too-large"];
                 soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
                                                 "message larger than 64 KiB");
                 return;
             }
             if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-                c->server->send(c->id, proto::to_json(proto::ServerMessage{proto::Error{
-                                           proto::ErrorCode::BadMessage,
-                                           "binary frames are not part of the protocol"}}));
+                c->server->send_error(c->id, proto::ErrorCode::BadMessage,
+                                      "binary frames are not part of the protocol");
                 return;
             }
             c->server->on_text(*c, message);
@@ -219,6 +265,7 @@ void Server::on_text(Conn &c, GBytes *bytes) {
     if (c.tokens < 1) {
         g_info("connection %" G_GUINT64_FORMAT " closed: over %.0f messages/s", c.id,
                config_.rate_per_second);
+        ++errors_total_["rate-limited"];
         soup_websocket_connection_close(c.ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                         "too many messages");
         return;
@@ -228,7 +275,7 @@ void Server::on_text(Conn &c, GBytes *bytes) {
     const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &len));
     auto parsed = proto::parse_client(std::string_view(data ? data : "", len));
     if (auto *e = std::get_if<proto::ParseError>(&parsed)) {
-        send(c.id, proto::to_json(proto::ServerMessage{proto::Error{e->code, e->message}}));
+        send_error(c.id, e->code, e->message);
         return;
     }
     Effects fx;
@@ -256,6 +303,7 @@ void Server::tick() {
             idle.push_back(c->ws);
     }
     // Closing may re-enter on_closed (which edits conns_), so it happens after the scan.
+    errors_total_["join-timeout"] += idle.size();
     for (auto *ws : idle)
         soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
                                         "no room joined in time");
@@ -290,9 +338,19 @@ void Server::send(ConnId to, const std::string &text) {
     soup_websocket_connection_send_text(ws, text.c_str());
 }
 
+void Server::send_error(ConnId to, proto::ErrorCode code, std::string message) {
+    ++errors_total_[proto::error_code_name(code)];
+    send(to, proto::to_json(proto::ServerMessage{proto::Error{code, std::move(message)}}));
+}
+
 void Server::apply(Effects &fx) {
-    for (auto &s : fx.send)
+    for (auto &s : fx.send) {
+        if (std::holds_alternative<proto::Relayed>(s.msg))
+            ++relayed_total_;
+        else if (auto *e = std::get_if<proto::Error>(&s.msg))
+            ++errors_total_[proto::error_code_name(e->code)];
         send(s.to, proto::to_json(s.msg));
+    }
     for (ConnId id : fx.close) {
         auto it = conns_.find(id);
         if (it != conns_.end() &&
@@ -300,6 +358,51 @@ void Server::apply(Effects &fx) {
             soup_websocket_connection_close(it->second->ws, kCloseReplaced,
                                             "seat resumed by a newer connection");
     }
+}
+
+} // namespace duet::signaling
+
+namespace duet::signaling {
+
+bool Server::origin_allowed(SoupServerMessage *msg) const {
+    SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
+    const char *origin = soup_message_headers_get_one(h, "Origin");
+    if (!origin)
+        return true; // native clients (duet-peer) send none; browsers always do
+    const char *host = soup_message_headers_get_one(h, "Host");
+    if (host) {
+        std::string own = std::string(tls_ ? "https://" : "http://") + host;
+        if (g_ascii_strcasecmp(origin, own.c_str()) == 0)
+            return true;
+    }
+    for (const auto &allowed : config_.allowed_origins)
+        if (g_ascii_strcasecmp(origin, allowed.c_str()) == 0)
+            return true;
+    g_info("refused WebSocket from origin %s", origin);
+    return false;
+}
+
+std::string Server::metrics() const {
+    std::string out;
+    auto gauge = [&](const char *name, const char *help, guint64 v, const char *type) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+               "\n" + name + " " + std::to_string(v) + "\n";
+    };
+    gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(), "gauge");
+    gauge("duet_peers", "Seats taken, including seats held for a resume.",
+          registry_.member_total(), "gauge");
+    gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
+    gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
+          "counter");
+    gauge("duet_messages_relayed_total", "Signal messages relayed between peers.",
+          relayed_total_, "counter");
+    gauge("duet_origin_refused_total", "WebSocket upgrades refused for their Origin.",
+          origin_refused_total_, "counter");
+    out += "# HELP duet_errors_total Errors sent to clients or connections closed, by code.\n"
+           "# TYPE duet_errors_total counter\n";
+    for (const auto &[code, n] : errors_total_)
+        out += "duet_errors_total{code=\"" + code + "\"} " + std::to_string(n) + "\n";
+    return out;
 }
 
 } // namespace duet::signaling

@@ -9,12 +9,24 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace duet::signaling {
 
 struct ServerConfig {
     std::string host = "127.0.0.1";
     int port = 8080;
+    // TLS: when both are set the server speaks https and wss only.
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    // Origins (scheme://host[:port]) allowed to open the WebSocket besides the server's own.
+    // Requests with no Origin (native clients) are allowed; browsers always send one.
+    std::vector<std::string> allowed_origins;
+    // ICE servers handed to every peer in `joined`.
+    std::vector<std::string> stun_uris;
+    std::vector<std::string> turn_uris;
+    std::string turn_secret; // shared with coturn's static-auth-secret
+    unsigned turn_ttl_seconds = 3600;
     RegistryConfig registry;
     // Signalling frames are SDP at most (a few KiB); anything over this is abuse.
     std::size_t max_message_bytes = 64 * 1024;
@@ -60,7 +72,10 @@ class Server {
     void on_closed(ConnId id);
     void apply(Effects &fx);
     void send(ConnId to, const std::string &text);
+    void send_error(ConnId to, proto::ErrorCode code, std::string message);
     void tick();
+    bool origin_allowed(SoupServerMessage *msg) const;
+    std::string metrics() const;
 
     ServerConfig config_;
     Registry registry_;
@@ -69,6 +84,13 @@ class Server {
     ConnId next_id_ = 1;
     std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
     std::string url_;
+    bool tls_ = false;
+
+    // Counters for /metrics (Prometheus text format).
+    guint64 connections_total_ = 0;
+    guint64 relayed_total_ = 0;
+    guint64 origin_refused_total_ = 0;
+    std::unordered_map<std::string, guint64> errors_total_; // by wire code or close reason
 };
 
 } // namespace duet::signaling

@@ -36,7 +36,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
     GError *err = nullptr;
-    proc_ = g_subprocess_newv(argv.data(), G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    // A critical warning in the server is a bug: make it crash so the test sees it.
+    g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
+    proc_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &err);
+    g_object_unref(launcher);
     if (!proc_)
         g_error("cannot start %s: %s", server_path(), err->message);
     GDataInputStream *out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc_));
@@ -54,8 +58,13 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
 ServerProcess::~ServerProcess() {
     if (!proc_)
         return;
+    bool was_alive = alive();
     g_subprocess_send_signal(proc_, SIGTERM);
     g_subprocess_wait(proc_, nullptr, nullptr);
+    // It must have survived the test and must exit cleanly on SIGTERM.
+    g_assert_true(was_alive);
+    g_assert_true(g_subprocess_get_if_exited(proc_));
+    g_assert_cmpint(g_subprocess_get_exit_status(proc_), ==, 0);
     g_object_unref(proc_);
 }
 
@@ -65,29 +74,54 @@ bool ServerProcess::alive() const {
     return proc_ && g_subprocess_get_identifier(proc_) != nullptr;
 }
 
-Client::Client(const std::string &ws_url) {
+static gboolean accept_any_certificate(SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
+                                       gpointer) {
+    return TRUE;
+}
+
+std::string http_get(const std::string &url, guint *status) {
+    SoupSession *s = soup_session_new();
+    SoupMessage *m = soup_message_new("GET", url.c_str());
+    g_signal_connect(m, "accept-certificate", G_CALLBACK(accept_any_certificate), nullptr);
+    GBytes *body = soup_session_send_and_read(s, m, nullptr, nullptr);
+    *status = soup_message_get_status(m);
+    std::string out;
+    if (body) {
+        gsize n = 0;
+        auto *d = static_cast<const char *>(g_bytes_get_data(body, &n));
+        out.assign(d ? d : "", n);
+        g_bytes_unref(body);
+    }
+    g_object_unref(m);
+    g_object_unref(s);
+    return out;
+}
+
+Client::Client(const std::string &ws_url, const char *origin) {
     session_ = soup_session_new();
     SoupMessage *msg = soup_message_new("GET", ws_url.c_str());
+    g_signal_connect(msg, "accept-certificate", G_CALLBACK(accept_any_certificate), nullptr);
     bool done = false;
     struct Ctx {
         Client *self;
         bool *done;
     } ctx{this, &done};
     soup_session_websocket_connect_async(
-        session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, nullptr,
+        session_, msg, origin, nullptr, G_PRIORITY_DEFAULT, nullptr,
         [](GObject *src, GAsyncResult *res, gpointer data) {
             auto *c = static_cast<Ctx *>(data);
             GError *err = nullptr;
             c->self->ws_ = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
             if (err) {
-                g_warning("websocket connect failed: %s", err->message);
+                g_message("websocket connect failed: %s", err->message);
                 g_error_free(err);
             }
             *c->done = true;
         },
         &ctx);
-    g_object_unref(msg);
     wait_until([&] { return done; }, 5000);
+    handshake_status_ = soup_message_get_status(msg);
+    g_object_unref(msg);
     if (!ws_)
         return;
     soup_websocket_connection_set_max_incoming_payload_size(ws_, 0);

@@ -19,9 +19,12 @@ bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = 5000);
 class ServerProcess {
   public:
     explicit ServerProcess(std::vector<std::string> extra_args = {});
+    bool tls() const { return url_.rfind("https://", 0) == 0; }
     ~ServerProcess();
     const std::string &http_url() const { return url_; } // http://127.0.0.1:PORT/
-    std::string ws_url() const { return "ws://" + url_.substr(7) + "ws"; }
+    std::string ws_url() const {
+        return tls() ? "wss://" + url_.substr(8) + "ws" : "ws://" + url_.substr(7) + "ws";
+    }
     bool alive() const;
 
   private:
@@ -32,7 +35,10 @@ class ServerProcess {
 // One WebSocket client; received text frames are queued as strings.
 class Client {
   public:
-    explicit Client(const std::string &ws_url);
+    // `origin` is sent as the Origin header (browsers always send one; native clients none).
+    // TLS certificates are accepted without checks: tests use throwaway self-signed ones.
+    explicit Client(const std::string &ws_url, const char *origin = nullptr);
+    guint handshake_status() const { return handshake_status_; }
     ~Client();
     bool open() const;
     void send(const std::string &text);
@@ -51,7 +57,11 @@ class Client {
     std::deque<std::string> inbox_;
     bool closed_ = false;
     gushort close_code_ = 0;
+    guint handshake_status_ = 0;
 };
+
+// GET over http(s) (self-signed certificates accepted); returns the body, status in *status.
+std::string http_get(const std::string &url, guint *status);
 
 // Small JSON accessors for assertions (return "" / -1 when missing).
 std::string json_str(const std::string &json, const char *member);

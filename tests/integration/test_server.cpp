@@ -3,6 +3,9 @@
 #include "harness.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
+
+#include <cstring>
 
 #include <memory>
 
@@ -265,6 +268,216 @@ void test_idle_sockets_time_out() {
     g_assert_true(member.open());
 }
 
+void test_origin_check() {
+    // Same origin (what a page served by this server sends) and no Origin (native) pass.
+    std::string own = server->http_url().substr(0, server->http_url().size() - 1);
+    Client same(server->ws_url(), own.c_str());
+    g_assert_true(same.open());
+    Client native(server->ws_url());
+    g_assert_true(native.open());
+    // A page on another site is refused before the upgrade.
+    Client evil(server->ws_url(), "http://evil.example");
+    g_assert_false(evil.open());
+    g_assert_cmpuint(evil.handshake_status(), ==, SOUP_STATUS_FORBIDDEN);
+
+    ServerProcess allowing({"--allow-origin", "https://app.example"});
+    Client allowed(allowing.ws_url(), "https://app.example");
+    g_assert_true(allowed.open());
+    Client other(allowing.ws_url(), "https://other.example");
+    g_assert_cmpuint(other.handshake_status(), ==, SOUP_STATUS_FORBIDDEN);
+}
+
+// Parses one sample line "name{labels} value" out of Prometheus text.
+double metric(const std::string &text, const std::string &sample) {
+    for (const char *p = text.c_str(); (p = strstr(p, sample.c_str())); ++p) {
+        if ((p == text.c_str() || p[-1] == '\n') && p[sample.size()] == ' ')
+            return g_ascii_strtod(p + sample.size() + 1, nullptr);
+    }
+    return -1;
+}
+
+void test_metrics() {
+    ServerProcess fresh;
+    Client a(fresh.ws_url()), b(fresh.ws_url()), c(fresh.ws_url());
+    a.send(join_msg("m"));
+    std::string ja = a.next("joined");
+    b.send(join_msg("m"));
+    b.next("joined");
+    c.send(join_msg("m"));
+    c.next("error");
+    for (int i = 0; i < 3; ++i)
+        b.send(R"({"type":"signal","to":")" + json_str(ja, "id") + R"(","data":{}})");
+    for (int i = 0; i < 3; ++i)
+        a.next("signal");
+    guint status = 0;
+    std::string text = http_get(fresh.http_url() + "metrics", &status);
+    g_assert_cmpuint(status, ==, 200);
+    g_assert_cmpfloat(metric(text, "duet_rooms"), ==, 1);
+    g_assert_cmpfloat(metric(text, "duet_peers"), ==, 2);
+    g_assert_cmpfloat(metric(text, "duet_connections"), ==, 3);
+    g_assert_cmpfloat(metric(text, "duet_messages_relayed_total"), ==, 3);
+    g_assert_cmpfloat(metric(text, "duet_errors_total{code=\"room-full\"}"), ==, 1);
+    // Every non-comment line is "name[{labels}] number".
+    gchar **lines = g_strsplit(text.c_str(), "\n", -1);
+    for (gchar **l = lines; *l; ++l) {
+        if (!**l || **l == '#')
+            continue;
+        g_assert_true(g_regex_match_simple("^[a-z_]+(\\{[a-z]+=\"[a-z-]+\"\\})? [0-9.]+$", *l,
+                                           GRegexCompileFlags(0), GRegexMatchFlags(0)));
+    }
+    g_strfreev(lines);
+}
+
+void test_tls() {
+    gchar *dir = g_dir_make_tmp("duet-tls-XXXXXX", nullptr);
+    std::string cert = std::string(dir) + "/cert.pem", key = std::string(dir) + "/key.pem";
+    std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                      "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
+                      " 2>/dev/null";
+    gint status = 0;
+    g_assert_true(g_spawn_command_line_sync(("sh -c '" + cmd + "'").c_str(), nullptr, nullptr,
+                                            &status, nullptr));
+    g_assert_true(g_spawn_check_wait_status(status, nullptr));
+    {
+        ServerProcess tls({"--tls-cert", cert, "--tls-key", key});
+        g_assert_true(tls.tls());
+        guint http_status = 0;
+        g_assert_cmpstr(http_get(tls.http_url() + "healthz", &http_status).c_str(), ==, "ok\n");
+        g_assert_cmpuint(http_status, ==, 200);
+        Client a(tls.ws_url()), b(tls.ws_url());
+        a.send(join_msg("secure"));
+        g_assert_false(a.next("joined").empty());
+        b.send(join_msg("secure"));
+        g_assert_false(b.next("joined").empty());
+        g_assert_false(a.next("peer-joined").empty());
+    }
+    for (auto &f : {cert, key})
+        g_remove(f.c_str());
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+void test_turn_credentials_and_config_file() {
+    gchar *dir = g_dir_make_tmp("duet-cfg-XXXXXX", nullptr);
+    std::string secret = std::string(dir) + "/secret", conf = std::string(dir) + "/duet.conf";
+    g_assert_true(g_file_set_contents(secret.c_str(), "s3cret\n", -1, nullptr));
+    std::string text = "[server]\nmax-peers=3\nstun-uri=stun:127.0.0.1:3478\n"
+                       "turn-uri=turn:127.0.0.1:3478?transport=udp\nturn-ttl=600\n"
+                       "turn-secret-file=" + secret + "\n";
+    g_assert_true(g_file_set_contents(conf.c_str(), text.c_str(), -1, nullptr));
+    {
+        ServerProcess configured({"--config", conf});
+        Client a(configured.ws_url());
+        a.send(join_msg("turn"));
+        std::string joined = a.next("joined");
+        std::string id = json_str(joined, "id");
+        // username = expiry:peer-id, credential = base64(HMAC-SHA1(secret, username)).
+        const char *u = strstr(joined.c_str(), "\"username\":\"");
+        g_assert_nonnull(u);
+        u += strlen("\"username\":\"");
+        std::string username(u, strchr(u, '"'));
+        gint64 expiry = g_ascii_strtoll(username.c_str(), nullptr, 10);
+        gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+        g_assert_cmpint(expiry, >=, now + 590);
+        g_assert_cmpint(expiry, <=, now + 610);
+        g_assert_true(g_str_has_suffix(username.c_str(), (":" + id).c_str()));
+        GHmac *h = g_hmac_new(G_CHECKSUM_SHA1, (const guchar *)"s3cret", 6);
+        g_hmac_update(h, (const guchar *)username.data(), gssize(username.size()));
+        guint8 digest[20];
+        gsize len = 20;
+        g_hmac_get_digest(h, digest, &len);
+        g_hmac_unref(h);
+        gchar *b64 = g_base64_encode(digest, len);
+        g_assert_nonnull(strstr(joined.c_str(), (std::string("\"credential\":\"") + b64).c_str()));
+        g_free(b64);
+        g_assert_nonnull(strstr(joined.c_str(), "stun:127.0.0.1:3478"));
+        // max-peers=3 from the file took effect.
+        Client b(configured.ws_url()), c(configured.ws_url());
+        b.send(join_msg("turn"));
+        c.send(join_msg("turn"));
+        g_assert_false(c.next("joined").empty());
+    }
+    g_remove(secret.c_str());
+    g_remove(conf.c_str());
+    g_rmdir(dir);
+    g_free(dir);
+}
+
+// 50 clients send `join` for one room at the same moment: exactly max-peers get in.
+void test_join_race() {
+    // Its own server, so seats held by earlier tests' drops do not count in /metrics.
+    ServerProcess own;
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < 50; ++i)
+        clients.push_back(std::make_unique<Client>(own.ws_url()));
+    for (int round = 0; round < 100; ++round) {
+        std::string room = "race-" + std::to_string(round);
+        for (auto &c : clients)
+            c->send(join_msg(room));
+        int joined = 0, full = 0;
+        std::vector<Client *> winners;
+        for (auto &c : clients) {
+            // Skip notices about other members (peer-joined/peer-left) to find the reply.
+            std::string reply;
+            wait_until([&] {
+                while (!c->inbox().empty()) {
+                    std::string m = std::move(c->inbox().front());
+                    c->inbox().pop_front();
+                    std::string type = json_str(m, "type");
+                    if (type == "joined" || type == "error") {
+                        reply = std::move(m);
+                        return true;
+                    }
+                }
+                return false;
+            });
+            g_assert_false(reply.empty());
+            if (json_str(reply, "type") == "joined") {
+                ++joined;
+                winners.push_back(c.get());
+            }
+            else if (json_str(reply, "code") == "room-full")
+                ++full;
+        }
+        g_assert_cmpint(joined, ==, 2);
+        g_assert_cmpint(full, ==, 48);
+        for (Client *w : winners)
+            w->send(R"({"type":"leave"})");
+        // Poll the registry through /metrics until every seat is free before the next round.
+        guint status = 0;
+        g_assert_true(wait_until([&] {
+            std::string m = http_get(own.http_url() + "metrics", &status);
+            return strstr(m.c_str(), "\nduet_peers 0\n") != nullptr;
+        }));
+        for (auto &c : clients)
+            c->inbox().clear();
+    }
+}
+
+// A dropped member resumes while strangers race for its held seat: the seat stays theirs.
+void test_resume_race() {
+    for (int round = 0; round < 100; ++round) {
+        std::string room = "resume-race-" + std::to_string(round);
+        Client a(server->ws_url());
+        auto b = std::make_unique<Client>(server->ws_url());
+        a.send(join_msg(room));
+        a.next("joined");
+        b->send(join_msg(room));
+        std::string token = json_str(b->next("joined"), "resume");
+        b.reset();
+        g_assert_false(a.next("peer-left").empty());
+        Client back(server->ws_url()), s1(server->ws_url()), s2(server->ws_url());
+        s1.send(join_msg(room));
+        back.send(R"({"type":"join","room":")" + room + R"(","resume":")" + token + "\"}");
+        s2.send(join_msg(room));
+        g_assert_true(json_bool(back.next("joined"), "resumed"));
+        g_assert_cmpstr(json_str(s1.next("error"), "code").c_str(), ==, "room-full");
+        g_assert_cmpstr(json_str(s2.next("error"), "code").c_str(), ==, "room-full");
+        a.send(R"({"type":"leave"})");
+        back.send(R"({"type":"leave"})");
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -281,6 +494,12 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/grace-expiry", test_grace_expiry);
     g_test_add_func("/server/max-peers", test_max_peers_flag);
     g_test_add_func("/server/flood", test_flood_is_closed_1008);
+    g_test_add_func("/server/origin", test_origin_check);
+    g_test_add_func("/server/join-race", test_join_race);
+    g_test_add_func("/server/resume-race", test_resume_race);
+    g_test_add_func("/server/metrics", test_metrics);
+    g_test_add_func("/server/tls", test_tls);
+    g_test_add_func("/server/turn-credentials-and-config", test_turn_credentials_and_config_file);
     g_test_add_func("/server/idle-sockets", test_idle_sockets_time_out);
     int rc = g_test_run();
     server.reset();

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// duet-peer child processes for integration tests, read asynchronously on the main context.
+#include "peer_harness.h"
+
+#include <glib/gstdio.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace duet::testing {
+
+const char *peer_path() {
+    const char *p = g_getenv("DUET_PEER");
+    return p ? p : "build/src/duet-peer";
+}
+
+const std::string &scratch_dir() {
+    static std::string dir = [] {
+        GError *err = nullptr;
+        gchar *d = g_dir_make_tmp("duet-peer-test-XXXXXX", &err);
+        if (!d)
+            g_error("cannot make a scratch directory: %s", err->message);
+        std::string s = d;
+        g_free(d);
+        return s;
+    }();
+    return dir;
+}
+
+PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
+                         const std::string &room, std::vector<std::string> extra,
+                         std::vector<std::string> env)
+    : name_(name), log_path_(scratch_dir() + "/" + name + ".log") {
+    // 320x240@15 keeps four encoders and decoders within a 2-core machine's means.
+    std::vector<std::string> args{peer_path(),     "--room",        room,   "--server",
+                                  ws_url,          "--events",      "--sink", "none",
+                                  "--video-source", "test",          "--audio-source", "test",
+                                  "--size",        "320x240",       "--fps",  "15",
+                                  "--state-dir",   scratch_dir() + "/state"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<const char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+
+    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    g_subprocess_launcher_set_stderr_file_path(l, log_path_.c_str());
+    g_subprocess_launcher_setenv(l, "G_MESSAGES_DEBUG", "duet", TRUE);
+    for (const auto &kv : env) {
+        auto eq = kv.find('=');
+        g_subprocess_launcher_setenv(l, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), TRUE);
+    }
+    GError *err = nullptr;
+    proc_ = g_subprocess_launcher_spawnv(l, argv.data(), &err);
+    g_object_unref(l);
+    if (!proc_)
+        g_error("cannot start %s: %s", peer_path(), err->message);
+    g_subprocess_wait_async(
+        proc_, nullptr,
+        [](GObject *, GAsyncResult *, gpointer self) {
+            static_cast<PeerProcess *>(self)->done_ = true;
+        },
+        this);
+    out_ = g_data_input_stream_new(g_subprocess_get_stdout_pipe(proc_));
+    cancel_ = g_cancellable_new();
+    read_next_line();
+}
+
+PeerProcess::~PeerProcess() {
+    g_cancellable_cancel(cancel_);
+    if (!done_) {
+        g_subprocess_force_exit(proc_);
+        wait_until([this] { return done_; }, kExitTimeoutMs);
+    }
+    // Let the cancelled read and the wait callback run before we go away.
+    wait_until([] { return false; }, 50);
+    g_object_unref(out_);
+    g_object_unref(cancel_);
+    g_object_unref(proc_);
+}
+
+void PeerProcess::read_next_line() {
+    g_data_input_stream_read_line_async(
+        out_, G_PRIORITY_DEFAULT, cancel_,
+        [](GObject *src, GAsyncResult *res, gpointer data) {
+            GError *err = nullptr;
+            gsize len = 0;
+            char *line =
+                g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(src), res, &len, &err);
+            if (err) {
+                g_error_free(err); // cancelled: `data` may be gone
+                return;
+            }
+            if (!line)
+                return; // EOF
+            auto *self = static_cast<PeerProcess *>(data);
+            if (g_test_verbose())
+                g_printerr("[%s] %s\n", self->name_.c_str(), line);
+            self->events_.emplace_back(line);
+            g_free(line);
+            self->read_next_line();
+        },
+        this);
+}
+
+std::string PeerProcess::wait_event(const std::string &name,
+                                    const std::function<bool(const std::string &)> &pred,
+                                    unsigned timeout_ms, std::size_t from) {
+    std::string found;
+    std::size_t next = from;
+    wait_until(
+        [&] {
+            for (; next < events_.size(); ++next) {
+                const std::string &e = events_[next];
+                if (json_str(e, "event") == name && (!pred || pred(e))) {
+                    found = e;
+                    return true;
+                }
+            }
+            return false;
+        },
+        timeout_ms);
+    if (found.empty()) {
+        g_printerr("%s: no '%s' event within %u ms\n", name_.c_str(), name.c_str(), timeout_ms);
+        print_log_tail();
+    }
+    return found;
+}
+
+std::string PeerProcess::wait_first_frame(const char *kind, const std::string &peer,
+                                          std::size_t from, unsigned timeout_ms) {
+    return wait_event(
+        "first-frame",
+        [&](const std::string &e) {
+            return json_str(e, "kind") == kind && (peer.empty() || json_str(e, "peer") == peer);
+        },
+        timeout_ms, from);
+}
+
+void PeerProcess::send_signal(int sig) {
+    if (!done_)
+        g_subprocess_send_signal(proc_, sig);
+}
+
+bool PeerProcess::wait_exit(unsigned timeout_ms) {
+    bool ok = wait_until([this] { return done_; }, timeout_ms);
+    if (!ok) {
+        g_printerr("%s: still running after %u ms\n", name_.c_str(), timeout_ms);
+        print_log_tail();
+    }
+    return ok;
+}
+
+int PeerProcess::exit_status() const {
+    if (!done_)
+        return -1000;
+    if (g_subprocess_get_if_signaled(proc_))
+        return -g_subprocess_get_term_sig(proc_);
+    return g_subprocess_get_exit_status(proc_);
+}
+
+void PeerProcess::print_log_tail(std::size_t lines) const {
+    std::ifstream in(log_path_);
+    std::vector<std::string> all;
+    std::string line;
+    while (std::getline(in, line))
+        if (line.find("ALSA lib") == std::string::npos && line.find("AL lib") == std::string::npos)
+            all.push_back(line);
+    std::size_t start = all.size() > lines ? all.size() - lines : 0;
+    g_printerr("--- %s: events ---\n", name_.c_str());
+    for (const auto &e : events_)
+        g_printerr("%s\n", e.c_str());
+    g_printerr("--- %s: last %zu log lines (%s) ---\n", name_.c_str(), all.size() - start,
+               log_path_.c_str());
+    for (std::size_t i = start; i < all.size(); ++i)
+        g_printerr("%s\n", all[i].c_str());
+}
+
+} // namespace duet::testing

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Test harness for duet-peer processes: start, read `--events` lines, signal, reap.
+#pragma once
+
+#include "harness.h"
+
+#include <gio/gio.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace duet::testing {
+
+// Bounds for waits in peer tests, on a loaded 2-core machine: a call between two peers on
+// loopback connects in ~1.5 s; media and exits come well within these.
+inline constexpr unsigned kJoinTimeoutMs = 10000;
+inline constexpr unsigned kMediaTimeoutMs = 20000;
+inline constexpr unsigned kExitTimeoutMs = 10000;
+
+// One duet-peer child with `--events`; stdout lines are collected as they arrive, stderr
+// goes to a log file named after the peer (printed when a wait fails).
+class PeerProcess {
+  public:
+    // Common flags for tests: small test media, no window. `extra` is appended.
+    PeerProcess(const std::string &name, const std::string &ws_url, const std::string &room,
+                std::vector<std::string> extra = {}, std::vector<std::string> env = {});
+    ~PeerProcess(); // SIGKILL if still running
+
+    // Raw JSON lines seen so far.
+    const std::vector<std::string> &events() const { return events_; }
+    // Waits for an event `name` at index >= from for which pred (if any) holds. Returns
+    // the line, or "" on timeout (after printing the log tail).
+    std::string wait_event(const std::string &name,
+                           const std::function<bool(const std::string &)> &pred = {},
+                           unsigned timeout_ms = kMediaTimeoutMs, std::size_t from = 0);
+    // Convenience: first-frame of `kind` (from `peer` if not empty).
+    std::string wait_first_frame(const char *kind, const std::string &peer = {},
+                                 std::size_t from = 0, unsigned timeout_ms = kMediaTimeoutMs);
+    std::size_t mark() const { return events_.size(); }
+
+    void send_signal(int sig);
+    // Waits for the process to end; true if it did within the timeout.
+    bool wait_exit(unsigned timeout_ms = kExitTimeoutMs);
+    bool exited() const { return done_; }
+    // Exit status (valid after wait_exit): the code, or -signal if killed by a signal.
+    int exit_status() const;
+    const std::string &log_path() const { return log_path_; }
+    void print_log_tail(std::size_t lines = 40) const;
+
+  private:
+    void read_next_line();
+
+    std::string name_;
+    std::string log_path_;
+    GSubprocess *proc_ = nullptr;
+    GDataInputStream *out_ = nullptr;
+    GCancellable *cancel_ = nullptr;
+    std::vector<std::string> events_;
+    bool done_ = false;
+};
+
+// Path of the built duet-peer (DUET_PEER, else build/src/duet-peer).
+const char *peer_path();
+// A scratch directory for this test binary's files (logs, recordings).
+const std::string &scratch_dir();
+
+} // namespace duet::testing

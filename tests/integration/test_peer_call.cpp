@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// duet-peer end to end on loopback: real server, real peer processes, real media.
+#include "harness.h"
+#include "peer_harness.h"
+
+#include <glib.h>
+
+#include <csignal>
+#include <memory>
+
+using namespace duet::testing;
+
+namespace {
+
+// A peer that leaves cleanly is announced to the other side by the server at once; this
+// bound only absorbs scheduling on a loaded machine.
+constexpr unsigned kPromptMs = 3000;
+
+int room_serial = 0;
+std::string fresh_room(const char *what) { return std::string(what) + "-" + std::to_string(++room_serial); }
+
+std::string id_of(PeerProcess &p) {
+    std::string joined = p.wait_event("joined", {}, kJoinTimeoutMs);
+    g_assert_false(joined.empty());
+    return json_str(joined, "id");
+}
+
+// Every stdout line is one JSON object with an `event` field (nothing else on stdout).
+void assert_clean_event_stream(const PeerProcess &p) {
+    for (const auto &line : p.events())
+        g_assert_false(json_str(line, "event").empty());
+}
+
+// Two peers in a room, each having decoded video and audio from the other.
+struct Pair {
+    std::unique_ptr<PeerProcess> a, b;
+    std::string a_id, b_id;
+};
+
+Pair connected_pair(const ServerProcess &server, const std::string &room,
+                    std::vector<std::string> a_extra = {}) {
+    Pair p;
+    p.a = std::make_unique<PeerProcess>("a-" + room, server.ws_url(), room, a_extra);
+    p.a_id = id_of(*p.a);
+    p.b = std::make_unique<PeerProcess>("b-" + room, server.ws_url(), room);
+    p.b_id = id_of(*p.b);
+    for (const char *kind : {"video", "audio"}) {
+        g_assert_false(p.a->wait_first_frame(kind, p.b_id).empty());
+        g_assert_false(p.b->wait_first_frame(kind, p.a_id).empty());
+    }
+    return p;
+}
+
+void test_usage_errors() {
+    struct Case {
+        std::vector<std::string> args;
+        const char *why;
+    } cases[] = {
+        {{"--server", "ws://127.0.0.1:9/ws"}, "no --room"},
+        {{"--room", "x", "--server", "http://127.0.0.1:9/ws"}, "http URL"},
+        {{"--room", "x", "--server", "not a url"}, "garbage URL"},
+        {{"--room", "   "}, "blank room"},
+        {{"--room", "x", "--size", "640"}, "bad size"},
+        {{"--room", "x", "--sink", "tv"}, "bad sink"},
+        {{"--room", "x", "--bogus"}, "unknown flag"},
+    };
+    for (const auto &c : cases) {
+        std::vector<const char *> argv{peer_path()};
+        for (const auto &a : c.args)
+            argv.push_back(a.c_str());
+        argv.push_back(nullptr);
+        GError *err = nullptr;
+        GSubprocess *p = g_subprocess_newv(argv.data(), G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err);
+        g_assert_no_error(err);
+        g_assert_true(g_subprocess_wait(p, nullptr, nullptr));
+        if (g_subprocess_get_exit_status(p) != 2)
+            g_printerr("case '%s' exited %d\n", c.why, g_subprocess_get_exit_status(p));
+        g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 2);
+        g_object_unref(p);
+    }
+}
+
+// No server: clear retries with growing delays, then exit 1 once --connect-timeout passes.
+void test_unreachable_server_gives_up() {
+    // Port 9 (discard) on loopback is closed on any normal machine: connection refused.
+    PeerProcess p("unreachable", "ws://127.0.0.1:9/ws", "nowhere", {"--connect-timeout", "2"});
+    std::string first = p.wait_event("reconnecting", {}, kJoinTimeoutMs);
+    g_assert_false(first.empty());
+    g_assert_true(p.wait_exit());
+    g_assert_cmpint(p.exit_status(), ==, 1);
+    std::string err = p.wait_event("error", {}, 100);
+    g_assert_cmpstr(json_str(err, "code").c_str(), ==, "signalling");
+    int retries = 0;
+    for (const auto &e : p.events())
+        retries += json_str(e, "event") == "reconnecting";
+    g_assert_cmpint(retries, >=, 2);
+}
+
+void test_call_both_ways() {
+    ServerProcess server;
+    Pair p = connected_pair(server, fresh_room("call"));
+    g_assert_false(p.a->wait_event("connected", {}, 100).empty());
+    g_assert_false(p.b->wait_event("connected", {}, 100).empty());
+    g_assert_cmpstr(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(), ==,
+                    p.b_id.c_str());
+    assert_clean_event_stream(*p.a);
+    assert_clean_event_stream(*p.b);
+    g_test_message("first frames: a from b %s; b from a %s",
+                   p.a->wait_first_frame("video", p.b_id, 0, 100).c_str(),
+                   p.b->wait_first_frame("video", p.a_id, 0, 100).c_str());
+}
+
+void test_third_peer_room_full() {
+    ServerProcess server;
+    std::string room = fresh_room("full");
+    PeerProcess a("full-a", server.ws_url(), room), b("full-b", server.ws_url(), room);
+    id_of(a);
+    id_of(b);
+    PeerProcess c("full-c", server.ws_url(), room);
+    g_assert_true(c.wait_exit());
+    g_assert_cmpint(c.exit_status(), ==, 3);
+    std::string err = c.wait_event("error", {}, 100);
+    g_assert_cmpstr(json_str(err, "code").c_str(), ==, "room-full");
+    // The two inside are untouched.
+    g_assert_false(a.exited());
+    g_assert_false(b.exited());
+}
+
+void test_sigterm_leaves_promptly() {
+    ServerProcess server;
+    Pair p = connected_pair(server, fresh_room("term"));
+    std::size_t mark = p.b->mark();
+    gint64 t0 = g_get_monotonic_time();
+    p.a->send_signal(SIGTERM);
+    std::string left = p.b->wait_event(
+        "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.a_id; }, kPromptMs,
+        mark);
+    g_assert_false(left.empty());
+    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "left");
+    g_test_message("peer-left after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time() - t0) / 1000);
+    g_assert_true(p.a->wait_exit());
+    g_assert_cmpint(p.a->exit_status(), ==, 0);
+    // The one left behind waits for the next person; it does not exit.
+    g_assert_false(p.b->exited());
+}
+
+void test_duration_exits_zero() {
+    ServerProcess server;
+    PeerProcess p("duration", server.ws_url(), fresh_room("duration"), {"--duration", "1"});
+    id_of(p);
+    g_assert_true(p.wait_exit());
+    g_assert_cmpint(p.exit_status(), ==, 0);
+}
+
+// A peer that dies (SIGKILL) and is started again gets back into the call: it finds its
+// resume token from the earlier run, reclaims its held seat (same id) and offers; the
+// survivor replaces its old webrtcbin with a fresh one and media flows again.
+void test_killed_peer_rejoins() {
+    ServerProcess server;
+    std::string room = fresh_room("kill");
+    Pair p = connected_pair(server, room);
+    std::size_t mark = p.a->mark();
+    p.b->send_signal(SIGKILL);
+    g_assert_true(p.b->wait_exit());
+    std::string dropped = p.a->wait_event(
+        "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.b_id; },
+        kPromptMs, mark);
+    g_assert_cmpstr(json_str(dropped, "reason").c_str(), ==, "dropped");
+    PeerProcess b2("kill-b2", server.ws_url(), room);
+    std::string joined = b2.wait_event("joined", {}, kJoinTimeoutMs);
+    g_assert_cmpstr(json_str(joined, "id").c_str(), ==, p.b_id.c_str());
+    g_assert_true(json_bool(joined, "resumed"));
+    std::string back = p.a->wait_event("peer-joined", {}, kPromptMs, mark);
+    g_assert_true(json_bool(back, "resumed"));
+    for (const char *kind : {"video", "audio"}) {
+        g_assert_false(p.a->wait_first_frame(kind, p.b_id, mark).empty());
+        g_assert_false(b2.wait_first_frame(kind, p.a_id).empty());
+    }
+}
+
+void test_record_webm() {
+    ServerProcess server;
+    std::string file = scratch_dir() + "/call.webm";
+    Pair p = connected_pair(server, fresh_room("record"), {"--record", file});
+    // Let the recording hold more than the first frames.
+    std::size_t mark = p.a->mark();
+    p.a->wait_event("never", {}, 1500, mark);
+    p.a->send_signal(SIGINT);
+    g_assert_true(p.a->wait_exit());
+    g_assert_cmpint(p.a->exit_status(), ==, 0);
+
+    gchar *discoverer = g_find_program_in_path("gst-discoverer-1.0");
+    if (!discoverer) {
+        g_test_skip("gst-discoverer-1.0 missing (apt-get install gstreamer1.0-plugins-base-apps)");
+        return;
+    }
+    const char *argv[] = {discoverer, file.c_str(), nullptr};
+    GError *err = nullptr;
+    GSubprocess *d = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    g_assert_no_error(err);
+    gchar *out = nullptr;
+    g_assert_true(g_subprocess_communicate_utf8(d, nullptr, nullptr, &out, nullptr, &err));
+    g_assert_no_error(err);
+    g_test_message("%s", out);
+    g_assert_nonnull(strstr(out, "container #0: WebM"));
+    g_assert_nonnull(strstr(out, "video #"));
+    g_assert_nonnull(strstr(out, "VP8"));
+    g_assert_nonnull(strstr(out, "audio #"));
+    g_assert_nonnull(strstr(out, "Opus"));
+    g_free(out);
+    g_object_unref(d);
+    g_free(discoverer);
+}
+
+// The server restarts under a live call: both peers retry with backoff, rejoin the new
+// server (which knows no tokens, so as new people) and the newcomer's offer restores media.
+void test_server_restart() {
+    auto server = std::make_unique<ServerProcess>();
+    std::string url = server->ws_url();
+    std::string port = url.substr(url.rfind(':') + 1);
+    port = port.substr(0, port.find('/'));
+    std::string room = fresh_room("restart");
+    Pair p = connected_pair(*server, room);
+    std::size_t ma = p.a->mark(), mb = p.b->mark();
+    server.reset(); // SIGTERM
+    g_assert_false(p.a->wait_event("reconnecting", {}, kPromptMs, ma).empty());
+    g_assert_false(p.b->wait_event("reconnecting", {}, kPromptMs, mb).empty());
+    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--port", port});
+    g_assert_cmpstr(server->ws_url().c_str(), ==, url.c_str());
+    std::string ja = p.a->wait_event("joined", {}, kJoinTimeoutMs, ma);
+    std::string jb = p.b->wait_event("joined", {}, kJoinTimeoutMs, mb);
+    g_assert_false(ja.empty());
+    g_assert_false(jb.empty());
+    std::string a2 = json_str(ja, "id"), b2 = json_str(jb, "id");
+    for (const char *kind : {"video", "audio"}) {
+        g_assert_false(p.a->wait_first_frame(kind, b2, ma).empty());
+        g_assert_false(p.b->wait_first_frame(kind, a2, mb).empty());
+    }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/peer/usage-errors", test_usage_errors);
+    g_test_add_func("/peer/unreachable-server", test_unreachable_server_gives_up);
+    g_test_add_func("/peer/call-both-ways", test_call_both_ways);
+    g_test_add_func("/peer/room-full", test_third_peer_room_full);
+    g_test_add_func("/peer/sigterm-leaves", test_sigterm_leaves_promptly);
+    g_test_add_func("/peer/duration", test_duration_exits_zero);
+    g_test_add_func("/peer/killed-peer-rejoins", test_killed_peer_rejoins);
+    g_test_add_func("/peer/record-webm", test_record_webm);
+    g_test_add_func("/peer/server-restart", test_server_restart);
+    return g_test_run();
+}

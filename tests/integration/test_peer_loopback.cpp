@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// Two PeerApps in one process, meeting through the loopback signaller: no server, no sockets.
+#include "pipelines/debug.h"
+#include "src/peer/loopback_signaller.h"
+#include "src/peer/peer_app.h"
+
+#include <glib.h>
+#include <gst/gst.h>
+
+#include <memory>
+
+using namespace duet::peer;
+
+namespace {
+
+constexpr unsigned kTimeoutMs = 20000;
+
+bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = kTimeoutMs) {
+    gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+    while (!pred()) {
+        if (g_get_monotonic_time() >= deadline)
+            return false;
+        GSource *tick = g_timeout_source_new(20);
+        g_source_set_callback(tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+        g_source_attach(tick, nullptr);
+        g_main_context_iteration(nullptr, TRUE);
+        g_source_destroy(tick);
+        g_source_unref(tick);
+    }
+    return true;
+}
+
+// A peer with its events recorded in memory instead of printed.
+struct TestPeer {
+    EventWriter writer{stdout, false};
+    std::vector<Event> events;
+    LoopbackSignaller *signaller = nullptr; // owned by app
+    std::unique_ptr<PeerApp> app;
+
+    TestPeer(LoopbackHub &hub, const std::string &state_dir) {
+        writer.set_tap([this](const Event &e) {
+            if (g_test_verbose())
+                g_printerr("[%p] %s\n", static_cast<void *>(this), format_event(e).c_str());
+            events.push_back(e);
+        });
+        PeerOptions o;
+        o.room = "loop";
+        o.media.video_source = duet::pipelines::VideoSource::Test;
+        o.media.audio_source = duet::pipelines::AudioSource::Test;
+        o.media.sink = duet::pipelines::SinkMode::None;
+        o.media.width = 320;
+        o.media.height = 240;
+        o.media.fps = 15;
+        o.state_dir = state_dir;
+        auto s = hub.make_signaller();
+        signaller = s.get();
+        app = std::make_unique<PeerApp>(o, std::move(s), writer);
+    }
+
+    std::size_t count(const std::string &name, const std::string &key = {},
+                      const std::string &value = {}) const {
+        std::size_t n = 0;
+        for (const auto &e : events)
+            n += e.name == name && (key.empty() || e.str(key) == value);
+        return n;
+    }
+    bool wait(const std::string &name, const std::string &key = {}, const std::string &value = {},
+              std::size_t at_least = 1) {
+        return wait_until([&] { return count(name, key, value) >= at_least; });
+    }
+};
+
+std::string scratch() {
+    static std::string dir = [] {
+        gchar *d = g_dir_make_tmp("duet-loopback-XXXXXX", nullptr);
+        std::string s = d;
+        g_free(d);
+        return s;
+    }();
+    return dir;
+}
+
+void wait_media(TestPeer &p) {
+    g_assert_true(p.wait("first-frame", "kind", "video"));
+    g_assert_true(p.wait("first-frame", "kind", "audio"));
+}
+
+void test_call() {
+    LoopbackHub hub;
+    TestPeer a(hub, scratch() + "/call"), b(hub, scratch() + "/call");
+    g_assert_true(a.app->start());
+    g_assert_true(a.wait("joined"));
+    g_assert_true(b.app->start());
+    wait_media(a);
+    wait_media(b);
+    g_assert_cmpuint(a.count("connected"), ==, 1);
+    g_assert_cmpuint(b.count("connected"), ==, 1);
+    a.app->shutdown(0, "test over");
+    g_assert_true(b.wait("peer-left", "reason", "left"));
+    g_assert_true(wait_until([&] { return a.app->finished(); }));
+    // The one left behind tore its leg down and waits for the next person.
+    g_assert_true(wait_until([&] { return b.app->leg_count() == 0; }));
+    b.app->shutdown(0, "test over");
+    g_assert_true(wait_until([&] { return b.app->finished(); }));
+}
+
+// Only the signalling drops: the call keeps running, the seat is resumed with the same id
+// and nobody re-offers (PROTOCOL.md "Resume": keep legs that are connected).
+void test_signalling_drop_keeps_call() {
+    LoopbackHub hub;
+    TestPeer a(hub, scratch() + "/drop"), b(hub, scratch() + "/drop");
+    g_assert_true(a.app->start());
+    g_assert_true(a.wait("joined"));
+    g_assert_true(b.app->start());
+    wait_media(a);
+    wait_media(b);
+    std::string b_id = b.app->id();
+
+    b.signaller->drop_and_reconnect();
+    g_assert_true(a.wait("peer-left", "reason", "dropped"));
+    g_assert_true(b.wait("joined", {}, {}, 2));
+    const Event &rejoined = b.events[b.events.size() - 1];
+    (void)rejoined;
+    g_assert_cmpstr(b.app->id().c_str(), ==, b_id.c_str());
+    g_assert_true(a.wait("peer-joined", "peer", b_id, 2));
+    // Both legs survived: one connection each, no second negotiation.
+    g_assert_cmpuint(a.app->leg_count(), ==, 1);
+    g_assert_cmpuint(b.app->leg_count(), ==, 1);
+    g_assert_cmpuint(a.count("connected"), ==, 1);
+    g_assert_cmpuint(b.count("connected"), ==, 1);
+    g_assert_cmpuint(a.count("first-frame"), ==, 2);
+
+    a.app->shutdown(0, "");
+    b.app->shutdown(0, "");
+    g_assert_true(wait_until([&] { return a.app->finished() && b.app->finished(); }));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    gst_init(nullptr, nullptr);
+    duet::pipelines::init_debug_category();
+    g_test_add_func("/peer/loopback/call", test_call);
+    g_test_add_func("/peer/loopback/signalling-drop-keeps-call", test_signalling_drop_keeps_call);
+    return g_test_run();
+}
