@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 
 #include <cstdio>
+#include <sys/resource.h>
 
 int main(int argc, char **argv) {
     duet::signaling::ServerConfig config;
@@ -16,6 +17,13 @@ int main(int argc, char **argv) {
     case duet::signaling::OptionsResult::UsageError:
         std::fprintf(stderr, "duet-server: %s\nTry --help.\n", why.c_str());
         return 2;
+    }
+
+    // Each participant is one socket: allow as many as the hard limit permits.
+    rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
 
     GMainLoop *loop = g_main_loop_new(nullptr, FALSE);

@@ -31,6 +31,9 @@ namespace {
 // Clients must not reconnect on it, or two tabs holding one token would fight forever.
 constexpr gushort kCloseReplaced = 4001;
 
+// Pending-connection queue; the kernel caps it at net.core.somaxconn (4096 on Debian 12).
+constexpr gint kListenBacklog = 4096;
+
 const char *content_type_for(const char *path) {
     struct Ext {
         const char *ext, *type;
@@ -128,8 +131,19 @@ bool Server::start(std::string *error) {
     }
     auto sockaddr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
     GErr err;
+    // Our own listening socket: libsoup's default accept backlog is 10, so a burst of
+    // connections (a school's worth of tabs, or the load bench) would see refused SYNs.
+    auto sock = Ref<GSocket>::adopt(g_socket_new(g_inet_address_get_family(addr.get()),
+                                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                                 err.out()));
+    bool ok = bool(sock);
+    if (ok) {
+        g_socket_set_listen_backlog(sock.get(), kListenBacklog);
+        ok = g_socket_bind(sock.get(), sockaddr.get(), TRUE, err.out()) &&
+             g_socket_listen(sock.get(), err.out());
+    }
     auto listen_opts = tls_ ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
-    if (!soup_server_listen(soup_, sockaddr.get(), listen_opts, err.out())) {
+    if (!ok || !soup_server_listen_socket(soup_, sock.get(), listen_opts, err.out())) {
         *error = std::string("cannot listen on ") + config_.host + ":" +
                  std::to_string(config_.port) + ": " + err.message();
         return false;
@@ -216,6 +230,10 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
         // aborts the connection after this timeout, and libsoup reports it closed.
         guint ms = s->config_.dead_peer_seconds * 1000;
         setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+        // Signalling is small request/response frames: Nagle plus the peer's delayed ACK
+        // would hold each one back by up to 40 ms.
+        int one = 1;
+        setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
     ++s->connections_total_;
     auto c = std::make_unique<Conn>();
