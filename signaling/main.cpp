@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // duet-server entry point: parse flags, start the room server, run until SIGINT/SIGTERM.
 #include "options.h"
+#include "sd_notify.h"
 #include "server.h"
 
 #include <glib-unix.h>
@@ -36,6 +37,8 @@ int main(int argc, char **argv) {
         } else {
             std::printf("listening on %s\n", server.url().c_str());
             std::fflush(stdout);
+            duet::sd_notify_state("READY=1");
+            duet::sd_watchdog_start(nullptr);
             auto quit = +[](gpointer l) -> gboolean {
                 g_main_loop_quit(static_cast<GMainLoop *>(l));
                 return G_SOURCE_REMOVE;

@@ -30,7 +30,8 @@ static const char *server_path() {
     return p ? p : "build/signaling/duet-server";
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_args,
+                             std::vector<std::pair<std::string, std::string>> env) {
     std::vector<const char *> argv{server_path(), "--host", "127.0.0.1", "--port", "0"};
     for (auto &a : extra_args)
         argv.push_back(a.c_str());
@@ -39,6 +40,8 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
     GSubprocessLauncher *launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
     // A critical warning in the server is a bug: make it crash so the test sees it.
     g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
+    for (auto &[k, v] : env)
+        g_subprocess_launcher_setenv(launcher, k.c_str(), v.c_str(), TRUE);
     proc_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &err);
     g_object_unref(launcher);
     if (!proc_)

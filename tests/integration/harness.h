@@ -18,7 +18,8 @@ bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = 5000);
 // A duet-server started with --port 0; the URL comes from its readiness line.
 class ServerProcess {
   public:
-    explicit ServerProcess(std::vector<std::string> extra_args = {});
+    explicit ServerProcess(std::vector<std::string> extra_args = {},
+                           std::vector<std::pair<std::string, std::string>> env = {});
     bool tls() const { return url_.rfind("https://", 0) == 0; }
     ~ServerProcess();
     const std::string &http_url() const { return url_; } // http://127.0.0.1:PORT/

@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <gio/gunixsocketaddress.h>
 
 #include <cstring>
 
@@ -478,6 +479,35 @@ void test_resume_race() {
     }
 }
 
+// Under systemd (Type=notify, WatchdogSec) the server reports READY=1 and pings the watchdog.
+void test_systemd_notify() {
+    gchar *dir = g_dir_make_tmp("duet-notify-XXXXXX", nullptr);
+    std::string path = std::string(dir) + "/notify";
+    GSocket *sock = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_DEFAULT, nullptr);
+    GSocketAddress *addr = g_unix_socket_address_new(path.c_str());
+    g_assert_true(g_socket_bind(sock, addr, TRUE, nullptr));
+    g_socket_set_timeout(sock, 5);
+    {
+        ServerProcess notified({}, {{"NOTIFY_SOCKET", path}, {"WATCHDOG_USEC", "200000"}});
+        std::vector<std::string> got;
+        for (int i = 0; i < 3; ++i) {
+            char buf[256];
+            gssize n = g_socket_receive(sock, buf, sizeof buf, nullptr, nullptr);
+            g_assert_cmpint(n, >, 0);
+            got.emplace_back(buf, std::size_t(n));
+        }
+        g_assert_cmpstr(got[0].c_str(), ==, "READY=1");
+        g_assert_cmpstr(got[1].c_str(), ==, "WATCHDOG=1");
+        g_assert_cmpstr(got[2].c_str(), ==, "WATCHDOG=1");
+    }
+    g_object_unref(addr);
+    g_object_unref(sock);
+    g_remove(path.c_str());
+    g_rmdir(dir);
+    g_free(dir);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -495,6 +525,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/max-peers", test_max_peers_flag);
     g_test_add_func("/server/flood", test_flood_is_closed_1008);
     g_test_add_func("/server/origin", test_origin_check);
+    g_test_add_func("/server/systemd-notify", test_systemd_notify);
     g_test_add_func("/server/join-race", test_join_race);
     g_test_add_func("/server/resume-race", test_resume_race);
     g_test_add_func("/server/metrics", test_metrics);

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: MIT
+// systemd readiness and watchdog notifications, without linking libsystemd.
+#pragma once
+
+#include <glib.h>
+
+namespace duet {
+
+// Sends a state string ("READY=1", "WATCHDOG=1", ...) to $NOTIFY_SOCKET. A no-op outside
+// systemd. Returns false only if the socket is set but the send failed.
+bool sd_notify_state(const char *state);
+
+// If systemd asked for a watchdog ($WATCHDOG_USEC), pings it at half the interval from
+// the given main context, so a wedged main loop gets the service restarted.
+void sd_watchdog_start(GMainContext *ctx);
+
+} // namespace duet
