@@ -3,6 +3,8 @@
 #include "harness.h"
 
 #include <glib.h>
+
+#include "tests/check_str.h"
 #include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
 
@@ -36,7 +38,7 @@ void assert_pair_still_works() {
     std::string id_a = json_str(ja, "id");
     b.send(R"({"type":"signal","to":")" + id_a + R"(","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
     std::string relayed = a.next("signal");
-    g_assert_cmpstr(json_str(relayed, "from").c_str(), ==, json_str(jb, "id").c_str());
+    check_str(json_str(relayed, "from"), ==, json_str(jb, "id").c_str());
     g_assert_true(server->alive());
 }
 
@@ -67,27 +69,27 @@ void test_join_relay_leave() {
     a.send(join_msg("kitchen"));
     std::string ja = a.next("joined");
     g_assert_cmpuint(json_strs(ja, "peers").size(), ==, 0);
-    g_assert_cmpstr(json_str(ja, "room").c_str(), ==, "kitchen");
+    check_str(json_str(ja, "room"), ==, "kitchen");
     g_assert_false(json_str(ja, "resume").empty());
 
     b.send(join_msg("  kitchen  "));
     std::string jb = b.next("joined");
     auto peers = json_strs(jb, "peers");
     g_assert_cmpuint(peers.size(), ==, 1);
-    g_assert_cmpstr(peers[0].c_str(), ==, json_str(ja, "id").c_str());
+    check_str(peers[0], ==, json_str(ja, "id").c_str());
     std::string pj = a.next("peer-joined");
-    g_assert_cmpstr(json_str(pj, "id").c_str(), ==, json_str(jb, "id").c_str());
+    check_str(json_str(pj, "id"), ==, json_str(jb, "id").c_str());
 
     // `from` is set by the server even if the client tries to forge it.
     b.send(R"({"type":"signal","to":")" + json_str(ja, "id") +
            R"(","from":"forged","data":{"candidate":{"candidate":"c","sdpMLineIndex":0,"sdpMid":"0"}}})");
     std::string rel = a.next("signal");
-    g_assert_cmpstr(json_str(rel, "from").c_str(), ==, json_str(jb, "id").c_str());
+    check_str(json_str(rel, "from"), ==, json_str(jb, "id").c_str());
     g_assert_nonnull(strstr(rel.c_str(), "\"sdpMLineIndex\":0"));
 
     b.send(R"({"type":"leave"})");
     std::string left = a.next("peer-left");
-    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "left");
+    check_str(json_str(left, "reason"), ==, "left");
     // The socket stays usable after leave.
     b.send(join_msg("kitchen"));
     g_assert_false(b.next("joined").empty());
@@ -100,7 +102,7 @@ void test_room_full() {
     b.send(join_msg("full"));
     b.next("joined");
     c.send(join_msg("full"));
-    g_assert_cmpstr(error_code_of(c).c_str(), ==, "room-full");
+    check_str(error_code_of(c), ==, "room-full");
     g_assert_true(c.open());
     c.send(join_msg("not-full"));
     g_assert_false(c.next("joined").empty());
@@ -131,19 +133,19 @@ void test_bad_input() {
     for (const auto &k : cases) {
         c.send(k.frame);
         std::string err = c.next("error");
-        g_assert_cmpstr(json_str(err, "code").c_str(), ==, k.code);
+        check_str(json_str(err, "code"), ==, k.code);
         g_assert_false(json_str(err, "message").empty());
         g_assert_true(c.open());
     }
     c.send_binary("\x01\x02");
-    g_assert_cmpstr(error_code_of(c).c_str(), ==, "bad-message");
+    check_str(error_code_of(c), ==, "bad-message");
     // Emoji and right-to-left names are allowed.
     c.send(join_msg("\xF0\x9F\x8E\x89 \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"));
     g_assert_false(c.next("joined").empty());
     c.send(join_msg("again"));
-    g_assert_cmpstr(error_code_of(c).c_str(), ==, "already-joined");
+    check_str(error_code_of(c), ==, "already-joined");
     c.send(R"({"type":"signal","to":"nobody","data":{}})");
-    g_assert_cmpstr(error_code_of(c).c_str(), ==, "unknown-peer");
+    check_str(error_code_of(c), ==, "unknown-peer");
     assert_pair_still_works();
 }
 
@@ -167,9 +169,9 @@ void test_rooms_are_isolated() {
     b2.next("joined");
     // A peer in room B cannot reach a peer in room A, even knowing its id.
     b2.send(R"({"type":"signal","to":")" + json_str(ja1, "id") + R"(","data":{"x":1}})");
-    g_assert_cmpstr(error_code_of(b2).c_str(), ==, "unknown-peer");
+    check_str(error_code_of(b2), ==, "unknown-peer");
     a1.send(R"({"type":"signal","to":")" + json_str(jb1, "id") + R"(","data":{"x":1}})");
-    g_assert_cmpstr(error_code_of(a1).c_str(), ==, "unknown-peer");
+    check_str(error_code_of(a1), ==, "unknown-peer");
     g_assert_true(a1.next("signal", 300).empty());
     g_assert_true(b1.next("signal", 300).empty());
 }
@@ -185,17 +187,17 @@ void test_drop_and_resume() {
     b.reset(); // socket closes without `leave`: a drop
 
     std::string left = a.next("peer-left");
-    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "dropped");
+    check_str(json_str(left, "reason"), ==, "dropped");
     // The seat is held: a stranger cannot take it.
     Client stranger(server->ws_url());
     stranger.send(join_msg("resume"));
-    g_assert_cmpstr(error_code_of(stranger).c_str(), ==, "room-full");
+    check_str(error_code_of(stranger), ==, "room-full");
 
     Client back(server->ws_url());
     back.send(R"({"type":"join","room":"resume","resume":")" + json_str(jb, "resume") + "\"}");
     std::string jr = back.next("joined");
     g_assert_true(json_bool(jr, "resumed"));
-    g_assert_cmpstr(json_str(jr, "id").c_str(), ==, json_str(jb, "id").c_str());
+    check_str(json_str(jr, "id"), ==, json_str(jb, "id").c_str());
     std::string pj = a.next("peer-joined");
     g_assert_true(json_bool(pj, "resumed"));
 }
@@ -224,8 +226,8 @@ void test_grace_expiry() {
     b->send(join_msg("r"));
     b->next("joined");
     b.reset();
-    g_assert_cmpstr(json_str(a.next("peer-left"), "reason").c_str(), ==, "dropped");
-    g_assert_cmpstr(json_str(a.next("peer-left", 4000), "reason").c_str(), ==, "expired");
+    check_str(json_str(a.next("peer-left"), "reason"), ==, "dropped");
+    check_str(json_str(a.next("peer-left", 4000), "reason"), ==, "expired");
     Client c(quick.ws_url());
     c.send(join_msg("r"));
     g_assert_false(c.next("joined").empty());
@@ -239,7 +241,7 @@ void test_max_peers_flag() {
         g_assert_false(x->next("joined").empty());
     }
     d.send(join_msg("trio"));
-    g_assert_cmpstr(error_code_of(d).c_str(), ==, "room-full");
+    check_str(error_code_of(d), ==, "room-full");
 }
 
 void test_flood_is_closed_1008() {
@@ -343,7 +345,7 @@ void test_tls() {
         ServerProcess tls({"--tls-cert", cert, "--tls-key", key});
         g_assert_true(tls.tls());
         guint http_status = 0;
-        g_assert_cmpstr(http_get(tls.http_url() + "healthz", &http_status).c_str(), ==, "ok\n");
+        check_str(http_get(tls.http_url() + "healthz", &http_status), ==, "ok\n");
         g_assert_cmpuint(http_status, ==, 200);
         Client a(tls.ws_url()), b(tls.ws_url());
         a.send(join_msg("secure"));
@@ -472,8 +474,8 @@ void test_resume_race() {
         back.send(R"({"type":"join","room":")" + room + R"(","resume":")" + token + "\"}");
         s2.send(join_msg(room));
         g_assert_true(json_bool(back.next("joined"), "resumed"));
-        g_assert_cmpstr(json_str(s1.next("error"), "code").c_str(), ==, "room-full");
-        g_assert_cmpstr(json_str(s2.next("error"), "code").c_str(), ==, "room-full");
+        check_str(json_str(s1.next("error"), "code"), ==, "room-full");
+        check_str(json_str(s2.next("error"), "code"), ==, "room-full");
         a.send(R"({"type":"leave"})");
         back.send(R"({"type":"leave"})");
     }
@@ -497,9 +499,9 @@ void test_systemd_notify() {
             g_assert_cmpint(n, >, 0);
             got.emplace_back(buf, std::size_t(n));
         }
-        g_assert_cmpstr(got[0].c_str(), ==, "READY=1");
-        g_assert_cmpstr(got[1].c_str(), ==, "WATCHDOG=1");
-        g_assert_cmpstr(got[2].c_str(), ==, "WATCHDOG=1");
+        check_str(got[0], ==, "READY=1");
+        check_str(got[1], ==, "WATCHDOG=1");
+        check_str(got[2], ==, "WATCHDOG=1");
     }
     g_object_unref(addr);
     g_object_unref(sock);

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "tests/check_str.h"
+
 using namespace duet::proto;
 
 namespace {
@@ -17,11 +19,11 @@ ErrorCode parse_error(const char *text) {
 void test_join() {
     auto r = parse_client(R"({"type":"join","room":"kitchen"})");
     auto &j = std::get<Join>(std::get<ClientMessage>(r));
-    g_assert_cmpstr(j.room.c_str(), ==, "kitchen");
+    check_str(j.room, ==, "kitchen");
     g_assert_false(j.resume.has_value());
 
     r = parse_client(R"({"type":"join","room":"k","resume":"abc"})");
-    g_assert_cmpstr(std::get<Join>(std::get<ClientMessage>(r)).resume->c_str(), ==, "abc");
+    check_str(*std::get<Join>(std::get<ClientMessage>(r)).resume, ==, "abc");
     r = parse_client(R"({"type":"join","room":"k","resume":null})");
     g_assert_false(std::get<Join>(std::get<ClientMessage>(r)).resume.has_value());
 }
@@ -29,10 +31,10 @@ void test_join() {
 void test_signal_and_leave() {
     auto r = parse_client(R"({"type":"signal","to":"ab12","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
     auto &s = std::get<Signal>(std::get<ClientMessage>(r));
-    g_assert_cmpstr(s.to.c_str(), ==, "ab12");
+    check_str(s.to, ==, "ab12");
     auto data = parse_signal_data(s.data_json);
     g_assert_true(data.has_value());
-    g_assert_cmpstr(std::get<SdpData>(*data).sdp.c_str(), ==, "v=0");
+    check_str(std::get<SdpData>(*data).sdp, ==, "v=0");
 
     r = parse_client(R"({"type":"leave"})");
     g_assert_true(std::holds_alternative<Leave>(std::get<ClientMessage>(r)));
@@ -59,9 +61,9 @@ void test_malformed() {
 
 void test_room_names() {
     std::string why;
-    g_assert_cmpstr(normalize_room("  kitchen \t", &why)->c_str(), ==, "kitchen");
+    check_str(*normalize_room("  kitchen \t", &why), ==, "kitchen");
     g_assert_false(normalize_room("", &why).has_value());
-    g_assert_cmpstr(why.c_str(), ==, "room name is empty");
+    check_str(why, ==, "room name is empty");
     g_assert_false(normalize_room("   ", &why).has_value());
     g_assert_false(normalize_room("a\x01" "b", &why).has_value());
     g_assert_false(normalize_room("a\nb", &why).has_value());
@@ -74,20 +76,20 @@ void test_room_names() {
         emoji += "\xF0\x9F\x98\x80";
     g_assert_true(normalize_room(emoji).has_value());
     g_assert_false(normalize_room(emoji + "\xF0\x9F\x98\x80").has_value());
-    g_assert_cmpstr(normalize_room("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D")->c_str(), ==,
+    check_str(*normalize_room("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"), ==,
                     "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"); // Hebrew "shalom"
     // Unicode white space is trimmed too (U+3000 ideographic space).
-    g_assert_cmpstr(normalize_room("\xE3\x80\x80room\xE3\x80\x80")->c_str(), ==, "room");
+    check_str(*normalize_room("\xE3\x80\x80room\xE3\x80\x80"), ==, "room");
 }
 
 void test_server_roundtrip() {
     Joined j{"id1", "r\"oom", {"a", "b"}, "tok", true, R"([{"urls":"stun:x"}])"};
     auto back = parse_server(to_json(ServerMessage{j}));
     auto &k = std::get<Joined>(std::get<ServerMessage>(back));
-    g_assert_cmpstr(k.room.c_str(), ==, "r\"oom");
+    check_str(k.room, ==, "r\"oom");
     g_assert_cmpuint(k.peers.size(), ==, 2);
     g_assert_true(k.resumed);
-    g_assert_cmpstr(k.ice_servers_json.c_str(), ==, R"([{"urls":"stun:x"}])");
+    check_str(k.ice_servers_json, ==, R"([{"urls":"stun:x"}])");
 
     auto e = parse_server(to_json(ServerMessage{Error{ErrorCode::RoomFull, "full"}}));
     g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == ErrorCode::RoomFull);
@@ -96,7 +98,7 @@ void test_server_roundtrip() {
     g_assert_true(std::get<PeerLeft>(std::get<ServerMessage>(l)).reason == LeaveReason::Dropped);
 
     auto rel = parse_server(to_json(ServerMessage{Relayed{"p", R"({"a":1})"}}));
-    g_assert_cmpstr(std::get<Relayed>(std::get<ServerMessage>(rel)).from.c_str(), ==, "p");
+    check_str(std::get<Relayed>(std::get<ServerMessage>(rel)).from, ==, "p");
 }
 
 void test_signal_data() {
@@ -105,11 +107,11 @@ void test_signal_data() {
     g_assert_true(back.has_value());
     auto &d = std::get<CandidateData>(*back);
     g_assert_cmpuint(d.mline_index, ==, 1);
-    g_assert_cmpstr(d.mid.c_str(), ==, "1");
+    check_str(d.mid, ==, "1");
 
     SdpData s{"answer", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"};
     auto sb = parse_signal_data(to_json(SignalData{s}));
-    g_assert_cmpstr(std::get<SdpData>(*sb).sdp.c_str(), ==, s.sdp.c_str());
+    check_str(std::get<SdpData>(*sb).sdp, ==, s.sdp.c_str());
 
     g_assert_false(parse_signal_data(R"({"sdp":{"type":"pranswer","sdp":""}})").has_value());
     g_assert_false(parse_signal_data(R"({"candidate":{"candidate":"x"}})").has_value());

@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "tests/check_str.h"
+
 #include <memory>
 
 using namespace duet::signaling;
@@ -59,13 +61,13 @@ void test_join_creates_room_and_newcomer_offers() {
     r.handle(2, Join{" kitchen ", {}}, t0, fx);
     auto *b = find<Joined>(fx, 2);
     g_assert_nonnull(b);
-    g_assert_cmpstr(b->room.c_str(), ==, "kitchen");
+    check_str(b->room, ==, "kitchen");
     // The newcomer learns who is there, so it is the one that makes the offers.
     g_assert_cmpuint(b->peers.size(), ==, 1);
-    g_assert_cmpstr(b->peers[0].c_str(), ==, a.id.c_str());
+    check_str(b->peers[0], ==, a.id.c_str());
     auto *pj = find<PeerJoined>(fx, 1);
     g_assert_nonnull(pj);
-    g_assert_cmpstr(pj->id.c_str(), ==, b->id.c_str());
+    check_str(pj->id, ==, b->id.c_str());
     g_assert_false(pj->resumed);
 }
 
@@ -102,7 +104,7 @@ void test_leave_frees_seat() {
     r.handle(1, Leave{}, t0, fx);
     auto *pl = find<PeerLeft>(fx, 2);
     g_assert_nonnull(pl);
-    g_assert_cmpstr(pl->id.c_str(), ==, a.id.c_str());
+    check_str(pl->id, ==, a.id.c_str());
     g_assert_true(pl->reason == LeaveReason::Left);
     join(r, 3, "r");
     // Leaving twice is an error, not a crash.
@@ -125,8 +127,8 @@ void test_relay_only_within_room() {
     r.handle(1, Signal{b.id, R"({"x":1})"}, t0, fx);
     auto *rel = find<Relayed>(fx, 2);
     g_assert_nonnull(rel);
-    g_assert_cmpstr(rel->from.c_str(), ==, a.id.c_str());
-    g_assert_cmpstr(rel->data_json.c_str(), ==, R"({"x":1})");
+    check_str(rel->from, ==, a.id.c_str());
+    check_str(rel->data_json, ==, R"({"x":1})");
 
     Effects cross;
     r.handle(1, Signal{c.id, "{}"}, t0, cross);
@@ -159,7 +161,7 @@ void test_drop_and_resume() {
     auto *j = find<Joined>(back, 4);
     g_assert_nonnull(j);
     g_assert_true(j->resumed);
-    g_assert_cmpstr(j->id.c_str(), ==, b.id.c_str());
+    check_str(j->id, ==, b.id.c_str());
     g_assert_cmpuint(j->peers.size(), ==, 1);
     auto *pj = find<PeerJoined>(back, 1);
     g_assert_true(pj && pj->resumed);
@@ -195,7 +197,7 @@ void test_resume_token_rules() {
     // A token for another room does not move the seat; it is an ordinary join there.
     auto other = join(r, 2, "elsewhere", a.resume);
     g_assert_false(other.resumed);
-    g_assert_cmpstr(other.id.c_str(), !=, a.id.c_str());
+    check_str(other.id, !=, a.id.c_str());
     // An unknown token is an ordinary join.
     auto fresh = join(r, 3, "r", std::string("bogus"));
     g_assert_false(fresh.resumed);
