@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: MIT
+// The duet client's flow: camera first, then a room, then the call, surviving drops on either side.
+
+import { Call } from './call.js';
+import { requestMedia } from './media.js';
+import { ErrorCode, LeaveReason, normalizeRoom } from './protocol.js';
+import { Signaling } from './signaling.js';
+import { State, Ui } from './ui.js';
+
+/** How long a failed connection waits before we (its offerer) start a fresh one: long
+ * enough for the `peer-left` or `peer-joined` that usually explains the failure to arrive
+ * first, so we do not offer into a reload that is about to offer to us. */
+const REOFFER_DELAY_MS = 2500;
+
+const ui = new Ui();
+const signaling = new Signaling();
+
+/** Where the user is in the flow. */
+const Phase = Object.freeze({ MEDIA: 'media', MEDIA_ERROR: 'media-error', ROOM: 'room', CALL: 'call' });
+
+const session = {
+  phase: Phase.MEDIA,
+  /** @type {MediaStream|null} */
+  stream: null,
+  /** @type {Call|null} */
+  call: null,
+  /** The room we are in or joining (normalised), or the one that was full. */
+  room: null,
+  peerId: null,
+  /** Ids in the room whose socket is up. */
+  peers: new Set(),
+  /** Ids whose socket dropped; their seat is held and they may come back. */
+  dropped: new Set(),
+  /** Joined this room at least once, so losing the socket means "reconnecting". */
+  everJoined: false,
+  linkDown: false,
+  roomFull: false,
+  /** Someone left and nobody has come since: keeps the "left" notice in the status. */
+  someoneLeft: false,
+};
+
+/** @type {Map<string, number>} */
+const reofferTimers = new Map();
+
+// ---- status ----
+
+function deriveStatus() {
+  const room = session.room ?? '';
+  switch (session.phase) {
+    case Phase.MEDIA:
+      return [State.REQUESTING_MEDIA, 'Asking for your camera and microphone…'];
+    case Phase.MEDIA_ERROR:
+      return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
+    case Phase.ROOM:
+      return session.roomFull
+        ? [State.ROOM_FULL, `Room “${room}” is full. Choose another name.`]
+        : [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
+    default:
+      break;
+  }
+  if (!signaling.joined) {
+    return session.everJoined || session.linkDown
+      ? [State.RECONNECTING, 'Connection to the server lost. Reconnecting…']
+      : [State.CONNECTING, `Joining “${room}”…`];
+  }
+  const live = [...session.peers].some((id) => session.call.isLive(id));
+  if (session.dropped.size > 0) {
+    return [State.PEER_LEFT, 'The other person dropped, waiting for them to come back…'];
+  }
+  if (live) return [State.CONNECTED, 'Connected'];
+  if (session.peers.size > 0) return [State.CONNECTING, 'Connecting to the other person…'];
+  if (session.someoneLeft) return [State.PEER_LEFT, 'The other person left. Waiting for someone to join…'];
+  return [State.WAITING, 'Waiting for someone to join…'];
+}
+
+const PLACEHOLDERS = {
+  [State.REQUESTING_MEDIA]: ['Getting your camera ready', 'Your browser will ask to use the camera and microphone.'],
+  [State.CHOOSING_ROOM]: ['Choose a room', 'Type a room name to start a call.'],
+  [State.ROOM_FULL]: ['That room is full', 'Try another name.'],
+  [State.WAITING]: ['Waiting for someone to join…', 'Send them the link below. Whoever opens it lands in this room.'],
+  [State.CONNECTING]: ['Connecting…', 'Setting up the call.'],
+  [State.RECONNECTING]: ['Reconnecting…', 'The connection to the server dropped. duet is trying again by itself.'],
+  [State.PEER_LEFT]: ['The other person is away', 'They can come back with the same link.'],
+};
+
+function render() {
+  const [state, text] = deriveStatus();
+  ui.setStatus(state, text);
+  const placeholder = PLACEHOLDERS[state];
+  if (placeholder) ui.setPlaceholder(...placeholder);
+}
+
+// ---- camera and microphone ----
+
+async function acquireMedia() {
+  session.phase = Phase.MEDIA;
+  ui.hideMediaError();
+  render();
+  let stream;
+  try {
+    stream = await requestMedia();
+  } catch (problem) {
+    session.phase = Phase.MEDIA_ERROR;
+    ui.showMediaError(problem);
+    render();
+    return;
+  }
+  session.stream = stream;
+  ui.setLocalStream(stream);
+  for (const track of stream.getTracks()) {
+    track.addEventListener('ended', () =>
+      ui.toast(`Your ${track.kind === 'video' ? 'camera' : 'microphone'} stopped. Check that it is still connected.`, {
+        kind: 'warn',
+      }),
+    );
+  }
+  session.call = createCall(stream);
+  session.phase = Phase.ROOM;
+
+  // A shared link (/?room=NAME) goes straight in; a bad one is shown in the dialog.
+  const linked = new URLSearchParams(location.search).get('room');
+  if (linked !== null) {
+    const result = normalizeRoom(linked);
+    if (result.ok) {
+      startJoin(result.room);
+      return;
+    }
+    ui.askRoom({ value: linked, error: result.message });
+  } else {
+    ui.askRoom();
+  }
+  render();
+}
+
+function createCall(stream) {
+  const call = new Call(stream, (to, data) => signaling.signal(to, data));
+  call.addEventListener('stream', (e) => {
+    ui.showRemote(e.detail.id, e.detail.stream);
+    ui.setRemoteState(e.detail.id, remoteState(e.detail.id));
+  });
+  call.addEventListener('state', (e) => {
+    const { id, state } = e.detail;
+    ui.setRemoteState(id, remoteState(id));
+    if (state === 'connected') cancelReoffer(id);
+    if (state === 'failed' && call.isOfferer(id)) scheduleReoffer(id);
+    render();
+  });
+  call.addEventListener('removed', (e) => {
+    cancelReoffer(e.detail.id);
+    ui.removeRemote(e.detail.id);
+    render();
+  });
+  return call;
+}
+
+function remoteState(id) {
+  return session.dropped.has(id) ? 'dropped' : session.call.stateOf(id) ?? 'new';
+}
+
+// ---- choosing a room ----
+
+function submitRoom(raw) {
+  if (session.phase !== Phase.ROOM) return;
+  const result = normalizeRoom(raw);
+  if (!result.ok) {
+    ui.askRoom({ error: result.message });
+    return;
+  }
+  startJoin(result.room);
+}
+
+function cancelRoom() {
+  if (session.phase !== Phase.ROOM) return;
+  // There is nothing to go back to: a call needs a room, so explain and ask again.
+  ui.askRoom({
+    error: 'A call needs a room name. Type any name, then share the link with the person you want to talk to.',
+  });
+  render();
+}
+
+function startJoin(room) {
+  session.phase = Phase.CALL;
+  session.room = room;
+  session.peerId = null;
+  session.everJoined = false;
+  session.linkDown = false;
+  session.roomFull = false;
+  session.someoneLeft = false;
+  session.peers.clear();
+  session.dropped.clear();
+  ui.closeRoomDialog();
+  signaling.join(room);
+  render();
+}
+
+/** Back to the room dialog, closing every connection of the old room. */
+function exitCall() {
+  for (const id of [...reofferTimers.keys()]) cancelReoffer(id);
+  session.call?.closeAll();
+  ui.clearRemotes();
+  ui.setRoom(null);
+  session.phase = Phase.ROOM;
+  session.peerId = null;
+  session.peers.clear();
+  session.dropped.clear();
+  session.everJoined = false;
+  session.linkDown = false;
+  session.someoneLeft = false;
+  history.replaceState(null, '', location.pathname);
+}
+
+function shareLink(room) {
+  const url = new URL('/', location.href);
+  url.searchParams.set('room', room);
+  return url.href;
+}
+
+// ---- server messages ----
+
+function onServerMessage(msg) {
+  switch (msg.type) {
+    case 'joined':
+      onJoined(msg);
+      break;
+    case 'peer-joined':
+      onPeerJoined(msg);
+      break;
+    case 'peer-left':
+      onPeerLeft(msg);
+      break;
+    case 'signal':
+      if (session.phase === Phase.CALL) session.call.handleSignal(msg.from, msg.data);
+      break;
+    case 'error':
+      onServerError(msg);
+      break;
+    default:
+      break;
+  }
+  render();
+}
+
+function onJoined(msg) {
+  const call = session.call;
+  const wasAway = session.everJoined;
+  session.phase = Phase.CALL;
+  session.room = msg.room;
+  session.peerId = msg.id;
+  session.everJoined = true;
+  session.linkDown = false;
+  session.peers = new Set(msg.peers);
+  session.dropped.clear();
+  call.setIceServers(msg.iceServers);
+
+  // A fresh seat means a fresh identity: links made under an old id are meaningless now.
+  // A resumed seat keeps links to people still here.
+  for (const id of call.ids()) {
+    if (!msg.resumed || !session.peers.has(id)) call.remove(id);
+  }
+  // Newcomer offers. After a resume, a link whose media never stopped is kept as it is.
+  for (const id of msg.peers) {
+    cancelReoffer(id);
+    if (msg.resumed && call.isLive(id)) continue;
+    call.offer(id);
+  }
+
+  const link = shareLink(msg.room);
+  history.replaceState(null, '', new URL(link).search);
+  ui.setRoom(msg.room, link);
+  ui.closeRoomDialog();
+  if (wasAway) ui.toast('Reconnected.');
+}
+
+function onPeerJoined({ id, resumed }) {
+  cancelReoffer(id);
+  session.peers.add(id);
+  session.dropped.delete(id);
+  session.someoneLeft = false;
+  if (resumed) {
+    ui.toast('The other person is back.');
+  } else {
+    // A new id never has a link yet; if one exists it is stale.
+    session.call.remove(id);
+    ui.toast('Someone joined the room.');
+  }
+  // Either way they offer to us (newcomer rule); a live link stays until they do.
+  ui.setRemoteState(id, remoteState(id));
+}
+
+function onPeerLeft({ id, reason }) {
+  cancelReoffer(id);
+  session.peers.delete(id);
+  if (reason === LeaveReason.DROPPED) {
+    // Keep the link: if only their signalling dropped, media keeps flowing.
+    session.dropped.add(id);
+    ui.setRemoteState(id, 'dropped');
+    ui.toast('The other person dropped, waiting for them to come back…', { kind: 'warn' });
+    return;
+  }
+  session.dropped.delete(id);
+  session.call.remove(id);
+  session.someoneLeft = true;
+  ui.toast(reason === LeaveReason.EXPIRED ? 'The other person did not come back.' : 'The other person left the call.');
+}
+
+function onServerError({ code, message }) {
+  switch (code) {
+    case ErrorCode.ROOM_FULL: {
+      const room = session.room;
+      exitCall();
+      session.room = room;
+      session.roomFull = true;
+      ui.askRoom({ value: room, error: `Room “${room}” is already full. Try another name.` });
+      break;
+    }
+    case ErrorCode.INVALID_ROOM: {
+      const room = session.room;
+      exitCall();
+      session.room = null;
+      ui.askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
+      break;
+    }
+    default:
+      // unknown-peer and friends: a message raced with someone leaving. Nothing to show.
+      console.warn(`duet: server error ${code}: ${message}`);
+  }
+}
+
+// ---- recovering a failed connection ----
+
+function scheduleReoffer(id) {
+  cancelReoffer(id);
+  const timer = setTimeout(() => {
+    reofferTimers.delete(id);
+    const call = session.call;
+    const stillFailed = call.stateOf(id) === 'failed' && call.isOfferer(id);
+    if (session.phase === Phase.CALL && signaling.joined && session.peers.has(id) && stillFailed) {
+      call.offer(id);
+    }
+  }, REOFFER_DELAY_MS);
+  reofferTimers.set(id, timer);
+}
+
+function cancelReoffer(id) {
+  clearTimeout(reofferTimers.get(id));
+  reofferTimers.delete(id);
+}
+
+// ---- controls ----
+
+function toggleMute() {
+  const muted = ui.muteButton.getAttribute('aria-pressed') !== 'true';
+  for (const t of session.stream?.getAudioTracks() ?? []) t.enabled = !muted;
+  ui.setMuted(muted);
+  ui.toast(muted ? 'Microphone muted.' : 'Microphone on.');
+}
+
+function toggleCamera() {
+  const off = ui.cameraButton.getAttribute('aria-pressed') !== 'true';
+  for (const t of session.stream?.getVideoTracks() ?? []) t.enabled = !off;
+  ui.setCameraOff(off);
+  ui.toast(off ? 'Camera off.' : 'Camera on.');
+}
+
+function leaveRoom() {
+  if (session.phase !== Phase.CALL) return;
+  signaling.leave();
+  exitCall();
+  session.room = null;
+  ui.askRoom({ value: '' });
+  ui.toast('You left the call.');
+  render();
+}
+
+async function copyLink() {
+  if (!session.room) return;
+  const link = shareLink(session.room);
+  try {
+    await navigator.clipboard.writeText(link);
+    ui.toast('Link copied. Send it to the person you want to call.');
+  } catch {
+    // No clipboard access (plain http on another host, or denied): select it instead.
+    ui.shareUrl.hidden = false;
+    ui.shareUrl.focus();
+    ui.shareUrl.select();
+    ui.toast('Copy the selected link with Ctrl+C (⌘C on a Mac).');
+  }
+}
+
+// ---- wiring ----
+
+signaling.addEventListener('message', (e) => onServerMessage(e.detail));
+signaling.addEventListener('link', (e) => {
+  // 'open' and 'idle' come with a message or an action that renders once it is done.
+  session.linkDown = e.detail.state === 'reconnecting';
+  if (session.linkDown) render();
+});
+signaling.addEventListener('replaced', () => {
+  exitCall();
+  session.room = null;
+  ui.askRoom({
+    error: 'This call continued in another tab or window. Close this tab, or pick a room to start a new call here.',
+  });
+  render();
+});
+
+ui.onRoomDialog(submitRoom, cancelRoom);
+ui.onRetry(() => {
+  if (session.phase === Phase.MEDIA_ERROR) acquireMedia();
+});
+ui.muteButton.addEventListener('click', toggleMute);
+ui.cameraButton.addEventListener('click', toggleCamera);
+ui.leaveButton.addEventListener('click', leaveRoom);
+ui.onCopyLink(copyLink);
+
+/** Read-only hook for tests and for poking at a call from the console. */
+window.duet = Object.freeze({
+  get peerId() {
+    return session.peerId;
+  },
+  get room() {
+    return session.room;
+  },
+  /** Map of peer id -> RTCPeerConnection. */
+  get pcs() {
+    return session.call ? session.call.connections : new Map();
+  },
+  get ws() {
+    return signaling.ws;
+  },
+  get localStream() {
+    return session.stream;
+  },
+  /** Kills the WebSocket as a network drop would (not a leave): the client reconnects. */
+  dropSocket() {
+    signaling.dropSocket();
+  },
+});
+
+acquireMedia();

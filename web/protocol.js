@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// The duet room protocol as the browser sees it: message builders, parsing and room-name rules (mirrors docs/PROTOCOL.md).
+
+/** Longest room name, in Unicode code points (same limit as the server). */
+export const MAX_ROOM_CHARS = 64;
+
+/** Close code the server uses when a newer connection took over our seat; never reconnect on it. */
+export const CLOSE_REPLACED = 4001;
+
+/** Close code we use ourselves when we are done with the socket on purpose. */
+export const CLOSE_NORMAL = 1000;
+
+export const ErrorCode = Object.freeze({
+  BAD_MESSAGE: 'bad-message',
+  UNKNOWN_TYPE: 'unknown-type',
+  INVALID_ROOM: 'invalid-room',
+  ROOM_FULL: 'room-full',
+  ALREADY_JOINED: 'already-joined',
+  NOT_JOINED: 'not-joined',
+  UNKNOWN_PEER: 'unknown-peer',
+});
+
+export const LeaveReason = Object.freeze({ LEFT: 'left', DROPPED: 'dropped', EXPIRED: 'expired' });
+
+// The server trims what GLib calls white space: ASCII \t\n\v\f\r and the Unicode space
+// separators. JavaScript's trim() also removes U+FEFF, which the server keeps, so we
+// spell the set out instead of using trim().
+const EDGE_SPACE = /^[\t\n\v\f\r\p{Zs}\p{Zl}\p{Zp}]+|[\t\n\v\f\r\p{Zs}\p{Zl}\p{Zp}]+$/gu;
+const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Applies the server's room-name rules.
+ * @param {string} raw what the user typed
+ * @returns {{ok: true, room: string} | {ok: false, reason: 'empty'|'too-long'|'control', message: string}}
+ */
+export function normalizeRoom(raw) {
+  const room = String(raw ?? '').replace(EDGE_SPACE, '');
+  if (room.length === 0) {
+    return { ok: false, reason: 'empty', message: 'Type a room name to start or join a call.' };
+  }
+  if (CONTROL.test(room) || LONE_SURROGATE.test(room)) {
+    return {
+      ok: false,
+      reason: 'control',
+      message: 'Room names cannot contain line breaks or other invisible control characters.',
+    };
+  }
+  const chars = [...room].length;
+  if (chars > MAX_ROOM_CHARS) {
+    return {
+      ok: false,
+      reason: 'too-long',
+      message: `Room names are at most ${MAX_ROOM_CHARS} characters (this one has ${chars}).`,
+    };
+  }
+  return { ok: true, room };
+}
+
+// ---- client -> server ----
+
+/** @param {string} room @param {string|null} [resume] */
+export function join(room, resume) {
+  const msg = { type: 'join', room };
+  if (resume) msg.resume = resume;
+  return JSON.stringify(msg);
+}
+
+export function leave() {
+  return JSON.stringify({ type: 'leave' });
+}
+
+/** @param {string} to peer id @param {object} data an `sdp` or `candidate` payload */
+export function signal(to, data) {
+  return JSON.stringify({ type: 'signal', to, data });
+}
+
+/** @param {RTCSessionDescriptionInit} desc */
+export function sdpData(desc) {
+  return { sdp: { type: desc.type, sdp: desc.sdp } };
+}
+
+/** @param {RTCIceCandidate} c */
+export function candidateData(c) {
+  return { candidate: { candidate: c.candidate, sdpMLineIndex: c.sdpMLineIndex, sdpMid: c.sdpMid } };
+}
+
+// ---- server -> client ----
+
+const isString = (v) => typeof v === 'string';
+const isStringArray = (v) => Array.isArray(v) && v.every(isString);
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+// What each server message must carry; anything else is dropped with a console warning
+// rather than half-handled.
+const SHAPES = {
+  joined: (m) => isString(m.id) && isString(m.room) && isStringArray(m.peers) && isString(m.resume),
+  'peer-joined': (m) => isString(m.id),
+  'peer-left': (m) => isString(m.id) && isString(m.reason),
+  signal: (m) => isString(m.from) && isObject(m.data),
+  error: (m) => isString(m.code),
+};
+
+/**
+ * Parses one text frame from the server.
+ * @param {string} text
+ * @returns {object|null} the message, with defaults filled in, or null if malformed
+ */
+export function parseServer(text) {
+  let m;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!isObject(m) || !isString(m.type)) return null;
+  const valid = SHAPES[m.type];
+  if (!valid || !valid(m)) return null;
+  if (m.type === 'joined') {
+    m.resumed = m.resumed === true;
+    m.iceServers = Array.isArray(m.iceServers) ? m.iceServers.filter(isObject) : [];
+  }
+  if (m.type === 'peer-joined') m.resumed = m.resumed === true;
+  if (m.type === 'error' && !isString(m.message)) m.message = '';
+  return m;
+}
+
+/**
+ * Reads the `data` of a relayed signal.
+ * @returns {{kind: 'sdp', desc: RTCSessionDescriptionInit} | {kind: 'candidate', candidate: RTCIceCandidateInit} | null}
+ */
+export function parseSignalData(data) {
+  if (isObject(data.sdp)) {
+    const { type, sdp } = data.sdp;
+    if ((type === 'offer' || type === 'answer') && isString(sdp)) {
+      return { kind: 'sdp', desc: { type, sdp } };
+    }
+    return null;
+  }
+  if (isObject(data.candidate)) {
+    const c = data.candidate;
+    if (!isString(c.candidate)) return null;
+    return {
+      kind: 'candidate',
+      candidate: {
+        candidate: c.candidate,
+        sdpMLineIndex: Number.isInteger(c.sdpMLineIndex) ? c.sdpMLineIndex : null,
+        sdpMid: isString(c.sdpMid) ? c.sdpMid : null,
+      },
+    };
+  }
+  return null;
+}

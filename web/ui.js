@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+// Everything the page shows: status line, room dialog, media error panel, videos, controls and notices.
+
+const $ = (id) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`duet: the page has no #${id}`);
+  return el;
+};
+
+/** How long a notice stays on screen. Long enough to read two short sentences. */
+const TOAST_MS = 5000;
+
+/** Status states the page can be in (the `data-state` of the status line). */
+export const State = Object.freeze({
+  REQUESTING_MEDIA: 'requesting-media',
+  MEDIA_ERROR: 'media-error',
+  CHOOSING_ROOM: 'choosing-room',
+  WAITING: 'waiting',
+  CONNECTING: 'connecting',
+  CONNECTED: 'connected',
+  ROOM_FULL: 'room-full',
+  RECONNECTING: 'reconnecting',
+  PEER_LEFT: 'peer-left',
+});
+
+export class Ui {
+  constructor() {
+    this.status = $('status');
+    this.statusText = $('status-text');
+    this.stage = $('stage');
+    this.remotes = $('remotes');
+    this.placeholder = $('placeholder');
+    this.placeholderTitle = $('placeholder-title');
+    this.placeholderText = $('placeholder-text');
+    this.share = $('share');
+    this.shareUrl = $('share-url');
+    this.mediaError = $('media-error');
+    this.self = $('self');
+    this.selfOff = $('self-off');
+    this.localVideo = $('local-video');
+    this.controls = $('controls');
+    this.muteButton = $('mute-button');
+    this.cameraButton = $('camera-button');
+    this.leaveButton = $('leave-button');
+    this.roomInfo = $('room-info');
+    this.roomName = $('room-name');
+    this.toasts = $('toasts');
+    this.dialog = $('room-dialog');
+    this.form = $('room-form');
+    this.input = $('room-input');
+    this.roomError = $('room-error');
+    this.cancelButton = $('cancel-button');
+    /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement}>} */
+    this.tiles = new Map();
+    this.input.addEventListener('input', () => {
+      if (this.roomError.textContent) this.setRoomError('');
+    });
+  }
+
+  /** Sets the status line: a state for machines and a sentence for people. */
+  setStatus(state, text) {
+    this.status.dataset.state = state;
+    if (this.statusText.textContent !== text) this.statusText.textContent = text;
+    document.body.dataset.state = state;
+  }
+
+  // ---- media ----
+
+  /** @param {import('./media.js').MediaProblem} problem */
+  showMediaError(problem) {
+    $('media-error-title').textContent = problem.title;
+    $('media-error-detail').textContent = problem.detail;
+    const steps = $('media-error-steps');
+    steps.replaceChildren(
+      ...problem.steps.map((s) => {
+        const li = document.createElement('li');
+        li.textContent = s;
+        return li;
+      }),
+    );
+    $('media-error-code').textContent = problem.errorName;
+    this.mediaError.dataset.reason = problem.reason;
+    this.mediaError.hidden = false;
+    this.placeholder.hidden = true;
+    $('retry-button').focus();
+  }
+
+  hideMediaError() {
+    this.mediaError.hidden = true;
+    delete this.mediaError.dataset.reason;
+    this.placeholder.hidden = false;
+  }
+
+  onRetry(handler) {
+    $('retry-button').addEventListener('click', handler);
+  }
+
+  setLocalStream(stream) {
+    this.localVideo.srcObject = stream;
+    this.self.hidden = !stream;
+    this.controls.hidden = !stream;
+    if (stream) this.localVideo.play().catch(() => {}); // muted, so autoplay is allowed
+  }
+
+  // ---- the room dialog ----
+
+  /**
+   * Opens (or keeps open) the room dialog.
+   * @param {{value?: string, error?: string}} [opts]
+   */
+  askRoom({ value, error } = {}) {
+    if (value !== undefined) this.input.value = value;
+    this.setRoomError(error ?? '');
+    if (!this.dialog.open) this.dialog.showModal();
+    this.input.focus();
+    if (error) this.input.select();
+  }
+
+  closeRoomDialog() {
+    if (this.dialog.open) this.dialog.close('joined');
+  }
+
+  get roomDialogOpen() {
+    return this.dialog.open;
+  }
+
+  setRoomError(message) {
+    this.roomError.textContent = message;
+    if (message) this.input.setAttribute('aria-invalid', 'true');
+    else this.input.removeAttribute('aria-invalid');
+  }
+
+  /**
+   * @param {(name: string) => void} onSubmit Enter or the Join button
+   * @param {() => void} onCancel the Cancel button, Escape, or the dialog closing any other way
+   */
+  onRoomDialog(onSubmit, onCancel) {
+    this.form.addEventListener('submit', (e) => {
+      e.preventDefault(); // we close the dialog ourselves once the name is accepted
+      onSubmit(this.input.value);
+    });
+    this.cancelButton.addEventListener('click', () => onCancel());
+    this.dialog.addEventListener('cancel', (e) => {
+      e.preventDefault(); // Escape: ask again rather than leave the page in limbo
+      onCancel();
+    });
+    // Browsers may close a modal dialog on a repeated Escape even when `cancel` is
+    // prevented; treat that like Cancel too.
+    this.dialog.addEventListener('close', () => {
+      if (this.dialog.returnValue !== 'joined') onCancel();
+      this.dialog.returnValue = '';
+    });
+  }
+
+  // ---- the call ----
+
+  /** Shows which room we are in and the link that brings someone else into it. */
+  setRoom(room, link) {
+    this.roomInfo.hidden = !room;
+    this.roomName.textContent = room ?? '';
+    this.roomName.title = room ?? '';
+    this.shareUrl.value = link ?? '';
+    this.share.hidden = !room;
+    this.leaveButton.disabled = !room;
+    document.title = room ? `${room} · duet` : 'duet · video call';
+  }
+
+  onCopyLink(handler) {
+    $('copy-link').addEventListener('click', handler);
+    $('share-copy').addEventListener('click', handler);
+  }
+
+  setPlaceholder(title, text) {
+    this.placeholderTitle.textContent = title;
+    this.placeholderText.textContent = text;
+  }
+
+  /** Puts a peer's stream on screen (creating its tile the first time). */
+  showRemote(id, stream) {
+    let entry = this.tiles.get(id);
+    if (!entry) {
+      const tile = document.createElement('figure');
+      tile.className = 'tile';
+      tile.dataset.peer = id;
+      const video = document.createElement('video');
+      video.dataset.testid = 'remote-video';
+      video.dataset.peer = id;
+      video.autoplay = true;
+      video.playsInline = true;
+      video.setAttribute('playsinline', '');
+      video.setAttribute('aria-label', 'The other person’s camera');
+      const caption = document.createElement('figcaption');
+      caption.className = 'tile-caption';
+      caption.textContent = 'Connecting…';
+      tile.append(video, caption);
+      this.remotes.append(tile);
+      entry = { tile, video, caption };
+      this.tiles.set(id, entry);
+      this.#layout();
+    }
+    if (entry.video.srcObject !== stream) {
+      entry.video.srcObject = stream;
+      entry.video.play().catch(() => this.#offerTapToPlay(entry.video));
+    }
+  }
+
+  /** Marks a tile as live or not (a dim overlay while the connection is being made). */
+  setRemoteState(id, state) {
+    const entry = this.tiles.get(id);
+    if (!entry) return;
+    entry.tile.dataset.state = state;
+    const captions = {
+      connected: '',
+      dropped: 'Waiting for them to come back…',
+      disconnected: 'Connection interrupted…',
+      failed: 'Connection lost, trying again…',
+    };
+    entry.caption.textContent = captions[state] ?? 'Connecting…';
+  }
+
+  removeRemote(id) {
+    const entry = this.tiles.get(id);
+    if (!entry) return;
+    entry.video.srcObject = null;
+    entry.tile.remove();
+    this.tiles.delete(id);
+    this.#layout();
+  }
+
+  clearRemotes() {
+    for (const id of [...this.tiles.keys()]) this.removeRemote(id);
+  }
+
+  setToggle(button, pressed) {
+    button.setAttribute('aria-pressed', String(pressed));
+  }
+
+  setCameraOff(off) {
+    this.setToggle(this.cameraButton, off);
+    this.selfOff.hidden = !off;
+    this.self.classList.toggle('camera-off', off);
+  }
+
+  setMuted(muted) {
+    this.setToggle(this.muteButton, muted);
+    this.self.classList.toggle('muted', muted);
+  }
+
+  /** Shows a short notice; the live region reads it out. */
+  toast(text, { kind = 'info' } = {}) {
+    const el = document.createElement('div');
+    el.className = `toast toast-${kind}`;
+    el.dataset.testid = 'notice';
+    el.textContent = text;
+    this.toasts.append(el);
+    setTimeout(() => {
+      el.classList.add('toast-out');
+      el.addEventListener('animationend', () => el.remove(), { once: true });
+      setTimeout(() => el.remove(), 600); // in case animations are off
+    }, TOAST_MS);
+  }
+
+  #layout() {
+    this.stage.dataset.remotes = String(this.tiles.size);
+    this.placeholder.hidden = this.tiles.size > 0 || !this.mediaError.hidden;
+  }
+
+  /** Autoplay with sound was refused (rare once the camera is shared): let a tap start it. */
+  #offerTapToPlay(video) {
+    if (document.getElementById('tap-to-play')) return;
+    const button = document.createElement('button');
+    button.id = 'tap-to-play';
+    button.type = 'button';
+    button.className = 'btn btn-primary tap-to-play';
+    button.textContent = 'Tap to hear the other person';
+    button.addEventListener('click', () => {
+      for (const { video: v } of this.tiles.values()) v.play().catch(() => {});
+      video.play().catch(() => {});
+      button.remove();
+    });
+    this.stage.append(button);
+  }
+}
