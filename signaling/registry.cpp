@@ -73,10 +73,13 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     for (const auto &other : rooms_[m.room]) {
         if (other == m.id)
             continue;
-        joined.peers.push_back(other);
         const Member &o = members_.at(other);
-        if (o.conn)
-            fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed}});
+        // Only connected members are listed: an offer to a held seat could not be relayed,
+        // and the person returning to it offers to everyone anyway.
+        if (!o.conn)
+            continue;
+        joined.peers.push_back(other);
+        fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed}});
     }
     fx.send.push_back({conn, std::move(joined)});
 }

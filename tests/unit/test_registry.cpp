@@ -223,6 +223,17 @@ void test_expire() {
     g_assert_false(again.resumed);
 }
 
+void test_held_seats_not_listed_as_peers() {
+    auto r = make(3);
+    join(r, 1, "r");
+    join(r, 2, "r");
+    Effects fx;
+    r.disconnected(2, t0, fx);
+    // The newcomer is not told to offer to someone who is away.
+    auto c = join(r, 3, "r");
+    g_assert_cmpuint(c.peers.size(), ==, 1);
+}
+
 void test_zero_grace_means_leave() {
     auto r = make(2, 0s);
     join(r, 1, "r");
@@ -256,6 +267,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/registry/resume-token-rules", test_resume_token_rules);
     g_test_add_func("/registry/expire", test_expire);
     g_test_add_func("/registry/zero-grace", test_zero_grace_means_leave);
+    g_test_add_func("/registry/held-seats-not-listed", test_held_seats_not_listed_as_peers);
     g_test_add_func("/registry/many-rooms", test_many_rooms);
     return g_test_run();
 }
