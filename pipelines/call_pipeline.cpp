@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// Builds and runs the shared send part; routes bus messages; asks for keyframes.
+#include "pipelines/call_pipeline.h"
+
+#include "pipelines/debug.h"
+#include "pipelines/launch.h"
+#include "src/common/gst_ref.h"
+
+#include <gst/video/video.h>
+
+#define GST_CAT_DEFAULT duet_debug
+
+namespace duet::pipelines {
+
+std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
+                                                   const ResolvedMedia &media, Listener *listener,
+                                                   std::string *error) {
+    std::unique_ptr<CallPipeline> p(new CallPipeline());
+    p->listener_ = listener;
+    std::string desc = video_send_description(opts, media) + "  " + audio_send_description(media);
+    GST_INFO("send pipeline: %s", desc.c_str());
+    GErr err;
+    // Two chains make gst_parse_launch return a pipeline with the tees as direct children,
+    // so session bins added next to them can link to the tees without ghost pads.
+    GstElement *parsed = gst_parse_launch(desc.c_str(), err.out());
+    if (!parsed || !GST_IS_PIPELINE(parsed)) {
+        *error = std::string("cannot build the send pipeline: ") +
+                 (parsed ? "not a pipeline" : err.message());
+        if (parsed)
+            gst_object_unref(gst_object_ref_sink(parsed));
+        return nullptr;
+    }
+    p->pipeline_ = GST_ELEMENT(gst_object_ref_sink(parsed));
+    gst_element_set_name(p->pipeline_, "duet");
+    GstBin *send = GST_BIN(p->pipeline_);
+    p->video_tee_ = gst_bin_get_by_name(send, kVideoTeeName);
+    p->audio_tee_ = gst_bin_get_by_name(send, kAudioTeeName);
+    if (media.camera) {
+        auto cam = GstRef<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
+        g_object_set(cam.get(), "device", media.video_device.c_str(), nullptr);
+    }
+    auto tee_sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_, "sink"));
+    auto enc_src = GstRef<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
+    p->encoder_ = gst_pad_get_parent_element(enc_src.get());
+
+    if (!opts.record_path.empty()) {
+        p->recorder_ = Recorder::create(GST_BIN(p->pipeline_), opts.record_path, error);
+        if (!p->recorder_)
+            return nullptr;
+    }
+    auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
+    p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
+    return p;
+}
+
+CallPipeline::~CallPipeline() {
+    if (bus_watch_)
+        g_source_remove(bus_watch_);
+    // The recorder's bin leaves the pipeline before the pipeline stops.
+    recorder_.reset();
+    if (pipeline_)
+        gst_element_set_state(pipeline_, GST_STATE_NULL);
+    for (GstElement *e : {video_tee_, audio_tee_, encoder_})
+        if (e)
+            gst_object_unref(e);
+    if (pipeline_)
+        gst_object_unref(pipeline_);
+}
+
+bool CallPipeline::start(std::string *error) {
+    if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        dump_dot("duet-start-failed");
+        *error = "the media pipeline did not start";
+        // The bus watch has not run yet: say why here (e.g. the --record file's folder).
+        auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline_));
+        if (MessagePtr m{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
+            GError *e = nullptr;
+            gst_message_parse_error(m.get(), &e, nullptr);
+            *error += std::string(": ") + GST_MESSAGE_SRC_NAME(m.get()) + ": " + e->message;
+            g_error_free(e);
+        }
+        return false;
+    }
+    return true;
+}
+
+void CallPipeline::request_keyframe() {
+    if (!encoder_)
+        return;
+    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(encoder_, "src"));
+    GST_DEBUG("requesting a keyframe");
+    gst_pad_send_event(src.get(),
+                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+bool CallPipeline::contains(GstObject *obj) const {
+    for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
+        if (o == GST_OBJECT(pipeline_))
+            return true;
+    return false;
+}
+
+void CallPipeline::dump_dot(const char *name) const {
+    GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline_), GST_DEBUG_GRAPH_SHOW_ALL, name);
+}
+
+gboolean CallPipeline::on_bus(GstBus *, GstMessage *msg, gpointer data) {
+    auto *self = static_cast<CallPipeline *>(data);
+    switch (GST_MESSAGE_TYPE(msg)) {
+    case GST_MESSAGE_ERROR: {
+        GError *e = nullptr;
+        gchar *dbg = nullptr;
+        gst_message_parse_error(msg, &e, &dbg);
+        std::string text = e ? e->message : "unknown error";
+        std::string debug = dbg ? dbg : "";
+        g_error_free(e);
+        g_free(dbg);
+        self->dump_dot("duet-error");
+        self->listener_->on_pipeline_error(GST_MESSAGE_SRC(msg), text, debug);
+        break;
+    }
+    case GST_MESSAGE_WARNING: {
+        GError *e = nullptr;
+        gst_message_parse_warning(msg, &e, nullptr);
+        g_message("GStreamer warning from %s: %s", GST_MESSAGE_SRC_NAME(msg), e ? e->message : "?");
+        if (e)
+            g_error_free(e);
+        break;
+    }
+    case GST_MESSAGE_LATENCY:
+        // A receive branch joined or left: live sinks need the new end-to-end latency.
+        gst_bin_recalculate_latency(GST_BIN(self->pipeline_));
+        break;
+    default:
+        break;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+} // namespace duet::pipelines

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// The one GStreamer pipeline of a duet-peer: shared capture+encode, sessions, recorder.
+#pragma once
+
+#include "pipelines/media_options.h"
+#include "pipelines/recorder.h"
+#include "pipelines/webrtc_session.h"
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <string>
+
+namespace duet::pipelines {
+
+// Capture and encoding happen once, whatever the number of remote peers: each session
+// hangs its own payloaders and webrtcbin off the two tees after the encoders.
+class CallPipeline {
+  public:
+    class Listener {
+      public:
+        virtual ~Listener() = default;
+        // An ERROR message from the bus; `src` tells whose (a session's bin or not).
+        virtual void on_pipeline_error(GstObject *src, const std::string &message,
+                                       const std::string &debug) = 0;
+    };
+
+    static std::unique_ptr<CallPipeline> create(const MediaOptions &opts,
+                                                const ResolvedMedia &media, Listener *listener,
+                                                std::string *error);
+    ~CallPipeline();
+    CallPipeline(const CallPipeline &) = delete;
+    CallPipeline &operator=(const CallPipeline &) = delete;
+
+    bool start(std::string *error);
+    GstBin *bin() const { return GST_BIN(pipeline_); }
+    WebrtcSession::Sources sources() const { return {video_tee_, audio_tee_}; }
+    Recorder *recorder() const { return recorder_.get(); }
+    // Asks the VP8 encoder for a keyframe now (a new peer connected).
+    void request_keyframe();
+    // True if `obj` is (still) inside the pipeline. Bus messages can outlive the element
+    // that posted them: a call leg that was just torn down is no longer inside.
+    bool contains(GstObject *obj) const;
+    // Writes a .dot graph if GST_DEBUG_DUMP_DOT_DIR is set.
+    void dump_dot(const char *name) const;
+
+  private:
+    CallPipeline() = default;
+    static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer self);
+
+    Listener *listener_ = nullptr;
+    GstElement *pipeline_ = nullptr;  // owned
+    GstElement *video_tee_ = nullptr; // owned refs
+    GstElement *audio_tee_ = nullptr;
+    GstElement *encoder_ = nullptr;
+    guint bus_watch_ = 0;
+    std::unique_ptr<Recorder> recorder_;
+};
+
+} // namespace duet::pipelines

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+// What the user asked of the media side: sources, sink, sizes, rates and recording.
+#pragma once
+
+#include <string>
+
+namespace duet::pipelines {
+
+enum class VideoSource { Auto, Camera, Test };
+enum class AudioSource { Auto, Mic, Test };
+enum class SinkMode { Auto, Window, None };
+enum class MediaKind { Video, Audio };
+
+const char *video_source_name(VideoSource v);
+const char *audio_source_name(AudioSource a);
+const char *sink_mode_name(SinkMode s);
+const char *media_kind_name(MediaKind k); // "video" | "audio", as in events
+
+// 640x480@30 at 800 kbit/s is a clear picture for a face on a LAN or a decent uplink and is
+// cheap enough for a Raspberry Pi 4 to encode in real time with the settings in launch.cpp.
+inline constexpr int kDefaultWidth = 640;
+inline constexpr int kDefaultHeight = 480;
+inline constexpr int kDefaultFps = 30;
+inline constexpr int kDefaultVideoKbps = 800;
+// webrtcbin's jitter buffers default to 200 ms, tuned for the Internet; 50 ms absorbs LAN
+// jitter and keeps the call feeling immediate.
+inline constexpr int kDefaultLatencyMs = 50;
+
+struct MediaOptions {
+    VideoSource video_source = VideoSource::Auto;
+    AudioSource audio_source = AudioSource::Auto;
+    SinkMode sink = SinkMode::Auto;
+    std::string video_device; // empty: the first /dev/video* that works
+    int width = kDefaultWidth;
+    int height = kDefaultHeight;
+    int fps = kDefaultFps;
+    int video_kbps = kDefaultVideoKbps;
+    int latency_ms = kDefaultLatencyMs;
+    int encoder_threads = 1;
+    std::string record_path; // empty: no recording
+};
+
+// The choice made after probing devices: what the call pipeline is actually built from.
+struct ResolvedMedia {
+    bool camera = false; // false: videotestsrc
+    std::string video_device;
+    bool mic = false;               // false: audiotestsrc
+    SinkMode sink = SinkMode::None; // Window or None, never Auto
+    bool wayland = false;           // window sink on Wayland (waylandsink)
+    int screen_width = 0;           // >0: scale remote video to fill this screen
+    int screen_height = 0;
+};
+
+} // namespace duet::pipelines

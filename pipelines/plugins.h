@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// Startup check for the GStreamer elements a call needs, naming the Debian package of each.
+#pragma once
+
+#include "pipelines/media_options.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace duet::pipelines {
+
+struct RequiredElement {
+    const char *element;
+    const char *package; // the Debian 12 package that ships it
+};
+
+// Elements the given options need. `auto` sources need the test sources (their fallback)
+// but not the devices' elements: a missing v4l2src just means falling back.
+std::vector<RequiredElement> required_elements(const MediaOptions &opts);
+
+// Those of `needed` for which `exists` says no. The default asks the GStreamer registry.
+std::vector<RequiredElement> missing_elements(const std::vector<RequiredElement> &needed,
+                                              const std::function<bool(const char *)> &exists = {});
+
+// A message for the user: one line per element, then an apt-get line with the packages.
+std::string describe_missing(const std::vector<RequiredElement> &missing);
+
+} // namespace duet::pipelines

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// One call leg: a webrtcbin (in its own bin) fed from the shared encoders, for one remote peer.
+#pragma once
+
+#include "pipelines/launch.h"
+#include "pipelines/media_options.h"
+
+#include <gst/gst.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace duet::pipelines {
+
+// webrtcbin's RTCPeerConnectionState, printable.
+enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
+const char *peer_state_name(PeerState s);
+
+struct SessionConfig {
+    std::string peer_id;
+    bool offerer = false;
+    // When answering, the offer's numbers (see sdp_util.h); ours when offering.
+    unsigned video_pt = kVideoPayloadType;
+    unsigned audio_pt = kAudioPayloadType;
+    int latency_ms = kDefaultLatencyMs;
+    std::string stun_server;               // stun://host:port, or empty
+    std::vector<std::string> turn_servers; // turn(s)://user:pass@host:port
+    ResolvedMedia media;
+};
+
+class WebrtcSession;
+
+// Everything a session reports. Always called on the main thread, never from inside a
+// GStreamer call. The session may still be running code after a callback returns, so a
+// listener that wants the session gone defers that (PeerApp::close_leg_soon).
+class SessionListener {
+  public:
+    virtual ~SessionListener() = default;
+    virtual void on_local_description(WebrtcSession &s, const std::string &type,
+                                      const std::string &sdp) = 0;
+    virtual void on_local_candidate(WebrtcSession &s, unsigned mline, const std::string &mid,
+                                    const std::string &candidate) = 0;
+    virtual void on_state(WebrtcSession &s, PeerState state) = 0;
+    virtual void on_first_frame(WebrtcSession &s, MediaKind kind) = 0;
+    virtual void on_failure(WebrtcSession &s, const std::string &why) = 0;
+    // Asked when a remote stream appears: should it also go to the recorder?
+    virtual bool wants_recording(WebrtcSession &, MediaKind) { return false; }
+    // The depayloaded stream's pad, when wants_recording said yes.
+    virtual void on_record_pad(WebrtcSession &, MediaKind, GstPad *) {}
+};
+
+// Lives on the main thread. Work that webrtcbin reports from its own threads (promise
+// replies, pad-added, ICE candidates, state changes) is posted to the main context and
+// dropped if the session has gone by then.
+class WebrtcSession {
+  public:
+    struct Sources {
+        GstElement *video_tee; // encoded VP8
+        GstElement *audio_tee; // encoded Opus
+    };
+
+    static std::unique_ptr<WebrtcSession> create(GstBin *pipeline, Sources sources,
+                                                 SessionConfig config, SessionListener *listener,
+                                                 std::string *error);
+    // Unlinks from the shared encoders first, then stops and removes the bin.
+    ~WebrtcSession();
+    WebrtcSession(const WebrtcSession &) = delete;
+    WebrtcSession &operator=(const WebrtcSession &) = delete;
+
+    // An offer (we answer it) or the answer to our offer. Bad SDP is reported through
+    // on_failure, never asserted on.
+    void apply_remote_description(const std::string &type, const std::string &sdp);
+    // Held until the remote description is set; mDNS and empty candidates are skipped.
+    void add_remote_candidate(unsigned mline, const std::string &candidate);
+
+    const std::string &peer_id() const { return config_.peer_id; }
+    bool offerer() const { return config_.offerer; }
+    PeerState state() const { return state_; }
+    bool remote_description_set() const { return remote_set_; }
+    // True if `obj` is this session's bin or anything inside it (for bus errors).
+    bool owns(GstObject *obj) const;
+    // Depayloaded pads handed to the recorder (to detach before destruction).
+    const std::vector<GstPad *> &record_pads() const { return record_pads_; }
+    // Bus messages from this session's elements, e.g. for a pipeline .dot dump name.
+    GstElement *bin() const { return bin_; }
+
+  private:
+    explicit WebrtcSession(SessionConfig config, SessionListener *listener);
+    bool build(GstBin *pipeline, Sources sources, std::string *error);
+    bool link_send_branch(const std::string &description, const std::string &caps,
+                          const char *ghost_name, std::string *error);
+    void connect_signals();
+
+    void create_offer();
+    void create_answer();
+    void set_local_from_reply(GstPromise *p, const char *field);
+    void flush_remote_candidates();
+    void flush_local_candidates();
+    void handle_local_candidate(unsigned mline, const std::string &candidate);
+    void handle_new_pad(GstPad *pad, gulong block_probe);
+    void handle_state_change();
+    void fail(const std::string &why);
+
+    // Runs `fn` on the main thread with the replied promise, if the session still exists.
+    GstPromise *promise_to_main(void (WebrtcSession::*fn)(GstPromise *));
+    // Emits a webrtcbin action signal that replies through a promise.
+    void emit_with_promise(const char *signal, gpointer arg,
+                           void (WebrtcSession::*fn)(GstPromise *));
+    void on_offer_created(GstPromise *p);
+    void on_answer_created(GstPromise *p);
+    void on_local_set(GstPromise *p);
+    void on_remote_set(GstPromise *p);
+    bool promise_ok(GstPromise *p, const char *what);
+
+    SessionConfig config_;
+    SessionListener *listener_;
+    GMainContext *ctx_ = nullptr;
+    GstBin *pipeline_ = nullptr;
+    GstElement *bin_ = nullptr;    // owned ref; child of pipeline_
+    GstElement *webrtc_ = nullptr; // borrowed from bin_
+    struct TeeLink {
+        GstElement *tee; // borrowed
+        GstPad *tee_pad; // owned request pad
+        GstPad *ghost;   // borrowed, on bin_
+    };
+    std::vector<TeeLink> tee_links_;
+    std::vector<GstPad *> record_pads_; // borrowed ghost pads on bin_
+    std::vector<gulong> handlers_;
+
+    PeerState state_ = PeerState::New;
+    bool offer_started_ = false;
+    bool remote_set_ = false;
+    bool local_sent_ = false;
+    bool failed_ = false;
+    bool seen_video_ = false, seen_audio_ = false;
+    std::string local_type_;
+    std::string pending_local_sdp_; // sent once set-local-description succeeded
+    std::vector<std::string> local_mids_;
+    std::vector<std::pair<unsigned, std::string>> pending_remote_;
+    std::vector<std::pair<unsigned, std::string>> pending_local_;
+    unsigned mdns_skipped_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+} // namespace duet::pipelines
