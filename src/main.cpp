@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+// duet-peer entry point: parse flags, set up GStreamer, run the peer until done or signalled.
+#include "pipelines/debug.h"
+#include "src/common/logging.h"
+#include "src/peer/cli.h"
+#include "src/peer/peer_app.h"
+#include "src/peer/ws_signaller.h"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+
+int main(int argc, char **argv) {
+    duet::log_to_stderr();
+    auto cli = duet::peer::parse_cli(std::vector<std::string>(argv, argv + argc));
+    if (!cli.options) {
+        std::fprintf(stderr, "duet-peer: %s\nTry --help.\n", cli.message.c_str());
+        return cli.exit_code;
+    }
+    const duet::peer::PeerOptions &opts = *cli.options;
+    gst_init(nullptr, nullptr);
+    duet::pipelines::init_debug_category();
+
+    duet::peer::EventWriter events(stdout, opts.events);
+    GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+    int rc;
+    {
+        duet::peer::PeerApp app(
+            opts, std::make_unique<duet::peer::WsSignaller>(opts.server, opts.connect_timeout_s),
+            events);
+        app.set_on_finished([loop] { g_main_loop_quit(loop); });
+        if (app.start()) {
+            auto stop = +[](gpointer data) -> gboolean {
+                static_cast<duet::peer::PeerApp *>(data)->shutdown(duet::peer::kExitOk,
+                                                                   "signal received");
+                return G_SOURCE_CONTINUE;
+            };
+            guint sigint = g_unix_signal_add(SIGINT, stop, &app);
+            guint sigterm = g_unix_signal_add(SIGTERM, stop, &app);
+            if (!app.finished())
+                g_main_loop_run(loop);
+            g_source_remove(sigint);
+            g_source_remove(sigterm);
+        }
+        rc = app.exit_code();
+    }
+    g_main_loop_unref(loop);
+    gst_deinit();
+    return rc;
+}

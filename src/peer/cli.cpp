@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+// GOption-based parsing and validation of duet-peer's flags.
+#include "src/peer/cli.h"
+
+#include "signaling/protocol.h"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace duet::peer {
+namespace {
+
+// Bounds that catch typos (an extra zero) without limiting real hardware.
+constexpr int kMaxFps = 120;
+constexpr int kMinKbps = 50;
+constexpr int kMaxKbps = 50000;
+constexpr int kMaxLatencyMs = 5000;
+constexpr int kMinSide = 16;
+constexpr int kMaxSide = 4096;
+// More than four threads buys vp8enc nothing at call resolutions.
+constexpr int kMaxEncoderThreads = 4;
+
+struct Raw {
+    gchar *room = nullptr, *server = nullptr, *video_source = nullptr, *audio_source = nullptr,
+          *sink = nullptr, *record = nullptr, *video_device = nullptr, *size = nullptr,
+          *state_dir = nullptr;
+    gboolean events = FALSE;
+    gint duration = 0, fps = pipelines::kDefaultFps, kbps = pipelines::kDefaultVideoKbps,
+         latency = pipelines::kDefaultLatencyMs, connect_timeout = 0;
+    ~Raw() {
+        for (gchar *p : {room, server, video_source, audio_source, sink, record, video_device, size,
+                         state_dir})
+            g_free(p);
+    }
+};
+
+CliResult usage(std::string msg) {
+    CliResult r;
+    r.exit_code = kExitUsage;
+    r.message = std::move(msg);
+    return r;
+}
+
+template <typename E> struct Choice {
+    const char *name;
+    E value;
+};
+
+template <typename E, std::size_t N>
+bool choose(const char *text, const Choice<E> (&choices)[N], E *out) {
+    if (!text)
+        return true;
+    for (const auto &c : choices)
+        if (std::strcmp(text, c.name) == 0) {
+            *out = c.value;
+            return true;
+        }
+    return false;
+}
+
+} // namespace
+
+std::optional<std::pair<int, int>> parse_size(const std::string &text) {
+    int w = 0, h = 0;
+    char extra = 0;
+    if (std::sscanf(text.c_str(), "%dx%d%c", &w, &h, &extra) != 2)
+        return std::nullopt;
+    if (w < kMinSide || w > kMaxSide || h < kMinSide || h > kMaxSide)
+        return std::nullopt;
+    // I420 and VP8 want even dimensions.
+    if (w % 2 || h % 2)
+        return std::nullopt;
+    return std::pair{w, h};
+}
+
+bool valid_server_url(const std::string &url, std::string *why) {
+    GError *err = nullptr;
+    GUri *uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, &err);
+    if (!uri) {
+        *why = std::string("--server: not a URL: ") + err->message;
+        g_error_free(err);
+        return false;
+    }
+    std::string scheme = g_uri_get_scheme(uri);
+    const char *host = g_uri_get_host(uri);
+    bool ok = (scheme == "ws" || scheme == "wss") && host && *host;
+    g_uri_unref(uri);
+    if (!ok)
+        *why = "--server must be a ws:// or wss:// URL with a host, e.g. " +
+               std::string(kDefaultServer) + " (got '" + url + "')";
+    return ok;
+}
+
+CliResult parse_cli(const std::vector<std::string> &args) {
+    Raw raw;
+    GOptionEntry entries[] = {
+        {"room", 0, 0, G_OPTION_ARG_STRING, &raw.room, "Room to join (required)", "NAME"},
+        {"server", 0, 0, G_OPTION_ARG_STRING, &raw.server,
+         "duet-server WebSocket URL (default ws://127.0.0.1:8080/ws)", "URL"},
+        {"video-source", 0, 0, G_OPTION_ARG_STRING, &raw.video_source,
+         "auto (camera, else test picture), camera or test", "auto|camera|test"},
+        {"audio-source", 0, 0, G_OPTION_ARG_STRING, &raw.audio_source,
+         "auto (microphone, else test ticks), mic or test", "auto|mic|test"},
+        {"sink", 0, 0, G_OPTION_ARG_STRING, &raw.sink,
+         "window (full screen), none (decode only) or auto (window if a display is set)",
+         "auto|window|none"},
+        {"record", 0, 0, G_OPTION_ARG_FILENAME, &raw.record,
+         "Record the remote audio and video to this WebM file", "FILE"},
+        {"events", 0, 0, G_OPTION_ARG_NONE, &raw.events, "Print one JSON event per line on stdout",
+         nullptr},
+        {"duration", 0, 0, G_OPTION_ARG_INT, &raw.duration,
+         "Leave and exit 0 after this many seconds (default: run until signalled)", "SECONDS"},
+        {"video-device", 0, 0, G_OPTION_ARG_FILENAME, &raw.video_device,
+         "Camera device (default: the first /dev/video* that works)", "/dev/videoN"},
+        {"size", 0, 0, G_OPTION_ARG_STRING, &raw.size, "Sent video size (default 640x480)", "WxH"},
+        {"fps", 0, 0, G_OPTION_ARG_INT, &raw.fps, "Sent frame rate (default 30)", "N"},
+        {"video-bitrate", 0, 0, G_OPTION_ARG_INT, &raw.kbps,
+         "VP8 target bitrate in kbit/s (default 800)", "KBPS"},
+        {"latency-ms", 0, 0, G_OPTION_ARG_INT, &raw.latency,
+         "Receive jitter-buffer latency in ms (default 50, for a LAN)", "MS"},
+        {"connect-timeout", 0, 0, G_OPTION_ARG_INT, &raw.connect_timeout,
+         "Exit 1 when the server has been unreachable this long (default 0: retry forever)",
+         "SECONDS"},
+        {"state-dir", 0, 0, G_OPTION_ARG_FILENAME, &raw.state_dir,
+         "Where the resume token is kept so a restart reclaims the seat (default: systemd's "
+         "$RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/duet-peer)",
+         "DIR"},
+        {}};
+    std::unique_ptr<GOptionContext, decltype(&g_option_context_free)> ctx(
+        g_option_context_new("- native duet peer for kiosks and headless machines"),
+        g_option_context_free);
+    g_option_context_set_summary(ctx.get(),
+                                 "Joins a room on duet-server and holds a two-way video call.");
+    g_option_context_set_description(
+        ctx.get(), "Exit codes: 0 done, 1 runtime failure, 2 usage error, 3 room full.\n"
+                   "See docs/KIOSK.md for events and reconnect behaviour.");
+    g_option_context_add_main_entries(ctx.get(), entries, nullptr);
+
+    std::vector<gchar *> argv;
+    for (const auto &a : args)
+        argv.push_back(g_strdup(a.c_str()));
+    argv.push_back(nullptr);
+    gchar **argvp = argv.data();
+    int argc = int(args.size());
+    // GLib may permute and shorten argv; keep the original pointers to free them.
+    std::vector<gchar *> owned(argv.begin(), argv.end() - 1);
+    GError *err = nullptr;
+    bool ok = g_option_context_parse(ctx.get(), &argc, &argvp, &err);
+    std::string extra = ok && argc > 1 ? argvp[1] : "";
+    for (gchar *p : owned)
+        g_free(p);
+    if (!ok) {
+        std::string m = err->message;
+        g_error_free(err);
+        return usage(m);
+    }
+    if (!extra.empty())
+        return usage("unexpected argument '" + extra + "'");
+
+    PeerOptions o;
+    if (!raw.room)
+        return usage("--room NAME is required");
+    std::string why;
+    auto room = proto::normalize_room(raw.room, &why);
+    if (!room)
+        return usage("--room: " + why);
+    o.room = *room;
+    if (raw.server)
+        o.server = raw.server;
+    if (!valid_server_url(o.server, &why))
+        return usage(why);
+
+    using namespace pipelines;
+    static const Choice<VideoSource> vs[] = {
+        {"auto", VideoSource::Auto}, {"camera", VideoSource::Camera}, {"test", VideoSource::Test}};
+    static const Choice<AudioSource> as[] = {
+        {"auto", AudioSource::Auto}, {"mic", AudioSource::Mic}, {"test", AudioSource::Test}};
+    static const Choice<SinkMode> sm[] = {
+        {"auto", SinkMode::Auto}, {"window", SinkMode::Window}, {"none", SinkMode::None}};
+    if (!choose(raw.video_source, vs, &o.media.video_source))
+        return usage("--video-source must be auto, camera or test");
+    if (!choose(raw.audio_source, as, &o.media.audio_source))
+        return usage("--audio-source must be auto, mic or test");
+    if (!choose(raw.sink, sm, &o.media.sink))
+        return usage("--sink must be auto, window or none");
+    if (raw.size) {
+        auto size = parse_size(raw.size);
+        if (!size)
+            return usage("--size must be WxH with even sides between 16 and 4096, e.g. 640x480");
+        o.media.width = size->first;
+        o.media.height = size->second;
+    }
+    if (raw.fps < 1 || raw.fps > kMaxFps)
+        return usage("--fps must be 1.." + std::to_string(kMaxFps));
+    if (raw.kbps < kMinKbps || raw.kbps > kMaxKbps)
+        return usage("--video-bitrate must be " + std::to_string(kMinKbps) + ".." +
+                     std::to_string(kMaxKbps) + " kbit/s");
+    if (raw.latency < 0 || raw.latency > kMaxLatencyMs)
+        return usage("--latency-ms must be 0.." + std::to_string(kMaxLatencyMs));
+    if (raw.duration < 0)
+        return usage("--duration must be >= 0");
+    if (raw.connect_timeout < 0)
+        return usage("--connect-timeout must be >= 0");
+    o.media.fps = raw.fps;
+    o.media.video_kbps = raw.kbps;
+    o.media.latency_ms = raw.latency;
+    if (raw.video_device)
+        o.media.video_device = raw.video_device;
+    if (raw.record) {
+        if (!*raw.record)
+            return usage("--record needs a file name");
+        o.media.record_path = raw.record;
+    }
+    o.media.encoder_threads = std::min(int(g_get_num_processors()), kMaxEncoderThreads);
+    o.events = raw.events;
+    o.duration_s = raw.duration;
+    o.connect_timeout_s = raw.connect_timeout;
+    if (raw.state_dir)
+        o.state_dir = raw.state_dir;
+    CliResult r;
+    r.options = std::move(o);
+    return r;
+}
+
+} // namespace duet::peer

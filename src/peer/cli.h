@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// duet-peer's command line: flags into PeerOptions, or a usage error (exit code 2).
+#pragma once
+
+#include "pipelines/media_options.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace duet::peer {
+
+// Exit codes, as documented in DESIGN.md and docs/KIOSK.md.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitRoomFull = 3;
+
+inline constexpr const char *kDefaultServer = "ws://127.0.0.1:8080/ws";
+
+struct PeerOptions {
+    std::string room; // normalised (trimmed) room name
+    std::string server = kDefaultServer;
+    pipelines::MediaOptions media;
+    bool events = false;
+    int duration_s = 0;        // 0: run until a signal
+    int connect_timeout_s = 0; // 0: keep retrying the server forever
+    std::string state_dir;     // where the resume token is kept; "" = default_state_dir()
+};
+
+struct CliResult {
+    std::optional<PeerOptions> options; // set on success
+    int exit_code = kExitOk;            // kExitUsage on error
+    std::string message;                // the usage error, for stderr
+};
+
+// argv[0] is the program name. `--help` is handled by GLib (prints and exits 0).
+CliResult parse_cli(const std::vector<std::string> &args);
+
+// "640x480" -> {640, 480}; nullopt if malformed or outside 16..4096.
+std::optional<std::pair<int, int>> parse_size(const std::string &text);
+// ws:// or wss:// with a host; anything else is a usage error with a reason.
+bool valid_server_url(const std::string &url, std::string *why);
+
+} // namespace duet::peer

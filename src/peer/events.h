@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+// The `--events` output: one JSON object per line on stdout, each with an `event` field.
+#pragma once
+
+#include <glib.h>
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace duet::peer {
+
+struct Event {
+    // One member of the JSON object. A plain struct rather than a std::variant: GCC 12
+    // reports false maybe-uninitialized warnings for variants holding vectors.
+    struct Field {
+        enum class Type { String, Int, Bool, Strings } type;
+        std::string key;
+        std::string s;
+        gint64 i = 0;
+        bool b = false;
+        std::vector<std::string> list;
+    };
+    std::string name;
+    std::vector<Field> fields; // printed in this order
+
+    Event &with(std::string key, std::string v) {
+        fields.push_back(Field{Field::Type::String, std::move(key), std::move(v), 0, false, {}});
+        return *this;
+    }
+    // Without this, a string literal would pick the bool overload.
+    Event &with(std::string key, const char *v) { return with(std::move(key), std::string(v)); }
+    Event &with(std::string key, gint64 v) {
+        fields.push_back(Field{Field::Type::Int, std::move(key), {}, v, false, {}});
+        return *this;
+    }
+    Event &with(std::string key, bool v) {
+        fields.push_back(Field{Field::Type::Bool, std::move(key), {}, 0, v, {}});
+        return *this;
+    }
+    Event &with(std::string key, std::vector<std::string> v) {
+        fields.push_back(Field{Field::Type::Strings, std::move(key), {}, 0, false, std::move(v)});
+        return *this;
+    }
+    // Looks a string member up (tests); "" when absent.
+    std::string str(const std::string &key) const {
+        for (const auto &f : fields)
+            if (f.key == key && f.type == Field::Type::String)
+                return f.s;
+        return {};
+    }
+};
+
+// The events duet-peer emits (docs/KIOSK.md describes each).
+namespace events {
+Event joined(const std::string &id, const std::string &room, const std::vector<std::string> &peers,
+             bool resumed);
+Event peer_joined(const std::string &peer, bool resumed);
+Event connected(const std::string &peer);
+Event first_frame(const char *kind, const std::string &peer);
+Event peer_left(const std::string &peer, const char *reason);
+Event reconnecting(unsigned attempt, unsigned delay_ms);
+Event error(const std::string &code, const std::string &message, const std::string &peer = {});
+} // namespace events
+
+// Compact JSON, `event` first, then the fields, then `t_ms` if given (>= 0).
+std::string format_event(const Event &e, gint64 t_ms = -1);
+
+// Writes events as lines and flushes each, so a reader sees it at once. Disabled writers
+// drop everything (the flag is `--events`).
+class EventWriter {
+  public:
+    EventWriter(FILE *out, bool enabled)
+        : out_(out), enabled_(enabled), start_us_(g_get_monotonic_time()) {}
+    void emit(const Event &e);
+    bool enabled() const { return enabled_; }
+    // Sees every event, printed or not (tests and logs).
+    void set_tap(std::function<void(const Event &)> tap) { tap_ = std::move(tap); }
+
+  private:
+    std::function<void(const Event &)> tap_;
+    FILE *out_;
+    bool enabled_;
+    gint64 start_us_;
+};
+
+} // namespace duet::peer

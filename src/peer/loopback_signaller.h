@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// In-process signalling for tests: peers meet through the real room registry, no sockets.
+#pragma once
+
+#include "signaling/registry.h"
+#include "src/peer/signaller.h"
+
+#include <memory>
+#include <unordered_map>
+
+namespace duet::peer {
+
+class LoopbackSignaller;
+
+// Plays duet-server's part with the same Registry; messages are delivered from idle
+// callbacks, so ordering and re-entrancy resemble a real socket.
+class LoopbackHub {
+  public:
+    explicit LoopbackHub(signaling::RegistryConfig config = {});
+    std::unique_ptr<LoopbackSignaller> make_signaller();
+
+  private:
+    friend class LoopbackSignaller;
+    signaling::ConnId attach(LoopbackSignaller *s);
+    void detach(signaling::ConnId id, bool clean);
+    void deliver(signaling::ConnId from, const proto::ClientMessage &msg);
+    void apply(signaling::Effects &fx);
+
+    signaling::Registry registry_;
+    std::unordered_map<signaling::ConnId, LoopbackSignaller *> conns_;
+    signaling::ConnId next_ = 1;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+class LoopbackSignaller : public Signaller {
+  public:
+    explicit LoopbackSignaller(LoopbackHub &hub) : hub_(hub) {}
+    ~LoopbackSignaller() override;
+
+    void start(Listener *listener) override;
+    void send(const proto::ClientMessage &msg) override;
+    void close(std::function<void()> done) override;
+    bool is_open() const override { return conn_ != 0; }
+
+    // Test hook: the "socket" dies without a leave and comes back (like a network blip).
+    void drop_and_reconnect();
+
+  private:
+    friend class LoopbackHub;
+    void receive(const proto::ServerMessage &msg);
+    void evicted();
+
+    LoopbackHub &hub_;
+    Listener *listener_ = nullptr;
+    signaling::ConnId conn_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+} // namespace duet::peer

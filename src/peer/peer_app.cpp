@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+// Wires room logic, signalling, call legs and the pipeline together; owns shutdown order.
+#include "src/peer/peer_app.h"
+
+#include "pipelines/devices.h"
+#include "pipelines/plugins.h"
+#include "pipelines/sdp_util.h"
+#include "src/common/main_thread.h"
+#include "src/peer/ice_servers.h"
+
+namespace duet::peer {
+namespace {
+
+// How long exit waits for the WebM muxer to write its index after the last EOS. Seconds
+// of buffered media flush in well under this; a wedged filesystem must not hang exit.
+constexpr unsigned kFinalizeTimeoutMs = 3000;
+
+} // namespace
+
+PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events)
+    : options_(std::move(options)), signaller_(std::move(signaller)), events_(events),
+      logic_(options_.room) {}
+
+PeerApp::~PeerApp() {
+    alive_.reset();
+    for (guint t : {duration_timer_, finalize_timer_})
+        if (t)
+            g_source_remove(t);
+    // Legs reference the pipeline: they go first.
+    legs_.clear();
+    pipeline_.reset();
+}
+
+bool PeerApp::start() {
+    auto missing = pipelines::missing_elements(pipelines::required_elements(options_.media));
+    if (!missing.empty()) {
+        g_warning("%s", pipelines::describe_missing(missing).c_str());
+        events_.emit(events::error("missing-plugins", pipelines::describe_missing(missing)));
+        exit_code_ = kExitFailure;
+        return false;
+    }
+    std::string error;
+    if (!pipelines::resolve_media(options_.media, &media_, &error)) {
+        g_warning("%s", error.c_str());
+        events_.emit(events::error("media", error));
+        exit_code_ = kExitFailure;
+        return false;
+    }
+    pipeline_ = pipelines::CallPipeline::create(options_.media, media_, this, &error);
+    if (!pipeline_ || !pipeline_->start(&error)) {
+        g_warning("%s", error.c_str());
+        events_.emit(events::error("media", error));
+        pipeline_.reset();
+        exit_code_ = kExitFailure;
+        return false;
+    }
+    std::string dir = options_.state_dir.empty() ? default_state_dir() : options_.state_dir;
+    seat_ = SeatStore::open(dir, options_.server, options_.room);
+    if (seat_) {
+        saved_token_ = seat_->load();
+        if (!saved_token_.empty()) {
+            g_message("found our seat from an earlier run (%s); trying to resume it",
+                      seat_->path().c_str());
+            logic_.set_resume_token(saved_token_);
+        }
+    }
+    g_message("duet-peer: room '%s' on %s, sending %s video and %s audio, sink %s",
+              options_.room.c_str(), options_.server.c_str(), media_.camera ? "camera" : "test",
+              media_.mic ? "microphone" : "test", pipelines::sink_mode_name(media_.sink));
+    if (options_.duration_s > 0)
+        duration_timer_ = g_timeout_add_seconds(
+            guint(options_.duration_s),
+            [](gpointer self) -> gboolean {
+                auto *app = static_cast<PeerApp *>(self);
+                app->duration_timer_ = 0;
+                app->shutdown(kExitOk, "--duration reached");
+                return G_SOURCE_REMOVE;
+            },
+            this);
+    started_signalling_ = true;
+    signaller_->start(this);
+    return true;
+}
+
+// ---- signalling ----
+
+void PeerApp::on_signaller_open() {
+    if (shutting_down_)
+        return;
+    proto::Join join = logic_.join_message();
+    g_info("joining room '%s'%s", join.room.c_str(), join.resume ? " (resuming our seat)" : "");
+    signaller_->send(proto::ClientMessage{join});
+}
+
+void PeerApp::on_signaller_message(const proto::ServerMessage &msg) {
+    if (shutting_down_)
+        return;
+    auto actions = logic_.on_message(msg, *this);
+    // On disk before the `joined` event is printed: whoever reads the event (a supervisor
+    // about to restart us, a test) can rely on the seat being kept.
+    if (seat_ && logic_.joined() && logic_.resume_token() != saved_token_) {
+        saved_token_ = logic_.resume_token();
+        seat_->save(saved_token_);
+    }
+    apply(std::move(actions));
+}
+
+void PeerApp::on_signaller_lost(const std::string &why) {
+    // Media keeps flowing: webrtcbin does not need the server once connected.
+    logic_.on_disconnected();
+    g_message("signalling lost (%s); %zu call(s) continue while reconnecting", why.c_str(),
+              legs_.size());
+}
+
+void PeerApp::on_signaller_retry(unsigned attempt, unsigned delay_ms) {
+    events_.emit(events::reconnecting(attempt, delay_ms));
+}
+
+void PeerApp::on_signaller_fatal(const std::string &why) {
+    events_.emit(events::error("signalling", why));
+    shutdown(kExitFailure, why);
+}
+
+void PeerApp::on_signaller_replaced(const std::string &why) {
+    // The token now belongs to the other connection; a restart of ours must not take the
+    // seat back from it.
+    if (seat_)
+        seat_->clear();
+    saved_token_.clear();
+    events_.emit(events::error("replaced", why));
+    shutdown(kExitFailure, why);
+}
+
+void PeerApp::apply(std::vector<Action> actions) {
+    for (auto &a : actions) {
+        if (shutting_down_)
+            return;
+        if (auto *o = std::get_if<action::Offer>(&a)) {
+            close_leg(o->peer);
+            open_leg(o->peer, true, pipelines::kVideoPayloadType, pipelines::kAudioPayloadType);
+        } else if (auto *an = std::get_if<action::Answer>(&a)) {
+            if (legs_.count(an->peer))
+                g_info("new offer from %s: replacing its call with a fresh one", an->peer.c_str());
+            close_leg(an->peer);
+            auto pts = pipelines::find_payload_types(an->sdp);
+            if (!pts.vp8 && !pts.opus) {
+                g_warning("offer from %s has neither VP8 nor Opus; cannot answer",
+                          an->peer.c_str());
+                events_.emit(events::error("incompatible-offer",
+                                           "the offer has neither VP8 nor Opus", an->peer));
+                continue;
+            }
+            if (open_leg(an->peer, false, pts.vp8.value_or(pipelines::kVideoPayloadType),
+                         pts.opus.value_or(pipelines::kAudioPayloadType)))
+                legs_[an->peer].session->apply_remote_description("offer", an->sdp);
+        } else if (auto *aa = std::get_if<action::ApplyAnswer>(&a)) {
+            auto it = legs_.find(aa->peer);
+            if (it != legs_.end())
+                it->second.session->apply_remote_description("answer", aa->sdp);
+        } else if (auto *c = std::get_if<action::AddCandidate>(&a)) {
+            auto it = legs_.find(c->peer);
+            if (it != legs_.end())
+                it->second.session->add_remote_candidate(c->candidate.mline_index,
+                                                         c->candidate.candidate);
+        } else if (auto *cl = std::get_if<action::Close>(&a)) {
+            close_leg(cl->peer);
+        } else if (auto *e = std::get_if<action::Emit>(&a)) {
+            events_.emit(e->event);
+        } else if (auto *x = std::get_if<action::Exit>(&a)) {
+            shutdown(x->code, x->message);
+        }
+    }
+}
+
+// ---- legs ----
+
+bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
+                       unsigned audio_pt) {
+    pipelines::SessionConfig cfg;
+    cfg.peer_id = peer;
+    cfg.offerer = offerer;
+    cfg.video_pt = video_pt;
+    cfg.audio_pt = audio_pt;
+    cfg.latency_ms = options_.media.latency_ms;
+    cfg.media = media_;
+    IceConfig ice = parse_ice_servers(logic_.ice_servers_json());
+    cfg.stun_server = ice.stun;
+    cfg.turn_servers = ice.turns;
+    std::string error;
+    auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
+                                                    std::move(cfg), this, &error);
+    if (!session) {
+        g_warning("cannot start a call with %s: %s", peer.c_str(), error.c_str());
+        events_.emit(events::error("session-failed", error, peer));
+        return false;
+    }
+    g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
+    legs_[peer] = Leg{std::move(session), false};
+    return true;
+}
+
+void PeerApp::close_leg(const std::string &peer) {
+    auto it = legs_.find(peer);
+    if (it == legs_.end())
+        return;
+    if (auto *rec = pipeline_ ? pipeline_->recorder() : nullptr)
+        for (GstPad *pad : it->second.session->record_pads())
+            rec->detach(pad);
+    g_info("closing the call with %s", peer.c_str());
+    legs_.erase(it); // ~WebrtcSession unlinks from the encoders, then stops
+}
+
+void PeerApp::close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why) {
+    std::string peer = session.peer_id();
+    const pipelines::WebrtcSession *which = &session;
+    std::weak_ptr<int> alive = alive_;
+    // Never destroy a session from inside one of its own callbacks.
+    post_to_main(g_main_context_default(), [this, alive, peer, which, why] {
+        if (alive.expired())
+            return;
+        auto it = legs_.find(peer);
+        if (it != legs_.end() && it->second.session.get() == which) {
+            g_message("call with %s ended: %s", peer.c_str(), why.c_str());
+            close_leg(peer);
+        }
+    });
+}
+
+LegStatus PeerApp::status(const std::string &peer) const {
+    auto it = legs_.find(peer);
+    if (it == legs_.end())
+        return LegStatus::None;
+    switch (it->second.session->state()) {
+    case pipelines::PeerState::Connected:
+        return LegStatus::Connected;
+    case pipelines::PeerState::Failed:
+    case pipelines::PeerState::Closed:
+        return LegStatus::Broken;
+    default:
+        return LegStatus::Negotiating;
+    }
+}
+
+std::vector<std::string> PeerApp::peers() const {
+    std::vector<std::string> out;
+    for (const auto &[id, leg] : legs_)
+        out.push_back(id);
+    return out;
+}
+
+void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
+    signaller_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
+}
+
+void PeerApp::on_local_description(pipelines::WebrtcSession &s, const std::string &type,
+                                   const std::string &sdp) {
+    g_debug("sending %s to %s", type.c_str(), s.peer_id().c_str());
+    send_signal(s.peer_id(), proto::SdpData{type, sdp});
+}
+
+void PeerApp::on_local_candidate(pipelines::WebrtcSession &s, unsigned mline,
+                                 const std::string &mid, const std::string &candidate) {
+    send_signal(s.peer_id(), proto::CandidateData{candidate, mline, mid});
+}
+
+void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) {
+    auto it = legs_.find(s.peer_id());
+    if (it == legs_.end() || it->second.session.get() != &s)
+        return;
+    if (state == pipelines::PeerState::Connected && !it->second.announced_connected) {
+        it->second.announced_connected = true;
+        events_.emit(events::connected(s.peer_id()));
+        // Whoever just connected needs a keyframe to start decoding; the shared encoder
+        // would otherwise make them wait for the next periodic one.
+        pipeline_->request_keyframe();
+    } else if (state == pipelines::PeerState::Failed) {
+        // webrtcbin 1.22 cannot restart ICE; the leg is over. A new offer (the peer
+        // rejoining, or our own after a signalling resume) starts a fresh one.
+        events_.emit(events::error("connection-failed", "ICE/DTLS connection failed", s.peer_id()));
+        close_leg_soon(s, "connection failed");
+    }
+}
+
+void PeerApp::on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) {
+    events_.emit(events::first_frame(pipelines::media_kind_name(kind), s.peer_id()));
+}
+
+void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {
+    events_.emit(events::error("session-failed", why, s.peer_id()));
+    close_leg_soon(s, why);
+}
+
+bool PeerApp::wants_recording(pipelines::WebrtcSession &, pipelines::MediaKind kind) {
+    auto *rec = pipeline_ ? pipeline_->recorder() : nullptr;
+    return rec && rec->wants(kind);
+}
+
+void PeerApp::on_record_pad(pipelines::WebrtcSession &, pipelines::MediaKind kind, GstPad *pad) {
+    if (auto *rec = pipeline_->recorder())
+        rec->attach(kind, pad);
+}
+
+void PeerApp::on_pipeline_error(GstObject *src, const std::string &message,
+                                const std::string &debug) {
+    g_debug("pipeline error details: %s", debug.c_str());
+    if (!pipeline_ || !pipeline_->contains(src)) {
+        // Posted by a leg that has been torn down since (e.g. a queue that found its
+        // recorder link gone on the way out): nothing left to act on.
+        g_debug("ignoring an error from a removed element: %s", message.c_str());
+        return;
+    }
+    for (auto &[peer, leg] : legs_) {
+        if (leg.session->owns(src)) {
+            g_warning("call with %s: %s (from %s)", peer.c_str(), message.c_str(),
+                      GST_OBJECT_NAME(src));
+            if (!shutting_down_) {
+                events_.emit(events::error("session-failed", message, peer));
+                close_leg_soon(*leg.session, message);
+            }
+            return;
+        }
+    }
+    if (shutting_down_)
+        return;
+    // The capture/encode part or the recorder: without them there is no call to hold.
+    std::string text =
+        std::string("media pipeline failed in ") + GST_OBJECT_NAME(src) + ": " + message;
+    events_.emit(events::error("media", text));
+    shutdown(kExitFailure, text);
+}
+
+// ---- shutdown: leave, close the socket, end the legs, finalise the file, stop ----
+
+void PeerApp::shutdown(int exit_code, const std::string &why) {
+    if (shutting_down_)
+        return;
+    shutting_down_ = true;
+    exit_code_ = exit_code;
+    if (!why.empty()) {
+        if (exit_code == kExitOk)
+            g_message("leaving: %s", why.c_str());
+        else
+            g_warning("leaving: %s", why.c_str());
+    }
+    if (!started_signalling_) {
+        after_signaller_closed();
+        return;
+    }
+    // `leave` tells the other side at once (peer-left reason "left"), and the close
+    // handshake after it lets the server free our seat without a resume grace period.
+    if (logic_.joined()) {
+        signaller_->send(proto::ClientMessage{proto::Leave{}});
+        if (seat_)
+            seat_->clear(); // the seat is given up; nothing to resume next time
+    }
+    std::weak_ptr<int> alive = alive_;
+    signaller_->close([this, alive] {
+        if (!alive.expired())
+            after_signaller_closed();
+    });
+}
+
+void PeerApp::after_signaller_closed() {
+    // Ending the legs detaches them from the recorder, which ends its tracks.
+    while (!legs_.empty())
+        close_leg(legs_.begin()->first);
+    auto *rec = pipeline_ ? pipeline_->recorder() : nullptr;
+    if (!rec) {
+        finish();
+        return;
+    }
+    std::weak_ptr<int> alive = alive_;
+    rec->finish([this, alive] {
+        if (!alive.expired())
+            finish();
+    });
+    finalize_timer_ = g_timeout_add(
+        kFinalizeTimeoutMs,
+        [](gpointer self) -> gboolean {
+            auto *app = static_cast<PeerApp *>(self);
+            app->finalize_timer_ = 0;
+            g_warning("the recording was not finalised within %u ms; it may lack its index",
+                      kFinalizeTimeoutMs);
+            app->finish();
+            return G_SOURCE_REMOVE;
+        },
+        this);
+}
+
+void PeerApp::finish() {
+    if (finished_)
+        return;
+    if (finalize_timer_) {
+        g_source_remove(finalize_timer_);
+        finalize_timer_ = 0;
+    }
+    legs_.clear();
+    pipeline_.reset();
+    finished_ = true;
+    if (on_finished_)
+        on_finished_();
+}
+
+} // namespace duet::peer

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// The duet-peer application object: owns the pipeline, the call legs and the signalling.
+#pragma once
+
+#include "pipelines/call_pipeline.h"
+#include "pipelines/webrtc_session.h"
+#include "src/peer/cli.h"
+#include "src/peer/events.h"
+#include "src/peer/room_logic.h"
+#include "src/peer/seat_store.h"
+#include "src/peer/signaller.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace duet::peer {
+
+// Runs on the thread-default main context. One object, one room, any number of remote
+// peers (duet-server admits two people per room by default, so usually one leg).
+class PeerApp : private Signaller::Listener,
+                private pipelines::SessionListener,
+                private pipelines::CallPipeline::Listener,
+                private LegView {
+  public:
+    PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events);
+    ~PeerApp() override;
+    PeerApp(const PeerApp &) = delete;
+    PeerApp &operator=(const PeerApp &) = delete;
+
+    // Checks plugins, probes devices, starts the pipeline and the signalling. On false,
+    // exit_code() and the log say why.
+    bool start();
+    // Leaves the room, closes the socket, finalises any recording, stops. Idempotent;
+    // `finished()` turns true (and on_finished runs) once everything is done.
+    void shutdown(int exit_code, const std::string &why);
+    bool finished() const { return finished_; }
+    int exit_code() const { return exit_code_; }
+    void set_on_finished(std::function<void()> fn) { on_finished_ = std::move(fn); }
+
+    // For tests.
+    Signaller &signaller() { return *signaller_; }
+    std::size_t leg_count() const { return legs_.size(); }
+    const std::string &id() const { return logic_.id(); }
+
+  private:
+    struct Leg {
+        std::unique_ptr<pipelines::WebrtcSession> session;
+        bool announced_connected = false;
+    };
+
+    // Signaller::Listener
+    void on_signaller_open() override;
+    void on_signaller_message(const proto::ServerMessage &msg) override;
+    void on_signaller_lost(const std::string &why) override;
+    void on_signaller_retry(unsigned attempt, unsigned delay_ms) override;
+    void on_signaller_fatal(const std::string &why) override;
+    void on_signaller_replaced(const std::string &why) override;
+    // SessionListener
+    void on_local_description(pipelines::WebrtcSession &s, const std::string &type,
+                              const std::string &sdp) override;
+    void on_local_candidate(pipelines::WebrtcSession &s, unsigned mline, const std::string &mid,
+                            const std::string &candidate) override;
+    void on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) override;
+    void on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
+    void on_failure(pipelines::WebrtcSession &s, const std::string &why) override;
+    bool wants_recording(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
+    void on_record_pad(pipelines::WebrtcSession &s, pipelines::MediaKind kind,
+                       GstPad *pad) override;
+    // CallPipeline::Listener
+    void on_pipeline_error(GstObject *src, const std::string &message,
+                           const std::string &debug) override;
+    // LegView
+    LegStatus status(const std::string &peer) const override;
+    std::vector<std::string> peers() const override;
+
+    void apply(std::vector<Action> actions);
+    bool open_leg(const std::string &peer, bool offerer, unsigned video_pt, unsigned audio_pt);
+    void close_leg(const std::string &peer);
+    // Closes the leg later, if `session` is still the one serving `peer` then.
+    void close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why);
+    void send_signal(const std::string &to, const proto::SignalData &data);
+    void after_signaller_closed();
+    void finish();
+
+    PeerOptions options_;
+    std::unique_ptr<Signaller> signaller_;
+    EventWriter &events_;
+    RoomLogic logic_;
+    pipelines::ResolvedMedia media_;
+    std::unique_ptr<pipelines::CallPipeline> pipeline_;
+    std::unique_ptr<SeatStore> seat_;
+    std::string saved_token_;
+    std::map<std::string, Leg> legs_;
+    std::function<void()> on_finished_;
+    guint duration_timer_ = 0;
+    guint finalize_timer_ = 0;
+    bool started_signalling_ = false;
+    bool shutting_down_ = false;
+    bool finished_ = false;
+    int exit_code_ = kExitOk;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+} // namespace duet::peer

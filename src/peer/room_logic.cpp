@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// The protocol's rules for a peer: newcomer offers, one leg per peer, resume keeps live legs.
+#include "src/peer/room_logic.h"
+
+#include "src/peer/cli.h"
+
+#include <glib.h>
+
+#include <algorithm>
+
+namespace duet::peer {
+
+proto::Join RoomLogic::join_message() const {
+    proto::Join j{room_, std::nullopt};
+    if (!token_.empty())
+        j.resume = token_;
+    return j;
+}
+
+std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const LegView &legs) {
+    std::vector<Action> out;
+    if (auto *j = std::get_if<proto::Joined>(&msg)) {
+        joined(*j, legs, out);
+    } else if (auto *pj = std::get_if<proto::PeerJoined>(&msg)) {
+        // They offer (newcomer rule); a resumed peer whose leg survived offers nothing.
+        out.push_back(action::Emit{events::peer_joined(pj->id, pj->resumed)});
+    } else if (auto *pl = std::get_if<proto::PeerLeft>(&msg)) {
+        out.push_back(
+            action::Emit{events::peer_left(pl->id, proto::leave_reason_name(pl->reason))});
+        // A dropped peer may come back within the grace period; its media may even still
+        // be flowing (only its signalling dropped). Keep the leg until left or expired.
+        if (pl->reason != proto::LeaveReason::Dropped && legs.status(pl->id) != LegStatus::None)
+            out.push_back(action::Close{pl->id});
+    } else if (auto *r = std::get_if<proto::Relayed>(&msg)) {
+        relayed(*r, legs, out);
+    } else if (auto *e = std::get_if<proto::Error>(&msg)) {
+        error(*e, out);
+    }
+    return out;
+}
+
+void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<Action> &out) {
+    joined_ = true;
+    id_ = j.id;
+    token_ = j.resume;
+    ice_servers_ = j.ice_servers_json;
+    out.push_back(action::Emit{events::joined(j.id, j.room, j.peers, j.resumed)});
+    // `peers` lists only members connected now. For a peer missing from it:
+    // - after a fresh join (token expired, server restarted) our old legs belong to an
+    //   identity nobody knows any more: close them;
+    // - after a resume, they may just be dropped and held, with media still flowing, and
+    //   will offer when they return: keep a connected leg (if they are gone for good, ICE
+    //   fails and the leg closes then); a leg still negotiating cannot finish without
+    //   signalling, so close it.
+    for (const auto &p : legs.peers()) {
+        if (std::find(j.peers.begin(), j.peers.end(), p) != j.peers.end())
+            continue;
+        if (!j.resumed || legs.status(p) != LegStatus::Connected)
+            out.push_back(action::Close{p});
+    }
+    for (const auto &p : j.peers) {
+        if (j.resumed && legs.status(p) == LegStatus::Connected) {
+            g_info("resumed: keeping the live call with %s", p.c_str());
+            continue;
+        }
+        out.push_back(action::Offer{p});
+    }
+}
+
+void RoomLogic::relayed(const proto::Relayed &r, const LegView &legs, std::vector<Action> &out) {
+    std::string why;
+    auto data = proto::parse_signal_data(r.data_json, &why);
+    if (!data) {
+        g_message("ignoring signal from %s: %s", r.from.c_str(), why.c_str());
+        return;
+    }
+    if (auto *sdp = std::get_if<proto::SdpData>(&*data)) {
+        if (sdp->type == "offer") {
+            out.push_back(action::Answer{r.from, sdp->sdp});
+        } else if (legs.status(r.from) != LegStatus::None) {
+            out.push_back(action::ApplyAnswer{r.from, sdp->sdp});
+        } else {
+            g_message("ignoring an answer from %s: no call with them", r.from.c_str());
+        }
+        return;
+    }
+    const auto &cand = std::get<proto::CandidateData>(*data);
+    if (legs.status(r.from) == LegStatus::None) {
+        g_debug("ignoring a candidate from %s: no call with them", r.from.c_str());
+        return;
+    }
+    out.push_back(action::AddCandidate{r.from, cand});
+}
+
+void RoomLogic::error(const proto::Error &e, std::vector<Action> &out) {
+    const char *code = proto::error_code_name(e.code);
+    switch (e.code) {
+    case proto::ErrorCode::RoomFull:
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(action::Exit{kExitRoomFull, "room '" + room_ + "' is full: " + e.message});
+        break;
+    case proto::ErrorCode::InvalidRoom:
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(
+            action::Exit{kExitUsage, "the server refused room '" + room_ + "': " + e.message});
+        break;
+    default:
+        // unknown-peer: they left while our message was in flight; the rest are bugs on
+        // one side or the other, worth a log line but not worth ending the call.
+        g_message("server error %s: %s", code, e.message.c_str());
+        break;
+    }
+}
+
+} // namespace duet::peer

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// Pure room logic: server messages in, call actions and events out. No GStreamer, no sockets.
+#pragma once
+
+#include "signaling/protocol.h"
+#include "src/peer/events.h"
+
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace duet::peer {
+
+// What the logic needs to know about the call legs the app holds.
+enum class LegStatus { None, Negotiating, Connected, Broken };
+
+class LegView {
+  public:
+    virtual ~LegView() = default;
+    virtual LegStatus status(const std::string &peer) const = 0;
+    virtual std::vector<std::string> peers() const = 0;
+};
+
+namespace action {
+struct Offer { // fresh leg (replacing any) and offer to `peer`
+    std::string peer;
+};
+struct Answer { // fresh leg (replacing any) answering `sdp`
+    std::string peer;
+    std::string sdp;
+};
+struct ApplyAnswer {
+    std::string peer;
+    std::string sdp;
+};
+struct AddCandidate {
+    std::string peer;
+    proto::CandidateData candidate;
+};
+struct Close { // tear the leg down
+    std::string peer;
+};
+struct Emit {
+    Event event;
+};
+struct Exit { // leave and exit with this code
+    int code;
+    std::string message;
+};
+} // namespace action
+
+using Action = std::variant<action::Offer, action::Answer, action::ApplyAnswer,
+                            action::AddCandidate, action::Close, action::Emit, action::Exit>;
+
+class RoomLogic {
+  public:
+    explicit RoomLogic(std::string room) : room_(std::move(room)) {}
+
+    // The `join` to send on every (re)connection: with the resume token once we have one.
+    proto::Join join_message() const;
+    std::vector<Action> on_message(const proto::ServerMessage &msg, const LegView &legs);
+    void on_disconnected() { joined_ = false; }
+    // A token kept from an earlier run (see SeatStore): the first join tries to resume.
+    void set_resume_token(std::string token) { token_ = std::move(token); }
+
+    bool joined() const { return joined_; }
+    const std::string &id() const { return id_; }
+    const std::string &resume_token() const { return token_; }
+    const std::string &ice_servers_json() const { return ice_servers_; }
+
+  private:
+    void joined(const proto::Joined &j, const LegView &legs, std::vector<Action> &out);
+    void relayed(const proto::Relayed &r, const LegView &legs, std::vector<Action> &out);
+    void error(const proto::Error &e, std::vector<Action> &out);
+
+    std::string room_;
+    std::string id_;
+    std::string token_;
+    std::string ice_servers_ = "[]";
+    bool joined_ = false;
+};
+
+} // namespace duet::peer

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// WebSocket transport for the room protocol; owns reconnecting, never the room logic.
+#include "src/peer/ws_signaller.h"
+
+#include "src/common/main_thread.h"
+
+#include <memory>
+
+namespace duet::peer {
+namespace {
+
+// Signalling frames are SDP at most; libsoup's 128 KiB default would do, but the server's
+// own limit is 64 KiB, so anything larger is a broken server.
+constexpr guint64 kMaxIncomingBytes = 256 * 1024;
+
+} // namespace
+
+WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s)
+    : url_(std::move(url)), give_up_after_s_(give_up_after_s) {
+    session_ = soup_session_new();
+}
+
+WsSignaller::~WsSignaller() {
+    alive_.reset();
+    for (guint *t : {&attempt_timer_, &retry_timer_, &close_timer_})
+        if (*t) {
+            g_source_remove(*t);
+            *t = 0;
+        }
+    if (connecting_) {
+        g_cancellable_cancel(connecting_);
+        g_object_unref(connecting_);
+    }
+    drop_connection();
+    g_object_unref(session_);
+}
+
+void WsSignaller::start(Listener *listener) {
+    listener_ = listener;
+    connect();
+}
+
+bool WsSignaller::is_open() const {
+    return ws_ && soup_websocket_connection_get_state(ws_) == SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+void WsSignaller::connect() {
+    if (closing_)
+        return;
+    g_info("connecting to %s", url_.c_str());
+    SoupMessage *msg = soup_message_new("GET", url_.c_str());
+    if (!msg) {
+        // The URL was validated at startup; this would be a bug, but not a crash.
+        listener_->on_signaller_fatal("cannot make a request for " + url_);
+        return;
+    }
+    connecting_ = g_cancellable_new();
+    attempt_timer_ = g_timeout_add(
+        kConnectAttemptTimeoutMs,
+        [](gpointer self) -> gboolean {
+            auto *s = static_cast<WsSignaller *>(self);
+            s->attempt_timer_ = 0;
+            if (s->connecting_)
+                g_cancellable_cancel(s->connecting_);
+            return G_SOURCE_REMOVE;
+        },
+        this);
+    // The callback runs after we are gone if we were destroyed mid-attempt: it checks.
+    struct Attempt {
+        std::weak_ptr<int> alive;
+        WsSignaller *self;
+    };
+    soup_session_websocket_connect_async(
+        session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, connecting_,
+        [](GObject *src, GAsyncResult *res, gpointer data) {
+            std::unique_ptr<Attempt> a(static_cast<Attempt *>(data));
+            GError *err = nullptr;
+            SoupWebsocketConnection *ws =
+                soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
+            if (a->alive.expired()) {
+                if (ws)
+                    g_object_unref(ws);
+                g_clear_error(&err);
+                return;
+            }
+            WsSignaller *s = a->self;
+            if (s->attempt_timer_) {
+                g_source_remove(s->attempt_timer_);
+                s->attempt_timer_ = 0;
+            }
+            g_clear_object(&s->connecting_);
+            if (ws) {
+                s->on_connected(ws);
+            } else {
+                bool timed_out = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+                s->on_connect_failed(timed_out
+                                         ? "no answer within " +
+                                               std::to_string(kConnectAttemptTimeoutMs) + " ms"
+                                         : std::string(err ? err->message : "unknown error"));
+            }
+            g_clear_error(&err);
+        },
+        new Attempt{alive_, this});
+    g_object_unref(msg);
+}
+
+void WsSignaller::on_connected(SoupWebsocketConnection *ws) {
+    if (closing_) {
+        soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+        g_object_unref(ws);
+        finish_close();
+        return;
+    }
+    ws_ = ws;
+    soup_websocket_connection_set_max_incoming_payload_size(ws_, kMaxIncomingBytes);
+    g_signal_connect_swapped(
+        ws_, "message", G_CALLBACK(+[](WsSignaller *s, gint type, GBytes *bytes) {
+            if (type != SOUP_WEBSOCKET_DATA_TEXT)
+                return;
+            gsize n = 0;
+            auto *d = static_cast<const char *>(g_bytes_get_data(bytes, &n));
+            auto parsed = proto::parse_server(std::string_view(d ? d : "", n));
+            if (auto *e = std::get_if<proto::ParseError>(&parsed)) {
+                g_message("ignoring a server frame: %s", e->message.c_str());
+                return;
+            }
+            s->listener_->on_signaller_message(std::get<proto::ServerMessage>(parsed));
+        }),
+        this);
+    g_signal_connect_swapped(ws_, "closed", G_CALLBACK(+[](WsSignaller *s) { s->on_closed(); }),
+                             this);
+    g_signal_connect_swapped(
+        ws_, "error",
+        G_CALLBACK(+[](WsSignaller *, GError *e) { g_debug("websocket: %s", e->message); }), this);
+    backoff_.reset();
+    down_since_us_ = 0;
+    g_info("connected to %s", url_.c_str());
+    listener_->on_signaller_open();
+}
+
+void WsSignaller::on_connect_failed(const std::string &why) {
+    if (closing_) {
+        finish_close();
+        return;
+    }
+    g_warning("cannot reach duet-server at %s: %s", url_.c_str(), why.c_str());
+    retry(why);
+}
+
+void WsSignaller::on_closed() {
+    gushort code = soup_websocket_connection_get_close_code(ws_);
+    const char *data = soup_websocket_connection_get_close_data(ws_);
+    std::string reason = data ? data : "";
+    drop_connection();
+    if (closing_) {
+        finish_close();
+        return;
+    }
+    if (code == kCloseSeatTaken) {
+        listener_->on_signaller_replaced(
+            "the server handed this seat to a newer connection with our resume token (another "
+            "duet-peer with the same identity?); the call continues there");
+        return;
+    }
+    // 0 or 1006: the TCP connection went away without a WebSocket close (server killed,
+    // network gone).
+    std::string why = code == 0 || code == SOUP_WEBSOCKET_CLOSE_ABNORMAL
+                          ? std::string("connection lost")
+                          : "connection closed (code " + std::to_string(code) +
+                                (reason.empty() ? "" : ", " + reason) + ")";
+    g_warning("lost the server: %s", why.c_str());
+    listener_->on_signaller_lost(why);
+    retry(why);
+}
+
+void WsSignaller::retry(const std::string &why) {
+    gint64 now = g_get_monotonic_time();
+    if (!down_since_us_)
+        down_since_us_ = now;
+    if (give_up_after_s_ > 0 && now - down_since_us_ >= gint64(give_up_after_s_) * G_USEC_PER_SEC) {
+        listener_->on_signaller_fatal("gave up on " + url_ + " after " +
+                                      std::to_string(give_up_after_s_) + " s: " + why);
+        return;
+    }
+    unsigned delay = backoff_.next();
+    listener_->on_signaller_retry(backoff_.attempt(), delay);
+    retry_timer_ = g_timeout_add(
+        delay,
+        [](gpointer self) -> gboolean {
+            auto *s = static_cast<WsSignaller *>(self);
+            s->retry_timer_ = 0;
+            s->connect();
+            return G_SOURCE_REMOVE;
+        },
+        this);
+}
+
+void WsSignaller::send(const proto::ClientMessage &msg) {
+    if (!is_open()) {
+        g_debug("not connected; dropping %s", proto::to_json(msg).c_str());
+        return;
+    }
+    soup_websocket_connection_send_text(ws_, proto::to_json(msg).c_str());
+}
+
+void WsSignaller::drop_connection() {
+    if (!ws_)
+        return;
+    g_signal_handlers_disconnect_by_data(ws_, this);
+    // Unref from an idle: we may be inside the connection's own "closed" emission.
+    g_idle_add_once([](gpointer ws) { g_object_unref(ws); }, ws_);
+    ws_ = nullptr;
+}
+
+void WsSignaller::close(std::function<void()> done) {
+    close_waiters_.push_back(std::move(done));
+    if (closing_)
+        return;
+    closing_ = true;
+    if (retry_timer_) {
+        g_source_remove(retry_timer_);
+        retry_timer_ = 0;
+    }
+    if (connecting_) {
+        g_cancellable_cancel(connecting_); // on_connect_failed -> finish_close
+        return;
+    }
+    if (!is_open()) {
+        drop_connection();
+        finish_close();
+        return;
+    }
+    soup_websocket_connection_close(ws_, SOUP_WEBSOCKET_CLOSE_NORMAL, "bye");
+    close_timer_ = g_timeout_add(
+        kCloseTimeoutMs,
+        [](gpointer self) -> gboolean {
+            auto *s = static_cast<WsSignaller *>(self);
+            s->close_timer_ = 0;
+            g_message("the server did not acknowledge the close; going anyway");
+            s->drop_connection();
+            s->finish_close();
+            return G_SOURCE_REMOVE;
+        },
+        this);
+}
+
+void WsSignaller::finish_close() {
+    if (close_timer_) {
+        g_source_remove(close_timer_);
+        close_timer_ = 0;
+    }
+    auto waiters = std::move(close_waiters_);
+    close_waiters_.clear();
+    for (auto &w : waiters)
+        if (w)
+            post_to_main(g_main_context_default(), w);
+}
+
+} // namespace duet::peer
