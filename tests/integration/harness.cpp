@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include <cstring>
+#include <sys/prctl.h>
 
 namespace duet::testing {
 
@@ -42,6 +43,10 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
     g_subprocess_launcher_setenv(launcher, "G_DEBUG", "fatal-criticals", TRUE);
     for (auto &[k, v] : env)
         g_subprocess_launcher_setenv(launcher, k.c_str(), v.c_str(), TRUE);
+    // If the test aborts, the orphaned server would hold meson's output pipe open and the
+    // run would hang until its timeout; the kernel kills it with us instead.
+    g_subprocess_launcher_set_child_setup(
+        launcher, [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGTERM); }, nullptr, nullptr);
     proc_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &err);
     g_object_unref(launcher);
     if (!proc_)

@@ -4,7 +4,11 @@
 
 #include <glib/gstdio.h>
 
+#include <csignal>
+#include <sys/prctl.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -17,15 +21,26 @@ const char *peer_path() {
 
 const std::string &scratch_dir() {
     static std::string dir = [] {
-        GError *err = nullptr;
-        gchar *d = g_dir_make_tmp("duet-peer-test-XXXXXX", &err);
-        if (!d)
-            g_error("cannot make a scratch directory: %s", err->message);
-        std::string s = d;
-        g_free(d);
-        return s;
+        const char *base = g_getenv("DUET_SCRATCH");
+        std::string tmpl =
+            std::string(base && *base ? base : g_get_tmp_dir()) + "/duet-peer-test-XXXXXX";
+        g_mkdir_with_parents(std::filesystem::path(tmpl).parent_path().c_str(), 0700);
+        if (!g_mkdtemp(tmpl.data()))
+            g_error("cannot make a scratch directory from %s", tmpl.c_str());
+        return tmpl;
     }();
     return dir;
+}
+
+int finish_tests(int rc) {
+    static_cast<void>(scratch_dir());
+    if (rc == 0) {
+        std::error_code ec;
+        std::filesystem::remove_all(scratch_dir(), ec);
+    } else {
+        g_printerr("peer logs and files kept in %s\n", scratch_dir().c_str());
+    }
+    return rc;
 }
 
 PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
@@ -33,11 +48,12 @@ PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
                          std::vector<std::string> env)
     : name_(name), log_path_(scratch_dir() + "/" + name + ".log") {
     // 320x240@15 keeps four encoders and decoders within a 2-core machine's means.
-    std::vector<std::string> args{peer_path(),     "--room",        room,   "--server",
-                                  ws_url,          "--events",      "--sink", "none",
-                                  "--video-source", "test",          "--audio-source", "test",
-                                  "--size",        "320x240",       "--fps",  "15",
-                                  "--state-dir",   scratch_dir() + "/state"};
+    std::vector<std::string> args{peer_path(), "--room",         room,
+                                  "--server",  ws_url,           "--events",
+                                  "--sink",    "none",           "--video-source",
+                                  "test",      "--audio-source", "test",
+                                  "--size",    "320x240",        "--fps",
+                                  "15",        "--state-dir",    scratch_dir() + "/state"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<const char *> argv;
     for (auto &a : args)
@@ -47,6 +63,10 @@ PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
     GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
     g_subprocess_launcher_set_stderr_file_path(l, log_path_.c_str());
     g_subprocess_launcher_setenv(l, "G_MESSAGES_DEBUG", "duet", TRUE);
+    // If the test dies (a failed assertion aborts), its peers must not outlive it: they
+    // would hold the test's stdout pipe open and stall the test runner until its timeout.
+    g_subprocess_launcher_set_child_setup(
+        l, [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGKILL); }, nullptr, nullptr);
     for (const auto &kv : env) {
         auto eq = kv.find('=');
         g_subprocess_launcher_setenv(l, kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), TRUE);
@@ -86,8 +106,8 @@ void PeerProcess::read_next_line() {
         [](GObject *src, GAsyncResult *res, gpointer data) {
             GError *err = nullptr;
             gsize len = 0;
-            char *line =
-                g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(src), res, &len, &err);
+            char *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(src), res,
+                                                                   &len, &err);
             if (err) {
                 g_error_free(err); // cancelled: `data` may be gone
                 return;

@@ -10,6 +10,14 @@
 #include <string>
 #include <vector>
 
+// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
+// c_str() would dangle inside it; this copies both sides first.
+#define assert_str_eq(a, b)                                                                        \
+    do {                                                                                           \
+        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
+        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
+    } while (0)
+
 namespace duet::testing {
 
 // Bounds for waits in peer tests, on a loaded 2-core machine: a call between two peers on
@@ -62,7 +70,11 @@ class PeerProcess {
 
 // Path of the built duet-peer (DUET_PEER, else build/src/duet-peer).
 const char *peer_path();
-// A scratch directory for this test binary's files (logs, recordings).
+// A scratch directory for this test binary's files (logs, recordings), under
+// $DUET_SCRATCH (the build directory, set by meson) or the system temp directory.
 const std::string &scratch_dir();
+// Ends a test program: removes the scratch directory if every test passed (rc 0), else
+// keeps it and says where, for the logs. Returns rc.
+int finish_tests(int rc);
 
 } // namespace duet::testing

@@ -5,7 +5,10 @@
 
 #include <glib.h>
 
+#include <glib/gstdio.h>
+
 #include <csignal>
+#include <cstring>
 #include <memory>
 
 using namespace duet::testing;
@@ -17,7 +20,9 @@ namespace {
 constexpr unsigned kPromptMs = 3000;
 
 int room_serial = 0;
-std::string fresh_room(const char *what) { return std::string(what) + "-" + std::to_string(++room_serial); }
+std::string fresh_room(const char *what) {
+    return std::string(what) + "-" + std::to_string(++room_serial);
+}
 
 std::string id_of(PeerProcess &p) {
     std::string joined = p.wait_event("joined", {}, kJoinTimeoutMs);
@@ -89,11 +94,42 @@ void test_unreachable_server_gives_up() {
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 1);
     std::string err = p.wait_event("error", {}, 100);
-    g_assert_cmpstr(json_str(err, "code").c_str(), ==, "signalling");
+    assert_str_eq(json_str(err, "code").c_str(), "signalling");
     int retries = 0;
     for (const auto &e : p.events())
         retries += json_str(e, "event") == "reconnecting";
     g_assert_cmpint(retries, >=, 2);
+}
+
+// A camera asked for by name that is not there is a runtime failure, said clearly, at once.
+void test_missing_camera_fails() {
+    PeerProcess p("no-camera", "ws://127.0.0.1:9/ws", "r",
+                  {"--video-source", "camera", "--video-device", "/dev/video-none"});
+    g_assert_true(p.wait_exit());
+    g_assert_cmpint(p.exit_status(), ==, 1);
+    std::string err = p.wait_event("error", {}, 100);
+    assert_str_eq(json_str(err, "code"), "media");
+    g_assert_nonnull(strstr(json_str(err, "message").c_str(), "/dev/video-none"));
+}
+
+// With no GStreamer plugins at all, duet-peer names what is missing and where to get it.
+void test_missing_plugins_listed() {
+    std::string empty = scratch_dir() + "/no-plugins";
+    g_mkdir_with_parents(empty.c_str(), 0700);
+    PeerProcess p("no-plugins", "ws://127.0.0.1:9/ws", "r", {},
+                  {"GST_PLUGIN_SYSTEM_PATH_1_0=" + empty, "GST_PLUGIN_PATH_1_0=" + empty,
+                   // A private registry: the user's cached one must not be rewritten.
+                   "GST_REGISTRY_1_0=" + scratch_dir() + "/empty-registry.bin"});
+    g_assert_true(p.wait_exit());
+    g_assert_cmpint(p.exit_status(), ==, 1);
+    std::string err = p.wait_event("error", {}, 100);
+    assert_str_eq(json_str(err, "code"), "missing-plugins");
+    std::string msg = json_str(err, "message");
+    for (const char *needle :
+         {"webrtcbin (in gstreamer1.0-plugins-bad)", "nicesrc (in gstreamer1.0-nice)",
+          "vp8enc (in gstreamer1.0-plugins-good)", "opusenc (in gstreamer1.0-plugins-base)",
+          "apt-get install"})
+        g_assert_nonnull(strstr(msg.c_str(), needle));
 }
 
 void test_call_both_ways() {
@@ -101,8 +137,8 @@ void test_call_both_ways() {
     Pair p = connected_pair(server, fresh_room("call"));
     g_assert_false(p.a->wait_event("connected", {}, 100).empty());
     g_assert_false(p.b->wait_event("connected", {}, 100).empty());
-    g_assert_cmpstr(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(), ==,
-                    p.b_id.c_str());
+    assert_str_eq(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(),
+                  p.b_id.c_str());
     assert_clean_event_stream(*p.a);
     assert_clean_event_stream(*p.b);
     g_test_message("first frames: a from b %s; b from a %s",
@@ -120,7 +156,7 @@ void test_third_peer_room_full() {
     g_assert_true(c.wait_exit());
     g_assert_cmpint(c.exit_status(), ==, 3);
     std::string err = c.wait_event("error", {}, 100);
-    g_assert_cmpstr(json_str(err, "code").c_str(), ==, "room-full");
+    assert_str_eq(json_str(err, "code").c_str(), "room-full");
     // The two inside are untouched.
     g_assert_false(a.exited());
     g_assert_false(b.exited());
@@ -136,7 +172,7 @@ void test_sigterm_leaves_promptly() {
         "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.a_id; }, kPromptMs,
         mark);
     g_assert_false(left.empty());
-    g_assert_cmpstr(json_str(left, "reason").c_str(), ==, "left");
+    assert_str_eq(json_str(left, "reason").c_str(), "left");
     g_test_message("peer-left after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time() - t0) / 1000);
     g_assert_true(p.a->wait_exit());
     g_assert_cmpint(p.a->exit_status(), ==, 0);
@@ -163,12 +199,12 @@ void test_killed_peer_rejoins() {
     p.b->send_signal(SIGKILL);
     g_assert_true(p.b->wait_exit());
     std::string dropped = p.a->wait_event(
-        "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.b_id; },
-        kPromptMs, mark);
-    g_assert_cmpstr(json_str(dropped, "reason").c_str(), ==, "dropped");
+        "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.b_id; }, kPromptMs,
+        mark);
+    assert_str_eq(json_str(dropped, "reason").c_str(), "dropped");
     PeerProcess b2("kill-b2", server.ws_url(), room);
     std::string joined = b2.wait_event("joined", {}, kJoinTimeoutMs);
-    g_assert_cmpstr(json_str(joined, "id").c_str(), ==, p.b_id.c_str());
+    assert_str_eq(json_str(joined, "id").c_str(), p.b_id.c_str());
     g_assert_true(json_bool(joined, "resumed"));
     std::string back = p.a->wait_event("peer-joined", {}, kPromptMs, mark);
     g_assert_true(json_bool(back, "resumed"));
@@ -178,16 +214,62 @@ void test_killed_peer_rejoins() {
     }
 }
 
+// Two processes holding one resume token: the server gives the seat to the newer one and
+// closes the older one's socket with 4001. The older one must exit 1, not reconnect (or
+// the two would take the seat from each other forever).
+void test_seat_taken_by_newer_connection() {
+    ServerProcess server;
+    std::string room = fresh_room("replaced");
+    std::string dir1 = scratch_dir() + "/replaced-1", dir2 = scratch_dir() + "/replaced-2";
+    PeerProcess first("replaced-1", server.ws_url(), room, {"--state-dir", dir1});
+    std::string id = id_of(first);
+    // Clone its identity: the same slot file in another state directory.
+    GDir *d = g_dir_open(dir1.c_str(), 0, nullptr);
+    g_assert_nonnull(d);
+    g_mkdir_with_parents(dir2.c_str(), 0700);
+    int copied = 0;
+    while (const char *name = g_dir_read_name(d)) {
+        gchar *data = nullptr;
+        gsize len = 0;
+        g_assert_true(g_file_get_contents((dir1 + "/" + name).c_str(), &data, &len, nullptr));
+        g_assert_cmpuint(len, >, 0);
+        g_assert_true(g_file_set_contents((dir2 + "/" + name).c_str(), data, gssize(len), nullptr));
+        g_free(data);
+        ++copied;
+    }
+    g_dir_close(d);
+    g_assert_cmpint(copied, ==, 1);
+
+    PeerProcess second("replaced-2", server.ws_url(), room, {"--state-dir", dir2});
+    std::string joined = second.wait_event("joined", {}, kJoinTimeoutMs);
+    assert_str_eq(json_str(joined, "id"), id);
+    g_assert_true(json_bool(joined, "resumed"));
+    g_assert_true(first.wait_exit());
+    g_assert_cmpint(first.exit_status(), ==, 1);
+    assert_str_eq(json_str(first.wait_event("error", {}, 100), "code"), "replaced");
+    for (const auto &e : first.events())
+        g_assert_true(json_str(e, "event") != "reconnecting");
+    g_assert_false(second.exited());
+}
+
+// The recording peer keeps running after the other side leaves: the file is finished at
+// that point (and the peer, waiting for the next person, is unharmed), then it exits 0.
 void test_record_webm() {
     ServerProcess server;
     std::string file = scratch_dir() + "/call.webm";
     Pair p = connected_pair(server, fresh_room("record"), {"--record", file});
-    // Let the recording hold more than the first frames.
+    // Let the recording hold more than the first frames. Nothing signals "enough media
+    // recorded", so this one wait is a plain bounded one.
+    wait_until([] { return false; }, 1500);
     std::size_t mark = p.a->mark();
-    p.a->wait_event("never", {}, 1500, mark);
+    p.b->send_signal(SIGTERM);
+    g_assert_true(p.b->wait_exit());
+    g_assert_false(p.a->wait_event("peer-left", {}, kPromptMs, mark).empty());
     p.a->send_signal(SIGINT);
     g_assert_true(p.a->wait_exit());
     g_assert_cmpint(p.a->exit_status(), ==, 0);
+    for (const auto &e : p.a->events())
+        g_assert_true(json_str(e, "event") != "error");
 
     gchar *discoverer = g_find_program_in_path("gst-discoverer-1.0");
     if (!discoverer) {
@@ -226,7 +308,8 @@ void test_server_restart() {
     g_assert_false(p.a->wait_event("reconnecting", {}, kPromptMs, ma).empty());
     g_assert_false(p.b->wait_event("reconnecting", {}, kPromptMs, mb).empty());
     server = std::make_unique<ServerProcess>(std::vector<std::string>{"--port", port});
-    g_assert_cmpstr(server->ws_url().c_str(), ==, url.c_str());
+    std::string url2 = server->ws_url();
+    assert_str_eq(url2.c_str(), url.c_str());
     std::string ja = p.a->wait_event("joined", {}, kJoinTimeoutMs, ma);
     std::string jb = p.b->wait_event("joined", {}, kJoinTimeoutMs, mb);
     g_assert_false(ja.empty());
@@ -244,12 +327,15 @@ int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/peer/usage-errors", test_usage_errors);
     g_test_add_func("/peer/unreachable-server", test_unreachable_server_gives_up);
+    g_test_add_func("/peer/missing-camera", test_missing_camera_fails);
+    g_test_add_func("/peer/missing-plugins", test_missing_plugins_listed);
     g_test_add_func("/peer/call-both-ways", test_call_both_ways);
     g_test_add_func("/peer/room-full", test_third_peer_room_full);
     g_test_add_func("/peer/sigterm-leaves", test_sigterm_leaves_promptly);
     g_test_add_func("/peer/duration", test_duration_exits_zero);
     g_test_add_func("/peer/killed-peer-rejoins", test_killed_peer_rejoins);
+    g_test_add_func("/peer/seat-taken", test_seat_taken_by_newer_connection);
     g_test_add_func("/peer/record-webm", test_record_webm);
     g_test_add_func("/peer/server-restart", test_server_restart);
-    return g_test_run();
+    return finish_tests(g_test_run());
 }

@@ -3,10 +3,10 @@
 #include "harness.h"
 #include "peer_harness.h"
 
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <glib-unix.h>
-#include <gio/gunixinputstream.h>
 
 #include <algorithm>
 #include <fstream>
@@ -38,8 +38,8 @@ class Xvfb {
         GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
         g_subprocess_launcher_take_fd(l, fds[1], 3);
         std::string screen = std::to_string(kScreenW) + "x" + std::to_string(kScreenH) + "x24";
-        const char *argv[] = {xvfb, "-displayfd", "3", "-screen", "0", screen.c_str(), "-br",
-                              "-nolisten", "tcp", nullptr};
+        const char *argv[] = {xvfb,           "-displayfd", "3",         "-screen", "0",
+                              screen.c_str(), "-br",        "-nolisten", "tcp",     nullptr};
         proc_ = g_subprocess_launcher_spawnv(l, argv, &err);
         g_object_unref(l);
         g_free(xvfb);
@@ -74,8 +74,8 @@ std::vector<unsigned char> grab(const std::string &display, const std::string &s
     std::string raw = stem + ".gray", png = stem + ".png";
     std::string desc = "ximagesrc display-name=" + display +
                        " use-damage=false num-buffers=1 ! videoconvert ! tee name=t ! queue ! "
-                       "video/x-raw,format=GRAY8 ! filesink location=" + raw +
-                       " t. ! queue ! videoconvert ! pngenc ! filesink location=" + png;
+                       "video/x-raw,format=GRAY8 ! filesink location=" +
+                       raw + " t. ! queue ! videoconvert ! pngenc ! filesink location=" + png;
     gchar **argv = nullptr;
     std::string cmd = "gst-launch-1.0 -q " + desc;
     g_assert_true(g_shell_parse_argv(cmd.c_str(), nullptr, &argv, nullptr));
@@ -139,5 +139,5 @@ void test_window_shows_remote_video() {
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/peer/kiosk/window-shows-remote-video", test_window_shows_remote_video);
-    return g_test_run();
+    return finish_tests(g_test_run());
 }

@@ -6,8 +6,18 @@
 
 #include <glib.h>
 #include <gst/gst.h>
+#include <string>
 
+#include <filesystem>
 #include <memory>
+
+// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
+// c_str() would dangle inside it; this copies both sides first.
+#define assert_str_eq(a, b)                                                                        \
+    do {                                                                                           \
+        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
+        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
+    } while (0)
 
 using namespace duet::peer;
 
@@ -21,7 +31,8 @@ bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = kTimeou
         if (g_get_monotonic_time() >= deadline)
             return false;
         GSource *tick = g_timeout_source_new(20);
-        g_source_set_callback(tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+        g_source_set_callback(
+            tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
         g_source_attach(tick, nullptr);
         g_main_context_iteration(nullptr, TRUE);
         g_source_destroy(tick);
@@ -70,6 +81,7 @@ struct TestPeer {
     }
 };
 
+// Resume tokens of the in-process peers; removed at the end.
 std::string scratch() {
     static std::string dir = [] {
         gchar *d = g_dir_make_tmp("duet-loopback-XXXXXX", nullptr);
@@ -121,7 +133,7 @@ void test_signalling_drop_keeps_call() {
     g_assert_true(b.wait("joined", {}, {}, 2));
     const Event &rejoined = b.events[b.events.size() - 1];
     (void)rejoined;
-    g_assert_cmpstr(b.app->id().c_str(), ==, b_id.c_str());
+    assert_str_eq(b.app->id().c_str(), b_id.c_str());
     g_assert_true(a.wait("peer-joined", "peer", b_id, 2));
     // Both legs survived: one connection each, no second negotiation.
     g_assert_cmpuint(a.app->leg_count(), ==, 1);
@@ -143,5 +155,8 @@ int main(int argc, char **argv) {
     duet::pipelines::init_debug_category();
     g_test_add_func("/peer/loopback/call", test_call);
     g_test_add_func("/peer/loopback/signalling-drop-keeps-call", test_signalling_drop_keeps_call);
-    return g_test_run();
+    int rc = g_test_run();
+    std::error_code ec;
+    std::filesystem::remove_all(scratch(), ec);
+    return rc;
 }

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+// `--events` output: exact JSON lines, escaping, and the writer's flushing contract.
+#include "src/peer/events.h"
+
+#include <json-glib/json-glib.h>
+#include <string>
+
+#include <cstdio>
+#include <cstring>
+
+// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
+// c_str() would dangle inside it; this copies both sides first.
+#define assert_str_eq(a, b)                                                                        \
+    do {                                                                                           \
+        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
+        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
+    } while (0)
+
+using namespace duet::peer;
+
+namespace {
+
+void test_each_event_shape() {
+    struct Case {
+        Event e;
+        const char *json;
+    } cases[] = {
+        {events::joined("p1", "kitchen", {"p0"}, false),
+         R"({"event":"joined","id":"p1","room":"kitchen","peers":["p0"],"resumed":false})"},
+        {events::joined("p1", "r", {}, true),
+         R"({"event":"joined","id":"p1","room":"r","peers":[],"resumed":true})"},
+        {events::peer_joined("p2", true), R"({"event":"peer-joined","peer":"p2","resumed":true})"},
+        {events::connected("p2"), R"({"event":"connected","peer":"p2"})"},
+        {events::first_frame("video", "p2"),
+         R"({"event":"first-frame","kind":"video","peer":"p2"})"},
+        {events::first_frame("audio", "p2"),
+         R"({"event":"first-frame","kind":"audio","peer":"p2"})"},
+        {events::peer_left("p2", "dropped"),
+         R"({"event":"peer-left","peer":"p2","reason":"dropped"})"},
+        {events::reconnecting(3, 2000), R"({"event":"reconnecting","attempt":3,"delay_ms":2000})"},
+        {events::error("room-full", "room is full"),
+         R"({"event":"error","code":"room-full","message":"room is full"})"},
+        {events::error("session-failed", "x", "p9"),
+         R"({"event":"error","code":"session-failed","message":"x","peer":"p9"})"},
+    };
+    for (const auto &c : cases)
+        assert_str_eq(format_event(c.e).c_str(), c.json);
+}
+
+void test_time_field_last() {
+    assert_str_eq(format_event(events::connected("p"), 1234).c_str(),
+                  R"({"event":"connected","peer":"p","t_ms":1234})");
+}
+
+void test_escaping_stays_one_line() {
+    // Room names are any Unicode text; messages may come from GStreamer with newlines.
+    std::string line = format_event(events::joined("a", "k\"itchen\n☕ غرفة", {}, false));
+    g_assert_null(std::strchr(line.c_str(), '\n'));
+    auto *parser = json_parser_new();
+    g_assert_true(json_parser_load_from_data(parser, line.c_str(), -1, nullptr));
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    assert_str_eq(json_object_get_string_member(o, "room"), "k\"itchen\n☕ غرفة");
+    g_object_unref(parser);
+}
+
+void test_writer_lines_and_tap() {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    int tapped = 0;
+    {
+        EventWriter w(mem, true);
+        w.set_tap([&](const Event &) { ++tapped; });
+        w.emit(events::connected("a"));
+        // Flushed per line: a reader sees it without waiting for more output.
+        g_assert_cmpuint(len, >, 0);
+        g_assert_cmpint(buf[len - 1], ==, '\n');
+        w.emit(events::connected("b"));
+    }
+    std::fclose(mem);
+    g_assert_cmpint(tapped, ==, 2);
+    g_assert_true(g_str_has_prefix(buf, R"({"event":"connected","peer":"a","t_ms":)"));
+    g_assert_nonnull(std::strstr(buf, "}\n{\"event\":\"connected\",\"peer\":\"b\""));
+    std::free(buf);
+}
+
+void test_disabled_writer_prints_nothing() {
+    char *buf = nullptr;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    int tapped = 0;
+    {
+        EventWriter w(mem, false);
+        w.set_tap([&](const Event &) { ++tapped; });
+        w.emit(events::connected("a"));
+    }
+    std::fclose(mem);
+    g_assert_cmpuint(len, ==, 0);
+    g_assert_cmpint(tapped, ==, 1); // the tap still sees it
+    std::free(buf);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/events/shapes", test_each_event_shape);
+    g_test_add_func("/events/time-field", test_time_field_last);
+    g_test_add_func("/events/escaping", test_escaping_stays_one_line);
+    g_test_add_func("/events/writer", test_writer_lines_and_tap);
+    g_test_add_func("/events/disabled", test_disabled_writer_prints_nothing);
+    return g_test_run();
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+// duet-peer flags, backoff delays and iceServers conversion.
+#include "src/peer/backoff.h"
+#include "src/peer/cli.h"
+#include "src/peer/ice_servers.h"
+
+#include <glib.h>
+#include <string>
+
+// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
+// c_str() would dangle inside it; this copies both sides first.
+#define assert_str_eq(a, b)                                                                        \
+    do {                                                                                           \
+        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
+        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
+    } while (0)
+
+using namespace duet::peer;
+using duet::pipelines::AudioSource;
+using duet::pipelines::SinkMode;
+using duet::pipelines::VideoSource;
+
+namespace {
+
+CliResult parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "duet-peer");
+    return parse_cli(args);
+}
+
+void test_defaults() {
+    CliResult r = parse({"--room", "  kitchen  "});
+    g_assert_true(r.options.has_value());
+    const PeerOptions &o = *r.options;
+    assert_str_eq(o.room.c_str(), "kitchen"); // trimmed like the server does
+    assert_str_eq(o.server.c_str(), "ws://127.0.0.1:8080/ws");
+    g_assert_true(o.media.video_source == VideoSource::Auto);
+    g_assert_true(o.media.audio_source == AudioSource::Auto);
+    g_assert_true(o.media.sink == SinkMode::Auto);
+    g_assert_cmpint(o.media.width, ==, 640);
+    g_assert_cmpint(o.media.height, ==, 480);
+    g_assert_cmpint(o.media.fps, ==, 30);
+    g_assert_cmpint(o.media.video_kbps, ==, 800);
+    g_assert_cmpint(o.media.latency_ms, ==, 50);
+    g_assert_false(o.events);
+    g_assert_cmpint(o.duration_s, ==, 0);
+    g_assert_cmpint(o.connect_timeout_s, ==, 0);
+    g_assert_cmpint(o.media.encoder_threads, >=, 1);
+}
+
+void test_every_flag() {
+    CliResult r = parse({"--room=r",
+                         "--server",
+                         "wss://duet.example.org/ws",
+                         "--video-source",
+                         "camera",
+                         "--audio-source",
+                         "mic",
+                         "--sink",
+                         "window",
+                         "--record",
+                         "/tmp/x.webm",
+                         "--events",
+                         "--duration",
+                         "30",
+                         "--video-device",
+                         "/dev/video2",
+                         "--size",
+                         "1280x720",
+                         "--fps",
+                         "25",
+                         "--video-bitrate",
+                         "1500",
+                         "--latency-ms",
+                         "120",
+                         "--connect-timeout",
+                         "60",
+                         "--state-dir",
+                         "/tmp/duet-state"});
+    g_assert_true(r.options.has_value());
+    const PeerOptions &o = *r.options;
+    assert_str_eq(o.server.c_str(), "wss://duet.example.org/ws");
+    g_assert_true(o.media.video_source == VideoSource::Camera);
+    g_assert_true(o.media.audio_source == AudioSource::Mic);
+    g_assert_true(o.media.sink == SinkMode::Window);
+    assert_str_eq(o.media.record_path.c_str(), "/tmp/x.webm");
+    g_assert_true(o.events);
+    g_assert_cmpint(o.duration_s, ==, 30);
+    assert_str_eq(o.media.video_device.c_str(), "/dev/video2");
+    g_assert_cmpint(o.media.width, ==, 1280);
+    g_assert_cmpint(o.media.height, ==, 720);
+    g_assert_cmpint(o.media.fps, ==, 25);
+    g_assert_cmpint(o.media.video_kbps, ==, 1500);
+    g_assert_cmpint(o.media.latency_ms, ==, 120);
+    g_assert_cmpint(o.connect_timeout_s, ==, 60);
+    assert_str_eq(o.state_dir.c_str(), "/tmp/duet-state");
+}
+
+void test_usage_errors() {
+    std::vector<std::vector<std::string>> bad = {
+        {},
+        {"--room", ""},
+        {"--room", "\t"},
+        {"--room", std::string(65, 'x')},
+        {"--room", "r", "--server", "http://127.0.0.1:8080/ws"},
+        {"--room", "r", "--server", "ws://"},
+        {"--room", "r", "--server", "127.0.0.1:8080"},
+        {"--room", "r", "--video-source", "webcam"},
+        {"--room", "r", "--audio-source", "line-in"},
+        {"--room", "r", "--sink", "hdmi"},
+        {"--room", "r", "--size", "640x"},
+        {"--room", "r", "--size", "641x480"},
+        {"--room", "r", "--size", "99999x480"},
+        {"--room", "r", "--fps", "0"},
+        {"--room", "r", "--fps", "abc"},
+        {"--room", "r", "--video-bitrate", "1"},
+        {"--room", "r", "--latency-ms", "-1"},
+        {"--room", "r", "--duration", "-5"},
+        {"--room", "r", "--connect-timeout", "-1"},
+        {"--room", "r", "--record", ""},
+        {"--room", "r", "extra"},
+        {"--room", "r", "--nope"},
+    };
+    for (const auto &args : bad) {
+        CliResult r = parse(args);
+        if (r.options) {
+            std::string joined;
+            for (auto &a : args)
+                joined += a + " ";
+            g_printerr("accepted: %s\n", joined.c_str());
+        }
+        g_assert_false(r.options.has_value());
+        g_assert_cmpint(r.exit_code, ==, kExitUsage);
+        g_assert_false(r.message.empty());
+    }
+}
+
+void test_size_and_url_helpers() {
+    auto s = parse_size("320x240");
+    g_assert_true(s && s->first == 320 && s->second == 240);
+    g_assert_false(parse_size("320x240x3").has_value());
+    g_assert_false(parse_size("x").has_value());
+    std::string why;
+    g_assert_true(valid_server_url("ws://[::1]:8080/ws", &why));
+    g_assert_true(valid_server_url("wss://example.org/ws", &why));
+    g_assert_false(valid_server_url("https://example.org/ws", &why));
+    g_assert_true(why.find("ws://") != std::string::npos);
+}
+
+void test_backoff_grows_caps_and_jitters() {
+    // random=1: the nominal delay; random=0: half of it.
+    Backoff top(500, 10000, [] { return 1.0; });
+    unsigned expect[] = {500, 1000, 2000, 4000, 8000, 10000, 10000};
+    for (unsigned e : expect)
+        g_assert_cmpuint(top.next(), ==, e);
+    g_assert_cmpuint(top.attempt(), ==, 7);
+    top.reset();
+    g_assert_cmpuint(top.next(), ==, 500);
+    Backoff low(500, 10000, [] { return 0.0; });
+    g_assert_cmpuint(low.next(), ==, 250);
+    g_assert_cmpuint(low.next(), ==, 500);
+    Backoff real;
+    for (int i = 0; i < 20; ++i) {
+        unsigned d = real.next();
+        g_assert_cmpuint(d, <=, kBackoffMaxMs);
+        g_assert_cmpuint(d, >=, kBackoffInitialMs / 2);
+    }
+}
+
+void test_ice_servers() {
+    IceConfig c = parse_ice_servers(
+        R"([{"urls":"stun:stun.example.org:3478"},
+            {"urls":["turn:turn.example.org:3478?transport=udp","turns:turn.example.org:5349"],
+             "username":"u:1","credential":"p@ss/word"},
+            {"urls":"turn:noauth.example.org"},
+            {"urls":"http://nope"}, 42, {"urls": 7}])");
+    assert_str_eq(c.stun.c_str(), "stun://stun.example.org:3478");
+    g_assert_cmpuint(c.turns.size(), ==, 2);
+    // Credentials are URI-escaped so ':' and '@' in them cannot break webrtcbin's parser.
+    assert_str_eq(c.turns[0].c_str(),
+                  "turn://u%3A1:p%40ss%2Fword@turn.example.org:3478?transport=udp");
+    assert_str_eq(c.turns[1].c_str(), "turns://u%3A1:p%40ss%2Fword@turn.example.org:5349");
+    g_assert_true(parse_ice_servers("[]").stun.empty());
+    g_assert_true(parse_ice_servers("not json").turns.empty());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/peer-cli/defaults", test_defaults);
+    g_test_add_func("/peer-cli/every-flag", test_every_flag);
+    g_test_add_func("/peer-cli/usage-errors", test_usage_errors);
+    g_test_add_func("/peer-cli/helpers", test_size_and_url_helpers);
+    g_test_add_func("/peer-cli/backoff", test_backoff_grows_caps_and_jitters);
+    g_test_add_func("/peer-cli/ice-servers", test_ice_servers);
+    return g_test_run();
+}

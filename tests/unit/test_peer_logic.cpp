@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+// Room logic: server messages in, call actions out, checked against a fake set of legs.
+#include "src/peer/cli.h"
+#include "src/peer/room_logic.h"
+
+#include <glib.h>
+#include <string>
+
+#include <map>
+
+// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
+// c_str() would dangle inside it; this copies both sides first.
+#define assert_str_eq(a, b)                                                                        \
+    do {                                                                                           \
+        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
+        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
+    } while (0)
+
+using namespace duet;
+using namespace duet::peer;
+
+namespace {
+
+class FakeLegs : public LegView {
+  public:
+    std::map<std::string, LegStatus> legs;
+    LegStatus status(const std::string &p) const override {
+        auto it = legs.find(p);
+        return it == legs.end() ? LegStatus::None : it->second;
+    }
+    std::vector<std::string> peers() const override {
+        std::vector<std::string> out;
+        for (auto &[k, v] : legs)
+            out.push_back(k);
+        return out;
+    }
+};
+
+proto::ServerMessage joined(std::vector<std::string> peers, bool resumed = false,
+                            std::string id = "me") {
+    proto::Joined j;
+    j.id = std::move(id);
+    j.room = "room";
+    j.peers = std::move(peers);
+    j.resume = "tok-" + j.id;
+    j.resumed = resumed;
+    return j;
+}
+
+proto::ServerMessage relayed(const std::string &from, const proto::SignalData &d) {
+    return proto::Relayed{from, proto::to_json(d)};
+}
+
+template <typename T> std::vector<T> only(const std::vector<Action> &actions) {
+    std::vector<T> out;
+    for (const auto &a : actions)
+        if (auto *t = std::get_if<T>(&a))
+            out.push_back(*t);
+    return out;
+}
+
+std::vector<std::string> emitted(const std::vector<Action> &actions) {
+    std::vector<std::string> out;
+    for (const auto &e : only<action::Emit>(actions))
+        out.push_back(e.event.name);
+    return out;
+}
+
+void test_join_message_and_resume_token() {
+    RoomLogic logic("kitchen");
+    FakeLegs legs;
+    g_assert_false(logic.join_message().resume.has_value());
+    logic.on_message(joined({}), legs);
+    g_assert_true(logic.joined());
+    assert_str_eq(logic.join_message().resume->c_str(), "tok-me");
+    logic.on_disconnected();
+    g_assert_false(logic.joined());
+    // The token survives a drop: the next join resumes.
+    assert_str_eq(logic.join_message().room.c_str(), "kitchen");
+    g_assert_true(logic.join_message().resume.has_value());
+    RoomLogic restarted("kitchen");
+    restarted.set_resume_token("from-disk");
+    assert_str_eq(restarted.join_message().resume->c_str(), "from-disk");
+}
+
+void test_newcomer_offers_to_everyone() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    auto actions = logic.on_message(joined({"a", "b"}), legs);
+    auto offers = only<action::Offer>(actions);
+    g_assert_cmpuint(offers.size(), ==, 2);
+    assert_str_eq(offers[0].peer.c_str(), "a");
+    assert_str_eq(offers[1].peer.c_str(), "b");
+    assert_str_eq(emitted(actions)[0].c_str(), "joined");
+}
+
+void test_first_in_room_waits() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    auto actions = logic.on_message(joined({}), legs);
+    g_assert_cmpuint(only<action::Offer>(actions).size(), ==, 0);
+    actions = logic.on_message(proto::PeerJoined{"b", false}, legs);
+    // They are the newcomer: they offer, we wait.
+    g_assert_cmpuint(only<action::Offer>(actions).size(), ==, 0);
+    assert_str_eq(emitted(actions)[0].c_str(), "peer-joined");
+}
+
+void test_resume_keeps_live_legs_and_offers_to_the_rest() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    legs.legs = {{"live", LegStatus::Connected},
+                 {"dead", LegStatus::Broken},
+                 {"half", LegStatus::Negotiating},
+                 {"held", LegStatus::Connected},
+                 {"stuck", LegStatus::Negotiating}};
+    auto actions = logic.on_message(joined({"live", "dead", "half", "new"}, true), legs);
+    std::vector<std::string> offered;
+    for (auto &o : only<action::Offer>(actions))
+        offered.push_back(o.peer);
+    g_assert_cmpuint(offered.size(), ==, 3);
+    for (const char *p : {"dead", "half", "new"})
+        g_assert_true(std::find(offered.begin(), offered.end(), p) != offered.end());
+    // `peers` lists connected members only: "held" may be a dropped peer whose media still
+    // flows (it offers when it returns), so its live leg stays; a leg that was still
+    // negotiating with an absent peer cannot finish and goes.
+    auto closed = only<action::Close>(actions);
+    g_assert_cmpuint(closed.size(), ==, 1);
+    assert_str_eq(closed[0].peer.c_str(), "stuck");
+}
+
+void test_fresh_join_renegotiates_even_live_legs() {
+    // resumed=false (token expired, server restarted): our old legs are not trusted.
+    RoomLogic logic("r");
+    FakeLegs legs;
+    legs.legs = {{"a", LegStatus::Connected}, {"old-id", LegStatus::Connected}};
+    auto actions = logic.on_message(joined({"a"}, false), legs);
+    g_assert_cmpuint(only<action::Offer>(actions).size(), ==, 1);
+    // Ids from before a server restart mean nothing now.
+    auto closed = only<action::Close>(actions);
+    g_assert_cmpuint(closed.size(), ==, 1);
+    assert_str_eq(closed[0].peer, "old-id");
+}
+
+void test_peer_left_reasons() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    legs.legs = {{"a", LegStatus::Connected}};
+    auto dropped = logic.on_message(proto::PeerLeft{"a", proto::LeaveReason::Dropped}, legs);
+    g_assert_cmpuint(only<action::Close>(dropped).size(), ==, 0); // may come back
+    auto ev = only<action::Emit>(dropped);
+    assert_str_eq(ev[0].event.str("reason").c_str(), "dropped");
+    for (auto reason : {proto::LeaveReason::Left, proto::LeaveReason::Expired}) {
+        auto acts = logic.on_message(proto::PeerLeft{"a", reason}, legs);
+        auto closed = only<action::Close>(acts);
+        g_assert_cmpuint(closed.size(), ==, 1);
+        assert_str_eq(closed[0].peer.c_str(), "a");
+    }
+    // No leg, nothing to close, but the event still goes out.
+    auto none = logic.on_message(proto::PeerLeft{"zz", proto::LeaveReason::Left}, legs);
+    g_assert_cmpuint(only<action::Close>(none).size(), ==, 0);
+    g_assert_cmpuint(emitted(none).size(), ==, 1);
+}
+
+void test_offer_is_answered_even_with_an_existing_leg() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    legs.legs = {{"a", LegStatus::Connected}};
+    auto acts = logic.on_message(relayed("a", proto::SdpData{"offer", "v=0 offer"}), legs);
+    auto answers = only<action::Answer>(acts);
+    g_assert_cmpuint(answers.size(), ==, 1);
+    assert_str_eq(answers[0].peer.c_str(), "a");
+    assert_str_eq(answers[0].sdp.c_str(), "v=0 offer");
+}
+
+void test_answers_and_candidates_need_a_leg() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    auto cand = proto::CandidateData{"candidate:1 1 UDP 1 10.0.0.1 9 typ host", 0, "video0"};
+    g_assert_cmpuint(logic.on_message(relayed("x", proto::SdpData{"answer", "v=0"}), legs).size(),
+                     ==, 0);
+    g_assert_cmpuint(logic.on_message(relayed("x", cand), legs).size(), ==, 0);
+    legs.legs = {{"x", LegStatus::Negotiating}};
+    auto a = only<action::ApplyAnswer>(
+        logic.on_message(relayed("x", proto::SdpData{"answer", "v=0"}), legs));
+    g_assert_cmpuint(a.size(), ==, 1);
+    auto c = only<action::AddCandidate>(logic.on_message(relayed("x", cand), legs));
+    g_assert_cmpuint(c.size(), ==, 1);
+    assert_str_eq(c[0].candidate.mid.c_str(), "video0");
+}
+
+void test_garbage_signal_data_is_ignored() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    legs.legs = {{"x", LegStatus::Connected}};
+    for (const char *data : {"{}", R"({"sdp":{"type":"pranswer","sdp":"v=0"}})",
+                             R"({"candidate":{}})", R"({"sdp":"v=0"})"})
+        g_assert_cmpuint(logic.on_message(proto::Relayed{"x", data}, legs).size(), ==, 0);
+}
+
+void test_room_full_exits_3() {
+    RoomLogic logic("busy");
+    FakeLegs legs;
+    auto acts = logic.on_message(proto::Error{proto::ErrorCode::RoomFull, "room is full"}, legs);
+    auto ev = only<action::Emit>(acts);
+    g_assert_cmpuint(ev.size(), ==, 1);
+    assert_str_eq(ev[0].event.name.c_str(), "error");
+    assert_str_eq(ev[0].event.str("code").c_str(), "room-full");
+    auto exits = only<action::Exit>(acts);
+    g_assert_cmpuint(exits.size(), ==, 1);
+    g_assert_cmpint(exits[0].code, ==, kExitRoomFull);
+}
+
+void test_other_errors_do_not_end_the_call() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    for (auto code : {proto::ErrorCode::UnknownPeer, proto::ErrorCode::BadMessage,
+                      proto::ErrorCode::RateLimited})
+        g_assert_cmpuint(only<action::Exit>(logic.on_message(proto::Error{code, "x"}, legs)).size(),
+                         ==, 0);
+    auto invalid = logic.on_message(proto::Error{proto::ErrorCode::InvalidRoom, "bad"}, legs);
+    g_assert_cmpint(only<action::Exit>(invalid)[0].code, ==, kExitUsage);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/peer-logic/join-and-token", test_join_message_and_resume_token);
+    g_test_add_func("/peer-logic/newcomer-offers", test_newcomer_offers_to_everyone);
+    g_test_add_func("/peer-logic/first-waits", test_first_in_room_waits);
+    g_test_add_func("/peer-logic/resume-keeps-live-legs",
+                    test_resume_keeps_live_legs_and_offers_to_the_rest);
+    g_test_add_func("/peer-logic/fresh-join-renegotiates",
+                    test_fresh_join_renegotiates_even_live_legs);
+    g_test_add_func("/peer-logic/peer-left-reasons", test_peer_left_reasons);
+    g_test_add_func("/peer-logic/offer-replaces", test_offer_is_answered_even_with_an_existing_leg);
+    g_test_add_func("/peer-logic/answers-need-a-leg", test_answers_and_candidates_need_a_leg);
+    g_test_add_func("/peer-logic/garbage-ignored", test_garbage_signal_data_is_ignored);
+    g_test_add_func("/peer-logic/room-full", test_room_full_exits_3);
+    g_test_add_func("/peer-logic/other-errors", test_other_errors_do_not_end_the_call);
+    return g_test_run();
+}
