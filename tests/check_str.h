@@ -14,3 +14,5 @@
         const std::string check_str_b_(b);                                                     \
         g_assert_cmpstr(check_str_a_.c_str(), op, check_str_b_.c_str());                      \
     } while (0)
+
+#define check_str_eq(a, b) check_str(a, ==, b)

@@ -2,6 +2,7 @@
 // Test harness for duet-peer processes: start, read `--events` lines, signal, reap.
 #pragma once
 
+#include "tests/check_str.h"
 #include "harness.h"
 
 #include <gio/gio.h>
@@ -10,13 +11,6 @@
 #include <string>
 #include <vector>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 namespace duet::testing {
 

@@ -94,7 +94,7 @@ void test_unreachable_server_gives_up() {
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 1);
     std::string err = p.wait_event("error", {}, 100);
-    assert_str_eq(json_str(err, "code").c_str(), "signalling");
+    check_str_eq(json_str(err, "code").c_str(), "signalling");
     int retries = 0;
     for (const auto &e : p.events())
         retries += json_str(e, "event") == "reconnecting";
@@ -108,7 +108,7 @@ void test_missing_camera_fails() {
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 1);
     std::string err = p.wait_event("error", {}, 100);
-    assert_str_eq(json_str(err, "code"), "media");
+    check_str_eq(json_str(err, "code"), "media");
     g_assert_nonnull(strstr(json_str(err, "message").c_str(), "/dev/video-none"));
 }
 
@@ -123,7 +123,7 @@ void test_missing_plugins_listed() {
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 1);
     std::string err = p.wait_event("error", {}, 100);
-    assert_str_eq(json_str(err, "code"), "missing-plugins");
+    check_str_eq(json_str(err, "code"), "missing-plugins");
     std::string msg = json_str(err, "message");
     for (const char *needle :
          {"webrtcbin (in gstreamer1.0-plugins-bad)", "nicesrc (in gstreamer1.0-nice)",
@@ -137,7 +137,7 @@ void test_call_both_ways() {
     Pair p = connected_pair(server, fresh_room("call"));
     g_assert_false(p.a->wait_event("connected", {}, 100).empty());
     g_assert_false(p.b->wait_event("connected", {}, 100).empty());
-    assert_str_eq(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(),
+    check_str_eq(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(),
                   p.b_id.c_str());
     assert_clean_event_stream(*p.a);
     assert_clean_event_stream(*p.b);
@@ -156,7 +156,7 @@ void test_third_peer_room_full() {
     g_assert_true(c.wait_exit());
     g_assert_cmpint(c.exit_status(), ==, 3);
     std::string err = c.wait_event("error", {}, 100);
-    assert_str_eq(json_str(err, "code").c_str(), "room-full");
+    check_str_eq(json_str(err, "code").c_str(), "room-full");
     // The two inside are untouched.
     g_assert_false(a.exited());
     g_assert_false(b.exited());
@@ -172,7 +172,7 @@ void test_sigterm_leaves_promptly() {
         "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.a_id; }, kPromptMs,
         mark);
     g_assert_false(left.empty());
-    assert_str_eq(json_str(left, "reason").c_str(), "left");
+    check_str_eq(json_str(left, "reason").c_str(), "left");
     g_test_message("peer-left after %" G_GINT64_FORMAT " ms", (g_get_monotonic_time() - t0) / 1000);
     g_assert_true(p.a->wait_exit());
     g_assert_cmpint(p.a->exit_status(), ==, 0);
@@ -201,10 +201,10 @@ void test_killed_peer_rejoins() {
     std::string dropped = p.a->wait_event(
         "peer-left", [&](const std::string &e) { return json_str(e, "peer") == p.b_id; }, kPromptMs,
         mark);
-    assert_str_eq(json_str(dropped, "reason").c_str(), "dropped");
+    check_str_eq(json_str(dropped, "reason").c_str(), "dropped");
     PeerProcess b2("kill-b2", server.ws_url(), room);
     std::string joined = b2.wait_event("joined", {}, kJoinTimeoutMs);
-    assert_str_eq(json_str(joined, "id").c_str(), p.b_id.c_str());
+    check_str_eq(json_str(joined, "id").c_str(), p.b_id.c_str());
     g_assert_true(json_bool(joined, "resumed"));
     std::string back = p.a->wait_event("peer-joined", {}, kPromptMs, mark);
     g_assert_true(json_bool(back, "resumed"));
@@ -242,11 +242,11 @@ void test_seat_taken_by_newer_connection() {
 
     PeerProcess second("replaced-2", server.ws_url(), room, {"--state-dir", dir2});
     std::string joined = second.wait_event("joined", {}, kJoinTimeoutMs);
-    assert_str_eq(json_str(joined, "id"), id);
+    check_str_eq(json_str(joined, "id"), id);
     g_assert_true(json_bool(joined, "resumed"));
     g_assert_true(first.wait_exit());
     g_assert_cmpint(first.exit_status(), ==, 1);
-    assert_str_eq(json_str(first.wait_event("error", {}, 100), "code"), "replaced");
+    check_str_eq(json_str(first.wait_event("error", {}, 100), "code"), "replaced");
     for (const auto &e : first.events())
         g_assert_true(json_str(e, "event") != "reconnecting");
     g_assert_false(second.exited());
@@ -309,7 +309,7 @@ void test_server_restart() {
     g_assert_false(p.b->wait_event("reconnecting", {}, kPromptMs, mb).empty());
     server = std::make_unique<ServerProcess>(std::vector<std::string>{"--port", port});
     std::string url2 = server->ws_url();
-    assert_str_eq(url2.c_str(), url.c_str());
+    check_str_eq(url2.c_str(), url.c_str());
     std::string ja = p.a->wait_event("joined", {}, kJoinTimeoutMs, ma);
     std::string jb = p.b->wait_event("joined", {}, kJoinTimeoutMs, mb);
     g_assert_false(ja.empty());

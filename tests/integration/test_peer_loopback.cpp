@@ -5,19 +5,14 @@
 #include "src/peer/peer_app.h"
 
 #include <glib.h>
+
+#include "tests/check_str.h"
 #include <gst/gst.h>
 #include <string>
 
 #include <filesystem>
 #include <memory>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 using namespace duet::peer;
 
@@ -133,7 +128,7 @@ void test_signalling_drop_keeps_call() {
     g_assert_true(b.wait("joined", {}, {}, 2));
     const Event &rejoined = b.events[b.events.size() - 1];
     (void)rejoined;
-    assert_str_eq(b.app->id().c_str(), b_id.c_str());
+    check_str_eq(b.app->id().c_str(), b_id.c_str());
     g_assert_true(a.wait("peer-joined", "peer", b_id, 2));
     // Both legs survived: one connection each, no second negotiation.
     g_assert_cmpuint(a.app->leg_count(), ==, 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `--events` output: exact JSON lines, escaping, and the writer's flushing contract.
+#include "tests/check_str.h"
 #include "src/peer/events.h"
 
 #include <json-glib/json-glib.h>
@@ -8,13 +9,6 @@
 #include <cstdio>
 #include <cstring>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 using namespace duet::peer;
 
@@ -44,11 +38,11 @@ void test_each_event_shape() {
          R"({"event":"error","code":"session-failed","message":"x","peer":"p9"})"},
     };
     for (const auto &c : cases)
-        assert_str_eq(format_event(c.e).c_str(), c.json);
+        check_str_eq(format_event(c.e).c_str(), c.json);
 }
 
 void test_time_field_last() {
-    assert_str_eq(format_event(events::connected("p"), 1234).c_str(),
+    check_str_eq(format_event(events::connected("p"), 1234).c_str(),
                   R"({"event":"connected","peer":"p","t_ms":1234})");
 }
 
@@ -59,7 +53,7 @@ void test_escaping_stays_one_line() {
     auto *parser = json_parser_new();
     g_assert_true(json_parser_load_from_data(parser, line.c_str(), -1, nullptr));
     JsonObject *o = json_node_get_object(json_parser_get_root(parser));
-    assert_str_eq(json_object_get_string_member(o, "room"), "k\"itchen\n☕ غرفة");
+    check_str_eq(json_object_get_string_member(o, "room"), "k\"itchen\n☕ غرفة");
     g_object_unref(parser);
 }
 

@@ -5,15 +5,10 @@
 #include "src/peer/ice_servers.h"
 
 #include <glib.h>
+
+#include "tests/check_str.h"
 #include <string>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 using namespace duet::peer;
 using duet::pipelines::AudioSource;
@@ -31,8 +26,8 @@ void test_defaults() {
     CliResult r = parse({"--room", "  kitchen  "});
     g_assert_true(r.options.has_value());
     const PeerOptions &o = *r.options;
-    assert_str_eq(o.room.c_str(), "kitchen"); // trimmed like the server does
-    assert_str_eq(o.server.c_str(), "ws://127.0.0.1:8080/ws");
+    check_str_eq(o.room.c_str(), "kitchen"); // trimmed like the server does
+    check_str_eq(o.server.c_str(), "ws://127.0.0.1:8080/ws");
     g_assert_true(o.media.video_source == VideoSource::Auto);
     g_assert_true(o.media.audio_source == AudioSource::Auto);
     g_assert_true(o.media.sink == SinkMode::Auto);
@@ -78,21 +73,21 @@ void test_every_flag() {
                          "/tmp/duet-state"});
     g_assert_true(r.options.has_value());
     const PeerOptions &o = *r.options;
-    assert_str_eq(o.server.c_str(), "wss://duet.example.org/ws");
+    check_str_eq(o.server.c_str(), "wss://duet.example.org/ws");
     g_assert_true(o.media.video_source == VideoSource::Camera);
     g_assert_true(o.media.audio_source == AudioSource::Mic);
     g_assert_true(o.media.sink == SinkMode::Window);
-    assert_str_eq(o.media.record_path.c_str(), "/tmp/x.webm");
+    check_str_eq(o.media.record_path.c_str(), "/tmp/x.webm");
     g_assert_true(o.events);
     g_assert_cmpint(o.duration_s, ==, 30);
-    assert_str_eq(o.media.video_device.c_str(), "/dev/video2");
+    check_str_eq(o.media.video_device.c_str(), "/dev/video2");
     g_assert_cmpint(o.media.width, ==, 1280);
     g_assert_cmpint(o.media.height, ==, 720);
     g_assert_cmpint(o.media.fps, ==, 25);
     g_assert_cmpint(o.media.video_kbps, ==, 1500);
     g_assert_cmpint(o.media.latency_ms, ==, 120);
     g_assert_cmpint(o.connect_timeout_s, ==, 60);
-    assert_str_eq(o.state_dir.c_str(), "/tmp/duet-state");
+    check_str_eq(o.state_dir.c_str(), "/tmp/duet-state");
 }
 
 void test_usage_errors() {
@@ -173,12 +168,12 @@ void test_ice_servers() {
              "username":"u:1","credential":"p@ss/word"},
             {"urls":"turn:noauth.example.org"},
             {"urls":"http://nope"}, 42, {"urls": 7}])");
-    assert_str_eq(c.stun.c_str(), "stun://stun.example.org:3478");
+    check_str_eq(c.stun.c_str(), "stun://stun.example.org:3478");
     g_assert_cmpuint(c.turns.size(), ==, 2);
     // Credentials are URI-escaped so ':' and '@' in them cannot break webrtcbin's parser.
-    assert_str_eq(c.turns[0].c_str(),
+    check_str_eq(c.turns[0].c_str(),
                   "turn://u%3A1:p%40ss%2Fword@turn.example.org:3478?transport=udp");
-    assert_str_eq(c.turns[1].c_str(), "turns://u%3A1:p%40ss%2Fword@turn.example.org:5349");
+    check_str_eq(c.turns[1].c_str(), "turns://u%3A1:p%40ss%2Fword@turn.example.org:5349");
     g_assert_true(parse_ice_servers("[]").stun.empty());
     g_assert_true(parse_ice_servers("not json").turns.empty());
 }

@@ -4,17 +4,12 @@
 #include "src/peer/room_logic.h"
 
 #include <glib.h>
+
+#include "tests/check_str.h"
 #include <string>
 
 #include <map>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 using namespace duet;
 using namespace duet::peer;
@@ -72,15 +67,15 @@ void test_join_message_and_resume_token() {
     g_assert_false(logic.join_message().resume.has_value());
     logic.on_message(joined({}), legs);
     g_assert_true(logic.joined());
-    assert_str_eq(logic.join_message().resume->c_str(), "tok-me");
+    check_str_eq(logic.join_message().resume->c_str(), "tok-me");
     logic.on_disconnected();
     g_assert_false(logic.joined());
     // The token survives a drop: the next join resumes.
-    assert_str_eq(logic.join_message().room.c_str(), "kitchen");
+    check_str_eq(logic.join_message().room.c_str(), "kitchen");
     g_assert_true(logic.join_message().resume.has_value());
     RoomLogic restarted("kitchen");
     restarted.set_resume_token("from-disk");
-    assert_str_eq(restarted.join_message().resume->c_str(), "from-disk");
+    check_str_eq(restarted.join_message().resume->c_str(), "from-disk");
 }
 
 void test_newcomer_offers_to_everyone() {
@@ -89,9 +84,9 @@ void test_newcomer_offers_to_everyone() {
     auto actions = logic.on_message(joined({"a", "b"}), legs);
     auto offers = only<action::Offer>(actions);
     g_assert_cmpuint(offers.size(), ==, 2);
-    assert_str_eq(offers[0].peer.c_str(), "a");
-    assert_str_eq(offers[1].peer.c_str(), "b");
-    assert_str_eq(emitted(actions)[0].c_str(), "joined");
+    check_str_eq(offers[0].peer.c_str(), "a");
+    check_str_eq(offers[1].peer.c_str(), "b");
+    check_str_eq(emitted(actions)[0].c_str(), "joined");
 }
 
 void test_first_in_room_waits() {
@@ -102,7 +97,7 @@ void test_first_in_room_waits() {
     actions = logic.on_message(proto::PeerJoined{"b", false}, legs);
     // They are the newcomer: they offer, we wait.
     g_assert_cmpuint(only<action::Offer>(actions).size(), ==, 0);
-    assert_str_eq(emitted(actions)[0].c_str(), "peer-joined");
+    check_str_eq(emitted(actions)[0].c_str(), "peer-joined");
 }
 
 void test_resume_keeps_live_legs_and_offers_to_the_rest() {
@@ -125,7 +120,7 @@ void test_resume_keeps_live_legs_and_offers_to_the_rest() {
     // negotiating with an absent peer cannot finish and goes.
     auto closed = only<action::Close>(actions);
     g_assert_cmpuint(closed.size(), ==, 1);
-    assert_str_eq(closed[0].peer.c_str(), "stuck");
+    check_str_eq(closed[0].peer.c_str(), "stuck");
 }
 
 void test_fresh_join_renegotiates_even_live_legs() {
@@ -138,7 +133,7 @@ void test_fresh_join_renegotiates_even_live_legs() {
     // Ids from before a server restart mean nothing now.
     auto closed = only<action::Close>(actions);
     g_assert_cmpuint(closed.size(), ==, 1);
-    assert_str_eq(closed[0].peer, "old-id");
+    check_str_eq(closed[0].peer, "old-id");
 }
 
 void test_peer_left_reasons() {
@@ -148,12 +143,12 @@ void test_peer_left_reasons() {
     auto dropped = logic.on_message(proto::PeerLeft{"a", proto::LeaveReason::Dropped}, legs);
     g_assert_cmpuint(only<action::Close>(dropped).size(), ==, 0); // may come back
     auto ev = only<action::Emit>(dropped);
-    assert_str_eq(ev[0].event.str("reason").c_str(), "dropped");
+    check_str_eq(ev[0].event.str("reason").c_str(), "dropped");
     for (auto reason : {proto::LeaveReason::Left, proto::LeaveReason::Expired}) {
         auto acts = logic.on_message(proto::PeerLeft{"a", reason}, legs);
         auto closed = only<action::Close>(acts);
         g_assert_cmpuint(closed.size(), ==, 1);
-        assert_str_eq(closed[0].peer.c_str(), "a");
+        check_str_eq(closed[0].peer.c_str(), "a");
     }
     // No leg, nothing to close, but the event still goes out.
     auto none = logic.on_message(proto::PeerLeft{"zz", proto::LeaveReason::Left}, legs);
@@ -168,8 +163,8 @@ void test_offer_is_answered_even_with_an_existing_leg() {
     auto acts = logic.on_message(relayed("a", proto::SdpData{"offer", "v=0 offer"}), legs);
     auto answers = only<action::Answer>(acts);
     g_assert_cmpuint(answers.size(), ==, 1);
-    assert_str_eq(answers[0].peer.c_str(), "a");
-    assert_str_eq(answers[0].sdp.c_str(), "v=0 offer");
+    check_str_eq(answers[0].peer.c_str(), "a");
+    check_str_eq(answers[0].sdp.c_str(), "v=0 offer");
 }
 
 void test_answers_and_candidates_need_a_leg() {
@@ -185,7 +180,7 @@ void test_answers_and_candidates_need_a_leg() {
     g_assert_cmpuint(a.size(), ==, 1);
     auto c = only<action::AddCandidate>(logic.on_message(relayed("x", cand), legs));
     g_assert_cmpuint(c.size(), ==, 1);
-    assert_str_eq(c[0].candidate.mid.c_str(), "video0");
+    check_str_eq(c[0].candidate.mid.c_str(), "video0");
 }
 
 void test_garbage_signal_data_is_ignored() {
@@ -203,8 +198,8 @@ void test_room_full_exits_3() {
     auto acts = logic.on_message(proto::Error{proto::ErrorCode::RoomFull, "room is full"}, legs);
     auto ev = only<action::Emit>(acts);
     g_assert_cmpuint(ev.size(), ==, 1);
-    assert_str_eq(ev[0].event.name.c_str(), "error");
-    assert_str_eq(ev[0].event.str("code").c_str(), "room-full");
+    check_str_eq(ev[0].event.name.c_str(), "error");
+    check_str_eq(ev[0].event.str("code").c_str(), "room-full");
     auto exits = only<action::Exit>(acts);
     g_assert_cmpuint(exits.size(), ==, 1);
     g_assert_cmpint(exits[0].code, ==, kExitRoomFull);

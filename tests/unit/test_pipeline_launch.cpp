@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Pipeline descriptions from options, SDP/candidate helpers and the plugin check.
+#include "tests/check_str.h"
 #include "pipelines/devices.h"
 #include "pipelines/launch.h"
 #include "pipelines/plugins.h"
@@ -10,13 +11,6 @@
 
 #include <string>
 
-// g_assert_cmpstr keeps the raw pointers it is given, so a temporary std::string's
-// c_str() would dangle inside it; this copies both sides first.
-#define assert_str_eq(a, b)                                                                        \
-    do {                                                                                           \
-        const std::string assert_s1_ = (a), assert_s2_ = (b);                                      \
-        g_assert_cmpstr(assert_s1_.c_str(), ==, assert_s2_.c_str());                               \
-    } while (0)
 
 using namespace duet::pipelines;
 
@@ -105,7 +99,7 @@ void test_payloaders() {
     g_assert_true(has(a, "rtpopuspay pt=111"));
     g_assert_true(has(a, "media=audio,encoding-name=OPUS,clock-rate=48000,payload=111"));
     assert_parses(a);
-    assert_str_eq(video_rtp_caps(96).c_str(),
+    check_str_eq(video_rtp_caps(96).c_str(),
                   "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96");
 }
 
@@ -212,8 +206,8 @@ void test_payload_types_from_offer() {
 void test_media_mids() {
     auto mids = media_mids(kChromeOffer);
     g_assert_cmpuint(mids.size(), ==, 2);
-    assert_str_eq(mids[0].c_str(), "0");
-    assert_str_eq(mids[1].c_str(), "1");
+    check_str_eq(mids[0].c_str(), "0");
+    check_str_eq(mids[1].c_str(), "1");
     g_assert_cmpuint(media_mids("v=0\na=mid:stray\n").size(), ==, 0);
 }
 
@@ -221,7 +215,7 @@ void test_candidates() {
     const char *host = "candidate:1 1 UDP 2122260223 192.168.1.4 54321 typ host";
     const char *mdns =
         "candidate:2 1 udp 2122260223 6a1f3c2e-93f1-4b9a-a7b6-1d2c1f0e9a11.local 50000 typ host";
-    assert_str_eq(candidate_address(host).c_str(), "192.168.1.4");
+    check_str_eq(candidate_address(host).c_str(), "192.168.1.4");
     g_assert_false(is_mdns_candidate(host));
     g_assert_true(is_mdns_candidate(mdns));
     g_assert_false(is_mdns_candidate("candidate:3 1"));
