@@ -10,7 +10,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps
-  libx11-dev chromium xvfb
+  libx11-dev chromium xvfb coturn openssl
 )
 
 missing=()

@@ -133,7 +133,9 @@ async function acquireMedia() {
 }
 
 function createCall(stream) {
-  const call = new Call(stream, (to, data) => signaling.signal(to, data));
+  // `?relay=1` keeps the call on TURN relays (hides this device's IP addresses).
+  const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+  const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly });
   call.addEventListener('stream', (e) => {
     ui.showRemote(e.detail.id, e.detail.stream);
     ui.setRemoteState(e.detail.id, remoteState(e.detail.id));

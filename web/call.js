@@ -34,15 +34,19 @@ export class Call extends EventTarget {
   #stream;
   #send;
   #iceServers = [];
+  #relayOnly = false;
 
   /**
    * @param {MediaStream} localStream our camera and microphone
    * @param {(to: string, data: object) => boolean} send relays signalling data to a peer
+   * @param {{relayOnly?: boolean}} [options] relayOnly: use TURN relays only, never a
+   *   direct path, so the other side never learns this device's addresses
    */
-  constructor(localStream, send) {
+  constructor(localStream, send, { relayOnly = false } = {}) {
     super();
     this.#stream = localStream;
     this.#send = send;
+    this.#relayOnly = relayOnly;
   }
 
   /** ICE servers from the latest `joined`; used by connections created from now on. */
@@ -169,7 +173,11 @@ export class Call extends EventTarget {
   #replace(id, offerer) {
     const old = this.#links.get(id);
     if (old) old.pc.close();
-    const pc = new RTCPeerConnection({ iceServers: this.#iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({
+      iceServers: this.#iceServers,
+      bundlePolicy: 'max-bundle',
+      iceTransportPolicy: this.#relayOnly ? 'relay' : 'all',
+    });
     const link = new Link(id, pc, offerer);
     this.#links.set(id, link);
     // Our tracks go in before the offer or answer is created, so an answer to an offer

@@ -73,7 +73,7 @@ export async function startServer({ args = [], timeoutMs = 10000 } = {}) {
     // Keep reading stdout for the whole run so the pipe never fills up.
     createInterface({ input: proc.stdout }).on('line', (line) => {
       keep(`${line}\n`);
-      const m = /^listening on (http:\/\/[^\s/]+\/)$/.exec(line.trim());
+      const m = /^listening on (https?:\/\/[^\s/]+\/)$/.exec(line.trim());
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -130,11 +130,11 @@ export async function launchBrowser({ fakeUi = true, args = [] } = {}) {
  * A server and a browser for one test, both stopped when the test ends.
  * @param {import('node:test').TestContext} t
  */
-export async function startEnv(t, { serverArgs = [], fakeUi = true } = {}) {
+export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs = [] } = {}) {
   const server = await startServer({ args: serverArgs });
   let browser;
   try {
-    browser = await launchBrowser({ fakeUi });
+    browser = await launchBrowser({ fakeUi, args: browserArgs });
   } catch (err) {
     await server.stop();
     throw err;
