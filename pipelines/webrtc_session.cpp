@@ -147,6 +147,9 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     }
     g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
                  guint(config_.latency_ms), nullptr);
+    if (config_.relay_only)
+        g_object_set(webrtc_, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
+                     nullptr);
     if (!config_.stun_server.empty())
         g_object_set(webrtc_, "stun-server", config_.stun_server.c_str(), nullptr);
     for (const auto &turn : config_.turn_servers) {

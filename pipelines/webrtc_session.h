@@ -26,6 +26,7 @@ struct SessionConfig {
     int latency_ms = kDefaultLatencyMs;
     std::string stun_server;               // stun://host:port, or empty
     std::vector<std::string> turn_servers; // turn(s)://user:pass@host:port
+    bool relay_only = false;               // ICE transport policy "relay"
     ResolvedMedia media;
 };
 

@@ -4,6 +4,7 @@
 
 #include "signaling/protocol.h"
 
+#include <gio/gio.h>
 #include <glib.h>
 
 #include <algorithm>
@@ -27,14 +28,16 @@ constexpr int kMaxEncoderThreads = 4;
 struct Raw {
     gchar *room = nullptr, *server = nullptr, *video_source = nullptr, *audio_source = nullptr,
           *sink = nullptr, *record = nullptr, *video_device = nullptr, *size = nullptr,
-          *state_dir = nullptr;
-    gboolean events = FALSE;
+          *state_dir = nullptr, *ca_file = nullptr, *stun = nullptr;
+    gchar **turn = nullptr;
+    gboolean events = FALSE, relay_only = FALSE;
     gint duration = 0, fps = pipelines::kDefaultFps, kbps = pipelines::kDefaultVideoKbps,
          latency = pipelines::kDefaultLatencyMs, connect_timeout = 0;
     ~Raw() {
         for (gchar *p : {room, server, video_source, audio_source, sink, record, video_device, size,
-                         state_dir})
+                         state_dir, ca_file, stun})
             g_free(p);
+        g_strfreev(turn);
     }
 };
 
@@ -95,6 +98,94 @@ bool valid_server_url(const std::string &url, std::string *why) {
     return ok;
 }
 
+namespace {
+
+// Parses scheme://[userinfo@]host:port[?query]; nullptr (reason in *why) if it is not one.
+GUri *parse_ice_uri(const std::string &uri, const char *flag, std::string *why) {
+    GError *err = nullptr;
+    GUri *u = g_uri_parse(uri.c_str(), G_URI_FLAGS_HAS_PASSWORD, &err);
+    if (!u) {
+        *why = std::string(flag) + ": not a URI: " + err->message;
+        g_error_free(err);
+        return nullptr;
+    }
+    const char *host = g_uri_get_host(u);
+    if (!host || !*host || g_uri_get_port(u) <= 0 || g_uri_get_port(u) > 65535) {
+        *why = std::string(flag) + " needs a host and a port (got '" + uri + "')";
+        g_uri_unref(u);
+        return nullptr;
+    }
+    return u;
+}
+
+} // namespace
+
+std::optional<std::string> parse_stun_uri(const std::string &uri, std::string *why) {
+    // RFC 7064 writes stun:host:port; webrtcbin wants stun://host:port.
+    std::string text = uri;
+    if (text.rfind("stun:", 0) == 0 && text.rfind("stun://", 0) != 0)
+        text = "stun://" + text.substr(5);
+    if (text.rfind("stun://", 0) != 0) {
+        *why = "--stun must be stun://host:port or stun:host:port (got '" + uri + "')";
+        return std::nullopt;
+    }
+    GUri *u = parse_ice_uri(text, "--stun", why);
+    if (!u)
+        return std::nullopt;
+    bool extra = g_uri_get_userinfo(u) || (g_uri_get_path(u) && *g_uri_get_path(u)) ||
+                 g_uri_get_query(u);
+    g_uri_unref(u);
+    if (extra) {
+        *why = "--stun takes only host:port (got '" + uri + "')";
+        return std::nullopt;
+    }
+    return text;
+}
+
+std::optional<std::string> parse_turn_uri(const std::string &uri, std::string *why) {
+    if (uri.rfind("turn://", 0) != 0 && uri.rfind("turns://", 0) != 0) {
+        *why = "--turn must be turn://user:pass@host:port or turns://user:pass@host:port "
+               "(got '" +
+               uri + "')";
+        return std::nullopt;
+    }
+    GUri *u = parse_ice_uri(uri, "--turn", why);
+    if (!u)
+        return std::nullopt;
+    const char *user = g_uri_get_user(u), *pass = g_uri_get_password(u);
+    bool has_credentials = user && *user && pass && *pass;
+    bool has_path = g_uri_get_path(u) && *g_uri_get_path(u);
+    g_uri_unref(u);
+    if (!has_credentials) {
+        *why = "--turn needs user:pass@ before the host (URL-escape ':' and '@' in them)";
+        return std::nullopt;
+    }
+    if (has_path) {
+        *why = "--turn takes no path (got '" + uri + "')";
+        return std::nullopt;
+    }
+    return uri;
+}
+
+bool valid_ca_file(const std::string &path, std::string *why) {
+    if (path.empty()) {
+        *why = "--ca-file needs a file name";
+        return false;
+    }
+    GError *err = nullptr;
+    GList *certs = g_tls_certificate_list_new_from_file(path.c_str(), &err);
+    if (err) {
+        *why = "--ca-file " + path + ": " + err->message;
+        g_error_free(err);
+        return false;
+    }
+    bool any = certs != nullptr;
+    g_list_free_full(certs, g_object_unref);
+    if (!any)
+        *why = "--ca-file " + path + " holds no PEM certificate";
+    return any;
+}
+
 CliResult parse_cli(const std::vector<std::string> &args) {
     Raw raw;
     GOptionEntry entries[] = {
@@ -129,6 +220,15 @@ CliResult parse_cli(const std::vector<std::string> &args) {
          "Where the resume token is kept so a restart reclaims the seat (default: systemd's "
          "$RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/duet-peer)",
          "DIR"},
+        {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &raw.ca_file,
+         "PEM CA bundle to trust for wss:// (a private CA; default: the system's)", "FILE"},
+        {"stun", 0, 0, G_OPTION_ARG_STRING, &raw.stun,
+         "STUN server, used instead of one the server hands out", "stun://HOST:PORT"},
+        {"turn", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.turn,
+         "TURN server, added to those the server hands out (repeatable)",
+         "turn(s)://USER:PASS@HOST:PORT"},
+        {"relay-only", 0, 0, G_OPTION_ARG_NONE, &raw.relay_only,
+         "Send media only through a TURN relay (ICE transport policy 'relay')", nullptr},
         {}};
     std::unique_ptr<GOptionContext, decltype(&g_option_context_free)> ctx(
         g_option_context_new("- native duet peer for kiosks and headless machines"),
@@ -221,6 +321,27 @@ CliResult parse_cli(const std::vector<std::string> &args) {
     o.connect_timeout_s = raw.connect_timeout;
     if (raw.state_dir)
         o.state_dir = raw.state_dir;
+    if (raw.ca_file) {
+        if (!valid_ca_file(raw.ca_file, &why))
+            return usage(why);
+        // GTlsFileDatabase wants an absolute path (and a relative one would break on chdir).
+        gchar *abs = g_canonicalize_filename(raw.ca_file, nullptr);
+        o.ca_file = abs;
+        g_free(abs);
+    }
+    if (raw.stun) {
+        auto stun = parse_stun_uri(raw.stun, &why);
+        if (!stun)
+            return usage(why);
+        o.stun = *stun;
+    }
+    for (gchar **t = raw.turn; t && *t; ++t) {
+        auto turn = parse_turn_uri(*t, &why);
+        if (!turn)
+            return usage(why);
+        o.turns.push_back(*turn);
+    }
+    o.relay_only = raw.relay_only;
     CliResult r;
     r.options = std::move(o);
     return r;

@@ -26,6 +26,10 @@ struct PeerOptions {
     int duration_s = 0;        // 0: run until a signal
     int connect_timeout_s = 0; // 0: keep retrying the server forever
     std::string state_dir;     // where the resume token is kept; "" = default_state_dir()
+    std::string ca_file;       // PEM CA bundle trusted for wss://; "" = the system's
+    std::string stun;               // stun://host:port from --stun, or ""
+    std::vector<std::string> turns; // turn(s)://user:pass@host:port from --turn
+    bool relay_only = false;        // ICE uses relay (TURN) candidates only
 };
 
 struct CliResult {
@@ -41,5 +45,11 @@ CliResult parse_cli(const std::vector<std::string> &args);
 std::optional<std::pair<int, int>> parse_size(const std::string &text);
 // ws:// or wss:// with a host; anything else is a usage error with a reason.
 bool valid_server_url(const std::string &url, std::string *why);
+// stun://host:port or stun:host:port -> stun://host:port; nullopt (reason in *why) otherwise.
+std::optional<std::string> parse_stun_uri(const std::string &uri, std::string *why);
+// turn(s)://user:pass@host:port[?transport=udp|tcp], as webrtcbin takes it; else nullopt.
+std::optional<std::string> parse_turn_uri(const std::string &uri, std::string *why);
+// A readable PEM file holding at least one certificate; else false with a reason.
+bool valid_ca_file(const std::string &path, std::string *why);
 
 } // namespace duet::peer

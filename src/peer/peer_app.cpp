@@ -184,8 +184,16 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
     cfg.latency_ms = options_.media.latency_ms;
     cfg.media = media_;
     IceConfig ice = parse_ice_servers(logic_.ice_servers_json());
-    cfg.stun_server = ice.stun;
-    cfg.turn_servers = ice.turns;
+    // Our own flags come first: webrtcbin takes one STUN server, and a local TURN server
+    // is the one the operator chose for this machine.
+    cfg.stun_server = options_.stun.empty() ? ice.stun : options_.stun;
+    cfg.turn_servers = options_.turns;
+    cfg.turn_servers.insert(cfg.turn_servers.end(), ice.turns.begin(), ice.turns.end());
+    cfg.relay_only = options_.relay_only;
+    if (cfg.relay_only && cfg.turn_servers.empty())
+        g_warning("--relay-only but no TURN server (neither --turn nor from the server): the "
+                  "call with %s cannot connect",
+                  peer.c_str());
     std::string error;
     auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
                                                     std::move(cfg), this, &error);

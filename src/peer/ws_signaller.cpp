@@ -15,9 +15,24 @@ constexpr guint64 kMaxIncomingBytes = 256 * 1024;
 
 } // namespace
 
-WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s)
+WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s, const std::string &ca_file)
     : url_(std::move(url)), give_up_after_s_(give_up_after_s) {
     session_ = soup_session_new();
+    if (!ca_file.empty()) {
+        GError *err = nullptr;
+        GTlsDatabase *db = g_tls_file_database_new(ca_file.c_str(), &err);
+        if (db) {
+            g_object_set(session_, "tls-database", db, nullptr);
+            g_object_unref(db);
+            g_info("trusting the CA certificates in %s for %s", ca_file.c_str(), url_.c_str());
+        } else {
+            // parse_cli checked the file; if it changed since, wss:// fails with a
+            // certificate error and the usual retries, never silently trusts anything.
+            g_warning("cannot load --ca-file %s: %s; using the system's CAs", ca_file.c_str(),
+                      err->message);
+            g_error_free(err);
+        }
+    }
 }
 
 WsSignaller::~WsSignaller() {
@@ -93,10 +108,14 @@ void WsSignaller::connect() {
                 s->on_connected(ws);
             } else {
                 bool timed_out = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-                s->on_connect_failed(timed_out
-                                         ? "no answer within " +
-                                               std::to_string(kConnectAttemptTimeoutMs) + " ms"
-                                         : std::string(err ? err->message : "unknown error"));
+                std::string why = timed_out ? "no answer within " +
+                                                  std::to_string(kConnectAttemptTimeoutMs) + " ms"
+                                            : std::string(err ? err->message : "unknown error");
+                if (err && err->domain == G_TLS_ERROR)
+                    why = "TLS: " + why +
+                          " (the server's certificate is not trusted; for a private CA pass "
+                          "--ca-file with its PEM certificate)";
+                s->on_connect_failed(why);
             }
             g_clear_error(&err);
         },

@@ -23,8 +23,9 @@ inline constexpr gushort kCloseSeatTaken = 4001;
 
 class WsSignaller : public Signaller {
   public:
-    // give_up_after_s: 0 keeps retrying forever.
-    WsSignaller(std::string url, unsigned give_up_after_s);
+    // give_up_after_s: 0 keeps retrying forever. ca_file: PEM bundle to trust for wss://
+    // instead of the system's ("" = system); validated by parse_cli.
+    WsSignaller(std::string url, unsigned give_up_after_s, const std::string &ca_file = {});
     ~WsSignaller() override;
 
     void start(Listener *listener) override;

@@ -7,6 +7,10 @@
 #include <glib.h>
 
 #include "tests/check_str.h"
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
 
@@ -178,6 +182,107 @@ void test_ice_servers() {
     g_assert_true(parse_ice_servers("not json").turns.empty());
 }
 
+// A throwaway self-signed CA certificate (no key anywhere): enough for --ca-file to load.
+const char *const kCaPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjzCCATWgAwIBAgIUBKfGzejHyP+i16wjoe3JEZWccN8wCgYIKoZIzj0EAwIw\n"
+    "HDEaMBgGA1UEAwwRZHVldC11bml0LXRlc3QtY2EwIBcNMjYxMTIyMDAwOTE0WhgP\n"
+    "MjEyNjEwMjkwMDA5MTRaMBwxGjAYBgNVBAMMEWR1ZXQtdW5pdC10ZXN0LWNhMFkw\n"
+    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE5ZWzPniafFs3wHXTOIC8ZZkqe48wuXNZ\n"
+    "F8GfKLVRglFK1ebN/TXxaJnRJqDUx3+Oq/QBB/tix/DpRa2aoGZyFqNTMFEwHQYD\n"
+    "VR0OBBYEFJ/lSsfoJdmtBdzjoH4Ru/KWPmngMB8GA1UdIwQYMBaAFJ/lSsfoJdmt\n"
+    "BdzjoH4Ru/KWPmngMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIg\n"
+    "LyRxdJPETCrlpv3qG7mq6Mi/lJI7pXp5NGMPtyDxaT8CIQCIu2WSI+ISGUUaKQcI\n"
+    "ef4vizjRirudfn2QwWP9DHqyCQ==\n"
+    "-----END CERTIFICATE-----\n";
+
+// Writes `text` to a fresh file in a temporary directory; returns its path.
+std::string temp_file(const char *name, const std::string &text) {
+    static std::string dir = [] {
+        GError *err = nullptr;
+        gchar *d = g_dir_make_tmp("duet-peer-cli-XXXXXX", &err);
+        g_assert_no_error(err);
+        std::string out(d);
+        g_free(d);
+        return out;
+    }();
+    std::string path = dir + "/" + name;
+    g_assert_true(g_file_set_contents(path.c_str(), text.c_str(), gssize(text.size()), nullptr));
+    return path;
+}
+
+void test_tls_and_ice_flags() {
+    std::string ca = temp_file("ca.pem", kCaPem);
+    CliResult r = parse({"--room", "r", "--server", "wss://10.0.0.5:8443/ws", "--ca-file", ca,
+                         "--stun", "stun:stun.example.org:3478", "--turn",
+                         "turn://u:p@turn.example.org:3478?transport=udp", "--turn",
+                         "turns://a%3Ab:c@turn.example.org:5349", "--relay-only"});
+    if (!r.options)
+        g_printerr("%s\n", r.message.c_str());
+    g_assert_true(r.options.has_value());
+    const PeerOptions &o = *r.options;
+    check_str_eq(o.ca_file.c_str(), ca.c_str());
+    check_str_eq(o.stun.c_str(), "stun://stun.example.org:3478"); // webrtcbin's form
+    g_assert_cmpuint(o.turns.size(), ==, 2);
+    check_str_eq(o.turns[0].c_str(), "turn://u:p@turn.example.org:3478?transport=udp");
+    check_str_eq(o.turns[1].c_str(), "turns://a%3Ab:c@turn.example.org:5349");
+    g_assert_true(o.relay_only);
+
+    // Defaults: the system's CAs, no local ICE servers, every transport allowed.
+    CliResult d = parse({"--room", "r"});
+    g_assert_true(d.options->ca_file.empty());
+    g_assert_true(d.options->stun.empty());
+    g_assert_true(d.options->turns.empty());
+    g_assert_false(d.options->relay_only);
+    // A relative --ca-file is made absolute (GTlsFileDatabase insists on it).
+    std::string rel = "duet-peer-cli-" + std::to_string(getpid()) + ".pem";
+    g_assert_true(g_file_set_contents(rel.c_str(), kCaPem, -1, nullptr));
+    CliResult relative = parse({"--room", "r", "--ca-file", rel});
+    g_remove(rel.c_str());
+    g_assert_true(relative.options.has_value());
+    g_assert_true(g_path_is_absolute(relative.options->ca_file.c_str()));
+    g_assert_true(g_str_has_suffix(relative.options->ca_file.c_str(), ("/" + rel).c_str()));
+    check_str_eq(parse({"--room", "r", "--stun", "stun://h:19302"}).options->stun.c_str(),
+                 "stun://h:19302");
+
+    std::string empty = temp_file("empty.pem", "");
+    std::string junk = temp_file("junk.pem", "not a certificate\n");
+    std::vector<std::pair<std::vector<std::string>, const char *>> bad = {
+        {{"--ca-file", "/nonexistent/ca.pem"}, "--ca-file"},
+        {{"--ca-file", ""}, "--ca-file"},
+        {{"--ca-file", empty}, "--ca-file"},
+        {{"--ca-file", junk}, "--ca-file"},
+        {{"--stun", "stun.example.org:3478"}, "--stun"},
+        {{"--stun", "stun:"}, "--stun"},
+        {{"--stun", "stun://host"}, "--stun"},
+        {{"--stun", "stun://u:p@host:3478"}, "--stun"},
+        {{"--stun", "turn://u:p@host:3478"}, "--stun"},
+        {{"--turn", "turn:host:3478"}, "--turn"},
+        {{"--turn", "turn://host:3478"}, "--turn"},
+        {{"--turn", "turn://user@host:3478"}, "--turn"},
+        {{"--turn", "turn://u:p@host"}, "--turn"},
+        {{"--turn", "turn://u:p@:3478"}, "--turn"},
+        {{"--turn", "stun://u:p@host:3478"}, "--turn"},
+        {{"--turn", "turn://u:p@host:3478/path"}, "--turn"},
+        {{"--turn", "turn://u:p@h:3478", "--turn", "bogus"}, "--turn"},
+    };
+    for (auto &[args, flag] : bad) {
+        std::vector<std::string> full{"--room", "r"};
+        full.insert(full.end(), args.begin(), args.end());
+        CliResult e = parse(full);
+        if (e.options)
+            g_printerr("accepted: %s %s\n", args[0].c_str(), args.back().c_str());
+        g_assert_false(e.options.has_value());
+        g_assert_cmpint(e.exit_code, ==, kExitUsage);
+        if (e.message.find(flag) == std::string::npos)
+            g_printerr("message without %s: %s\n", flag, e.message.c_str());
+        g_assert_true(e.message.find(flag) != std::string::npos); // says which flag
+    }
+    for (const char *f : {"ca.pem", "empty.pem", "junk.pem"})
+        g_remove((std::filesystem::path(ca).parent_path() / f).c_str());
+    g_rmdir(std::filesystem::path(ca).parent_path().c_str());
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -188,5 +293,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer-cli/helpers", test_size_and_url_helpers);
     g_test_add_func("/peer-cli/backoff", test_backoff_grows_caps_and_jitters);
     g_test_add_func("/peer-cli/ice-servers", test_ice_servers);
+    g_test_add_func("/peer-cli/tls-and-ice-flags", test_tls_and_ice_flags);
     return g_test_run();
 }
