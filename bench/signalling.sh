@@ -17,8 +17,9 @@ echo "[" > "$out"
 first=1
 for n in "${sizes[@]}"; do
   # The load generator is one client process standing in for N people, so the per-socket
-  # rate limit and the unjoined timeout are lifted for the run.
-  coproc SRV { exec "$BUILD/signaling/duet-server" --port 0 --max-message-rate 100000 --join-timeout 3600; }
+  # rate limit, the per-address cap and the unjoined timeout are lifted for the run.
+  coproc SRV { exec "$BUILD/signaling/duet-server" --port 0 --max-message-rate 100000 --join-timeout 3600 \
+    --max-connections-per-ip 1000000; }
   read -r -t 10 line <&"${SRV[0]}"
   port=${line##*:}; port=${port%/}
   tmp=$(mktemp)

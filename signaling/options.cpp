@@ -14,7 +14,8 @@ namespace {
 struct Raw {
     gchar *config = nullptr, *host = nullptr, *tls_cert = nullptr, *tls_key = nullptr,
           *turn_secret_file = nullptr;
-    gint port = -1, max_peers = -1, grace = -1, join_timeout = -1, rate = -1, turn_ttl = -1;
+    gint port = -1, max_peers = -1, grace = -1, join_timeout = -1, rate = -1, turn_ttl = -1,
+         per_ip = -1, max_message = -1;
     gchar **allow_origin = nullptr, **stun = nullptr, **turn = nullptr;
     ~Raw() {
         for (gchar *s : {config, host, tls_cert, tls_key, turn_secret_file})
@@ -67,7 +68,9 @@ bool apply_key_file(const char *path, Raw &raw, std::string *error) {
             gint *slot;
         } ints[] = {{"port", &raw.port},           {"max-peers", &raw.max_peers},
                     {"resume-grace", &raw.grace},  {"join-timeout", &raw.join_timeout},
-                    {"max-message-rate", &raw.rate}, {"turn-ttl", &raw.turn_ttl}};
+                    {"max-message-rate", &raw.rate}, {"turn-ttl", &raw.turn_ttl},
+                    {"max-connections-per-ip", &raw.per_ip},
+                    {"max-message-size", &raw.max_message}};
         struct ListKey {
             const char *name;
             gchar ***slot;
@@ -139,6 +142,11 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
          "Close sockets that are in no room for this long (default 60)", "SECONDS"},
         {"max-message-rate", 0, 0, G_OPTION_ARG_INT, &raw.rate,
          "Messages per second one socket may send before it is closed (default 50)", "N"},
+        {"max-connections-per-ip", 0, 0, G_OPTION_ARG_INT, &raw.per_ip,
+         "Open WebSockets allowed from one address (default 64)", "N"},
+        {"max-message-size", 0, 0, G_OPTION_ARG_INT, &raw.max_message,
+         "Largest message in bytes; larger ones close the socket with 1009 (default 65536)",
+         "BYTES"},
         {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_cert,
          "PEM certificate (chain): serve https and wss", "FILE"},
         {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_key, "PEM private key for --tls-cert",
@@ -197,7 +205,12 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
                      config.rate_burst = 4.0 * v;
                  }) ||
         !set_int(raw.turn_ttl, "turn-ttl", 1, 7 * 86400,
-                 [&](gint v) { config.turn_ttl_seconds = unsigned(v); }))
+                 [&](gint v) { config.turn_ttl_seconds = unsigned(v); }) ||
+        !set_int(raw.per_ip, "max-connections-per-ip", 1, 1000000,
+                 [&](gint v) { config.max_connections_per_ip = unsigned(v); }) ||
+        // An SDP offer with many candidates is a few KiB; 1 MiB is libsoup's hard cap here.
+        !set_int(raw.max_message, "max-message-size", 1024, 1024 * 1024,
+                 [&](gint v) { config.max_message_bytes = std::size_t(v); }))
         return OptionsResult::UsageError;
 
     if (bool(raw.tls_cert) != bool(raw.tls_key)) {

@@ -19,6 +19,7 @@ struct Server::Conn {
     Server *server;
     ConnId id;
     SoupWebsocketConnection *ws; // owned reference
+    std::string ip;
     gulong handlers[3] = {0, 0, 0};
     gint64 idle_since_us = 0; // when it connected or last left a room
     double tokens = 0;        // rate-limit bucket
@@ -33,6 +34,9 @@ constexpr gushort kCloseReplaced = 4001;
 
 // Pending-connection queue; the kernel caps it at net.core.somaxconn (4096 on Debian 12).
 constexpr gint kListenBacklog = 4096;
+
+// RFC 6585; libsoup 3.2 has no name for it.
+constexpr guint kStatusTooManyRequests = 429;
 
 const char *content_type_for(const char *path) {
     struct Ext {
@@ -115,6 +119,14 @@ bool Server::start(std::string *error) {
             if (!s->origin_allowed(msg)) {
                 ++s->origin_refused_total_;
                 respond_text(msg, SOUP_STATUS_FORBIDDEN, "origin not allowed\n");
+                return;
+            }
+            const char *ip = soup_server_message_get_remote_host(msg);
+            auto it = s->per_ip_.find(ip ? ip : "");
+            if (it != s->per_ip_.end() && it->second >= s->config_.max_connections_per_ip) {
+                ++s->errors_total_["too-many-connections"];
+                respond_text(msg, kStatusTooManyRequests,
+                             "too many connections from this address\n");
             }
         },
         this, nullptr);
@@ -240,6 +252,9 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
     c->server = s;
     c->id = s->next_id_++;
     c->idle_since_us = c->refill_us = g_get_monotonic_time();
+    const char *ip = soup_server_message_get_remote_host(msg);
+    c->ip = ip ? ip : "";
+    ++s->per_ip_[c->ip];
     c->tokens = s->config_.rate_burst;
     c->ws = static_cast<SoupWebsocketConnection *>(g_object_ref(ws));
     soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.hard_message_bytes);
@@ -253,7 +268,7 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
             if (g_bytes_get_size(message) > c->server->config_.max_message_bytes) {
                 ++c->server->errors_total_["too-large"];
                 soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
-                                                "message larger than 64 KiB");
+                                                "message too large");
                 return;
             }
             if (type != SOUP_WEBSOCKET_DATA_TEXT) {
@@ -334,6 +349,8 @@ void Server::on_closed(ConnId id) {
     // Take ownership out of the map first: apply() may look the connection up.
     std::unique_ptr<Conn> c = std::move(it->second);
     conns_.erase(it);
+    if (auto ip = per_ip_.find(c->ip); ip != per_ip_.end() && --ip->second == 0)
+        per_ip_.erase(ip);
     for (gulong h : c->handlers)
         if (h)
             g_signal_handler_disconnect(c->ws, h);

@@ -43,6 +43,9 @@ struct ServerConfig {
     // Sockets that are not in a room are closed after this long, so idle connections
     // cannot pile up. A browser reconnects when it needs to join again.
     unsigned join_timeout_seconds = 60;
+    // Open WebSockets per client address. Generous because an office or school may share
+    // one public address; low enough that one host cannot take every file descriptor.
+    unsigned max_connections_per_ip = 64;
     // Per-connection message rate. Call setup sends an SDP and a few dozen ICE candidates
     // at once, so the burst is generous; a steady flood beyond the rate is closed (1008).
     double rate_per_second = 50;
@@ -91,6 +94,7 @@ class Server {
     guint64 relayed_total_ = 0;
     guint64 origin_refused_total_ = 0;
     std::unordered_map<std::string, guint64> errors_total_; // by wire code or close reason
+    std::unordered_map<std::string, unsigned> per_ip_;       // open WebSockets by address
 };
 
 } // namespace duet::signaling

@@ -257,7 +257,7 @@ void test_flood_is_closed_1008() {
 }
 
 void test_idle_sockets_time_out() {
-    ServerProcess strict({"--join-timeout", "1"});
+    ServerProcess strict({"--join-timeout", "1", "--max-connections-per-ip", "1000"});
     std::vector<std::unique_ptr<Client>> idle;
     for (int i = 0; i < 500; ++i)
         idle.push_back(std::make_unique<Client>(strict.ws_url()));
@@ -481,6 +481,26 @@ void test_resume_race() {
     }
 }
 
+void test_connections_per_ip_and_message_size() {
+    ServerProcess limited({"--max-connections-per-ip", "3", "--max-message-size", "2048"});
+    auto a = std::make_unique<Client>(limited.ws_url());
+    Client b(limited.ws_url()), c(limited.ws_url());
+    g_assert_true(a->open() && b.open() && c.open());
+    Client d(limited.ws_url());
+    g_assert_false(d.open());
+    g_assert_cmpuint(d.handshake_status(), ==, 429);
+    // A closed connection frees its place.
+    a.reset();
+    g_assert_true(wait_until([&] {
+        Client e(limited.ws_url());
+        return e.open();
+    }));
+    // The configured size limit applies: 3 KiB is over 2 KiB.
+    b.send("{\"type\":\"join\",\"room\":\"" + std::string(3000, 'x') + "\"}");
+    g_assert_true(b.wait_closed());
+    g_assert_cmpuint(b.close_code(), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+}
+
 // Under systemd (Type=notify, WatchdogSec) the server reports READY=1 and pings the watchdog.
 void test_systemd_notify() {
     gchar *dir = g_dir_make_tmp("duet-notify-XXXXXX", nullptr);
@@ -527,6 +547,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/max-peers", test_max_peers_flag);
     g_test_add_func("/server/flood", test_flood_is_closed_1008);
     g_test_add_func("/server/origin", test_origin_check);
+    g_test_add_func("/server/per-ip-and-size-limits", test_connections_per_ip_and_message_size);
     g_test_add_func("/server/systemd-notify", test_systemd_notify);
     g_test_add_func("/server/join-race", test_join_race);
     g_test_add_func("/server/resume-race", test_resume_race);
