@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // GOption-based parsing and validation of duet-peer's flags.
 #include "src/peer/cli.h"
+#include "src/peer/config_file.h"
 
 #include "signaling/protocol.h"
 
@@ -186,8 +187,13 @@ bool valid_ca_file(const std::string &path, std::string *why) {
     return any;
 }
 
-CliResult parse_cli(const std::vector<std::string> &args) {
+CliResult parse_cli(const std::vector<std::string> &given) {
+    std::vector<std::string> args;
+    std::string config_why;
+    if (!expand_config_file(given, &args, &config_why))
+        return usage(config_why);
     Raw raw;
+    gchar *config_for_help = nullptr; // --config is expanded above; listed here for --help
     GOptionEntry entries[] = {
         {"room", 0, 0, G_OPTION_ARG_STRING, &raw.room, "Room to join (required)", "NAME"},
         {"server", 0, 0, G_OPTION_ARG_STRING, &raw.server,
@@ -229,6 +235,8 @@ CliResult parse_cli(const std::vector<std::string> &args) {
          "turn(s)://USER:PASS@HOST:PORT"},
         {"relay-only", 0, 0, G_OPTION_ARG_NONE, &raw.relay_only,
          "Send media only through a TURN relay (ICE transport policy 'relay')", nullptr},
+        {"config", 0, 0, G_OPTION_ARG_FILENAME, &config_for_help,
+         "Read settings from a key-file ([peer] group, keys as the long flags)", "FILE"},
         {}};
     std::unique_ptr<GOptionContext, decltype(&g_option_context_free)> ctx(
         g_option_context_new("- native duet peer for kiosks and headless machines"),

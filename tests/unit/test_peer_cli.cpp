@@ -26,6 +26,38 @@ CliResult parse(std::vector<std::string> args) {
     return parse_cli(args);
 }
 
+// A kiosk keeps its settings in a key-file; flags on the command line still win.
+void test_config_file() {
+    gchar *path = nullptr;
+    gint fd = g_file_open_tmp("duet-peer-XXXXXX.conf", &path, nullptr);
+    g_assert_cmpint(fd, >=, 0);
+    const char *text = "[peer]\nroom=grandma\nserver=wss://example.org/ws\nevents=true\n"
+                       "relay-only=false\nsize=320x240\nfps=24\n"
+                       "turn=turn://u:p@a.example:3478;turns://u:p@b.example:5349\n";
+    g_assert_true(g_file_set_contents(path, text, -1, nullptr));
+    close(fd);
+
+    CliResult r = parse({"--config", path, "--fps", "15"});
+    g_assert_true(r.options.has_value());
+    check_str_eq(r.options->room, "grandma");
+    check_str_eq(r.options->server, "wss://example.org/ws");
+    g_assert_true(r.options->events);
+    g_assert_false(r.options->relay_only);
+    g_assert_cmpint(r.options->media.width, ==, 320);
+    g_assert_cmpint(r.options->media.fps, ==, 15); // the command line wins
+    g_assert_cmpuint(r.options->turns.size(), ==, 2);
+
+    CliResult over = parse({"--room", "lab", "--config=" + std::string(path)});
+    check_str_eq(over.options->room, "lab");
+
+    g_assert_cmpint(parse({"--config", "/nonexistent/duet.conf"}).exit_code, ==, kExitUsage);
+    g_assert_cmpint(parse({"--config"}).exit_code, ==, kExitUsage);
+    g_assert_true(g_file_set_contents(path, "[peer]\nroom=x\nno-such-flag=1\n", -1, nullptr));
+    g_assert_cmpint(parse({"--config", path}).exit_code, ==, kExitUsage);
+    g_remove(path);
+    g_free(path);
+}
+
 void test_defaults() {
     CliResult r = parse({"--room", "  kitchen  "});
     g_assert_true(r.options.has_value());
@@ -287,6 +319,7 @@ void test_tls_and_ice_flags() {
 
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/peer-cli/config-file", test_config_file);
     g_test_add_func("/peer-cli/defaults", test_defaults);
     g_test_add_func("/peer-cli/every-flag", test_every_flag);
     g_test_add_func("/peer-cli/usage-errors", test_usage_errors);
