@@ -35,8 +35,8 @@ struct Options {
     std::string host = "127.0.0.1";
     int port = 8080;
     int connections = 1000;
-    int max_handshakes = 256;   // in flight at once; more only fills the accept queue
-    int join_rate = 5000;       // joins per second, paced so we measure latency, not queueing
+    int max_handshakes = 256; // in flight at once; more only fills the accept queue
+    int join_rate = 5000;     // joins per second, paced so we measure latency, not queueing
     double relay_seconds = 5;
     int message_bytes = 200;
     int server_pid = 0;
@@ -75,7 +75,8 @@ double cpu_seconds(int pid) {
     const char *p = std::strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
     // Fields after the command: state, then 10 fields, then utime (14) and stime (15).
-    if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (!p ||
+        std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return double(ut + st) / double(sysconf(_SC_CLK_TCK));
 }
@@ -122,15 +123,24 @@ int main(int argc, char **argv) {
                 usage();
             return argv[++i];
         };
-        if (a == "--host") o.host = next();
-        else if (a == "--port") o.port = std::atoi(next());
-        else if (a == "--connections") o.connections = std::atoi(next());
-        else if (a == "--relay-seconds") o.relay_seconds = std::atof(next());
-        else if (a == "--join-rate") o.join_rate = std::atoi(next());
-        else if (a == "--message-bytes") o.message_bytes = std::atoi(next());
-        else if (a == "--server-pid") o.server_pid = std::atoi(next());
-        else if (a == "--json") o.json_out = next();
-        else usage();
+        if (a == "--host")
+            o.host = next();
+        else if (a == "--port")
+            o.port = std::atoi(next());
+        else if (a == "--connections")
+            o.connections = std::atoi(next());
+        else if (a == "--relay-seconds")
+            o.relay_seconds = std::atof(next());
+        else if (a == "--join-rate")
+            o.join_rate = std::atoi(next());
+        else if (a == "--message-bytes")
+            o.message_bytes = std::atoi(next());
+        else if (a == "--server-pid")
+            o.server_pid = std::atoi(next());
+        else if (a == "--json")
+            o.json_out = next();
+        else
+            usage();
     }
     if (o.connections < 2 || o.connections % 2)
         usage();
@@ -189,7 +199,8 @@ int main(int argc, char **argv) {
         } else if (type == "peer-joined") {
             p.partner = field(text, "\"id\":\"");
         } else if (type == "error") {
-            std::fprintf(stderr, "duet-loadgen: server error: %.*s\n", int(text.size()), text.data());
+            std::fprintf(stderr, "duet-loadgen: server error: %.*s\n", int(text.size()),
+                         text.data());
         }
     };
 
@@ -203,7 +214,8 @@ int main(int argc, char **argv) {
             auto before = p.ws.state();
             if (events[std::size_t(e)].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
                 p.ws.read([&](std::string_view t) { on_text(idx, t); });
-            if (before == WsConn::State::Handshaking && p.ws.state() != WsConn::State::Handshaking) {
+            if (before == WsConn::State::Handshaking &&
+                p.ws.state() != WsConn::State::Handshaking) {
                 --handshaking;
                 if (p.ws.state() == WsConn::State::Open)
                     ++open;
@@ -211,7 +223,12 @@ int main(int argc, char **argv) {
             if (p.ws.state() == WsConn::State::Closed) {
                 if (!failed++)
                     std::fprintf(stderr, "duet-loadgen: first failure on connection %d: %s\n", idx,
-                                 p.ws.last_errno() == -1 ? "EOF" : p.ws.last_errno() == -2 ? ("close frame " + std::to_string(p.ws.close_code_) + " " + p.ws.close_reason_).c_str() : std::strerror(p.ws.last_errno()));
+                                 p.ws.last_errno() == -1 ? "EOF"
+                                 : p.ws.last_errno() == -2
+                                     ? ("close frame " + std::to_string(p.ws.close_code_) + " " +
+                                        p.ws.close_reason_)
+                                           .c_str()
+                                     : std::strerror(p.ws.last_errno()));
                 epoll_ctl(ep, EPOLL_CTL_DEL, p.ws.fd(), nullptr);
                 p.ws.close();
                 continue;
@@ -318,22 +335,24 @@ int main(int argc, char **argv) {
     relaying = false;
 
     double p50 = percentile(join_ms, 0.50), p99 = percentile(join_ms, 0.99);
-    double per_conn = (rss_before > 0 && rss_idle > 0) ? double(rss_idle - rss_before) * 1024.0 / n : -1;
-    std::printf("%-12s %10s %10s %10s %14s %12s %12s %12s\n", "connections", "accept/s",
-                "join p50", "join p99", "relay msg/s", "RSS/conn", "server CPU", "client CPU");
+    double per_conn =
+        (rss_before > 0 && rss_idle > 0) ? double(rss_idle - rss_before) * 1024.0 / n : -1;
+    std::printf("%-12s %10s %10s %10s %14s %12s %12s %12s\n", "connections", "accept/s", "join p50",
+                "join p99", "relay msg/s", "RSS/conn", "server CPU", "client CPU");
     std::printf("%-12d %10.0f %8.2fms %8.2fms %14.0f %10.0f B %10.0f%% %10.0f%%\n", n,
                 n / connect_s, p50, p99, relay_rate, per_conn, 100 * scpu_relay / relay_s,
                 100 * cpu_relay / relay_s);
     if (o.json_out) {
         FILE *f = std::fopen(o.json_out, "w");
         if (f) {
-            std::fprintf(f,
-                         "{\"connections\":%d,\"accept_per_s\":%.1f,\"join_p50_ms\":%.3f,"
-                         "\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,\"rss_per_conn_bytes\":%.0f,"
-                         "\"server_cpu_during_relay\":%.3f,\"client_cpu_during_relay\":%.3f,"
-                         "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
-                         n, n / connect_s, p50, p99, relay_rate, per_conn, scpu_relay / relay_s,
-                         cpu_relay / relay_s, o.message_bytes, relay_s);
+            std::fprintf(
+                f,
+                "{\"connections\":%d,\"accept_per_s\":%.1f,\"join_p50_ms\":%.3f,"
+                "\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,\"rss_per_conn_bytes\":%.0f,"
+                "\"server_cpu_during_relay\":%.3f,\"client_cpu_during_relay\":%.3f,"
+                "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
+                n, n / connect_s, p50, p99, relay_rate, per_conn, scpu_relay / relay_s,
+                cpu_relay / relay_s, o.message_bytes, relay_s);
             std::fclose(f);
         }
     }

@@ -41,7 +41,8 @@ bool WsConn::parse_handshake() {
     if (end == std::string::npos)
         return false;
     if (in_.compare(0, 12, "HTTP/1.1 101") != 0) {
-        std::fprintf(stderr, "duet-loadgen: upgrade refused: %.*s\n", int(in_.find('\r')), in_.c_str());
+        std::fprintf(stderr, "duet-loadgen: upgrade refused: %.*s\n", int(in_.find('\r')),
+                     in_.c_str());
         state_ = State::Closed;
         return false;
     }

@@ -41,7 +41,8 @@ template <typename F> void WsConn::parse_frames(F &&on_text) {
     for (;;) {
         if (in_.size() - off < 2)
             break;
-        auto b0 = static_cast<unsigned char>(in_[off]), b1 = static_cast<unsigned char>(in_[off + 1]);
+        auto b0 = static_cast<unsigned char>(in_[off]),
+             b1 = static_cast<unsigned char>(in_[off + 1]);
         std::size_t hdr = 2;
         std::uint64_t len = b1 & 0x7f;
         if (len == 126) {
@@ -77,7 +78,8 @@ template <typename F> void WsConn::parse_frames(F &&on_text) {
             if (payload.size() >= 2)
                 close_code_ = (unsigned(static_cast<unsigned char>(payload[0])) << 8) |
                               static_cast<unsigned char>(payload[1]);
-            close_reason_ = std::string(payload.size() > 2 ? payload.substr(2) : std::string_view{});
+            close_reason_ =
+                std::string(payload.size() > 2 ? payload.substr(2) : std::string_view{});
             state_ = State::Closed;
         }
         off += hdr + std::size_t(len);

@@ -13,8 +13,10 @@ int main(int argc, char **argv) {
     duet::signaling::ServerConfig config;
     std::string why;
     switch (duet::signaling::parse_server_options(argc, argv, config, &why)) {
-    case duet::signaling::OptionsResult::Ok: break;
-    case duet::signaling::OptionsResult::Help: return 0;
+    case duet::signaling::OptionsResult::Ok:
+        break;
+    case duet::signaling::OptionsResult::Help:
+        return 0;
     case duet::signaling::OptionsResult::UsageError:
         std::fprintf(stderr, "duet-server: %s\nTry --help.\n", why.c_str());
         return 2;

@@ -43,8 +43,8 @@ bool read_secret(const std::string &path, std::string *out, std::string *error) 
 
 // Key-file values fill only what the command line left unset.
 bool apply_key_file(const char *path, Raw &raw, std::string *error) {
-    auto kf = std::unique_ptr<GKeyFile, decltype(&g_key_file_free)>(g_key_file_new(),
-                                                                       g_key_file_free);
+    auto kf =
+        std::unique_ptr<GKeyFile, decltype(&g_key_file_free)>(g_key_file_new(), g_key_file_free);
     GErr err;
     if (!g_key_file_load_from_file(kf.get(), path, G_KEY_FILE_NONE, err.out())) {
         *error = std::string("cannot read --config ") + path + ": " + err.message();
@@ -66,17 +66,19 @@ bool apply_key_file(const char *path, Raw &raw, std::string *error) {
         struct IntKey {
             const char *name;
             gint *slot;
-        } ints[] = {{"port", &raw.port},           {"max-peers", &raw.max_peers},
-                    {"resume-grace", &raw.grace},  {"join-timeout", &raw.join_timeout},
-                    {"max-message-rate", &raw.rate}, {"turn-ttl", &raw.turn_ttl},
+        } ints[] = {{"port", &raw.port},
+                    {"max-peers", &raw.max_peers},
+                    {"resume-grace", &raw.grace},
+                    {"join-timeout", &raw.join_timeout},
+                    {"max-message-rate", &raw.rate},
+                    {"turn-ttl", &raw.turn_ttl},
                     {"max-connections-per-ip", &raw.per_ip},
                     {"max-message-size", &raw.max_message}};
         struct ListKey {
             const char *name;
             gchar ***slot;
-        } lists[] = {{"allow-origin", &raw.allow_origin},
-                     {"stun-uri", &raw.stun},
-                     {"turn-uri", &raw.turn}};
+        } lists[] = {
+            {"allow-origin", &raw.allow_origin}, {"stun-uri", &raw.stun}, {"turn-uri", &raw.turn}};
         bool known = false;
         for (auto &s : strs)
             if (!std::strcmp(k, s.name)) {
@@ -268,9 +270,9 @@ std::string ice_servers_for(const ServerConfig &config, const std::string &peer_
     if (!config.turn_uris.empty() && !config.turn_secret.empty()) {
         std::string username =
             std::to_string(now_unix_seconds + gint64(config.turn_ttl_seconds)) + ":" + peer_id;
-        GHmac *hmac = g_hmac_new(G_CHECKSUM_SHA1,
-                                 reinterpret_cast<const guchar *>(config.turn_secret.data()),
-                                 config.turn_secret.size());
+        GHmac *hmac =
+            g_hmac_new(G_CHECKSUM_SHA1, reinterpret_cast<const guchar *>(config.turn_secret.data()),
+                       config.turn_secret.size());
         g_hmac_update(hmac, reinterpret_cast<const guchar *>(username.data()),
                       gssize(username.size()));
         guint8 digest[20];

@@ -12,8 +12,7 @@ enum class OptionsResult { Ok, Help, UsageError };
 
 // Parses argv (and the key-file named by --config, whose keys are the long flag names in
 // group [server]; flags given on the command line win). On UsageError, *error says why.
-OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
-                                   std::string *error);
+OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config, std::string *error);
 
 // Builds the `iceServers` JSON for one peer: STUN URIs as given, TURN URIs with TURN REST
 // API credentials (username "expiry:peer-id", password base64(HMAC-SHA1(secret, username))).

@@ -27,7 +27,9 @@ constexpr Names kErrorNames[] = {
     {ErrorCode::RateLimited, "rate-limited"},
 };
 
-ParseError bad(std::string msg) { return ParseError{ErrorCode::BadMessage, std::move(msg)}; }
+ParseError bad(std::string msg) {
+    return ParseError{ErrorCode::BadMessage, std::move(msg)};
+}
 
 bool too_deep(std::string_view text) {
     int depth = 0;
@@ -87,7 +89,9 @@ std::optional<std::string> get_string(JsonObject *o, const char *name, std::stri
     return std::string(json_node_get_string(n));
 }
 
-bool has(JsonObject *o, const char *name) { return json_object_has_member(o, name); }
+bool has(JsonObject *o, const char *name) {
+    return json_object_has_member(o, name);
+}
 
 std::optional<bool> get_bool(JsonObject *o, const char *name, std::string *why) {
     JsonNode *n = json_object_get_member(o, name);
@@ -111,11 +115,21 @@ void append_quoted(std::string &out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
         default:
             if (c < 0x20) {
                 char buf[8];
@@ -194,9 +208,12 @@ std::optional<ErrorCode> error_code_from_name(std::string_view name) {
 
 const char *leave_reason_name(LeaveReason r) {
     switch (r) {
-    case LeaveReason::Left: return "left";
-    case LeaveReason::Dropped: return "dropped";
-    case LeaveReason::Expired: return "expired";
+    case LeaveReason::Left:
+        return "left";
+    case LeaveReason::Dropped:
+        return "dropped";
+    case LeaveReason::Expired:
+        return "expired";
     }
     return "left";
 }
@@ -411,13 +428,19 @@ std::string to_json(const ServerMessage &m) {
             return Obj("peer-joined").str("id", p.id).boolean("resumed", p.resumed).done();
         }
         std::string operator()(const PeerLeft &p) const {
-            return Obj("peer-left").str("id", p.id).str("reason", leave_reason_name(p.reason)).done();
+            return Obj("peer-left")
+                .str("id", p.id)
+                .str("reason", leave_reason_name(p.reason))
+                .done();
         }
         std::string operator()(const Relayed &r) const {
             return Obj("signal").str("from", r.from).raw("data", r.data_json).done();
         }
         std::string operator()(const Error &e) const {
-            return Obj("error").str("code", error_code_name(e.code)).str("message", e.message).done();
+            return Obj("error")
+                .str("code", error_code_name(e.code))
+                .str("message", e.message)
+                .done();
         }
     };
     return std::visit(V{}, m);
@@ -460,8 +483,9 @@ std::optional<SignalData> parse_signal_data(std::string_view json, std::string *
             *why = "candidate needs a numeric sdpMLineIndex";
             return std::nullopt;
         }
-        gint64 v = json_node_get_value_type(idx) == G_TYPE_INT64 ? json_node_get_int(idx)
-                                                                 : gint64(json_node_get_double(idx));
+        gint64 v = json_node_get_value_type(idx) == G_TYPE_INT64
+                       ? json_node_get_int(idx)
+                       : gint64(json_node_get_double(idx));
         if (v < 0 || v > 1024) {
             *why = "sdpMLineIndex out of range";
             return std::nullopt;

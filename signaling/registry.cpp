@@ -111,10 +111,9 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
 
     auto &ids = rooms_[*room];
     if (ids.size() >= config_.max_peers) {
-        return error(conn, proto::ErrorCode::RoomFull,
-                     "room '" + *room + "' is full (" + std::to_string(config_.max_peers) +
-                         " people)",
-                     fx);
+        return error(
+            conn, proto::ErrorCode::RoomFull,
+            "room '" + *room + "' is full (" + std::to_string(config_.max_peers) + " people)", fx);
     }
     Member m;
     m.id = fresh_id();
@@ -138,8 +137,8 @@ void Registry::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
         return error(conn, proto::ErrorCode::UnknownPeer, "no peer '" + s.to + "' in this room",
                      fx);
     if (!to->second.conn)
-        return error(conn, proto::ErrorCode::UnknownPeer,
-                     "peer '" + s.to + "' is disconnected", fx);
+        return error(conn, proto::ErrorCode::UnknownPeer, "peer '" + s.to + "' is disconnected",
+                     fx);
     fx.send.push_back({to->second.conn, proto::Relayed{sender.id, s.data_json}});
 }
 

@@ -76,9 +76,9 @@ class Registry {
 
     RegistryConfig config_;
     TokenSource tokens_;
-    std::unordered_map<std::string, Member> members_;         // by peer id
-    std::unordered_map<ConnId, std::string> by_conn_;         // joined connections only
-    std::unordered_map<std::string, std::string> by_token_;   // resume token -> peer id
+    std::unordered_map<std::string, Member> members_;                 // by peer id
+    std::unordered_map<ConnId, std::string> by_conn_;                 // joined connections only
+    std::unordered_map<std::string, std::string> by_token_;           // resume token -> peer id
     std::unordered_map<std::string, std::vector<std::string>> rooms_; // name -> ids, join order
 };
 

@@ -40,7 +40,8 @@ void sd_watchdog_start(GMainContext *ctx) {
         return;
     GSource *src = g_timeout_source_new(guint(interval / 2000));
     g_source_set_callback(
-        src, [](gpointer) -> gboolean {
+        src,
+        [](gpointer) -> gboolean {
             sd_notify_state("WATCHDOG=1");
             return G_SOURCE_CONTINUE;
         },

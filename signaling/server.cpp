@@ -131,23 +131,24 @@ bool Server::start(std::string *error) {
         },
         this, nullptr);
     soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
-    soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this,
-                                      nullptr);
+    soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this, nullptr);
     // Signalling frames are small; permessage-deflate would cost ~97 KB per connection.
     soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
 
-    Ref<GInetAddress> addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
+    Ref<GInetAddress> addr =
+        Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
     if (!addr) {
         *error = "--host must be an IP address, got '" + config_.host + "'";
         return false;
     }
-    auto sockaddr = Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
+    auto sockaddr =
+        Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
     GErr err;
     // Our own listening socket: libsoup's default accept backlog is 10, so a burst of
     // connections (a school's worth of tabs, or the load bench) would see refused SYNs.
-    auto sock = Ref<GSocket>::adopt(g_socket_new(g_inet_address_get_family(addr.get()),
-                                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                                 err.out()));
+    auto sock =
+        Ref<GSocket>::adopt(g_socket_new(g_inet_address_get_family(addr.get()),
+                                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, err.out()));
     bool ok = bool(sock);
     if (ok) {
         g_socket_set_listen_backlog(sock.get(), kListenBacklog);
@@ -171,8 +172,8 @@ bool Server::start(std::string *error) {
     }
     g_slist_free(listeners);
     bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
-    url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host + (v6 ? "]" : "") + ":" +
-           std::to_string(port) + "/";
+    url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host +
+           (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
 
     expire_timer_ = g_timeout_add_seconds(
         1,
@@ -213,7 +214,8 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
         return;
     }
     std::string resource = std::string("/duet/web/") + name;
-    GBytes *bytes = g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
+    GBytes *bytes =
+        g_resources_lookup_data(resource.c_str(), G_RESOURCE_LOOKUP_FLAGS_NONE, nullptr);
     if (!bytes || std::strcmp(name, "duet.gresource.xml") == 0) {
         if (bytes)
             g_bytes_unref(bytes);
@@ -260,8 +262,7 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
     soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.hard_message_bytes);
     soup_websocket_connection_set_keepalive_interval(ws, s->config_.keepalive_seconds);
     c->handlers[0] = g_signal_connect_swapped(
-        ws, "message",
-        G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
+        ws, "message", G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
             // Frames already queued behind our close frame are not worth answering.
             if (soup_websocket_connection_get_state(c->ws) != SOUP_WEBSOCKET_STATE_OPEN)
                 return;
@@ -281,11 +282,11 @@ void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
         c.get());
     c->handlers[1] = g_signal_connect_swapped(
         ws, "closed", G_CALLBACK(+[](Conn *c) { c->server->on_closed(c->id); }), c.get());
-    c->handlers[2] = g_signal_connect_swapped(
-        ws, "error", G_CALLBACK(+[](Conn *c, GError *e) {
-            g_debug("connection %" G_GUINT64_FORMAT ": %s", c->id, e->message);
-        }),
-        c.get());
+    c->handlers[2] = g_signal_connect_swapped(ws, "error", G_CALLBACK(+[](Conn *c, GError *e) {
+                                                  g_debug("connection %" G_GUINT64_FORMAT ": %s",
+                                                          c->id, e->message);
+                                              }),
+                                              c.get());
     g_debug("connection %" G_GUINT64_FORMAT " opened", c->id);
     s->conns_.emplace(c->id, std::move(c));
 }
@@ -420,17 +421,17 @@ bool Server::origin_allowed(SoupServerMessage *msg) const {
 std::string Server::metrics() const {
     std::string out;
     auto gauge = [&](const char *name, const char *help, guint64 v, const char *type) {
-        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
-               "\n" + name + " " + std::to_string(v) + "\n";
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+               name + " " + std::to_string(v) + "\n";
     };
     gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(), "gauge");
-    gauge("duet_peers", "Seats taken, including seats held for a resume.",
-          registry_.member_total(), "gauge");
+    gauge("duet_peers", "Seats taken, including seats held for a resume.", registry_.member_total(),
+          "gauge");
     gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
     gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
           "counter");
-    gauge("duet_messages_relayed_total", "Signal messages relayed between peers.",
-          relayed_total_, "counter");
+    gauge("duet_messages_relayed_total", "Signal messages relayed between peers.", relayed_total_,
+          "counter");
     gauge("duet_origin_refused_total", "WebSocket upgrades refused for their Origin.",
           origin_refused_total_, "counter");
     out += "# HELP duet_errors_total Errors sent to clients or connections closed, by code.\n"

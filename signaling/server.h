@@ -94,7 +94,7 @@ class Server {
     guint64 relayed_total_ = 0;
     guint64 origin_refused_total_ = 0;
     std::unordered_map<std::string, guint64> errors_total_; // by wire code or close reason
-    std::unordered_map<std::string, unsigned> per_ip_;       // open WebSockets by address
+    std::unordered_map<std::string, unsigned> per_ip_;      // open WebSockets by address
 };
 
 } // namespace duet::signaling

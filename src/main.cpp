@@ -26,10 +26,10 @@ int main(int argc, char **argv) {
     GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
     int rc;
     {
-        duet::peer::PeerApp app(
-            opts, std::make_unique<duet::peer::WsSignaller>(opts.server, opts.connect_timeout_s,
-                                                            opts.ca_file),
-            events);
+        duet::peer::PeerApp app(opts,
+                                std::make_unique<duet::peer::WsSignaller>(
+                                    opts.server, opts.connect_timeout_s, opts.ca_file),
+                                events);
         app.set_on_finished([loop] { g_main_loop_quit(loop); });
         if (app.start()) {
             auto stop = +[](gpointer data) -> gboolean {

@@ -133,8 +133,8 @@ std::optional<std::string> parse_stun_uri(const std::string &uri, std::string *w
     GUri *u = parse_ice_uri(text, "--stun", why);
     if (!u)
         return std::nullopt;
-    bool extra = g_uri_get_userinfo(u) || (g_uri_get_path(u) && *g_uri_get_path(u)) ||
-                 g_uri_get_query(u);
+    bool extra =
+        g_uri_get_userinfo(u) || (g_uri_get_path(u) && *g_uri_get_path(u)) || g_uri_get_query(u);
     g_uri_unref(u);
     if (extra) {
         *why = "--stun takes only host:port (got '" + uri + "')";

@@ -23,10 +23,10 @@ struct PeerOptions {
     std::string server = kDefaultServer;
     pipelines::MediaOptions media;
     bool events = false;
-    int duration_s = 0;        // 0: run until a signal
-    int connect_timeout_s = 0; // 0: keep retrying the server forever
-    std::string state_dir;     // where the resume token is kept; "" = default_state_dir()
-    std::string ca_file;       // PEM CA bundle trusted for wss://; "" = the system's
+    int duration_s = 0;             // 0: run until a signal
+    int connect_timeout_s = 0;      // 0: keep retrying the server forever
+    std::string state_dir;          // where the resume token is kept; "" = default_state_dir()
+    std::string ca_file;            // PEM CA bundle trusted for wss://; "" = the system's
     std::string stun;               // stun://host:port from --stun, or ""
     std::vector<std::string> turns; // turn(s)://user:pass@host:port from --turn
     bool relay_only = false;        // ICE uses relay (TURN) candidates only

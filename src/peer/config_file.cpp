@@ -30,8 +30,7 @@ bool expand_config_file(const std::vector<std::string> &args, std::vector<std::s
     if (!rest.empty())
         out->push_back(rest[0]);
     if (!path.empty()) {
-        std::unique_ptr<GKeyFile, decltype(&g_key_file_free)> kf(g_key_file_new(),
-                                                                 g_key_file_free);
+        std::unique_ptr<GKeyFile, decltype(&g_key_file_free)> kf(g_key_file_new(), g_key_file_free);
         GError *err = nullptr;
         if (!g_key_file_load_from_file(kf.get(), path.c_str(), G_KEY_FILE_NONE, &err)) {
             *why = "--config " + path + ": " + err->message;
@@ -41,7 +40,8 @@ bool expand_config_file(const std::vector<std::string> &args, std::vector<std::s
         gsize n = 0;
         gchar **keys = g_key_file_get_keys(kf.get(), "peer", &n, nullptr);
         for (gsize k = 0; keys && k < n; ++k) {
-            gchar **values = g_key_file_get_string_list(kf.get(), "peer", keys[k], nullptr, nullptr);
+            gchar **values =
+                g_key_file_get_string_list(kf.get(), "peer", keys[k], nullptr, nullptr);
             for (gchar **v = values; v && *v; ++v) {
                 std::string value = g_strstrip(*v);
                 if (value == "false")

@@ -30,8 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         return (bytes > 8 ? "t" : "p") + std::to_string(++counter);
     });
     Clock::time_point now{};
-    std::map<ConnId, std::string> joined;      // conn -> peer id, as the clients see it
-    std::map<ConnId, std::string> tokens;      // conn -> last resume token
+    std::map<ConnId, std::string> joined;       // conn -> peer id, as the clients see it
+    std::map<ConnId, std::string> tokens;       // conn -> last resume token
     std::map<std::string, std::string> room_of; // peer id -> room
     const char *rooms[] = {"a", "b", " a ", "", "c"};
 
@@ -39,7 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         std::uint8_t op = data[i] % 6, conn = data[i + 1] % 8 + 1, arg = data[i + 2];
         Effects fx;
         switch (op) {
-        case 0: r.handle(conn, Join{rooms[arg % 5], std::nullopt}, now, fx); break;
+        case 0:
+            r.handle(conn, Join{rooms[arg % 5], std::nullopt}, now, fx);
+            break;
         case 1: {
             std::optional<std::string> tok;
             auto src = tokens.find(ConnId(arg % 8 + 1));
@@ -53,8 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
             r.handle(conn, Signal{to, "{}"}, now, fx);
             break;
         }
-        case 3: r.handle(conn, Leave{}, now, fx); break;
-        case 4: r.disconnected(conn, now, fx); break;
+        case 3:
+            r.handle(conn, Leave{}, now, fx);
+            break;
+        case 4:
+            r.disconnected(conn, now, fx);
+            break;
         case 5:
             now += std::chrono::seconds(arg % 8);
             r.expire(now, fx);

@@ -17,7 +17,8 @@ bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms) {
             return false;
         // A short timeout source bounds each iteration so the deadline is honoured.
         GSource *tick = g_timeout_source_new(20);
-        g_source_set_callback(tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+        g_source_set_callback(
+            tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
         g_source_attach(tick, ctx);
         g_main_context_iteration(ctx, TRUE);
         g_source_destroy(tick);
@@ -133,8 +134,7 @@ Client::Client(const std::string &ws_url, const char *origin) {
     if (!ws_)
         return;
     soup_websocket_connection_set_max_incoming_payload_size(ws_, 0);
-    g_signal_connect_swapped(ws_, "message",
-                             G_CALLBACK(+[](Client *self, gint type, GBytes *b) {
+    g_signal_connect_swapped(ws_, "message", G_CALLBACK(+[](Client *self, gint type, GBytes *b) {
                                  if (type != SOUP_WEBSOCKET_DATA_TEXT)
                                      return;
                                  gsize n = 0;

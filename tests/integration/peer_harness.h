@@ -2,15 +2,14 @@
 // Test harness for duet-peer processes: start, read `--events` lines, signal, reap.
 #pragma once
 
-#include "tests/check_str.h"
 #include "harness.h"
+#include "tests/check_str.h"
 
 #include <gio/gio.h>
 
 #include <functional>
 #include <string>
 #include <vector>
-
 
 namespace duet::testing {
 

@@ -137,8 +137,7 @@ void test_call_both_ways() {
     Pair p = connected_pair(server, fresh_room("call"));
     g_assert_false(p.a->wait_event("connected", {}, 100).empty());
     g_assert_false(p.b->wait_event("connected", {}, 100).empty());
-    check_str_eq(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(),
-                  p.b_id.c_str());
+    check_str_eq(json_str(p.a->wait_event("peer-joined", {}, 100), "peer").c_str(), p.b_id.c_str());
     assert_clean_event_stream(*p.a);
     assert_clean_event_stream(*p.b);
     g_test_message("first frames: a from b %s; b from a %s",

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <memory>
 
-
 using namespace duet::peer;
 
 namespace {

@@ -5,8 +5,8 @@
 #include <glib.h>
 
 #include "tests/check_str.h"
-#include <glib/gstdio.h>
 #include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
 
 #include <cstring>
 
@@ -36,13 +36,16 @@ void assert_pair_still_works() {
     std::string jb = b.next("joined");
     g_assert_false(jb.empty());
     std::string id_a = json_str(ja, "id");
-    b.send(R"({"type":"signal","to":")" + id_a + R"(","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
+    b.send(R"({"type":"signal","to":")" + id_a +
+           R"(","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
     std::string relayed = a.next("signal");
     check_str(json_str(relayed, "from"), ==, json_str(jb, "id").c_str());
     g_assert_true(server->alive());
 }
 
-std::string error_code_of(Client &c) { return json_str(c.next("error"), "code"); }
+std::string error_code_of(Client &c) {
+    return json_str(c.next("error"), "code");
+}
 
 void test_http() {
     SoupSession *s = soup_session_new();
@@ -81,8 +84,9 @@ void test_join_relay_leave() {
     check_str(json_str(pj, "id"), ==, json_str(jb, "id").c_str());
 
     // `from` is set by the server even if the client tries to forge it.
-    b.send(R"({"type":"signal","to":")" + json_str(ja, "id") +
-           R"(","from":"forged","data":{"candidate":{"candidate":"c","sdpMLineIndex":0,"sdpMid":"0"}}})");
+    b.send(
+        R"({"type":"signal","to":")" + json_str(ja, "id") +
+        R"(","from":"forged","data":{"candidate":{"candidate":"c","sdpMLineIndex":0,"sdpMid":"0"}}})");
     std::string rel = a.next("signal");
     check_str(json_str(rel, "from"), ==, json_str(jb, "id").c_str());
     g_assert_nonnull(strstr(rel.c_str(), "\"sdpMLineIndex\":0"));
@@ -335,8 +339,8 @@ void test_tls() {
     gchar *dir = g_dir_make_tmp("duet-tls-XXXXXX", nullptr);
     std::string cert = std::string(dir) + "/cert.pem", key = std::string(dir) + "/key.pem";
     std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                      "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert +
-                      " 2>/dev/null";
+                      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                      key + " -out " + cert + " 2>/dev/null";
     gint status = 0;
     g_assert_true(g_spawn_command_line_sync(("sh -c '" + cmd + "'").c_str(), nullptr, nullptr,
                                             &status, nullptr));
@@ -366,7 +370,8 @@ void test_turn_credentials_and_config_file() {
     g_assert_true(g_file_set_contents(secret.c_str(), "s3cret\n", -1, nullptr));
     std::string text = "[server]\nmax-peers=3\nstun-uri=stun:127.0.0.1:3478\n"
                        "turn-uri=turn:127.0.0.1:3478?transport=udp\nturn-ttl=600\n"
-                       "turn-secret-file=" + secret + "\n";
+                       "turn-secret-file=" +
+                       secret + "\n";
     g_assert_true(g_file_set_contents(conf.c_str(), text.c_str(), -1, nullptr));
     {
         ServerProcess configured({"--config", conf});
@@ -438,8 +443,7 @@ void test_join_race() {
             if (json_str(reply, "type") == "joined") {
                 ++joined;
                 winners.push_back(c.get());
-            }
-            else if (json_str(reply, "code") == "room-full")
+            } else if (json_str(reply, "code") == "room-full")
                 ++full;
         }
         g_assert_cmpint(joined, ==, 2);

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `--events` output: exact JSON lines, escaping, and the writer's flushing contract.
-#include "tests/check_str.h"
 #include "src/peer/events.h"
+#include "tests/check_str.h"
 
 #include <json-glib/json-glib.h>
 #include <string>
 
 #include <cstdio>
 #include <cstring>
-
 
 using namespace duet::peer;
 
@@ -43,7 +42,7 @@ void test_each_event_shape() {
 
 void test_time_field_last() {
     check_str_eq(format_event(events::connected("p"), 1234).c_str(),
-                  R"({"event":"connected","peer":"p","t_ms":1234})");
+                 R"({"event":"connected","peer":"p","t_ms":1234})");
 }
 
 void test_escaping_stays_one_line() {

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <string>
 
-
 using namespace duet::peer;
 using duet::pipelines::AudioSource;
 using duet::pipelines::SinkMode;
@@ -208,25 +207,24 @@ void test_ice_servers() {
     g_assert_cmpuint(c.turns.size(), ==, 2);
     // Credentials are URI-escaped so ':' and '@' in them cannot break webrtcbin's parser.
     check_str_eq(c.turns[0].c_str(),
-                  "turn://u%3A1:p%40ss%2Fword@turn.example.org:3478?transport=udp");
+                 "turn://u%3A1:p%40ss%2Fword@turn.example.org:3478?transport=udp");
     check_str_eq(c.turns[1].c_str(), "turns://u%3A1:p%40ss%2Fword@turn.example.org:5349");
     g_assert_true(parse_ice_servers("[]").stun.empty());
     g_assert_true(parse_ice_servers("not json").turns.empty());
 }
 
 // A throwaway self-signed CA certificate (no key anywhere): enough for --ca-file to load.
-const char *const kCaPem =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBjzCCATWgAwIBAgIUBKfGzejHyP+i16wjoe3JEZWccN8wCgYIKoZIzj0EAwIw\n"
-    "HDEaMBgGA1UEAwwRZHVldC11bml0LXRlc3QtY2EwIBcNMjYxMTIyMDAwOTE0WhgP\n"
-    "MjEyNjEwMjkwMDA5MTRaMBwxGjAYBgNVBAMMEWR1ZXQtdW5pdC10ZXN0LWNhMFkw\n"
-    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE5ZWzPniafFs3wHXTOIC8ZZkqe48wuXNZ\n"
-    "F8GfKLVRglFK1ebN/TXxaJnRJqDUx3+Oq/QBB/tix/DpRa2aoGZyFqNTMFEwHQYD\n"
-    "VR0OBBYEFJ/lSsfoJdmtBdzjoH4Ru/KWPmngMB8GA1UdIwQYMBaAFJ/lSsfoJdmt\n"
-    "BdzjoH4Ru/KWPmngMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIg\n"
-    "LyRxdJPETCrlpv3qG7mq6Mi/lJI7pXp5NGMPtyDxaT8CIQCIu2WSI+ISGUUaKQcI\n"
-    "ef4vizjRirudfn2QwWP9DHqyCQ==\n"
-    "-----END CERTIFICATE-----\n";
+const char *const kCaPem = "-----BEGIN CERTIFICATE-----\n"
+                           "MIIBjzCCATWgAwIBAgIUBKfGzejHyP+i16wjoe3JEZWccN8wCgYIKoZIzj0EAwIw\n"
+                           "HDEaMBgGA1UEAwwRZHVldC11bml0LXRlc3QtY2EwIBcNMjYxMTIyMDAwOTE0WhgP\n"
+                           "MjEyNjEwMjkwMDA5MTRaMBwxGjAYBgNVBAMMEWR1ZXQtdW5pdC10ZXN0LWNhMFkw\n"
+                           "EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE5ZWzPniafFs3wHXTOIC8ZZkqe48wuXNZ\n"
+                           "F8GfKLVRglFK1ebN/TXxaJnRJqDUx3+Oq/QBB/tix/DpRa2aoGZyFqNTMFEwHQYD\n"
+                           "VR0OBBYEFJ/lSsfoJdmtBdzjoH4Ru/KWPmngMB8GA1UdIwQYMBaAFJ/lSsfoJdmt\n"
+                           "BdzjoH4Ru/KWPmngMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIg\n"
+                           "LyRxdJPETCrlpv3qG7mq6Mi/lJI7pXp5NGMPtyDxaT8CIQCIu2WSI+ISGUUaKQcI\n"
+                           "ef4vizjRirudfn2QwWP9DHqyCQ==\n"
+                           "-----END CERTIFICATE-----\n";
 
 // Writes `text` to a fresh file in a temporary directory; returns its path.
 std::string temp_file(const char *name, const std::string &text) {

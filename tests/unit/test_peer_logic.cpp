@@ -10,7 +10,6 @@
 
 #include <map>
 
-
 using namespace duet;
 using namespace duet::peer;
 

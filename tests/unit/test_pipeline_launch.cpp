@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Pipeline descriptions from options, SDP/candidate helpers and the plugin check.
-#include "tests/check_str.h"
 #include "pipelines/devices.h"
 #include "pipelines/launch.h"
 #include "pipelines/plugins.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
+#include "tests/check_str.h"
 
 #include <gst/gst.h>
 
 #include <string>
-
 
 using namespace duet::pipelines;
 
@@ -100,7 +99,7 @@ void test_payloaders() {
     g_assert_true(has(a, "media=audio,encoding-name=OPUS,clock-rate=48000,payload=111"));
     assert_parses(a);
     check_str_eq(video_rtp_caps(96).c_str(),
-                  "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96");
+                 "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96");
 }
 
 void test_receive_none_decodes_and_discards() {

@@ -29,7 +29,8 @@ void test_join() {
 }
 
 void test_signal_and_leave() {
-    auto r = parse_client(R"({"type":"signal","to":"ab12","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
+    auto r = parse_client(
+        R"({"type":"signal","to":"ab12","data":{"sdp":{"type":"offer","sdp":"v=0"}}})");
     auto &s = std::get<Signal>(std::get<ClientMessage>(r));
     check_str(s.to, ==, "ab12");
     auto data = parse_signal_data(s.data_json);
@@ -51,9 +52,11 @@ void test_malformed() {
     g_assert_true(parse_error(R"({"type":"join"})") == ErrorCode::BadMessage);
     g_assert_true(parse_error(R"({"type":"join","room":5})") == ErrorCode::BadMessage);
     g_assert_true(parse_error(R"({"type":"join","room":"a","resume":5})") == ErrorCode::BadMessage);
-    g_assert_true(parse_error(R"({"type":"signal","to":"x","data":"str"})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"signal","to":"x","data":"str"})") ==
+                  ErrorCode::BadMessage);
     g_assert_true(parse_error(R"({"type":"signal","data":{}})") == ErrorCode::BadMessage);
-    g_assert_true(parse_error("{\"type\":\"join\",\"room\":\"a\\u0000b\"}") == ErrorCode::BadMessage);
+    g_assert_true(parse_error("{\"type\":\"join\",\"room\":\"a\\u0000b\"}") ==
+                  ErrorCode::BadMessage);
     g_assert_true(parse_error("{\"type\":\"join\",\"room\":\"\xff\"}") == ErrorCode::BadMessage);
     std::string deep(10000, '[');
     g_assert_true(parse_error(deep.c_str()) == ErrorCode::BadMessage);
@@ -65,7 +68,10 @@ void test_room_names() {
     g_assert_false(normalize_room("", &why).has_value());
     check_str(why, ==, "room name is empty");
     g_assert_false(normalize_room("   ", &why).has_value());
-    g_assert_false(normalize_room("a\x01" "b", &why).has_value());
+    g_assert_false(normalize_room("a\x01"
+                                  "b",
+                                  &why)
+                       .has_value());
     g_assert_false(normalize_room("a\nb", &why).has_value());
     g_assert_false(normalize_room(std::string_view("a\0b", 3), &why).has_value());
     g_assert_true(normalize_room(std::string(64, 'x')).has_value());
@@ -77,7 +83,7 @@ void test_room_names() {
     g_assert_true(normalize_room(emoji).has_value());
     g_assert_false(normalize_room(emoji + "\xF0\x9F\x98\x80").has_value());
     check_str(*normalize_room("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"), ==,
-                    "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"); // Hebrew "shalom"
+              "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"); // Hebrew "shalom"
     // Unicode white space is trimmed too (U+3000 ideographic space).
     check_str(*normalize_room("\xE3\x80\x80room\xE3\x80\x80"), ==, "room");
 }
@@ -115,7 +121,8 @@ void test_signal_data() {
 
     g_assert_false(parse_signal_data(R"({"sdp":{"type":"pranswer","sdp":""}})").has_value());
     g_assert_false(parse_signal_data(R"({"candidate":{"candidate":"x"}})").has_value());
-    g_assert_false(parse_signal_data(R"({"candidate":{"candidate":"x","sdpMLineIndex":-1}})").has_value());
+    g_assert_false(
+        parse_signal_data(R"({"candidate":{"candidate":"x","sdpMLineIndex":-1}})").has_value());
     g_assert_false(parse_signal_data(R"({"other":1})").has_value());
 }
 

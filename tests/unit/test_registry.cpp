@@ -257,7 +257,8 @@ void test_many_rooms() {
 
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
-    g_test_add_func("/registry/join-creates-room-newcomer-offers", test_join_creates_room_and_newcomer_offers);
+    g_test_add_func("/registry/join-creates-room-newcomer-offers",
+                    test_join_creates_room_and_newcomer_offers);
     g_test_add_func("/registry/full", test_full);
     g_test_add_func("/registry/invalid-and-twice", test_invalid_and_twice);
     g_test_add_func("/registry/leave", test_leave_frees_seat);
