@@ -251,7 +251,6 @@ int main(int argc, char **argv) {
     };
 
     // Phase 1: connect everyone, a bounded number of handshakes at a time.
-    double cpu0 = self_cpu_seconds(), scpu0 = cpu_seconds(o.server_pid);
     std::int64_t t0 = now_ns();
     while (open + failed < n) {
         while (next_connect < n && handshaking < o.max_handshakes) {
@@ -356,8 +355,6 @@ int main(int argc, char **argv) {
             std::fclose(f);
         }
     }
-    (void)cpu0;
-    (void)scpu0;
     for (auto &p : peers)
         p.ws.close();
     return 0;

@@ -113,18 +113,6 @@ bool apply_key_file(const char *path, Raw &raw, std::string *error) {
     return ok;
 }
 
-void append_json_string(std::string &out, std::string_view s) {
-    out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20)
-            continue;
-        out += c;
-    }
-    out += '"';
-}
-
 } // namespace
 
 OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
@@ -264,7 +252,7 @@ std::string ice_servers_for(const ServerConfig &config, const std::string &peer_
         if (out.size() > 1)
             out += ',';
         out += "{\"urls\":";
-        append_json_string(out, u);
+        proto::append_json_string(out, u);
         out += '}';
     }
     if (!config.turn_uris.empty() && !config.turn_secret.empty()) {
@@ -286,12 +274,12 @@ std::string ice_servers_for(const ServerConfig &config, const std::string &peer_
         for (std::size_t i = 0; i < config.turn_uris.size(); ++i) {
             if (i)
                 out += ',';
-            append_json_string(out, config.turn_uris[i]);
+            proto::append_json_string(out, config.turn_uris[i]);
         }
         out += "],\"username\":";
-        append_json_string(out, username);
+        proto::append_json_string(out, username);
         out += ",\"credential\":";
-        append_json_string(out, password);
+        proto::append_json_string(out, password);
         out += '}';
         g_free(password);
     }

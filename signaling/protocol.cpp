@@ -111,7 +111,56 @@ std::string node_to_json(JsonNode *n) {
     return out;
 }
 
-void append_quoted(std::string &out, std::string_view s) {
+// Small writer for flat objects; keeps output allocation-light on the relay path.
+class Obj {
+  public:
+    explicit Obj(const char *type) {
+        s_ = "{\"type\":";
+        append_json_string(s_, type);
+    }
+    Obj &str(const char *k, std::string_view v) {
+        key(k);
+        append_json_string(s_, v);
+        return *this;
+    }
+    Obj &boolean(const char *k, bool v) {
+        key(k);
+        s_ += v ? "true" : "false";
+        return *this;
+    }
+    Obj &raw(const char *k, std::string_view json) {
+        key(k);
+        s_ += json;
+        return *this;
+    }
+    Obj &strings(const char *k, const std::vector<std::string> &v) {
+        key(k);
+        s_ += '[';
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i)
+                s_ += ',';
+            append_json_string(s_, v[i]);
+        }
+        s_ += ']';
+        return *this;
+    }
+    std::string done() {
+        s_ += '}';
+        return std::move(s_);
+    }
+
+  private:
+    void key(const char *k) {
+        s_ += ',';
+        append_json_string(s_, k);
+        s_ += ':';
+    }
+    std::string s_;
+};
+
+} // namespace
+
+void append_json_string(std::string &out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
@@ -142,55 +191,6 @@ void append_quoted(std::string &out, std::string_view s) {
     }
     out += '"';
 }
-
-// Small writer for flat objects; keeps output allocation-light on the relay path.
-class Obj {
-  public:
-    explicit Obj(const char *type) {
-        s_ = "{\"type\":";
-        append_quoted(s_, type);
-    }
-    Obj &str(const char *k, std::string_view v) {
-        key(k);
-        append_quoted(s_, v);
-        return *this;
-    }
-    Obj &boolean(const char *k, bool v) {
-        key(k);
-        s_ += v ? "true" : "false";
-        return *this;
-    }
-    Obj &raw(const char *k, std::string_view json) {
-        key(k);
-        s_ += json;
-        return *this;
-    }
-    Obj &strings(const char *k, const std::vector<std::string> &v) {
-        key(k);
-        s_ += '[';
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (i)
-                s_ += ',';
-            append_quoted(s_, v[i]);
-        }
-        s_ += ']';
-        return *this;
-    }
-    std::string done() {
-        s_ += '}';
-        return std::move(s_);
-    }
-
-  private:
-    void key(const char *k) {
-        s_ += ',';
-        append_quoted(s_, k);
-        s_ += ':';
-    }
-    std::string s_;
-};
-
-} // namespace
 
 const char *error_code_name(ErrorCode code) {
     for (const auto &n : kErrorNames)
@@ -504,16 +504,16 @@ std::string to_json(const SignalData &d) {
     std::string out;
     if (auto *s = std::get_if<SdpData>(&d)) {
         out = "{\"sdp\":{\"type\":";
-        append_quoted(out, s->type);
+        append_json_string(out, s->type);
         out += ",\"sdp\":";
-        append_quoted(out, s->sdp);
+        append_json_string(out, s->sdp);
         out += "}}";
     } else {
         const auto &c = std::get<CandidateData>(d);
         out = "{\"candidate\":{\"candidate\":";
-        append_quoted(out, c.candidate);
+        append_json_string(out, c.candidate);
         out += ",\"sdpMLineIndex\":" + std::to_string(c.mline_index) + ",\"sdpMid\":";
-        append_quoted(out, c.mid);
+        append_json_string(out, c.mid);
         out += "}}";
     }
     return out;

@@ -83,6 +83,9 @@ Parsed<ServerMessage> parse_server(std::string_view text);
 std::string to_json(const ClientMessage &m);
 std::string to_json(const ServerMessage &m);
 
+// Appends `s` to `out` as a JSON string literal (quoted, with escapes).
+void append_json_string(std::string &out, std::string_view s);
+
 // Room names: trimmed of white space, 1..kMaxRoomChars code points, valid UTF-8, no control
 // characters. Returns the normalised name, or nullopt with a human reason in *why.
 std::optional<std::string> normalize_room(std::string_view raw, std::string *why = nullptr);

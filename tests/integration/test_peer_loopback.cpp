@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "tests/check_str.h"
+#include "tests/integration/harness.h"
 #include <gst/gst.h>
 #include <string>
 
@@ -19,20 +20,9 @@ namespace {
 
 constexpr unsigned kTimeoutMs = 20000;
 
-bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = kTimeoutMs) {
-    gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
-    while (!pred()) {
-        if (g_get_monotonic_time() >= deadline)
-            return false;
-        GSource *tick = g_timeout_source_new(20);
-        g_source_set_callback(
-            tick, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
-        g_source_attach(tick, nullptr);
-        g_main_context_iteration(nullptr, TRUE);
-        g_source_destroy(tick);
-        g_source_unref(tick);
-    }
-    return true;
+// Media setup takes longer than signalling: wait up to kTimeoutMs.
+bool wait_until(const std::function<bool()> &pred) {
+    return duet::testing::wait_until(pred, kTimeoutMs);
 }
 
 // A peer with its events recorded in memory instead of printed.
