@@ -16,14 +16,19 @@
 namespace duet::signaling {
 
 struct Server::Conn {
-    Server *server;
     ConnId id;
-    SoupWebsocketConnection *ws; // owned reference
+    ws::Conn *ws; // owned by the hub; valid until on_closed
     std::string ip;
-    gulong handlers[3] = {0, 0, 0};
     gint64 idle_since_us = 0; // when it connected or last left a room
     double tokens = 0;        // rate-limit bucket
     gint64 refill_us = 0;
+};
+
+// A WebSocket upgrade accepted by libsoup, waiting for its 101 response to be written.
+struct Server::Upgrade {
+    Server *server;
+    GSocket *socket; // owned reference
+    std::string ip;
 };
 
 namespace {
@@ -84,12 +89,7 @@ Server::Server(ServerConfig config)
 Server::~Server() {
     if (expire_timer_)
         g_source_remove(expire_timer_);
-    for (auto &[id, c] : conns_) {
-        for (gulong h : c->handlers)
-            if (h)
-                g_signal_handler_disconnect(c->ws, h);
-        g_object_unref(c->ws);
-    }
+    hub_.reset(); // drops every WebSocket, without callbacks
     conns_.clear();
     if (soup_) {
         soup_server_disconnect(soup_);
@@ -131,9 +131,15 @@ bool Server::start(std::string *error) {
         },
         this, nullptr);
     soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
-    soup_server_add_websocket_handler(soup_, "/ws", nullptr, nullptr, on_websocket, this, nullptr);
-    // Signalling frames are small; permessage-deflate would cost ~97 KB per connection.
-    soup_server_remove_websocket_extension(soup_, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+    // The early handler above made "/ws" a path of its own, which needs its own handler.
+    soup_server_add_handler(soup_, "/ws", on_http, this, nullptr);
+    ws::Hub::Limits limits;
+    limits.max_message = config_.max_message_bytes;
+    limits.keepalive_seconds = config_.keepalive_seconds;
+    limits.dead_peer_seconds = config_.dead_peer_seconds;
+    hub_ = std::make_unique<ws::Hub>(static_cast<ws::Hub::Listener *>(this), limits);
+    if (!hub_->start(error))
+        return false;
 
     Ref<GInetAddress> addr =
         Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
@@ -204,7 +210,7 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
         return;
     }
     if (std::strcmp(path, "/ws") == 0) {
-        respond_text(msg, SOUP_STATUS_BAD_REQUEST, "this is a WebSocket endpoint\n");
+        static_cast<Server *>(self)->upgrade(msg);
         return;
     }
     // Flat namespace: no '..' or nested paths can reach outside the client's files.
@@ -236,62 +242,82 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
     g_bytes_unref(bytes);
 }
 
-void Server::on_websocket(SoupServer *, SoupServerMessage *msg, const char *,
-                          SoupWebsocketConnection *ws, gpointer self) {
-    auto *s = static_cast<Server *>(self);
-    if (GSocket *sock = soup_server_message_get_socket(msg)) {
-        // With pings in flight, a half-open peer leaves data unacknowledged; the kernel then
-        // aborts the connection after this timeout, and libsoup reports it closed.
-        guint ms = s->config_.dead_peer_seconds * 1000;
-        setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
-        // Signalling is small request/response frames: Nagle plus the peer's delayed ACK
-        // would hold each one back by up to 40 ms.
-        int one = 1;
-        setsockopt(g_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+void Server::upgrade(SoupServerMessage *msg) {
+    // Sets a 400 response itself when the request is not a valid upgrade. No extensions
+    // are offered: signalling frames are small, and permessage-deflate would cost ~100 KB
+    // per connection.
+    if (std::strcmp(soup_server_message_get_method(msg), "GET") != 0 ||
+        !soup_websocket_server_process_handshake(msg, nullptr, nullptr, nullptr, nullptr)) {
+        if (soup_server_message_get_status(msg) == 0)
+            respond_text(msg, SOUP_STATUS_BAD_REQUEST, "this is a WebSocket endpoint\n");
+        return;
+    }
+    GSocket *sock = soup_server_message_get_socket(msg);
+    if (!sock) {
+        respond_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "no socket\n");
+        return;
+    }
+    const char *ip = soup_server_message_get_remote_host(msg);
+    auto *up = new Upgrade{this, G_SOCKET(g_object_ref(sock)), ip ? ip : ""};
+    g_signal_connect_data(
+        msg, "wrote-informational", G_CALLBACK(on_upgraded), up,
+        [](gpointer up, GClosure *) {
+            auto *u = static_cast<Upgrade *>(up);
+            g_object_unref(u->socket);
+            delete u;
+        },
+        GConnectFlags(0));
+}
+
+void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
+    auto *up = static_cast<Upgrade *>(data);
+    Server *s = up->server;
+    // The 101 is out: from here the socket is ours, not libsoup's.
+    GIOStream *stream = soup_server_message_steal_connection(msg);
+    if (!stream)
+        return;
+    int fd = g_socket_get_fd(up->socket);
+    // With pings in flight, a half-open peer leaves data unacknowledged; the kernel then
+    // aborts the connection after this timeout.
+    guint ms = s->config_.dead_peer_seconds * 1000;
+    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    // Signalling is small request/response frames: Nagle plus the peer's delayed ACK
+    // would hold each one back by up to 40 ms.
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ConnId id = s->next_id_++;
+    ws::Conn *ws = s->hub_->adopt(id, stream, up->socket);
+    g_object_unref(stream);
+    if (!ws) {
+        g_warning("connection %" G_GUINT64_FORMAT ": cannot take over the socket", id);
+        return;
     }
     ++s->connections_total_;
     auto c = std::make_unique<Conn>();
-    c->server = s;
-    c->id = s->next_id_++;
+    c->id = id;
+    c->ws = ws;
     c->idle_since_us = c->refill_us = g_get_monotonic_time();
-    const char *ip = soup_server_message_get_remote_host(msg);
-    c->ip = ip ? ip : "";
+    c->ip = up->ip;
     ++s->per_ip_[c->ip];
     c->tokens = s->config_.rate_burst;
-    c->ws = static_cast<SoupWebsocketConnection *>(g_object_ref(ws));
-    soup_websocket_connection_set_max_incoming_payload_size(ws, s->config_.hard_message_bytes);
-    soup_websocket_connection_set_keepalive_interval(ws, s->config_.keepalive_seconds);
-    c->handlers[0] = g_signal_connect_swapped(
-        ws, "message", G_CALLBACK(+[](Conn *c, gint type, GBytes *message) {
-            // Frames already queued behind our close frame are not worth answering.
-            if (soup_websocket_connection_get_state(c->ws) != SOUP_WEBSOCKET_STATE_OPEN)
-                return;
-            if (g_bytes_get_size(message) > c->server->config_.max_message_bytes) {
-                ++c->server->errors_total_["too-large"];
-                soup_websocket_connection_close(c->ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG,
-                                                "message too large");
-                return;
-            }
-            if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-                c->server->send_error(c->id, proto::ErrorCode::BadMessage,
-                                      "binary frames are not part of the protocol");
-                return;
-            }
-            c->server->on_text(*c, message);
-        }),
-        c.get());
-    c->handlers[1] = g_signal_connect_swapped(
-        ws, "closed", G_CALLBACK(+[](Conn *c) { c->server->on_closed(c->id); }), c.get());
-    c->handlers[2] = g_signal_connect_swapped(ws, "error", G_CALLBACK(+[](Conn *c, GError *e) {
-                                                  g_debug("connection %" G_GUINT64_FORMAT ": %s",
-                                                          c->id, e->message);
-                                              }),
-                                              c.get());
-    g_debug("connection %" G_GUINT64_FORMAT " opened", c->id);
-    s->conns_.emplace(c->id, std::move(c));
+    ws->user = c.get();
+    g_debug("connection %" G_GUINT64_FORMAT " opened", id);
+    s->conns_.emplace(id, std::move(c));
 }
 
-void Server::on_text(Conn &c, GBytes *bytes) {
+void Server::on_message(ws::Conn &wc, bool text, std::string &data) {
+    auto *c = static_cast<Conn *>(wc.user);
+    if (!c)
+        return;
+    if (!text) {
+        send_error(c->id, proto::ErrorCode::BadMessage,
+                   "binary frames are not part of the protocol");
+        return;
+    }
+    on_text(*c, data);
+}
+
+void Server::on_text(Conn &c, std::string_view text) {
     gint64 now_us = g_get_monotonic_time();
     c.tokens = std::min(config_.rate_burst,
                         c.tokens + double(now_us - c.refill_us) * config_.rate_per_second / 1e6);
@@ -300,14 +326,11 @@ void Server::on_text(Conn &c, GBytes *bytes) {
         g_info("connection %" G_GUINT64_FORMAT " closed: over %.0f messages/s", c.id,
                config_.rate_per_second);
         ++errors_total_["rate-limited"];
-        soup_websocket_connection_close(c.ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-                                        "too many messages");
+        c.ws->close(ws::kClosePolicy, "too many messages");
         return;
     }
     c.tokens -= 1;
-    gsize len = 0;
-    const char *data = static_cast<const char *>(g_bytes_get_data(bytes, &len));
-    auto parsed = proto::parse_client(std::string_view(data ? data : "", len));
+    auto parsed = proto::parse_client(text);
     if (auto *e = std::get_if<proto::ParseError>(&parsed)) {
         send_error(c.id, e->code, e->message);
         return;
@@ -326,24 +349,25 @@ void Server::tick() {
     apply(fx);
     gint64 now_us = g_get_monotonic_time();
     gint64 limit_us = gint64(config_.join_timeout_seconds) * 1000000;
-    std::vector<SoupWebsocketConnection *> idle;
     for (auto &[id, c] : conns_) {
         if (registry_.is_joined(id)) {
             c->idle_since_us = now_us;
             continue;
         }
-        if (now_us - c->idle_since_us >= limit_us &&
-            soup_websocket_connection_get_state(c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-            idle.push_back(c->ws);
+        if (now_us - c->idle_since_us >= limit_us && c->ws->open()) {
+            ++errors_total_["join-timeout"];
+            c->ws->close(ws::kClosePolicy, "no room joined in time"); // never re-enters
+        }
     }
-    // Closing may re-enter on_closed (which edits conns_), so it happens after the scan.
-    errors_total_["join-timeout"] += idle.size();
-    for (auto *ws : idle)
-        soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
-                                        "no room joined in time");
+    hub_->tick(now_us);
 }
 
-void Server::on_closed(ConnId id) {
+void Server::on_closed(ws::Conn &wc, std::uint16_t code) {
+    auto *conn = static_cast<Conn *>(wc.user);
+    if (!conn)
+        return;
+    wc.user = nullptr;
+    ConnId id = conn->id;
     auto it = conns_.find(id);
     if (it == conns_.end())
         return;
@@ -352,26 +376,21 @@ void Server::on_closed(ConnId id) {
     conns_.erase(it);
     if (auto ip = per_ip_.find(c->ip); ip != per_ip_.end() && --ip->second == 0)
         per_ip_.erase(ip);
-    for (gulong h : c->handlers)
-        if (h)
-            g_signal_handler_disconnect(c->ws, h);
-    g_debug("connection %" G_GUINT64_FORMAT " closed", id);
+    if (code == ws::kCloseTooBig)
+        ++errors_total_["too-large"];
+    else if (code == ws::kCloseProtocolError || code == ws::kCloseBadData)
+        ++errors_total_["protocol-error"];
+    g_debug("connection %" G_GUINT64_FORMAT " closed (%u)", id, unsigned(code));
     Effects fx;
     registry_.disconnected(id, Clock::now(), fx);
     apply(fx);
-    // The connection object may still be finishing its close handshake; dropping our
-    // reference from an idle avoids unreffing it inside its own signal emission.
-    g_idle_add_once([](gpointer ws) { g_object_unref(ws); }, c->ws);
 }
 
 void Server::send(ConnId to, const std::string &text) {
     auto it = conns_.find(to);
     if (it == conns_.end())
         return;
-    SoupWebsocketConnection *ws = it->second->ws;
-    if (soup_websocket_connection_get_state(ws) != SOUP_WEBSOCKET_STATE_OPEN)
-        return;
-    soup_websocket_connection_send_text(ws, text.c_str());
+    it->second->ws->send_text(text);
 }
 
 void Server::send_error(ConnId to, proto::ErrorCode code, std::string message) {
@@ -389,10 +408,8 @@ void Server::apply(Effects &fx) {
     }
     for (ConnId id : fx.close) {
         auto it = conns_.find(id);
-        if (it != conns_.end() &&
-            soup_websocket_connection_get_state(it->second->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-            soup_websocket_connection_close(it->second->ws, kCloseReplaced,
-                                            "seat resumed by a newer connection");
+        if (it != conns_.end())
+            it->second->ws->close(kCloseReplaced, "seat resumed by a newer connection");
     }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "registry.h"
+#include "ws_hub.h"
 
 #include <libsoup/soup.h>
 
@@ -28,18 +29,18 @@ struct ServerConfig {
     std::string turn_secret; // shared with coturn's static-auth-secret
     unsigned turn_ttl_seconds = 3600;
     RegistryConfig registry;
-    // Signalling frames are SDP at most (a few KiB); anything over this is abuse.
+    // Signalling frames are SDP at most (a few KiB); anything over this is abuse. It is
+    // refused with a clean 1009 close whatever its size: the rest of the frame is read and
+    // thrown away rather than left unread (which would make the kernel reset the
+    // connection before the client saw the 1009).
     std::size_t max_message_bytes = 64 * 1024;
-    // libsoup's own limit. Frames between the two are read whole and refused with a clean
-    // 1009 close; if libsoup refused them itself it would close with their bytes unread,
-    // the kernel would answer with a TCP reset, and the client would never see the 1009.
-    std::size_t hard_message_bytes = 1024 * 1024;
-    // WebSocket ping interval: keeps NAT bindings and proxies from dropping idle calls, and
-    // gives TCP_USER_TIMEOUT unacknowledged data to time out on a half-open connection.
+    // A connection silent this long is pinged: keeps NAT bindings and proxies from dropping
+    // idle calls, and gives TCP_USER_TIMEOUT unacknowledged data to time out on.
     unsigned keepalive_seconds = 5;
-    // A peer that has not acknowledged our data for this long is gone (cable pulled, laptop
-    // shut): the kernel aborts the connection and the seat is held for a resume.
-    unsigned dead_peer_seconds = 15;
+    // A peer silent this long (no pong either) is gone (cable pulled, laptop shut): its
+    // connection is dropped and its seat held for a resume. The kernel's TCP_USER_TIMEOUT
+    // is set to the same, for data we sent that is never acknowledged.
+    unsigned dead_peer_seconds = 10;
     // Sockets that are not in a room are closed after this long, so idle connections
     // cannot pile up. A browser reconnects when it needs to join again.
     unsigned join_timeout_seconds = 60;
@@ -52,10 +53,10 @@ struct ServerConfig {
     double rate_burst = 200;
 };
 
-class Server {
+class Server : private ws::Hub::Listener {
   public:
     explicit Server(ServerConfig config);
-    ~Server();
+    ~Server() override;
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
 
@@ -67,12 +68,14 @@ class Server {
 
   private:
     struct Conn;
-    static void on_websocket(SoupServer *, SoupServerMessage *, const char *,
-                             SoupWebsocketConnection *ws, gpointer self);
+    struct Upgrade;
+    void upgrade(SoupServerMessage *msg);
+    static void on_upgraded(SoupServerMessage *msg, gpointer upgrade);
+    void on_message(ws::Conn &c, bool text, std::string &data) override;
+    void on_closed(ws::Conn &c, std::uint16_t code) override;
     static void on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
                         gpointer self);
-    void on_text(Conn &c, GBytes *bytes);
-    void on_closed(ConnId id);
+    void on_text(Conn &c, std::string_view text);
     void apply(Effects &fx);
     void send(ConnId to, const std::string &text);
     void send_error(ConnId to, proto::ErrorCode code, std::string message);
@@ -83,6 +86,7 @@ class Server {
     ServerConfig config_;
     Registry registry_;
     SoupServer *soup_ = nullptr;
+    std::unique_ptr<ws::Hub> hub_;
     guint expire_timer_ = 0;
     ConnId next_id_ = 1;
     std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
