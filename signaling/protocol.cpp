@@ -64,6 +64,15 @@ std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, Js
     // json-glib returns C strings, so an escaped NUL would silently cut a string short.
     if (text.find("\\u0000") != std::string_view::npos)
         return bad("NUL characters are not allowed");
+    // json-glib's scanner also takes escapes JSON does not have, such as octal "\\222",
+    // which decode to bytes that are not UTF-8; relayed on, they would break the receiver's
+    // text frame. Only JSON's own escapes are accepted.
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\\')
+            continue;
+        if (++i == text.size() || text[i] == '\0' || !std::strchr("\"\\/bfnrtu", text[i]))
+            return bad("message is not JSON: invalid escape in a string");
+    }
     auto parser = Ref<JsonParser>::adopt(json_parser_new_immutable());
     GErr err;
     if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), err.out()))
