@@ -1,7 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Sets everything up and runs every test: unit, integration, native peer and real Chromium.
+# Sets everything up and runs every test: unit, integration, native peer and real Chromium;
+# then the unit and integration suites again under ASan/UBSan/LSan (build-asan), then each
+# libFuzzer target for 60 s. With arguments, runs only `meson test -C build ARGS...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+begin=$SECONDS
 scripts/setup.sh
+step() { echo; echo "=== $* ($(date -u +%T))"; }
+
+step "main suite (build/)"
 meson test -C build --print-errorlogs "$@"
+(($#)) && exit 0
+main_s=$((SECONDS - begin))
+
+# Address, undefined-behaviour and leak checks on duet-server, duet-peer and every test
+# program. The environment (tests/meson.build, add_test_setup) makes any report exit 86
+# and reaches the server and peer processes the integration tests start.
+step "unit + integration suites under sanitizers (build-asan/)"
+t=$SECONDS
+if [[ ! -f build-asan/build.ninja ]]; then
+  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -De2e=false >/dev/null
+fi
+ninja -C build-asan
+meson test -C build-asan --print-errorlogs --suite unit --suite integration
+asan_s=$((SECONDS - t))
+
+step "fuzzing, every target side by side for 60 s (build-fuzz/)"
+t=$SECONDS
+tests/fuzz/run.sh 60
+fuzz_s=$((SECONDS - t))
+
+step "all passed: main ${main_s} s, sanitizers ${asan_s} s, fuzzing ${fuzz_s} s, total $((SECONDS - begin)) s"
