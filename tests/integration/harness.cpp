@@ -33,8 +33,13 @@ static const char *server_path() {
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> extra_args,
-                             std::vector<std::pair<std::string, std::string>> env) {
-    std::vector<const char *> argv{server_path(), "--host", "127.0.0.1", "--port", "0"};
+                             std::vector<std::pair<std::string, std::string>> env,
+                             std::vector<std::string> wrapper) {
+    std::vector<const char *> argv;
+    for (auto &a : wrapper)
+        argv.push_back(a.c_str());
+    for (const char *a : {server_path(), "--host", "127.0.0.1", "--port", "0"})
+        argv.push_back(a);
     for (auto &a : extra_args)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
@@ -77,10 +82,65 @@ ServerProcess::~ServerProcess() {
     g_object_unref(proc_);
 }
 
+std::string ServerProcess::port() const {
+    std::string rest = url_.substr(url_.rfind(':') + 1);
+    return rest.substr(0, rest.find('/'));
+}
+
+void ServerProcess::kill_hard() {
+    if (!proc_)
+        return;
+    g_assert_true(alive());
+    g_subprocess_force_exit(proc_);
+    g_subprocess_wait(proc_, nullptr, nullptr);
+    g_assert_true(g_subprocess_get_if_signaled(proc_));
+    g_object_unref(proc_);
+    proc_ = nullptr;
+}
+
 bool ServerProcess::alive() const {
     // The identifier (pid) is cleared once the child has been reaped.
     g_main_context_iteration(nullptr, FALSE);
     return proc_ && g_subprocess_get_identifier(proc_) != nullptr;
+}
+
+void assert_call_completes(const ServerProcess &server) {
+    static int rooms = 0;
+    std::string room = "healthy-" + std::to_string(++rooms);
+    std::string join = "{\"type\":\"join\",\"room\":\"" + room + "\"}";
+    Client a(server.ws_url()), b(server.ws_url());
+    g_assert_true(a.open() && b.open());
+    a.send(join);
+    std::string ja = a.next("joined");
+    g_assert_false(ja.empty());
+    b.send(join);
+    std::string jb = b.next("joined");
+    g_assert_false(jb.empty());
+    std::string id_a = json_str(ja, "id"), id_b = json_str(jb, "id");
+    g_assert_true(json_str(a.next("peer-joined"), "id") == id_b);
+
+    // Sends `data` from one side and checks the other receives it from the right id.
+    auto relay = [](Client &from, const std::string &from_id, Client &to, const std::string &to_id,
+                    const std::string &data, const char *needle) {
+        from.send("{\"type\":\"signal\",\"to\":\"" + to_id + "\",\"data\":" + data + "}");
+        std::string got = to.next("signal");
+        if (json_str(got, "from") != from_id || got.find(needle) == std::string::npos)
+            g_error("relayed signal wrong or missing: expected %s from %s, got '%s'", needle,
+                    from_id.c_str(), got.c_str());
+    };
+    relay(b, id_b, a, id_a, R"({"sdp":{"type":"offer","sdp":"v=0 offer"}})", "v=0 offer");
+    relay(a, id_a, b, id_b, R"({"sdp":{"type":"answer","sdp":"v=0 answer"}})", "v=0 answer");
+    relay(b, id_b, a, id_a,
+          R"({"candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host",)"
+          R"("sdpMLineIndex":0,"sdpMid":"0"}})",
+          "127.0.0.1 9 typ host");
+    relay(a, id_a, b, id_b,
+          R"({"candidate":{"candidate":"candidate:2 1 udp 1 127.0.0.1 7 typ host",)"
+          R"("sdpMLineIndex":0,"sdpMid":"0"}})",
+          "127.0.0.1 7 typ host");
+    b.send(R"({"type":"leave"})");
+    g_assert_false(a.next("peer-left").empty());
+    g_assert_true(server.alive());
 }
 
 static gboolean accept_any_certificate(SoupMessage *, GTlsCertificate *, GTlsCertificateFlags,
@@ -230,6 +290,19 @@ bool json_bool(const std::string &json, const char *name) {
     JsonNode *n = member(json, name, &p);
     bool out = n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN &&
                json_node_get_boolean(n);
+    g_object_unref(p);
+    return out;
+}
+
+double json_num(const std::string &json, const char *name, double fallback) {
+    JsonParser *p = nullptr;
+    JsonNode *n = member(json, name, &p);
+    double out = fallback;
+    if (n && JSON_NODE_HOLDS_VALUE(n)) {
+        GType t = json_node_get_value_type(n);
+        if (t == G_TYPE_INT64 || t == G_TYPE_DOUBLE)
+            out = json_node_get_double(n);
+    }
     g_object_unref(p);
     return out;
 }

@@ -18,8 +18,11 @@ bool wait_until(const std::function<bool()> &pred, unsigned timeout_ms = 5000);
 // A duet-server started with --port 0; the URL comes from its readiness line.
 class ServerProcess {
   public:
+    // `wrapper` goes before the program, e.g. {"ip", "netns", "exec", NAME}; a later
+    // `--host` in `extra_args` overrides the loopback default.
     explicit ServerProcess(std::vector<std::string> extra_args = {},
-                           std::vector<std::pair<std::string, std::string>> env = {});
+                           std::vector<std::pair<std::string, std::string>> env = {},
+                           std::vector<std::string> wrapper = {});
     bool tls() const { return url_.rfind("https://", 0) == 0; }
     ~ServerProcess();
     const std::string &http_url() const { return url_; } // http://127.0.0.1:PORT/
@@ -27,6 +30,10 @@ class ServerProcess {
         return tls() ? "wss://" + url_.substr(8) + "ws" : "ws://" + url_.substr(7) + "ws";
     }
     bool alive() const;
+    // The port it listens on (to start a successor on the same one).
+    std::string port() const;
+    // SIGKILL, as a crash would: the destructor then expects nothing of it.
+    void kill_hard();
 
   private:
     GSubprocess *proc_ = nullptr;
@@ -61,12 +68,20 @@ class Client {
     guint handshake_status_ = 0;
 };
 
+// A normal pair meets in a fresh room on `server` and completes a call's signalling: the
+// newcomer's offer, the answer, and an ICE candidate each way, each relayed with the right
+// `from` and content. Tests run it after each abusive client to show the server still
+// serves everyone else. Asserts (fails the test) on any step that does not happen.
+void assert_call_completes(const ServerProcess &server);
+
 // GET over http(s) (self-signed certificates accepted); returns the body, status in *status.
 std::string http_get(const std::string &url, guint *status);
 
 // Small JSON accessors for assertions (return "" / -1 when missing).
 std::string json_str(const std::string &json, const char *member);
 bool json_bool(const std::string &json, const char *member);
+// A JSON number (integer or not); `fallback` when missing or not a number.
+double json_num(const std::string &json, const char *member, double fallback = -1);
 std::vector<std::string> json_strs(const std::string &json, const char *member);
 
 } // namespace duet::testing

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sys/prctl.h>
 
 using namespace duet::testing;
 
@@ -37,6 +38,10 @@ class Xvfb {
         g_assert_true(g_unix_open_pipe(fds, FD_CLOEXEC, &err));
         GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
         g_subprocess_launcher_take_fd(l, fds[1], 3);
+        // A failed assertion aborts the test without running ~Xvfb; an orphaned Xvfb would
+        // keep meson's output pipe open and stall the run until the test's timeout.
+        g_subprocess_launcher_set_child_setup(
+            l, [](gpointer) { prctl(PR_SET_PDEATHSIG, SIGTERM); }, nullptr, nullptr);
         std::string screen = std::to_string(kScreenW) + "x" + std::to_string(kScreenH) + "x24";
         const char *argv[] = {xvfb,           "-displayfd", "3",         "-screen", "0",
                               screen.c_str(), "-br",        "-nolisten", "tcp",     nullptr};
