@@ -4,6 +4,7 @@
 
 #include "pipelines/launch.h"
 #include "src/common/gobj.h"
+#include "src/common/gst_ref.h"
 
 #include <cstring>
 
@@ -48,6 +49,32 @@ ReceiveBranch build_receive_branch(const GstCaps *caps, const ResolvedMedia &med
         gst_object_unref(dec);
     }
     return out;
+}
+
+void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters) {
+    if (!branch.decoder || !branch.kind)
+        return;
+    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
+    if (!src)
+        return;
+    struct Probe {
+        std::shared_ptr<DecodeCounters> counters;
+        std::atomic<guint64> *count;
+    };
+    auto *probe = new Probe{std::move(counters), nullptr};
+    probe->count = *branch.kind == MediaKind::Video ? &probe->counters->video_frames
+                                                    : &probe->counters->audio_buffers;
+    gst_pad_add_probe(
+        src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+            auto *p = static_cast<Probe *>(data);
+            guint64 n = 1;
+            if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+                n = gst_buffer_list_length(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+            p->count->fetch_add(n, std::memory_order_relaxed);
+            return GST_PAD_PROBE_OK;
+        },
+        probe, [](gpointer data) { delete static_cast<Probe *>(data); });
 }
 
 } // namespace duet::pipelines

@@ -6,6 +6,8 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -23,5 +25,16 @@ struct ReceiveBranch {
 // `record`: also expose the depayloaded stream on ghost pad "src".
 ReceiveBranch build_receive_branch(const GstCaps *caps, const ResolvedMedia &media, bool record,
                                    std::string *error);
+
+// What one call's decoders have put out so far. Written from streaming threads, read from
+// the main thread (the `stats` event): relaxed atomics, since each count stands alone.
+struct DecodeCounters {
+    std::atomic<guint64> video_frames{0};
+    std::atomic<guint64> audio_buffers{0};
+};
+
+// Counts every buffer leaving `branch`'s decoder into `counters` (which the probe keeps
+// alive). A discard branch has no decoder and counts nothing.
+void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters);
 
 } // namespace duet::pipelines

@@ -21,6 +21,10 @@ constexpr int kMaxFps = 120;
 constexpr int kMinKbps = 50;
 constexpr int kMaxKbps = 50000;
 constexpr int kMaxLatencyMs = 5000;
+// Faster than 10 Hz the lines are noise and the rate over the interval is jumpy; slower
+// than once a minute nobody would call it a live figure.
+constexpr int kMinStatsIntervalMs = 100;
+constexpr int kMaxStatsIntervalMs = 60000;
 constexpr int kMinSide = 16;
 constexpr int kMaxSide = 4096;
 // More than four threads buys vp8enc nothing at call resolutions.
@@ -33,7 +37,8 @@ struct Raw {
     gchar **turn = nullptr;
     gboolean events = FALSE, relay_only = FALSE;
     gint duration = 0, fps = pipelines::kDefaultFps, kbps = pipelines::kDefaultVideoKbps,
-         latency = pipelines::kDefaultLatencyMs, connect_timeout = 0;
+         latency = pipelines::kDefaultLatencyMs, connect_timeout = 0,
+         stats_interval = kDefaultStatsIntervalMs;
     ~Raw() {
         for (gchar *p : {room, server, video_source, audio_source, sink, record, video_device, size,
                          state_dir, ca_file, stun})
@@ -209,6 +214,10 @@ CliResult parse_cli(const std::vector<std::string> &given) {
          "Record the remote audio and video to this WebM file", "FILE"},
         {"events", 0, 0, G_OPTION_ARG_NONE, &raw.events, "Print one JSON event per line on stdout",
          nullptr},
+        {"stats-interval", 0, 0, G_OPTION_ARG_INT, &raw.stats_interval,
+         "With --events, a `stats` line per remote peer every MS milliseconds (default 1000; 0 "
+         "off)",
+         "MS"},
         {"duration", 0, 0, G_OPTION_ARG_INT, &raw.duration,
          "Leave and exit 0 after this many seconds (default: run until signalled)", "SECONDS"},
         {"video-device", 0, 0, G_OPTION_ARG_FILENAME, &raw.video_device,
@@ -311,6 +320,10 @@ CliResult parse_cli(const std::vector<std::string> &given) {
         return usage("--latency-ms must be 0.." + std::to_string(kMaxLatencyMs));
     if (raw.duration < 0)
         return usage("--duration must be >= 0");
+    if (raw.stats_interval != 0 &&
+        (raw.stats_interval < kMinStatsIntervalMs || raw.stats_interval > kMaxStatsIntervalMs))
+        return usage("--stats-interval must be 0 (off) or " + std::to_string(kMinStatsIntervalMs) +
+                     ".." + std::to_string(kMaxStatsIntervalMs) + " ms");
     if (raw.connect_timeout < 0)
         return usage("--connect-timeout must be >= 0");
     o.media.fps = raw.fps;
@@ -325,6 +338,7 @@ CliResult parse_cli(const std::vector<std::string> &given) {
     }
     o.media.encoder_threads = std::min(int(g_get_num_processors()), kMaxEncoderThreads);
     o.events = raw.events;
+    o.stats_interval_ms = raw.stats_interval;
     o.duration_s = raw.duration;
     o.connect_timeout_s = raw.connect_timeout;
     if (raw.state_dir)

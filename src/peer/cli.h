@@ -17,12 +17,17 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitRoomFull = 3;
 
 inline constexpr const char *kDefaultServer = "ws://127.0.0.1:8080/ws";
+// Once a second: a rate over one second is what people read as "fps", and one line per
+// peer per second is little enough to leave on in a kiosk's journal.
+inline constexpr int kDefaultStatsIntervalMs = 1000;
 
 struct PeerOptions {
     std::string room; // normalised (trimmed) room name
     std::string server = kDefaultServer;
     pipelines::MediaOptions media;
     bool events = false;
+    int stats_interval_ms =
+        kDefaultStatsIntervalMs;    // `stats` event period with --events; 0: no stats events
     int duration_s = 0;             // 0: run until a signal
     int connect_timeout_s = 0;      // 0: keep retrying the server forever
     std::string state_dir;          // where the resume token is kept; "" = default_state_dir()

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-// JSON-lines formatting of duet-peer events, via json-glib so strings are escaped right.
+// JSON-lines formatting of duet-peer events, with the protocol's string escaper.
 #include "src/peer/events.h"
 
-#include "src/common/gobj.h"
+#include "signaling/protocol.h"
 
-#include <json-glib/json-glib.h>
+#include <cmath>
 
 namespace duet::peer {
 
@@ -41,45 +41,63 @@ Event error(const std::string &code, const std::string &message, const std::stri
         e.with("peer", peer);
     return e;
 }
+Event stats(const ReceiveStats &s) {
+    // One decimal is all a rate over a one-second window can honestly claim.
+    auto tenth = [](double v) { return double(gint64(v * 10 + 0.5)) / 10; };
+    return Event{"stats", {}}
+        .with("peer", s.peer)
+        .with("state", s.state)
+        .with("video_frames", gint64(s.video_frames))
+        .with("video_fps", tenth(s.video_fps))
+        .with("audio_buffers", gint64(s.audio_buffers))
+        .with("audio_bps", tenth(s.audio_bps));
+}
 } // namespace events
 
 std::string format_event(const Event &e, gint64 t_ms) {
-    auto b = Ref<JsonBuilder>::adopt(json_builder_new());
-    json_builder_begin_object(b.get());
-    json_builder_set_member_name(b.get(), "event");
-    json_builder_add_string_value(b.get(), e.name.c_str());
+    // Built by hand rather than with json-glib: its generator prints doubles with 17
+    // significant digits (7.3 becomes 7.2999999999999998), which no reader wants.
+    std::string out = "{\"event\":";
+    proto::append_json_string(out, e.name);
     for (const auto &f : e.fields) {
-        json_builder_set_member_name(b.get(), f.key.c_str());
+        out += ',';
+        proto::append_json_string(out, f.key);
+        out += ':';
         switch (f.type) {
         case Event::Field::Type::String:
-            json_builder_add_string_value(b.get(), f.s.c_str());
+            proto::append_json_string(out, f.s);
             break;
         case Event::Field::Type::Int:
-            json_builder_add_int_value(b.get(), f.i);
+            out += std::to_string(f.i);
             break;
         case Event::Field::Type::Bool:
-            json_builder_add_boolean_value(b.get(), f.b);
+            out += f.b ? "true" : "false";
             break;
+        case Event::Field::Type::Double: {
+            // Shortest form that reads back the same at 10 digits, always with a decimal
+            // point so readers see a real number; JSON has no NaN or infinity.
+            char buf[G_ASCII_DTOSTR_BUF_SIZE];
+            double d = std::isfinite(f.d) ? f.d : 0;
+            std::string num = g_ascii_formatd(buf, sizeof buf, "%.10g", d);
+            if (num.find_first_of(".e") == std::string::npos)
+                num += ".0";
+            out += num;
+            break;
+        }
         case Event::Field::Type::Strings:
-            json_builder_begin_array(b.get());
-            for (const auto &item : f.list)
-                json_builder_add_string_value(b.get(), item.c_str());
-            json_builder_end_array(b.get());
+            out += '[';
+            for (std::size_t i = 0; i < f.list.size(); ++i) {
+                if (i)
+                    out += ',';
+                proto::append_json_string(out, f.list[i]);
+            }
+            out += ']';
             break;
         }
     }
-    if (t_ms >= 0) {
-        json_builder_set_member_name(b.get(), "t_ms");
-        json_builder_add_int_value(b.get(), t_ms);
-    }
-    json_builder_end_object(b.get());
-    JsonNode *root = json_builder_get_root(b.get());
-    auto gen = Ref<JsonGenerator>::adopt(json_generator_new());
-    json_generator_set_root(gen.get(), root);
-    gchar *text = json_generator_to_data(gen.get(), nullptr);
-    std::string out(text);
-    g_free(text);
-    json_node_unref(root);
+    if (t_ms >= 0)
+        out += ",\"t_ms\":" + std::to_string(t_ms);
+    out += '}';
     return out;
 }
 

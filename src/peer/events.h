@@ -16,12 +16,13 @@ struct Event {
     // One member of the JSON object. A plain struct rather than a std::variant: GCC 12
     // reports false maybe-uninitialized warnings for variants holding vectors.
     struct Field {
-        enum class Type { String, Int, Bool, Strings } type;
+        enum class Type { String, Int, Bool, Strings, Double } type;
         std::string key;
         std::string s;
         gint64 i = 0;
         bool b = false;
         std::vector<std::string> list;
+        double d = 0;
     };
     std::string name;
     std::vector<Field> fields; // printed in this order
@@ -44,6 +45,10 @@ struct Event {
         fields.push_back(Field{Field::Type::Strings, std::move(key), {}, 0, false, std::move(v)});
         return *this;
     }
+    Event &with(std::string key, double v) {
+        fields.push_back(Field{Field::Type::Double, std::move(key), {}, 0, false, {}, v});
+        return *this;
+    }
     // Looks a string member up (tests); "" when absent.
     std::string str(const std::string &key) const {
         for (const auto &f : fields)
@@ -63,6 +68,17 @@ Event first_frame(const char *kind, const std::string &peer);
 Event peer_left(const std::string &peer, const char *reason);
 Event reconnecting(unsigned attempt, unsigned delay_ms);
 Event error(const std::string &code, const std::string &message, const std::string &peer = {});
+
+// Receive-side figures for one remote peer's current call (see docs/KIOSK.md `stats`).
+struct ReceiveStats {
+    std::string peer;
+    const char *state = "new"; // the connection state's name
+    guint64 video_frames = 0;  // decoded since this call started
+    double video_fps = 0;      // decoded per second over the last interval
+    guint64 audio_buffers = 0; // decoded since this call started
+    double audio_bps = 0;      // decoded buffers per second over the last interval
+};
+Event stats(const ReceiveStats &s);
 } // namespace events
 
 // Compact JSON, `event` first, then the fields, then `t_ms` if given (>= 0).

@@ -23,7 +23,7 @@ PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, Even
 
 PeerApp::~PeerApp() {
     alive_.reset();
-    for (guint t : {duration_timer_, finalize_timer_})
+    for (guint t : {duration_timer_, finalize_timer_, stats_timer_})
         if (t)
             g_source_remove(t);
     // Legs reference the pipeline: they go first.
@@ -75,6 +75,14 @@ bool PeerApp::start() {
                 app->duration_timer_ = 0;
                 app->shutdown(kExitOk, "--duration reached");
                 return G_SOURCE_REMOVE;
+            },
+            this);
+    if (events_.enabled() && options_.stats_interval_ms > 0)
+        stats_timer_ = g_timeout_add(
+            guint(options_.stats_interval_ms),
+            [](gpointer self) -> gboolean {
+                static_cast<PeerApp *>(self)->emit_stats();
+                return G_SOURCE_CONTINUE;
             },
             this);
     started_signalling_ = true;
@@ -203,7 +211,7 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
         return false;
     }
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
-    legs_[peer] = Leg{std::move(session), false};
+    legs_[peer] = Leg{std::move(session), false, 0, 0, g_get_monotonic_time()};
     return true;
 }
 
@@ -258,6 +266,29 @@ std::vector<std::string> PeerApp::peers() const {
 
 void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
     signaller_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
+}
+
+void PeerApp::emit_stats() {
+    if (shutting_down_)
+        return;
+    gint64 now = g_get_monotonic_time();
+    for (auto &[peer, leg] : legs_) {
+        const auto &c = leg.session->counters();
+        events::ReceiveStats st;
+        st.peer = peer;
+        st.state = pipelines::peer_state_name(leg.session->state());
+        st.video_frames = c.video_frames.load(std::memory_order_relaxed);
+        st.audio_buffers = c.audio_buffers.load(std::memory_order_relaxed);
+        double seconds = double(now - leg.last_us) / G_USEC_PER_SEC;
+        if (seconds > 0) {
+            st.video_fps = double(st.video_frames - leg.last_video) / seconds;
+            st.audio_bps = double(st.audio_buffers - leg.last_audio) / seconds;
+        }
+        leg.last_video = st.video_frames;
+        leg.last_audio = st.audio_buffers;
+        leg.last_us = now;
+        events_.emit(events::stats(st));
+    }
 }
 
 void PeerApp::on_local_description(pipelines::WebrtcSession &s, const std::string &type,
@@ -398,6 +429,10 @@ void PeerApp::after_signaller_closed() {
 void PeerApp::finish() {
     if (finished_)
         return;
+    if (stats_timer_) {
+        g_source_remove(stats_timer_);
+        stats_timer_ = 0;
+    }
     if (finalize_timer_) {
         g_source_remove(finalize_timer_);
         finalize_timer_ = 0;

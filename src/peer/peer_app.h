@@ -48,6 +48,9 @@ class PeerApp : private Signaller::Listener,
     struct Leg {
         std::unique_ptr<pipelines::WebrtcSession> session;
         bool announced_connected = false;
+        // The counters at the previous `stats` event (or the leg's start), for rates.
+        guint64 last_video = 0, last_audio = 0;
+        gint64 last_us = 0;
     };
 
     // Signaller::Listener
@@ -81,6 +84,7 @@ class PeerApp : private Signaller::Listener,
     // Closes the leg later, if `session` is still the one serving `peer` then.
     void close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why);
     void send_signal(const std::string &to, const proto::SignalData &data);
+    void emit_stats();
     void after_signaller_closed();
     void finish();
 
@@ -96,6 +100,7 @@ class PeerApp : private Signaller::Listener,
     std::function<void()> on_finished_;
     guint duration_timer_ = 0;
     guint finalize_timer_ = 0;
+    guint stats_timer_ = 0;
     bool started_signalling_ = false;
     bool shutting_down_ = false;
     bool finished_ = false;

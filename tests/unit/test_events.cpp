@@ -40,6 +40,25 @@ void test_each_event_shape() {
         check_str_eq(format_event(c.e).c_str(), c.json);
 }
 
+void test_stats_event() {
+    events::ReceiveStats st;
+    st.peer = "p2";
+    st.state = "connected";
+    st.video_frames = 1234;
+    st.video_fps = 14.96;
+    st.audio_buffers = 4000;
+    st.audio_bps = 50;
+    // Rates keep one decimal; a whole rate still prints as a JSON number with ".0".
+    check_str_eq(format_event(events::stats(st)).c_str(),
+                 R"({"event":"stats","peer":"p2","state":"connected","video_frames":1234,)"
+                 R"("video_fps":15.0,"audio_buffers":4000,"audio_bps":50.0})");
+    st.video_fps = 0.04;
+    st.audio_bps = 7.25;
+    std::string line = format_event(events::stats(st));
+    g_assert_nonnull(std::strstr(line.c_str(), R"("video_fps":0.0,)"));
+    g_assert_nonnull(std::strstr(line.c_str(), R"("audio_bps":7.3})"));
+}
+
 void test_time_field_last() {
     check_str_eq(format_event(events::connected("p"), 1234).c_str(),
                  R"({"event":"connected","peer":"p","t_ms":1234})");
@@ -98,6 +117,7 @@ void test_disabled_writer_prints_nothing() {
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/events/shapes", test_each_event_shape);
+    g_test_add_func("/events/stats", test_stats_event);
     g_test_add_func("/events/time-field", test_time_field_last);
     g_test_add_func("/events/escaping", test_escaping_stays_one_line);
     g_test_add_func("/events/writer", test_writer_lines_and_tap);

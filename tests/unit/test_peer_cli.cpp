@@ -72,6 +72,7 @@ void test_defaults() {
     g_assert_cmpint(o.media.video_kbps, ==, 800);
     g_assert_cmpint(o.media.latency_ms, ==, 50);
     g_assert_false(o.events);
+    g_assert_cmpint(o.stats_interval_ms, ==, 1000);
     g_assert_cmpint(o.duration_s, ==, 0);
     g_assert_cmpint(o.connect_timeout_s, ==, 0);
     g_assert_cmpint(o.media.encoder_threads, >=, 1);
@@ -105,7 +106,9 @@ void test_every_flag() {
                          "--connect-timeout",
                          "60",
                          "--state-dir",
-                         "/tmp/duet-state"});
+                         "/tmp/duet-state",
+                         "--stats-interval",
+                         "250"});
     g_assert_true(r.options.has_value());
     const PeerOptions &o = *r.options;
     check_str_eq(o.server.c_str(), "wss://duet.example.org/ws");
@@ -123,6 +126,11 @@ void test_every_flag() {
     g_assert_cmpint(o.media.latency_ms, ==, 120);
     g_assert_cmpint(o.connect_timeout_s, ==, 60);
     check_str_eq(o.state_dir.c_str(), "/tmp/duet-state");
+    g_assert_cmpint(o.stats_interval_ms, ==, 250);
+    // 0 turns the stats lines off.
+    CliResult off = parse({"--room", "r", "--stats-interval", "0"});
+    g_assert_true(off.options.has_value());
+    g_assert_cmpint(off.options->stats_interval_ms, ==, 0);
 }
 
 void test_usage_errors() {
@@ -146,6 +154,9 @@ void test_usage_errors() {
         {"--room", "r", "--latency-ms", "-1"},
         {"--room", "r", "--duration", "-5"},
         {"--room", "r", "--connect-timeout", "-1"},
+        {"--room", "r", "--stats-interval", "-1"},
+        {"--room", "r", "--stats-interval", "5"},
+        {"--room", "r", "--stats-interval", "600000"},
         {"--room", "r", "--record", ""},
         {"--room", "r", "extra"},
         {"--room", "r", "--nope"},
