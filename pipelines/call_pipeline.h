@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace duet::pipelines {
 
@@ -55,6 +56,9 @@ class CallPipeline {
     GstElement *encoder_ = nullptr;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
+    // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined
+    // in the destructor, so it never outlives GStreamer.
+    std::thread warm_up_;
 };
 
 } // namespace duet::pipelines

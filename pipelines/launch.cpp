@@ -25,6 +25,12 @@ constexpr int kOpusBitrate = 48000;
 // 20 ms frames are WebRTC's default packetisation; the test source produces exactly that.
 constexpr int kOpusFrameMs = 20;
 constexpr int kAudioSamplesPer20Ms = 960;
+// libvpx's VP8 encoder synchronises its row threads with spin-waits. On a 2-core machine with
+// other work a second thread mostly spins: at 640x480@30, threads=2 cost twice the CPU of
+// threads=1 (perf: ~45% of duet-peer's samples in two `pause` loops in libvpx) for no gain.
+// One thread encodes 640x480@30 in real time with cpu-used=8, so pictures get one thread per
+// 640x480 of pixels, up to MediaOptions::encoder_threads.
+constexpr long kPixelsPerEncoderThread = 640L * 480L;
 // Raw frames waiting for the encoder: if it falls behind, drop old frames rather than
 // adding latency.
 constexpr int kRawQueueBuffers = 3;
@@ -40,12 +46,16 @@ std::string raw_video_caps(const MediaOptions &o) {
            ",framerate=" + num(o.fps) + "/1,pixel-aspect-ratio=1/1";
 }
 
+int vp8_threads(const MediaOptions &o) {
+    long by_size = long(o.width) * long(o.height) / kPixelsPerEncoderThread;
+    return int(std::clamp<long>(by_size, 1, std::max(1, o.encoder_threads)));
+}
+
 std::string vp8enc(const MediaOptions &o) {
     return "vp8enc deadline=1 cpu-used=" + num(kVp8CpuUsed) +
            " end-usage=cbr target-bitrate=" + num(long(o.video_kbps) * 1000) +
            " keyframe-max-dist=" + num(kVp8KeyframeMaxDist) +
-           " error-resilient=default lag-in-frames=0 threads=" +
-           num(std::max(1, o.encoder_threads)) +
+           " error-resilient=default lag-in-frames=0 threads=" + num(vp8_threads(o)) +
            " buffer-initial-size=" + num(kVp8BufferInitialMs) +
            " buffer-optimal-size=" + num(kVp8BufferOptimalMs) + " buffer-size=" + num(kVp8BufferMs);
 }

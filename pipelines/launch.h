@@ -9,8 +9,11 @@
 namespace duet::pipelines {
 
 // Payload types used when we make the offer. When we answer, the offer's numbers are used.
+// Opus is 111 (as in browsers), clear of 97: webrtcbin 1.22 gives video's RTX (NACK
+// retransmissions) the lowest free number without looking at later m-lines, so with Opus
+// on 97 both would share it in the bundle and the audio would be taken for RTX.
 inline constexpr unsigned kVideoPayloadType = 96;
-inline constexpr unsigned kAudioPayloadType = 97;
+inline constexpr unsigned kAudioPayloadType = 111;
 
 // Element names inside the shared send bin.
 inline constexpr const char *kVideoTeeName = "video_tee";

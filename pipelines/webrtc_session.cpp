@@ -72,6 +72,55 @@ void disable_upnp(GstElement *webrtc) {
     g_object_unref(ice);
 }
 
+// NACK (with RTX) on every transceiver that exists now: a lost video packet is asked for
+// again instead of freezing the picture until the next keyframe (rtpvp8depay waits for one
+// after a gap). Needs a jitter-buffer latency above the round trip to help.
+void enable_nack(GstElement *webrtc) {
+    GArray *transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; ++i)
+        g_object_set(g_array_index(transceivers, GstWebRTCRTPTransceiver *, i), "do-nack", TRUE,
+                     nullptr);
+    if (transceivers)
+        g_array_unref(transceivers);
+    // webrtcbin 1.22 turns retransmission requests on only for streams whose SSRC the remote
+    // SDP names, and an offer made before the first frame names none for video: the
+    // answerer would never ask. Every jitter buffer asks; the sender ignores requests for
+    // streams without RTX (audio).
+    if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
+        g_signal_connect(rtpbin, "new-jitterbuffer",
+                         G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint) {
+                             g_object_set(jitterbuffer, "do-retransmission", TRUE, nullptr);
+                         }),
+                         nullptr);
+        gst_object_unref(rtpbin);
+    } else {
+        GST_WARNING("webrtcbin has no rtpbin child: retransmissions only where webrtcbin asks");
+    }
+}
+
+// Consecutive packets after which a new jitter buffer starts pushing. Without this it holds
+// the first packet of every stream for the whole `latency` (50 ms by default, more on the
+// Internet), which adds straight to the time to first frame; reordering at the very start
+// of a stream is what the wait protects against, and two in-order packets rule it out.
+constexpr guint kFaststartPackets = 2;
+
+void start_jitterbuffers_fast(GstElement *webrtc) {
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+    if (!rtpbin) {
+        GST_DEBUG("webrtcbin has no child named rtpbin; jitter buffers start slowly");
+        return;
+    }
+    g_signal_connect(
+        rtpbin, "new-jitterbuffer",
+        G_CALLBACK(+[](GstElement *, GstElement *jb, guint, guint, gpointer) {
+            if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
+                g_object_set(jb, "faststart-min-packets", kFaststartPackets, nullptr);
+        }),
+        nullptr);
+    gst_object_unref(rtpbin);
+}
+
 } // namespace
 
 const char *peer_state_name(PeerState s) {
@@ -128,6 +177,15 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
     }
     // webrtcbin keeps its request pads; the reference we got is ours to drop.
     gst_object_unref(sink);
+    // Tell the main thread when the payloader's first packet has gone through (on_remote_set).
+    ++send_pending_;
+    gst_pad_add_probe(
+        src.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
+            run_on_main(*static_cast<Hop *>(data), [](WebrtcSession &s) { s.on_send_flowing(); });
+            return GST_PAD_PROBE_REMOVE;
+        },
+        new Hop{alive_, this, ctx_}, [](gpointer data) { delete static_cast<Hop *>(data); });
     auto target = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
     GstPad *ghost = gst_ghost_pad_new(ghost_name, target.get());
     gst_pad_set_active(ghost, TRUE);
@@ -160,11 +218,14 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
                       turn.c_str());
     }
     disable_upnp(webrtc_);
+    start_jitterbuffers_fast(webrtc_);
     gst_bin_add(GST_BIN(bin_), webrtc_);
 
     if (!link_send_branch(video_payload_description(config_.video_pt),
-                          video_rtp_caps(config_.video_pt), "video_sink", error) ||
-        !link_send_branch(audio_payload_description(config_.audio_pt),
+                          video_rtp_caps(config_.video_pt), "video_sink", error))
+        return false;
+    enable_nack(webrtc_); // only the video transceiver so far: Opus conceals, not resends
+    if (!link_send_branch(audio_payload_description(config_.audio_pt),
                           audio_rtp_caps(config_.audio_pt), "audio_sink", error))
         return false;
     // Only now, with the request pads linked, may negotiation-needed be acted upon.
@@ -407,8 +468,25 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
         return;
     remote_set_ = true;
     flush_remote_candidates();
-    if (!config_.offerer)
+    if (config_.offerer)
+        return;
+    // webrtcbin 1.22 answers from what its sink pads have seen (caps with the SSRC). An
+    // answer written before the first packets reached it left the browser without our
+    // media in about one call in three (tests/peer-browser, both orders with the browser
+    // offering). The DTLS key generation used to hide that (call_pipeline.cpp warms it up
+    // now), so wait for both payloaders' first packet: at most one frame (20-33 ms) once
+    // the encoders run. Waiting for the caps alone was not enough.
+    if (send_pending_ > 0)
+        answer_waiting_ = true;
+    else
         create_answer();
+}
+
+void WebrtcSession::on_send_flowing() {
+    if (send_pending_ > 0 && --send_pending_ == 0 && answer_waiting_) {
+        answer_waiting_ = false;
+        create_answer();
+    }
 }
 
 void WebrtcSession::add_remote_candidate(unsigned mline, const std::string &candidate) {
@@ -508,6 +586,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
                 return GST_PAD_PROBE_REMOVE;
             },
             data, [](gpointer d) { delete static_cast<std::pair<Hop, MediaKind> *>(d); });
+        count_decoded(branch, counters_);
         if (record) {
             auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "src"));
             std::string name = std::string("record_") + media_kind_name(k);

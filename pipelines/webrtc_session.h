@@ -4,6 +4,7 @@
 
 #include "pipelines/launch.h"
 #include "pipelines/media_options.h"
+#include "pipelines/receive_branch.h"
 
 #include <gst/gst.h>
 
@@ -85,6 +86,8 @@ class WebrtcSession {
     const std::vector<GstPad *> &record_pads() const { return record_pads_; }
     // Bus messages from this session's elements, e.g. for a pipeline .dot dump name.
     GstElement *bin() const { return bin_; }
+    // Decoded video frames and audio buffers from this peer so far (the `stats` event).
+    const DecodeCounters &counters() const { return *counters_; }
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
@@ -101,6 +104,8 @@ class WebrtcSession {
     void handle_local_candidate(unsigned mline, const std::string &candidate);
     void handle_new_pad(GstPad *pad, gulong block_probe);
     void handle_state_change();
+    // A payloader's first packet reached webrtcbin; the answer waits for both (on_remote_set).
+    void on_send_flowing();
     void fail(const std::string &why);
 
     // Runs `fn` on the main thread with the replied promise, if the session still exists.
@@ -131,6 +136,8 @@ class WebrtcSession {
 
     PeerState state_ = PeerState::New;
     bool offer_started_ = false;
+    int send_pending_ = 0;        // send branches whose first packet has not reached webrtcbin
+    bool answer_waiting_ = false; // the remote offer is set, the answer waits for them
     bool remote_set_ = false;
     bool local_sent_ = false;
     bool failed_ = false;
@@ -141,6 +148,8 @@ class WebrtcSession {
     std::vector<std::pair<unsigned, std::string>> pending_remote_;
     std::vector<std::pair<unsigned, std::string>> pending_local_;
     unsigned mdns_skipped_ = 0;
+    // Shared with the decoder probes, which may outlive the session by a buffer or two.
+    std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 

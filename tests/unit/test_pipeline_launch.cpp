@@ -52,8 +52,12 @@ void test_video_send_test_source() {
     // Real-time VP8: these are what keep latency and CPU down.
     for (const char *setting :
          {"deadline=1", "cpu-used=8", "end-usage=cbr", "target-bitrate=600000",
-          "keyframe-max-dist=3000", "error-resilient=default", "lag-in-frames=0", "threads=2"})
+          "keyframe-max-dist=3000", "error-resilient=default", "lag-in-frames=0", "threads=1"})
         g_assert_true(has(d, setting));
+    // A second encoder thread only spins at this size; a 720p picture gets the two allowed.
+    o.width = 1280;
+    o.height = 720;
+    g_assert_true(has(video_send_description(o, test_media()), "threads=2"));
     g_assert_true(g_str_has_suffix(d.c_str(), "tee name=video_tee allow-not-linked=true"));
     g_assert_false(has(d, "v4l2src"));
     assert_parses(d);
