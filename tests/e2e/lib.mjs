@@ -99,6 +99,13 @@ export async function startServer({ args = [], timeoutMs = 10000 } = {}) {
     get crashed() {
       return !stopping && (proc.exitCode !== null || proc.signalCode !== null);
     },
+    /** SIGKILL, as a crash would; a deliberate kill is not reported as a crash. */
+    async kill() {
+      stopping = true;
+      if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+      proc.kill('SIGKILL');
+      return exited;
+    },
     async stop() {
       stopping = true;
       if (proc.exitCode !== null || proc.signalCode !== null) return exited;

@@ -45,7 +45,7 @@ int finish_tests(int rc) {
 
 PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
                          const std::string &room, std::vector<std::string> extra,
-                         std::vector<std::string> env)
+                         std::vector<std::string> env, std::vector<std::string> prefix)
     : name_(name), log_path_(scratch_dir() + "/" + name + ".log") {
     // 320x240@15 keeps four encoders and decoders within a 2-core machine's means.
     std::vector<std::string> args{peer_path(), "--room",         room,
@@ -55,6 +55,7 @@ PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
                                   "--size",    "320x240",        "--fps",
                                   "15",        "--state-dir",    scratch_dir() + "/state"};
     args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.begin(), prefix.begin(), prefix.end());
     std::vector<const char *> argv;
     for (auto &a : args)
         argv.push_back(a.c_str());

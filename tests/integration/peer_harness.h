@@ -23,9 +23,11 @@ inline constexpr unsigned kExitTimeoutMs = 10000;
 // goes to a log file named after the peer (printed when a wait fails).
 class PeerProcess {
   public:
-    // Common flags for tests: small test media, no window. `extra` is appended.
+    // Common flags for tests: small test media, no window. `extra` is appended. `prefix`
+    // goes before the program, e.g. {"ip", "netns", "exec", NAME} (it must exec, not fork).
     PeerProcess(const std::string &name, const std::string &ws_url, const std::string &room,
-                std::vector<std::string> extra = {}, std::vector<std::string> env = {});
+                std::vector<std::string> extra = {}, std::vector<std::string> env = {},
+                std::vector<std::string> prefix = {});
     ~PeerProcess(); // SIGKILL if still running
 
     // Raw JSON lines seen so far.
