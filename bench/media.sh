@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Media bench: time to first frame (duet-peer<->duet-peer and Chromium<->duet-peer),
+# glass-to-glass latency at several --latency-ms, CPU and RSS of duet-peer and of headless
+# Chromium in a 640x480@30 call. Prints a table and writes bench/results/media.json.
+# Usage: bench/media.sh [--smoke] [--runs N] [--cpu-seconds S] [--latencies 0,20,50,200]
+#                       [--switches N] [--no-browser] [--out FILE]
+# Env: BUILD (default build; configured with meson and built if needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export BUILD
+
+if [[ -z "${DUET_BENCH_NO_BUILD:-}" ]]; then
+  [[ -f "$BUILD/build.ninja" ]] || meson setup "$BUILD" >/dev/null
+  ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g >/dev/null
+  [[ -d tests/e2e/node_modules/playwright-core ]] || npm ci --prefix tests/e2e >/dev/null
+fi
+
+echo "machine: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
+echo "date: $(date -u '+%F %T UTC'); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+exec node bench/media/run.mjs "$@"

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: MIT
+// The media bench: time to first frame (native<->native, browser<->native), glass-to-glass
+// latency, and CPU/RSS of duet-peer and of headless Chromium in a call. Writes JSON, prints
+// a table. Run through bench/media.sh, which builds first; `--smoke` makes every part tiny
+// and checks that the numbers are sane (never that they are fast).
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import { CHROMIUM, CHROMIUM_ARGS, startServer } from '../../tests/e2e/lib.mjs';
+import { now, phasesOf, removeQuietly, scratchDir, startPeer } from './peer.mjs';
+import { descendants, loadavg, machine, measure } from './procstat.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const run = promisify(execFile);
+
+// ---- options ----
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const value = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const smoke = flag('--smoke');
+const opts = {
+  runs: Number(value('--runs', smoke ? 1 : 10)),
+  cpuSeconds: Number(value('--cpu-seconds', smoke ? 3 : 30)),
+  latencies: value('--latencies', smoke ? '50' : '0,20,50,200').split(',').map(Number),
+  switches: Number(value('--switches', smoke ? 6 : 60)),
+  browser: !flag('--no-browser'),
+  out: path.resolve(value('--out', path.join(repoRoot, 'bench/results/media.json'))),
+};
+const build = path.resolve(repoRoot, process.env.BUILD || 'build');
+const exe = {
+  server: path.join(build, 'signaling/duet-server'),
+  peer: path.join(build, 'src/duet-peer'),
+  g2g: path.join(build, 'bench/media/duet-bench-g2g'),
+};
+process.env.DUET_SERVER = exe.server;
+const SIZE = '640x480';
+const FPS = 30;
+const scratch = scratchDir(path.join(build, 'bench/media/scratch'));
+let roomCounter = 0;
+const room = (what) => `bench-${what}-${process.pid}-${++roomCounter}`;
+const log = (...a) => console.error('[media-bench]', ...a);
+
+// ---- statistics ----
+function quantile(xs, q) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const pos = q * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - lo);
+}
+function summary(xs) {
+  const v = xs.filter((x) => Number.isFinite(x));
+  const r = (x) => (x === null ? null : Number(x.toFixed(1)));
+  return {
+    n: v.length,
+    median: r(quantile(v, 0.5)),
+    p10: r(quantile(v, 0.1)),
+    p90: r(quantile(v, 0.9)),
+    min: r(quantile(v, 0)),
+    max: r(quantile(v, 1)),
+  };
+}
+
+// ---- helpers ----
+// Every duet-peer started, so that none outlives a run that fails half-way.
+const peersStarted = new Set();
+process.on('exit', () => {
+  for (const p of peersStarted) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+});
+
+function peer(server, name, roomName, extra = {}) {
+  const ws = server.url.replace(/^http/, 'ws') + 'ws';
+  const p = startPeer(exe.peer, ws, roomName, {
+    logPath: path.join(scratch, `${name}.log`),
+    stateDir: path.join(scratch, `state-${name}`),
+    size: SIZE,
+    fps: FPS,
+    ...extra,
+  });
+  peersStarted.add(p);
+  return p;
+}
+const isVideo = (e) => e.kind === 'video';
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- 1a. TTFF native <-> native ----
+// A waits in the room (a kiosk), B starts, joins and offers; t0 is B's `joined` event.
+async function ttffNative(server) {
+  const r = room('ttff-native');
+  const a = peer(server, 'ttff-a', r);
+  await a.wait('joined');
+  // A kiosk waits in its room long before anyone calls; give A that head start.
+  await pause(1000);
+  const runs = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const b = peer(server, `ttff-b${i}`, r);
+    const bj = await b.wait('joined');
+    const t0 = bj.at;
+    const [aFrame, bFrame] = await Promise.all([
+      a.wait('first-frame', (e) => isVideo(e) && e.peer === bj.id),
+      b.wait('first-frame', isVideo),
+    ]);
+    await b.stop();
+    await a.wait('peer-left', (e) => e.peer === bj.id);
+    const rel = (p) => (p ? Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v - t0])) : null);
+    runs.push({
+      joiner_decodes_ms: bFrame.at - t0,
+      waiter_decodes_ms: aFrame.at - t0,
+      call_ms: Math.max(bFrame.at, aFrame.at) - t0,
+      joiner_start_to_frame_ms: bFrame.at - b.startedAt,
+      // A's log holds every call so far: call number i is this run's.
+      phases: { joiner_offerer: rel(phasesOf(b)), waiter_answerer: rel(phasesOf(a, i)) },
+      load: loadavg(),
+    });
+    log(`native ttff run ${i + 1}: ${runs.at(-1).call_ms.toFixed(0)} ms (load ${loadavg()[0]})`);
+  }
+  await a.stop();
+  return runs;
+}
+
+// ---- browser ----
+async function launch() {
+  // playwright-core is installed for the e2e tests; resolve it from there.
+  const { chromium } = createRequire(path.join(repoRoot, 'tests/e2e/package.json'))('playwright-core');
+  // Chromium's fake camera runs at 20 fps unless told; the call is 640x480@30 both ways.
+  const args = CHROMIUM_ARGS.map((a) =>
+    a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=fps=30' : a,
+  );
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 30000 });
+}
+
+// Loads the client, lets it get media and show the room dialog: nothing of this is timed.
+// Installed before the page's own scripts: stamps the signalling steps of the page's call.
+function stampSignalling() {
+  const marks = (window.__benchSignal = {});
+  const mark = (k) => {
+    if (!(k in marks)) marks[k] = performance.now();
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        try {
+          const m = JSON.parse(e.data);
+          if (m.type === 'joined') mark('joined');
+          if (m.type === 'signal' && m.data?.sdp) mark(`${m.data.sdp.type}_received`);
+          if (m.type === 'signal' && m.data?.candidate) mark('candidate_received');
+        } catch {
+          /* not ours to judge */
+        }
+      });
+    }
+
+    send(data) {
+      try {
+        const m = JSON.parse(data);
+        if (m.type === 'join') mark('join_sent');
+        if (m.type === 'signal' && m.data?.sdp) mark(`${m.data.sdp.type}_sent`);
+      } catch {
+        /* not ours to judge */
+      }
+      return super.send(data);
+    }
+  };
+}
+
+async function readyPage(browser, server) {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  await context.addInitScript(stampSignalling);
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=status]')?.dataset.state === 'choosing-room',
+    null,
+    { timeout: 20000 },
+  );
+  // Watches, from now on, for the first decoded remote video frame (getStats every 8 ms) and
+  // the first frame handed to the <video> element (requestVideoFrameCallback), on the
+  // page's clock.
+  await page.evaluate(() => {
+    const marks = (window.__bench = {});
+    const poll = async () => {
+      for (const pc of window.duet.pcs.values()) {
+        if (pc.connectionState === 'connected' && !marks.connected) marks.connected = performance.now();
+        const stats = await pc.getStats();
+        stats.forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0 && !marks.decoded)
+            marks.decoded = performance.now();
+        });
+      }
+      const video = document.querySelector('[data-testid=remote-video]');
+      if (video && !marks.rvfcArmed && video.requestVideoFrameCallback) {
+        marks.rvfcArmed = true;
+        video.requestVideoFrameCallback(() => {
+          marks.presented = performance.now();
+        });
+      }
+      // Stops soon after the first frame, so it costs nothing in the CPU window; headless
+      // Chromium does not always call requestVideoFrameCallback.
+      const done = marks.decoded && (marks.presented || performance.now() - marks.decoded > 500);
+      if (!done) setTimeout(poll, 8);
+    };
+    poll();
+  });
+  return { context, page };
+}
+
+// performance.timeOrigin + now() on both sides; the offset is measured, not assumed.
+async function pageClockOffset(page) {
+  let best = null;
+  for (let i = 0; i < 5; i++) {
+    const before = now();
+    const pageNow = await page.evaluate(() => performance.timeOrigin + performance.now());
+    const after = now();
+    const off = pageNow - (before + after) / 2;
+    if (!best || after - before < best.rtt) best = { off, rtt: after - before };
+  }
+  return best.off;
+}
+
+async function waitMarks(page, keys, timeout = 20000) {
+  try {
+    await page.waitForFunction((k) => k.every((x) => window.__bench?.[x]), keys, { timeout, polling: 20 });
+  } catch (err) {
+    const seen = await page.evaluate(() => ({
+      marks: window.__bench,
+      state: document.querySelector('[data-testid=status]')?.dataset.state,
+    }));
+    throw new Error(`page: no ${keys.join('+')} within ${timeout} ms (${JSON.stringify(seen)})`, { cause: err });
+  }
+  return page.evaluate(() => ({ ...window.__bench, signal: window.__benchSignal, origin: performance.timeOrigin }));
+}
+
+// 1b. The browser joins a room where duet-peer waits (the browser offers); t0 is the join.
+async function ttffBrowserJoins(server, browser) {
+  const r = room('ttff-browser');
+  const p = peer(server, 'ttff-bp', r);
+  await p.wait('joined');
+  await pause(1000);
+  const runs = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const { context, page } = await readyPage(browser, server);
+    const offset = await pageClockOffset(page);
+    const t0page = await page.evaluate((name) => {
+      const input = document.querySelector('[data-testid=room-input]');
+      input.value = name;
+      const t = performance.now();
+      input.form.requestSubmit();
+      return t;
+    }, r);
+    const marks = await waitMarks(page, ['decoded']);
+    const t0 = marks.origin + t0page - offset; // on our clock
+    const id = await page.evaluate(() => window.duet.peerId);
+    const pf = await p.wait('first-frame', (e) => isVideo(e) && e.peer === id);
+    const phases = phasesOf(p, i);
+    runs.push({
+      browser_decodes_ms: marks.decoded - t0page,
+      browser_presents_ms: marks.presented ? marks.presented - t0page : null,
+      native_decodes_ms: pf.at - t0,
+      phases: {
+        browser: {
+          ...Object.fromEntries(Object.entries(marks.signal ?? {}).map(([k, v]) => [k, v - t0page])),
+          connected: marks.connected ? marks.connected - t0page : undefined,
+        },
+        duet_peer: phases ? Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v - t0])) : null,
+      },
+      load: loadavg(),
+    });
+    await page.getByTestId('leave-button').click();
+    await p.wait('peer-left', (e) => e.peer === id);
+    await context.close();
+    log(`browser-joins ttff run ${i + 1}: browser ${runs.at(-1).browser_decodes_ms.toFixed(0)} ms, ` +
+      `duet-peer ${runs.at(-1).native_decodes_ms.toFixed(0)} ms (load ${loadavg()[0]})`);
+  }
+  await p.stop();
+  return runs;
+}
+
+// 1c. duet-peer joins a room where the browser waits (duet-peer offers); t0 is its `joined`.
+async function ttffNativeJoins(server, browser) {
+  const runs = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const r = room('ttff-native-joins');
+    const { context, page } = await readyPage(browser, server);
+    await page.evaluate((name) => {
+      const input = document.querySelector('[data-testid=room-input]');
+      input.value = name;
+      input.form.requestSubmit();
+    }, r);
+    await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.dataset.state === 'waiting');
+    const offset = await pageClockOffset(page);
+    const p = peer(server, `ttff-np${i}`, r);
+    const pj = await p.wait('joined');
+    const t0 = pj.at;
+    const marks = await waitMarks(page, ['decoded']);
+    const pf = await p.wait('first-frame', isVideo);
+    const onOurClock = (x) => marks.origin + x - offset;
+    const phases = phasesOf(p);
+    runs.push({
+      browser_decodes_ms: onOurClock(marks.decoded) - t0,
+      native_decodes_ms: pf.at - t0,
+      phases: {
+        duet_peer: phases ? Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v - t0])) : null,
+      },
+      load: loadavg(),
+    });
+    await p.stop();
+    await context.close();
+    log(`native-joins ttff run ${i + 1}: browser ${runs.at(-1).browser_decodes_ms.toFixed(0)} ms, ` +
+      `duet-peer ${runs.at(-1).native_decodes_ms.toFixed(0)} ms`);
+  }
+  return runs;
+}
+
+// ---- 2. glass-to-glass ----
+async function glassToGlass() {
+  const out = [];
+  for (const latency of opts.latencies) {
+    const load = loadavg();
+    const { stdout } = await run(exe.g2g, ['--latency-ms', String(latency), '--switches', String(opts.switches),
+      '--size', SIZE, '--fps', String(FPS)], { timeout: 120000 });
+    const line = stdout.split('\n').find((l) => l.startsWith('{'));
+    const r = { ...JSON.parse(line), load };
+    out.push(r);
+    log(`g2g latency-ms ${latency}: p50 ${r.p50_ms} ms p95 ${r.p95_ms} ms (${r.detected}/${r.switches}, load ${load[0]})`);
+  }
+  return out;
+}
+
+// ---- 3. CPU and memory ----
+async function cpuNative(server) {
+  const r = room('cpu-native');
+  const a = peer(server, 'cpu-a', r);
+  await a.wait('joined');
+  const b = peer(server, 'cpu-b', r);
+  await Promise.all([a.wait('first-frame', isVideo), b.wait('first-frame', isVideo)]);
+  const load = loadavg();
+  const m = await measure(() => [a.proc.pid], opts.cpuSeconds);
+  await Promise.all([a.stop(), b.stop()]);
+  return { ...m, load_before: load, load_after: loadavg() };
+}
+
+async function cpuBrowser(server, browser) {
+  const r = room('cpu-browser');
+  const p = peer(server, 'cpu-bp', r);
+  await p.wait('joined');
+  const { context, page } = await readyPage(browser, server);
+  await page.evaluate((name) => {
+    const input = document.querySelector('[data-testid=room-input]');
+    input.value = name;
+    input.form.requestSubmit();
+  }, r);
+  await waitMarks(page, ['decoded']);
+  await p.wait('first-frame', isVideo);
+  // The first-frame watcher has stopped polling by now (500 ms after the first frame).
+  await pause(600);
+  const sent = await page.evaluate(() => {
+    const s = window.duet.localStream.getVideoTracks()[0].getSettings();
+    return { width: s.width, height: s.height, frameRate: s.frameRate };
+  });
+  const load = loadavg();
+  const chromium = () => descendants(process.pid, /chrom/i);
+  const [browserM, peerM] = await Promise.all([
+    measure(chromium, opts.cpuSeconds),
+    measure(() => [p.proc.pid], opts.cpuSeconds),
+  ]);
+  await context.close();
+  await p.stop();
+  return { chromium: browserM, duet_peer: peerM, browser_sends: sent, load_before: load, load_after: loadavg() };
+}
+
+// ---- report ----
+function fmt(s) {
+  return s && s.median !== null ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)})` : 'n/a';
+}
+
+// Median (and spread) of every phase any run recorded for `who`.
+function phaseSummary(runs, who) {
+  const names = new Set(runs.flatMap((r) => Object.keys(r.phases?.[who] ?? {})));
+  const out = {};
+  for (const n of names) out[n] = summary(runs.map((r) => r.phases?.[who]?.[n]).filter((x) => x !== undefined));
+  return Object.fromEntries(Object.entries(out).sort((a, b) => (a[1].median ?? 0) - (b[1].median ?? 0)));
+}
+
+function phaseTable(runs, who) {
+  const names = ['sdp_created', 'local_set', 'remote_set', 'ice_checking', 'ice_connected', 'pc_connected',
+    'first_rtp', 'first_video_rtp'];
+  const out = {};
+  for (const n of names) out[n] = summary(runs.map((r) => r.phases?.[who]?.[n]).filter((x) => x !== undefined));
+  return out;
+}
+
+async function main() {
+  for (const [k, f] of Object.entries(exe)) {
+    if (!fs.existsSync(f)) throw new Error(`${k} not found at ${f}: build first (bench/media.sh does)`);
+  }
+  const started = new Date();
+  const result = { date: started.toISOString(), machine: machine(), options: { ...opts, size: SIZE, fps: FPS } };
+  const server = await startServer();
+  let browser;
+  try {
+    log(`native<->native TTFF, ${opts.runs} runs`);
+    const native = await ttffNative(server);
+    result.ttff_native = {
+      runs: native,
+      joiner_decodes_ms: summary(native.map((r) => r.joiner_decodes_ms)),
+      waiter_decodes_ms: summary(native.map((r) => r.waiter_decodes_ms)),
+      call_ms: summary(native.map((r) => r.call_ms)),
+      joiner_start_to_frame_ms: summary(native.map((r) => r.joiner_start_to_frame_ms)),
+      phases_joiner: phaseTable(native, 'joiner_offerer'),
+      phases_waiter: phaseTable(native, 'waiter_answerer'),
+    };
+    if (opts.browser) {
+      browser = await launch();
+      log(`browser joins duet-peer, ${opts.runs} runs`);
+      const bj = await ttffBrowserJoins(server, browser);
+      result.ttff_browser_joins = {
+        runs: bj,
+        browser_decodes_ms: summary(bj.map((r) => r.browser_decodes_ms)),
+        browser_decodes_from_join_sent_ms: summary(
+          bj.map((r) => r.browser_decodes_ms - (r.phases.browser.join_sent ?? NaN)),
+        ),
+        browser_presents_ms: summary(bj.map((r) => r.browser_presents_ms)),
+        native_decodes_ms: summary(bj.map((r) => r.native_decodes_ms)),
+        phases_browser: phaseSummary(bj, 'browser'),
+        phases_duet_peer: phaseSummary(bj, 'duet_peer'),
+      };
+      log(`duet-peer joins the browser, ${opts.runs} runs`);
+      const nj = await ttffNativeJoins(server, browser);
+      result.ttff_native_joins = {
+        runs: nj,
+        browser_decodes_ms: summary(nj.map((r) => r.browser_decodes_ms)),
+        native_decodes_ms: summary(nj.map((r) => r.native_decodes_ms)),
+        phases_duet_peer: phaseSummary(nj, 'duet_peer'),
+      };
+    }
+    log(`glass-to-glass at latency-ms ${opts.latencies.join(', ')}`);
+    result.glass_to_glass = await glassToGlass();
+    log(`CPU/RSS, ${opts.cpuSeconds} s windows`);
+    result.cpu_native_call = await cpuNative(server);
+    if (browser) {
+      result.cpu_browser_call = await cpuBrowser(server, browser);
+      const c = result.cpu_browser_call;
+      result.cpu_ratio = {
+        duet_peer_native_call_over_chromium: Number(
+          (result.cpu_native_call.cpu_percent_of_one_core / c.chromium.cpu_percent_of_one_core).toFixed(2),
+        ),
+        duet_peer_same_call_over_chromium: Number(
+          (c.duet_peer.cpu_percent_of_one_core / c.chromium.cpu_percent_of_one_core).toFixed(2),
+        ),
+      };
+    }
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await server.stop();
+  }
+  result.seconds = Math.round((Date.now() - started.getTime()) / 1000);
+  result.load_end = loadavg();
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
+  printTable(result);
+  if (smoke) checkSane(result);
+  if (process.env.DUET_BENCH_KEEP_LOGS) log(`logs kept in ${scratch}`);
+  else removeQuietly(scratch);
+}
+
+function printTable(r) {
+  const m = r.machine;
+  const lines = [];
+  lines.push(`duet media bench, ${r.date}, ${m.nproc} x ${m.cpu_model}, Linux ${m.kernel}`);
+  lines.push(`load average at start ${m.loadavg.join(' ')}, at end ${r.load_end.join(' ')}; ${r.seconds} s`);
+  lines.push('');
+  lines.push(`Time to first frame (ms, median (p10-p90) of ${r.options.runs}; t0 = second peer's join)`);
+  const n = r.ttff_native;
+  lines.push(`  native<->native   joiner decodes ${fmt(n.joiner_decodes_ms)}, waiter decodes ${fmt(n.waiter_decodes_ms)}, ` +
+    `both ${fmt(n.call_ms)}   [target <=300]`);
+  lines.push(`                    joiner process start -> frame ${fmt(n.joiner_start_to_frame_ms)}`);
+  const warm = r.glass_to_glass.map((g) => g.ttff_inprocess_ms);
+  lines.push(`  native<->native, both processes warm (in-process, loopback signalling, from the g2g runs): ` +
+    `${warm.map((x) => x.toFixed(0)).join(', ')}`);
+  if (r.ttff_browser_joins) {
+    const b = r.ttff_browser_joins;
+    lines.push(`  browser joins     browser decodes ${fmt(b.browser_decodes_ms)} (presents ${fmt(b.browser_presents_ms)}), ` +
+      `duet-peer decodes ${fmt(b.native_decodes_ms)}   [target <=500]`);
+    lines.push(`                    browser decodes, from its join message (not the click) ${fmt(b.browser_decodes_from_join_sent_ms)}`);
+    const c = r.ttff_native_joins;
+    lines.push(`  duet-peer joins   browser decodes ${fmt(c.browser_decodes_ms)}, duet-peer decodes ${fmt(c.native_decodes_ms)}`);
+  }
+  lines.push('  phases, native<->native (ms after the join, median):');
+  const ph = (t) =>
+    Object.entries(t)
+      .filter(([, s]) => s.n)
+      .map(([k, s]) => `${k} ${s.median.toFixed(0)}`)
+      .join(', ');
+  lines.push(`    joiner (offers):  ${ph(n.phases_joiner)}`);
+  lines.push(`    waiter (answers): ${ph(n.phases_waiter)}`);
+  if (r.ttff_browser_joins) {
+    lines.push('  phases, browser joins a waiting duet-peer (ms after the join, median):');
+    lines.push(`    browser (offers):    ${ph(r.ttff_browser_joins.phases_browser)}`);
+    lines.push(`    duet-peer (answers): ${ph(r.ttff_browser_joins.phases_duet_peer)}`);
+    lines.push('  phases, a fresh duet-peer joins a waiting browser (ms after its join, median):');
+    lines.push(`    duet-peer (offers):  ${ph(r.ttff_native_joins.phases_duet_peer)}`);
+  }
+  lines.push('');
+  lines.push(`Glass-to-glass, ${r.options.size}@${r.options.fps}, black/white flips (ms)   [target p50 <=100]`);
+  lines.push('  decoded = flip -> receiver decodes the new colour; capture = flip -> frame leaves the test source;');
+  lines.push('  sync sink = decoded + what a sync=true sink (--sink window) would hold it for (pipeline latency)');
+  lines.push('  latency-ms  flips   decoded p50   p95   capture p50  after-capture p50   sync sink p50/p95  load');
+  for (const g of r.glass_to_glass)
+    lines.push(`  ${String(g.latency_ms).padStart(10)}  ${String(g.detected).padStart(2)}/${String(g.switches).padEnd(3)}` +
+      `${g.p50_ms.toFixed(0).padStart(12)} ${g.p95_ms.toFixed(0).padStart(5)} ${g.capture_p50_ms.toFixed(0).padStart(12)}` +
+      `${g.after_capture_p50_ms.toFixed(0).padStart(19)} ${g.sync_sink_p50_ms.toFixed(0).padStart(14)}/${g.sync_sink_p95_ms.toFixed(0)}` +
+      `  ${g.load[0]}`);
+  lines.push('');
+  lines.push(`CPU (% of one core) and RSS over ${r.options.cpuSeconds} s, ${r.options.size}@${r.options.fps} VP8+Opus two-way`);
+  const c = r.cpu_native_call;
+  lines.push(`  duet-peer (native<->native call)  ${c.cpu_percent_of_one_core}%  RSS peak ${c.rss_peak_mb} MB mean ${c.rss_mean_mb} MB` +
+    `   [targets <=25%, <=80 MB]  load ${c.load_before[0]}`);
+  if (r.cpu_browser_call) {
+    const b = r.cpu_browser_call;
+    lines.push(`  duet-peer (call with Chromium)    ${b.duet_peer.cpu_percent_of_one_core}%  RSS peak ${b.duet_peer.rss_peak_mb} MB mean ${b.duet_peer.rss_mean_mb} MB`);
+    lines.push(`  Chromium, ${b.chromium.processes} processes          ${b.chromium.cpu_percent_of_one_core}%  RSS peak ${b.chromium.rss_peak_mb} MB mean ${b.chromium.rss_mean_mb} MB` +
+      `  (sends ${b.browser_sends.width}x${b.browser_sends.height}@${b.browser_sends.frameRate})  load ${b.load_before[0]}`);
+    lines.push(`  ratio duet-peer/Chromium: ${r.cpu_ratio.duet_peer_same_call_over_chromium} (same call), ` +
+      `${r.cpu_ratio.duet_peer_native_call_over_chromium} (native call)   [target <=0.5]`);
+  }
+  lines.push('');
+  lines.push(`wrote ${path.relative(repoRoot, opts.out)}; reproduce with: bench/media.sh${smoke ? ' --smoke' : ''}`);
+  console.log(lines.join('\n'));
+}
+
+// The smoke test: the tooling produced numbers, and they are plausible. No speed limits.
+function checkSane(r) {
+  const problems = [];
+  const positive = (what, x) => {
+    if (!(Number.isFinite(x) && x > 0 && x < 60000)) problems.push(`${what} = ${x}`);
+  };
+  positive('native joiner TTFF', r.ttff_native.joiner_decodes_ms.median);
+  positive('native waiter TTFF', r.ttff_native.waiter_decodes_ms.median);
+  if (r.ttff_browser_joins) {
+    positive('browser TTFF', r.ttff_browser_joins.browser_decodes_ms.median);
+    positive('duet-peer TTFF with browser', r.ttff_browser_joins.native_decodes_ms.median);
+    positive('browser TTFF (duet-peer joins)', r.ttff_native_joins.browser_decodes_ms.median);
+    positive('Chromium CPU', r.cpu_browser_call.chromium.cpu_percent_of_one_core);
+    positive('Chromium RSS', r.cpu_browser_call.chromium.rss_peak_mb);
+  }
+  for (const g of r.glass_to_glass) {
+    positive(`g2g p50 at ${g.latency_ms}`, g.p50_ms);
+    if (g.detected < g.switches / 2) problems.push(`g2g saw ${g.detected} of ${g.switches} flips`);
+  }
+  positive('duet-peer CPU', r.cpu_native_call.cpu_percent_of_one_core);
+  positive('duet-peer RSS', r.cpu_native_call.rss_peak_mb);
+  if (problems.length) {
+    console.error(`media bench smoke: implausible numbers:\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  } else {
+    console.error('media bench smoke: all figures present and plausible');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
