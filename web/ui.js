@@ -140,6 +140,14 @@ export class Ui {
       onSubmit(this.input.value);
     });
     this.cancelButton.addEventListener('click', () => onCancel());
+    // Escape is handled here, before it becomes a close request: Chromium closes a modal
+    // on a second Escape even when `cancel` is prevented, and the dialog would flicker
+    // shut until the `close` handler below reopened it.
+    this.dialog.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape') return;
+      e.preventDefault();
+      onCancel();
+    });
     this.dialog.addEventListener('cancel', (e) => {
       e.preventDefault(); // Escape: ask again rather than leave the page in limbo
       onCancel();

@@ -8,7 +8,9 @@ import { enterRoom, startEnv, statusOf, waitForState } from './lib.mjs';
 async function askedAgain(page, pattern) {
   const error = page.getByTestId('room-error');
   await page.waitForFunction(
-    (re) => new RegExp(re, 'i').test(document.querySelector('[data-testid=room-error]').textContent),
+    (re) =>
+      document.querySelector('[data-testid=room-dialog]').open &&
+      new RegExp(re, 'i').test(document.querySelector('[data-testid=room-error]').textContent),
     pattern.source,
     { timeout: 5000 },
   );
