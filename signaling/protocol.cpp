@@ -55,24 +55,77 @@ bool too_deep(std::string_view text) {
     return false;
 }
 
+// Reads four hex digits at text[i..i+4); -1 if they are not there.
+long hex4(std::string_view text, std::size_t i) {
+    if (i + 4 > text.size())
+        return -1;
+    long v = 0;
+    for (std::size_t k = i; k < i + 4; ++k) {
+        int d = g_ascii_xdigit_value(text[k]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+// json-glib's scanner is more lenient than JSON inside strings, and what it lets through
+// decodes to bytes that are not UTF-8 (octal "\222"; "\u" with fewer than four hex
+// digits; a lone UTF-16 surrogate) or to a NUL that its C strings cut short. Relayed to the
+// other member, such a string would break that member's text frame (a browser closes the
+// socket with 1007). So every string is checked against JSON's own grammar first: only
+// JSON's escapes, "\u" with four hex digits, surrogates only in pairs, no NUL, and no raw
+// control characters. Returns the reason for the first violation, or nullptr.
+const char *bad_string_syntax(std::string_view text) {
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (!in_string) {
+            in_string = c == '"';
+            continue;
+        }
+        if (c == '"') {
+            in_string = false;
+        } else if (c < 0x20) {
+            return "message is not JSON: a control character inside a string";
+        } else if (c == '\\') {
+            if (++i == text.size())
+                return "message is not JSON: unterminated string";
+            char e = text[i];
+            if (e != 'u') {
+                if (e == '\0' || !std::strchr("\"\\/bfnrt", e))
+                    return "message is not JSON: invalid escape in a string";
+                continue;
+            }
+            long unit = hex4(text, i + 1);
+            if (unit < 0)
+                return "message is not JSON: \\u needs four hex digits";
+            i += 4;
+            if (unit == 0)
+                return "NUL characters are not allowed";
+            if (unit >= 0xDC00 && unit <= 0xDFFF)
+                return "message is not JSON: a lone UTF-16 low surrogate";
+            if (unit >= 0xD800 && unit <= 0xDBFF) {
+                long low = i + 2 < text.size() && text[i + 1] == '\\' && text[i + 2] == 'u'
+                               ? hex4(text, i + 3)
+                               : -1;
+                if (low < 0xDC00 || low > 0xDFFF)
+                    return "message is not JSON: a UTF-16 high surrogate without its low half";
+                i += 6;
+            }
+        }
+    }
+    return nullptr;
+}
+
 // Parses text into a JSON object node owned by the returned parser.
 std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, JsonObject **out) {
     if (!g_utf8_validate_len(text.data(), text.size(), nullptr))
         return bad("message is not valid UTF-8");
     if (too_deep(text))
         return bad("message nests too deeply");
-    // json-glib returns C strings, so an escaped NUL would silently cut a string short.
-    if (text.find("\\u0000") != std::string_view::npos)
-        return bad("NUL characters are not allowed");
-    // json-glib's scanner also takes escapes JSON does not have, such as octal "\\222",
-    // which decode to bytes that are not UTF-8; relayed on, they would break the receiver's
-    // text frame. Only JSON's own escapes are accepted.
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '\\')
-            continue;
-        if (++i == text.size() || text[i] == '\0' || !std::strchr("\"\\/bfnrtu", text[i]))
-            return bad("message is not JSON: invalid escape in a string");
-    }
+    if (const char *why = bad_string_syntax(text))
+        return bad(why);
     auto parser = Ref<JsonParser>::adopt(json_parser_new_immutable());
     GErr err;
     if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), err.out()))

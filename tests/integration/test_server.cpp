@@ -122,6 +122,10 @@ void test_bad_input() {
         {R"({"type":"join","room":"a\u0007b"})", "invalid-room"},
         {R"({"type":"join","room":"a\u0000b"})", "bad-message"},
         {R"({"type":"signal","to":"p1","data":{"sdp":"\222"}})", "bad-message"},
+        {R"({"type":"signal","to":"p1","data":{"candi\udate":"c"}})", "bad-message"},
+        {R"({"type":"signal","to":"p1","data":{"sdp":"\ud83d"}})", "bad-message"},
+        {R"({"type":"signal","to":"p1","data":{"sdp":"\ude00"}})", "bad-message"},
+        {"{\"type\":\"signal\",\"to\":\"p1\",\"data\":{\"sdp\":\"a\x01\"}}", "bad-message"},
         {R"({"type":"signal","to":"nobody","data":{}})", "not-joined"},
         {R"({"type":"leave"})", "not-joined"},
     };

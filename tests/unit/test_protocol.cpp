@@ -65,6 +65,26 @@ void test_malformed() {
     g_assert_true(parse_error(R"({"type":"signal","to":"x","data":{"s":"\222"}})") ==
                   ErrorCode::BadMessage);
     g_assert_true(parse_error(R"({"type":"join","room":"a\qb"})") == ErrorCode::BadMessage);
+    // The same for "\u" with fewer than four hex digits, which json-glib half-decodes into
+    // bytes that are not UTF-8 (found by tests/fuzz in a key of a candidate), for UTF-16
+    // surrogates that are not in pairs, and for raw control characters, which JSON forbids.
+    for (const char *text :
+         {R"({"type":"signal","to":"x","data":{"candi\udate":"c"}})",
+          R"({"type":"join","room":"a\u12"})", R"({"type":"join","room":"a\u12g4"})",
+          R"({"type":"join","room":"a\ud83d"})", R"({"type":"join","room":"a\ud83db"})",
+          R"({"type":"join","room":"a\ud83d\u0041"})", R"({"type":"join","room":"a\ude00"})",
+          "{\"type\":\"join\",\"room\":\"a\x17"
+          "b\"}",
+          "{\"type\":\"join\",\"room\":\"a\tb\"}"})
+        if (parse_error(text) != ErrorCode::BadMessage)
+            g_error("accepted %s", text);
+    // An escaped backslash before "u0000" is two ordinary characters, not a NUL.
+    auto literal = parse_client(R"({"type":"join","room":"a\\u0000"})");
+    check_str(std::get<Join>(std::get<ClientMessage>(literal)).room, ==, "a\\u0000");
+    // A surrogate pair is one character: the emoji, in UTF-8, survives a round trip.
+    auto pair = parse_client(R"({"type":"join","room":"\ud83d\ude00 \uD83D\uDE00"})");
+    check_str(std::get<Join>(std::get<ClientMessage>(pair)).room, ==,
+              "\xF0\x9F\x98\x80 \xF0\x9F\x98\x80");
     auto ok = parse_client(R"({"type":"join","room":"a\"\\\/\b\f\n\r\t\u00e9"})");
     g_assert_true(std::holds_alternative<ClientMessage>(ok));
     std::string deep(10000, '[');
