@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include <functional>
 #include <memory>
 
 using namespace duet::testing;
@@ -487,6 +488,94 @@ void test_resume_race() {
     }
 }
 
+// The first `joined` or `error` reply in c's inbox (skipping notices about others), or "".
+std::string reply_of(Client &c) {
+    std::string reply;
+    wait_until([&] {
+        while (!c.inbox().empty()) {
+            std::string m = std::move(c.inbox().front());
+            c.inbox().pop_front();
+            std::string type = json_str(m, "type");
+            if (type == "joined" || type == "error") {
+                reply = std::move(m);
+                return true;
+            }
+        }
+        return false;
+    });
+    return reply;
+}
+
+// Everything at once in a full room: one member's socket drops and it resumes on a new
+// one, the other member leaves, and strangers try to join. Whatever order the server sees
+// them in, the dropped member gets its own seat back, at most one stranger takes the seat
+// the leaver freed, and the room then holds exactly what the replies said.
+void test_leave_resume_race() {
+    ServerProcess own;
+    constexpr int kStrangers = 8;
+    int stranger_wins = 0;
+    for (int round = 0; round < 100; ++round) {
+        std::string room = "leave-resume-race-" + std::to_string(round);
+        Client a(own.ws_url());
+        auto b = std::make_unique<Client>(own.ws_url());
+        a.send(join_msg(room));
+        g_assert_false(a.next("joined").empty());
+        b->send(join_msg(room));
+        std::string token = json_str(b->next("joined"), "resume");
+        g_assert_false(token.empty());
+        Client back(own.ws_url());
+        std::vector<std::unique_ptr<Client>> strangers;
+        for (int i = 0; i < kStrangers; ++i)
+            strangers.push_back(std::make_unique<Client>(own.ws_url()));
+        // The race: no waiting between these, and in a new order each round (the seeded
+        // GTest random order, so a failing round can be replayed with its -seed).
+        std::vector<std::function<void()>> moves{[&] { b.reset(); },
+                                                 [&] {
+                                                     back.send(R"({"type":"join","room":")" + room +
+                                                               R"(","resume":")" + token + "\"}");
+                                                 },
+                                                 [&] { a.send(R"({"type":"leave"})"); }};
+        for (auto &c : strangers)
+            moves.push_back([&c, &room] { c->send(join_msg(room)); });
+        for (std::size_t i = moves.size() - 1; i > 0; --i)
+            std::swap(moves[i], moves[std::size_t(g_test_rand_int_range(0, gint32(i) + 1))]);
+        for (auto &move : moves)
+            move();
+
+        std::string resumed = reply_of(back);
+        g_assert_true(json_str(resumed, "type") == "joined" && json_bool(resumed, "resumed"));
+        int in = 0;
+        for (auto &c : strangers) {
+            std::string r = reply_of(*c);
+            if (json_str(r, "type") == "joined")
+                ++in;
+            else
+                check_str(json_str(r, "code"), ==, "room-full");
+        }
+        g_assert_cmpint(in, <=, 1);
+        stranger_wins += in;
+        // The room holds `back` and `in` strangers: a latecomer gets in only if that is one.
+        Client late(own.ws_url());
+        late.send(join_msg(room));
+        std::string r = reply_of(late);
+        if (in == 1)
+            check_str(json_str(r, "code"), ==, "room-full");
+        else
+            check_str(json_str(r, "type"), ==, "joined");
+        for (auto *c : {&back, &late})
+            c->send(R"({"type":"leave"})");
+        for (auto &c : strangers)
+            c->send(R"({"type":"leave"})");
+        guint status = 0;
+        g_assert_true(wait_until([&] {
+            std::string m = http_get(own.http_url() + "metrics", &status);
+            return strstr(m.c_str(), "\nduet_peers 0\n") != nullptr;
+        }));
+    }
+    g_test_message("leave/resume race: a stranger took the freed seat in %d of 100 rounds",
+                   stranger_wins);
+}
+
 void test_connections_per_ip_and_message_size() {
     ServerProcess limited({"--max-connections-per-ip", "3", "--max-message-size", "2048"});
     auto a = std::make_unique<Client>(limited.ws_url());
@@ -557,6 +646,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/systemd-notify", test_systemd_notify);
     g_test_add_func("/server/join-race", test_join_race);
     g_test_add_func("/server/resume-race", test_resume_race);
+    g_test_add_func("/server/leave-resume-race", test_leave_resume_race);
     g_test_add_func("/server/metrics", test_metrics);
     g_test_add_func("/server/tls", test_tls);
     g_test_add_func("/server/turn-credentials-and-config", test_turn_credentials_and_config_file);
