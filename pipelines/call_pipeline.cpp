@@ -5,6 +5,7 @@
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
 #include "src/common/gst_ref.h"
+#include "src/common/main_thread.h"
 
 #include <gst/video/video.h>
 
@@ -76,11 +77,24 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
     }
     auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
     p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
-    p->warm_up_ = std::thread(warm_up_webrtc);
+    GMainContext *ctx = g_main_context_ref_thread_default();
+    std::weak_ptr<int> alive = p->alive_;
+    CallPipeline *self = p.get();
+    p->warm_up_ = std::thread([ctx, alive, self] {
+        warm_up_webrtc();
+        post_to_main(ctx, [alive, self] {
+            if (alive.expired())
+                return;
+            self->warm_ = true;
+            self->listener_->on_pipeline_warm();
+        });
+        g_main_context_unref(ctx);
+    });
     return p;
 }
 
 CallPipeline::~CallPipeline() {
+    alive_.reset();
     if (warm_up_.joinable())
         warm_up_.join();
     if (bus_watch_)

@@ -24,6 +24,10 @@ class CallPipeline {
         // An ERROR message from the bus; `src` tells whose (a session's bin or not).
         virtual void on_pipeline_error(GstObject *src, const std::string &message,
                                        const std::string &debug) = 0;
+        // The first call's one-off costs (the DTLS key, plugin loading) are paid: a call
+        // set up from now on waits for nothing but the network. Runs once, on the main
+        // context that created the pipeline.
+        virtual void on_pipeline_warm() {}
     };
 
     static std::unique_ptr<CallPipeline> create(const MediaOptions &opts,
@@ -39,6 +43,8 @@ class CallPipeline {
     Recorder *recorder() const { return recorder_.get(); }
     // Asks the VP8 encoder for a keyframe now (a new peer connected).
     void request_keyframe();
+    // Whether on_pipeline_warm has run.
+    bool warm() const { return warm_; }
     // True if `obj` is (still) inside the pipeline. Bus messages can outlive the element
     // that posted them: a call leg that was just torn down is no longer inside.
     bool contains(GstObject *obj) const;
@@ -59,6 +65,9 @@ class CallPipeline {
     // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined
     // in the destructor, so it never outlives GStreamer.
     std::thread warm_up_;
+    bool warm_ = false; // main thread only
+    // Keeps the warm-up's report from reaching a destroyed pipeline.
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 } // namespace duet::pipelines

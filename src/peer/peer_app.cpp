@@ -15,6 +15,11 @@ namespace {
 // of buffered media flush in well under this; a wedged filesystem must not hang exit.
 constexpr unsigned kFinalizeTimeoutMs = 3000;
 
+// We take our seat in the room only once a call can start at once (see join_when_ready).
+// The wait is for a one-off RSA key, 0.05-1.5 s; past this, something is wrong with the
+// machine, and being seen in the room matters more than a fast first frame.
+constexpr unsigned kMaxWarmWaitMs = 3000;
+
 } // namespace
 
 PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events)
@@ -23,7 +28,7 @@ PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, Even
 
 PeerApp::~PeerApp() {
     alive_.reset();
-    for (guint t : {duration_timer_, finalize_timer_, stats_timer_})
+    for (guint t : {duration_timer_, finalize_timer_, stats_timer_, warm_wait_timer_})
         if (t)
             g_source_remove(t);
     // Legs reference the pipeline: they go first.
@@ -85,6 +90,19 @@ bool PeerApp::start() {
                 return G_SOURCE_CONTINUE;
             },
             this);
+    warm_wait_timer_ = g_timeout_add(
+        kMaxWarmWaitMs,
+        [](gpointer self) -> gboolean {
+            auto *app = static_cast<PeerApp *>(self);
+            app->warm_wait_timer_ = 0;
+            app->stop_waiting_for_warmth_ = true;
+            g_warning("the media pipeline is not ready after %u ms; joining anyway",
+                      kMaxWarmWaitMs);
+            app->join_when_ready();
+            return G_SOURCE_REMOVE;
+        },
+        this);
+    // Connecting to the server overlaps the warm-up; only the join waits for it.
     started_signalling_ = true;
     signaller_->start(this);
     return true;
@@ -95,6 +113,24 @@ bool PeerApp::start() {
 void PeerApp::on_signaller_open() {
     if (shutting_down_)
         return;
+    join_pending_ = true;
+    join_when_ready();
+}
+
+// Whoever is in the room sees us arrive when we join, and the newcomer offers at once. The
+// first offer of a process cannot be written before its DTLS key exists (dtlsdec makes an
+// RSA-2048 key once per process), so a peer that joined straight after starting kept the
+// other side looking at a "connecting" call for that long. Waiting here instead makes our
+// arrival mean a call that starts now; the time from our start to the first frame is the
+// same, since the call would have waited for the key anyway.
+void PeerApp::join_when_ready() {
+    if (!join_pending_ || shutting_down_ || !pipeline_)
+        return;
+    if (!pipeline_->warm() && !stop_waiting_for_warmth_) {
+        g_debug("connected to the server; joining once the media pipeline is warm");
+        return;
+    }
+    join_pending_ = false;
     proto::Join join = logic_.join_message();
     g_info("joining room '%s'%s", join.room.c_str(), join.resume ? " (resuming our seat)" : "");
     signaller_->send(proto::ClientMessage{join});
@@ -114,6 +150,7 @@ void PeerApp::on_signaller_message(const proto::ServerMessage &msg) {
 }
 
 void PeerApp::on_signaller_lost(const std::string &why) {
+    join_pending_ = false; // the next open joins
     // Media keeps flowing: webrtcbin does not need the server once connected.
     logic_.on_disconnected();
     g_message("signalling lost (%s); %zu call(s) continue while reconnecting", why.c_str(),
@@ -337,6 +374,14 @@ bool PeerApp::wants_recording(pipelines::WebrtcSession &, pipelines::MediaKind k
 void PeerApp::on_record_pad(pipelines::WebrtcSession &, pipelines::MediaKind kind, GstPad *pad) {
     if (auto *rec = pipeline_->recorder())
         rec->attach(kind, pad);
+}
+
+void PeerApp::on_pipeline_warm() {
+    if (warm_wait_timer_) {
+        g_source_remove(warm_wait_timer_);
+        warm_wait_timer_ = 0;
+    }
+    join_when_ready();
 }
 
 void PeerApp::on_pipeline_error(GstObject *src, const std::string &message,

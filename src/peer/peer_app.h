@@ -74,6 +74,7 @@ class PeerApp : private Signaller::Listener,
     // CallPipeline::Listener
     void on_pipeline_error(GstObject *src, const std::string &message,
                            const std::string &debug) override;
+    void on_pipeline_warm() override;
     // LegView
     LegStatus status(const std::string &peer) const override;
     std::vector<std::string> peers() const override;
@@ -84,6 +85,8 @@ class PeerApp : private Signaller::Listener,
     // Closes the leg later, if `session` is still the one serving `peer` then.
     void close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why);
     void send_signal(const std::string &to, const proto::SignalData &data);
+    // Joins now if the pipeline is warm (or we stopped waiting for it), else once it is.
+    void join_when_ready();
     void emit_stats();
     void after_signaller_closed();
     void finish();
@@ -101,6 +104,10 @@ class PeerApp : private Signaller::Listener,
     guint duration_timer_ = 0;
     guint finalize_timer_ = 0;
     guint stats_timer_ = 0;
+    guint warm_wait_timer_ = 0;
+    // The socket is open and waits for the pipeline to warm before it joins.
+    bool join_pending_ = false;
+    bool stop_waiting_for_warmth_ = false;
     bool started_signalling_ = false;
     bool shutting_down_ = false;
     bool finished_ = false;
