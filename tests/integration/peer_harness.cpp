@@ -43,6 +43,31 @@ int finish_tests(int rc) {
     return rc;
 }
 
+void assert_media_call_completes(const ServerProcess &server) {
+    static int calls = 0;
+    std::string room = "healthy-media-" + std::to_string(getpid()) + "-" + std::to_string(++calls);
+    std::vector<std::string> env;
+    if (const char *asan = g_getenv("DUET_PEER_ASAN_OPTIONS"))
+        env.push_back(std::string("ASAN_OPTIONS=") + asan);
+    PeerProcess a(room + "-a", server.ws_url(), room, {}, env);
+    std::string id_a = json_str(a.wait_event("joined", {}, kJoinTimeoutMs), "id");
+    g_assert_false(id_a.empty());
+    PeerProcess b(room + "-b", server.ws_url(), room, {}, env);
+    std::string id_b = json_str(b.wait_event("joined", {}, kJoinTimeoutMs), "id");
+    g_assert_false(id_b.empty());
+    for (const char *kind : {"video", "audio"}) {
+        g_assert_false(a.wait_first_frame(kind, id_b).empty());
+        g_assert_false(b.wait_first_frame(kind, id_a).empty());
+    }
+    for (auto *p : {&a, &b})
+        p->send_signal(SIGTERM);
+    for (auto *p : {&a, &b}) {
+        g_assert_true(p->wait_exit());
+        g_assert_cmpint(p->exit_status(), ==, 0);
+    }
+    g_assert_true(server.alive());
+}
+
 PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
                          const std::string &room, std::vector<std::string> extra,
                          std::vector<std::string> env, std::vector<std::string> prefix)

@@ -63,6 +63,13 @@ class PeerProcess {
     bool done_ = false;
 };
 
+// Two duet-peer processes meet in a fresh room on `server` and hold a real call: each
+// decodes the other's video and audio, then both leave on SIGTERM and exit 0. Tests that
+// abuse a server run it after assert_call_completes, to show that a whole call, media
+// included, still works for everyone else. ASAN_OPTIONS for the peers come from
+// $DUET_PEER_ASAN_OPTIONS when set (sanitizer builds need a slower unwinder for them).
+void assert_media_call_completes(const ServerProcess &server);
+
 // Path of the built duet-peer (DUET_PEER, else build/src/duet-peer).
 const char *peer_path();
 // A scratch directory for this test binary's files (logs, recordings), under

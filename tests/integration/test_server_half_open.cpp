@@ -5,6 +5,9 @@
 // proxy inside the test forwards the WebSocket, then stops forwarding in both directions
 // without closing, so the server's kernel still gets ACKs but its pings are never answered.
 #include "harness.h"
+#ifdef DUET_TEST_MEDIA_CALL
+#include "peer_harness.h"
+#endif
 
 #include "tests/check_str.h"
 
@@ -201,6 +204,9 @@ void test_half_open_member_is_dropped() {
     // The vanished client never heard a thing: its socket is still "open" on its side.
     g_assert_true(vanishing->open());
     assert_call_completes(server);
+#ifdef DUET_TEST_MEDIA_CALL
+    assert_media_call_completes(server);
+#endif
 }
 
 } // namespace
@@ -208,5 +214,9 @@ void test_half_open_member_is_dropped() {
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/server/half-open-tcp", test_half_open_member_is_dropped);
+#ifdef DUET_TEST_MEDIA_CALL
+    return finish_tests(g_test_run());
+#else
     return g_test_run();
+#endif
 }
