@@ -12,6 +12,11 @@ namespace {
 // libvpx VP8 in real-time mode: higher cpu-used trades a little quality for speed; 8 keeps
 // a Raspberry Pi 4 under one core at 640x480@30 while a laptop barely notices it.
 constexpr int kVp8CpuUsed = 8;
+// Blocks whose difference from the previous frame is below this are sent as unchanged
+// without a motion search. 1 skips only blocks that did not change, as browsers' WebRTC
+// does for camera video; libvpx's default 0 searches every block. Measured: -15% of the
+// encoder's CPU on the test picture.
+constexpr int kVp8StaticThreshold = 1;
 // Keyframes are expensive bursts; receivers ask for one with PLI and we force one whenever
 // a new peer connects, so the periodic safety net can be far apart (100 s at 30 fps).
 constexpr int kVp8KeyframeMaxDist = 3000;
@@ -58,6 +63,7 @@ int vp8_threads(const MediaOptions &o) {
 
 std::string vp8enc(const MediaOptions &o) {
     return "vp8enc deadline=1 cpu-used=" + num(kVp8CpuUsed) +
+           " static-threshold=" + num(kVp8StaticThreshold) +
            " end-usage=cbr target-bitrate=" + num(long(o.video_kbps) * 1000) +
            " keyframe-max-dist=" + num(kVp8KeyframeMaxDist) +
            " error-resilient=default lag-in-frames=0 threads=" + num(vp8_threads(o)) +

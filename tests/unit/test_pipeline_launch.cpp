@@ -50,9 +50,9 @@ void test_video_send_test_source() {
     g_assert_true(has(d, "timeoverlay"));
     g_assert_true(has(d, "width=320,height=240,framerate=15/1"));
     // Real-time VP8: these are what keep latency and CPU down.
-    for (const char *setting :
-         {"deadline=1", "cpu-used=8", "end-usage=cbr", "target-bitrate=600000",
-          "keyframe-max-dist=3000", "error-resilient=default", "lag-in-frames=0", "threads=1"})
+    for (const char *setting : {"deadline=1", "cpu-used=8", "static-threshold=1", "end-usage=cbr",
+                                "target-bitrate=600000", "keyframe-max-dist=3000",
+                                "error-resilient=default", "lag-in-frames=0", "threads=1"})
         g_assert_true(has(d, setting));
     // A second encoder thread only spins at this size; a 720p picture gets the two allowed.
     o.width = 1280;
