@@ -57,6 +57,29 @@ export function descendants(root, re) {
   return out;
 }
 
+// Time the hypervisor gave this machine's CPUs to someone else (the steal column of
+// /proc/stat), in ticks summed over all CPUs. On a shared VM the same work takes more CPU
+// time when the host is busy, so the bench reports it next to its CPU figures.
+function stealTicks() {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+    return Number(f[8] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function quantile(sorted, q) {
+  if (!sorted.length) return null;
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+// How many samples make one window of the per-second spread.
+const SAMPLES_PER_WINDOW = 4;
+
 /**
  * Samples the processes `pids()` returns (re-evaluated each sample, for browsers that start
  * helpers) every `everyMs` for `seconds`. CPU is the ticks used in the window as a percentage
@@ -66,7 +89,10 @@ export async function measure(pids, seconds, everyMs = 250) {
   const startTicks = new Map();
   const lastTicks = new Map();
   const rss = [];
+  // [ms since t0, ticks of every process so far], for the per-second spread.
+  const marks = [];
   const t0 = performance.now();
+  const steal0 = stealTicks();
   const sample = () => {
     let sum = 0;
     for (const pid of pids()) {
@@ -78,6 +104,9 @@ export async function measure(pids, seconds, everyMs = 250) {
       sum += rssKb(pid);
     }
     rss.push(sum);
+    let used = 0;
+    for (const [p, last] of lastTicks) used += last - startTicks.get(p);
+    marks.push([performance.now() - t0, used]);
   };
   sample();
   const end = t0 + seconds * 1000;
@@ -88,10 +117,27 @@ export async function measure(pids, seconds, everyMs = 250) {
   const elapsed = (performance.now() - t0) / 1000;
   let ticks = 0;
   for (const [pid, last] of lastTicks) ticks += last - startTicks.get(pid);
+  // The same CPU share over each second of the window, for its spread.
+  const perSecond = [];
+  for (let i = SAMPLES_PER_WINDOW; i < marks.length; i += SAMPLES_PER_WINDOW) {
+    const [ta, ua] = marks[i - SAMPLES_PER_WINDOW];
+    const [tb, ub] = marks[i];
+    if (tb > ta) perSecond.push((100 * (ub - ua)) / TICKS_PER_SECOND / ((tb - ta) / 1000));
+  }
+  perSecond.sort((a, b) => a - b);
+  const r1 = (x) => (x === null ? null : Number(x.toFixed(1)));
+  const cores = os.cpus().length || 1;
   return {
     seconds: Number(elapsed.toFixed(2)),
     processes: lastTicks.size,
     cpu_percent_of_one_core: Number(((100 * ticks) / TICKS_PER_SECOND / elapsed).toFixed(1)),
+    cpu_per_second: {
+      n: perSecond.length,
+      p10: r1(quantile(perSecond, 0.1)),
+      median: r1(quantile(perSecond, 0.5)),
+      p90: r1(quantile(perSecond, 0.9)),
+    },
+    host_steal_percent: r1((100 * (stealTicks() - steal0)) / TICKS_PER_SECOND / elapsed / cores),
     rss_peak_mb: Number((Math.max(...rss) / 1024).toFixed(1)),
     rss_mean_mb: Number((rss.reduce((a, b) => a + b, 0) / rss.length / 1024).toFixed(1)),
   };

@@ -340,9 +340,9 @@ async function glassToGlass() {
 // ---- 3. CPU and memory ----
 async function cpuNative(server) {
   const r = room('cpu-native');
-  const a = peer(server, 'cpu-a', r);
+  const a = peer(server, 'cpu-a', r, { phaseLog: false });
   await a.wait('joined');
-  const b = peer(server, 'cpu-b', r);
+  const b = peer(server, 'cpu-b', r, { phaseLog: false });
   await Promise.all([a.wait('first-frame', isVideo), b.wait('first-frame', isVideo)]);
   const load = loadavg();
   const m = await measure(() => [a.proc.pid], opts.cpuSeconds);
@@ -352,7 +352,7 @@ async function cpuNative(server) {
 
 async function cpuBrowser(server, browser) {
   const r = room('cpu-browser');
-  const p = peer(server, 'cpu-bp', r);
+  const p = peer(server, 'cpu-bp', r, { phaseLog: false });
   await p.wait('joined');
   const { context, page } = await readyPage(browser, server);
   await page.evaluate((name) => {
@@ -523,14 +523,16 @@ function printTable(r) {
       `  ${g.load[0]}`);
   lines.push('');
   lines.push(`CPU (% of one core) and RSS over ${r.options.cpuSeconds} s, ${r.options.size}@${r.options.fps} VP8+Opus two-way`);
+  lines.push('  CPU is the whole window; (p10-p90) is over its 1 s parts; steal = host CPU taken from this VM');
   const c = r.cpu_native_call;
-  lines.push(`  duet-peer (native<->native call)  ${c.cpu_percent_of_one_core}%  RSS peak ${c.rss_peak_mb} MB mean ${c.rss_mean_mb} MB` +
-    `   [targets <=25%, <=80 MB]  load ${c.load_before[0]}`);
+  const spread = (m) => `${m.cpu_percent_of_one_core}% (${m.cpu_per_second.p10}-${m.cpu_per_second.p90})`;
+  lines.push(`  duet-peer (native<->native call)  ${spread(c)}  RSS peak ${c.rss_peak_mb} MB mean ${c.rss_mean_mb} MB` +
+    `   [targets <=25%, <=80 MB]  load ${c.load_before[0]}, steal ${c.host_steal_percent}%`);
   if (r.cpu_browser_call) {
     const b = r.cpu_browser_call;
-    lines.push(`  duet-peer (call with Chromium)    ${b.duet_peer.cpu_percent_of_one_core}%  RSS peak ${b.duet_peer.rss_peak_mb} MB mean ${b.duet_peer.rss_mean_mb} MB`);
-    lines.push(`  Chromium, ${b.chromium.processes} processes          ${b.chromium.cpu_percent_of_one_core}%  RSS peak ${b.chromium.rss_peak_mb} MB mean ${b.chromium.rss_mean_mb} MB` +
-      `  (sends ${b.browser_sends.width}x${b.browser_sends.height}@${b.browser_sends.frameRate})  load ${b.load_before[0]}`);
+    lines.push(`  duet-peer (call with Chromium)    ${spread(b.duet_peer)}  RSS peak ${b.duet_peer.rss_peak_mb} MB mean ${b.duet_peer.rss_mean_mb} MB`);
+    lines.push(`  Chromium, ${b.chromium.processes} processes          ${spread(b.chromium)}  RSS peak ${b.chromium.rss_peak_mb} MB mean ${b.chromium.rss_mean_mb} MB` +
+      `  (sends ${b.browser_sends.width}x${b.browser_sends.height}@${b.browser_sends.frameRate})  load ${b.load_before[0]}, steal ${b.duet_peer.host_steal_percent}%`);
     lines.push(`  ratio duet-peer/Chromium: ${r.cpu_ratio.duet_peer_same_call_over_chromium} (same call), ` +
       `${r.cpu_ratio.duet_peer_native_call_over_chromium} (native call)   [target <=0.5]`);
   }
