@@ -34,7 +34,8 @@ const std::string &scratch_dir() {
 
 int finish_tests(int rc) {
     static_cast<void>(scratch_dir());
-    if (rc == 0) {
+    // DUET_KEEP_SCRATCH keeps the logs of a passing run too, for a look at its figures.
+    if (rc == 0 && !g_getenv("DUET_KEEP_SCRATCH")) {
         std::error_code ec;
         std::filesystem::remove_all(scratch_dir(), ec);
     } else {

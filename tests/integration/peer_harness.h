@@ -75,7 +75,8 @@ const char *peer_path();
 // A scratch directory for this test binary's files (logs, recordings), under
 // $DUET_SCRATCH (the build directory, set by meson) or the system temp directory.
 const std::string &scratch_dir();
-// Ends a test program: removes the scratch directory if every test passed (rc 0), else
+// Ends a test program: removes the scratch directory if every test passed (rc 0) and
+// DUET_KEEP_SCRATCH is not set, else
 // keeps it and says where, for the logs. Returns rc.
 int finish_tests(int rc);
 
