@@ -377,6 +377,7 @@ void PeerApp::on_record_pad(pipelines::WebrtcSession &, pipelines::MediaKind kin
 }
 
 void PeerApp::on_pipeline_warm() {
+    g_info("media pipeline warm (DTLS key made, call plugins loaded)");
     if (warm_wait_timer_) {
         g_source_remove(warm_wait_timer_);
         warm_wait_timer_ = 0;

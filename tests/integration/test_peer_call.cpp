@@ -3,6 +3,8 @@
 #include "harness.h"
 #include "peer_harness.h"
 
+#include <fstream>
+
 #include <glib.h>
 
 #include <glib/gstdio.h>
@@ -143,6 +145,29 @@ void test_call_both_ways() {
     g_test_message("first frames: a from b %s; b from a %s",
                    p.a->wait_first_frame("video", p.b_id, 0, 100).c_str(),
                    p.b->wait_first_frame("video", p.a_id, 0, 100).c_str());
+}
+
+// The joiner takes its seat only once its pipeline is warm (its DTLS key exists), so the
+// one waiting sees it arrive when a call can start at once: in its log the warm-up comes
+// before the join, and the first join only once connected.
+void test_joins_once_warm() {
+    ServerProcess server;
+    Pair p = connected_pair(server, fresh_room("warm"));
+    for (auto *peer : {p.a.get(), p.b.get()}) {
+        std::ifstream in(peer->log_path());
+        std::string line;
+        std::size_t n = 0, warm = 0, join = 0;
+        while (std::getline(in, line)) {
+            ++n;
+            if (!warm && line.find("media pipeline warm") != std::string::npos)
+                warm = n;
+            if (!join && line.find("joining room") != std::string::npos)
+                join = n;
+        }
+        if (!warm || !join || warm > join)
+            g_error("%s: expected the warm-up (line %zu) before the join (line %zu)",
+                    peer->log_path().c_str(), warm, join);
+    }
 }
 
 void test_third_peer_room_full() {
@@ -329,6 +354,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer/missing-camera", test_missing_camera_fails);
     g_test_add_func("/peer/missing-plugins", test_missing_plugins_listed);
     g_test_add_func("/peer/call-both-ways", test_call_both_ways);
+    g_test_add_func("/peer/joins-once-warm", test_joins_once_warm);
     g_test_add_func("/peer/room-full", test_third_peer_room_full);
     g_test_add_func("/peer/sigterm-leaves", test_sigterm_leaves_promptly);
     g_test_add_func("/peer/duration", test_duration_exits_zero);
