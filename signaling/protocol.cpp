@@ -14,6 +14,8 @@ namespace {
 // Deeper documents are refused before json-glib sees them: its parser recurses, and a
 // 64 KiB frame of '[' would otherwise exhaust a worker thread's stack. Real messages nest 3.
 constexpr int kMaxDepth = 32;
+// Far more media sections than any call has; a larger sdpMLineIndex is refused.
+constexpr double kMaxMLineIndex = 1024;
 
 struct Names {
     ErrorCode code;
@@ -545,11 +547,12 @@ std::optional<SignalData> parse_signal_data(std::string_view json, std::string *
             *why = "candidate needs a numeric sdpMLineIndex";
             return std::nullopt;
         }
-        gint64 v = json_node_get_value_type(idx) == G_TYPE_INT64
-                       ? json_node_get_int(idx)
-                       : gint64(json_node_get_double(idx));
-        if (v < 0 || v > 1024) {
-            *why = "sdpMLineIndex out of range";
+        // A double is range-checked before it becomes an integer: converting one outside
+        // gint64 (5e28, or an overflow to inf) is undefined behaviour (found by fuzzing).
+        double v = json_node_get_value_type(idx) == G_TYPE_INT64 ? double(json_node_get_int(idx))
+                                                                 : json_node_get_double(idx);
+        if (!(v >= 0 && v <= kMaxMLineIndex) || v != double(unsigned(v))) {
+            *why = "sdpMLineIndex must be a whole number from 0 to 1024";
             return std::nullopt;
         }
         d.mline_index = unsigned(v);

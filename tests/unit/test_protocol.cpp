@@ -153,6 +153,21 @@ void test_signal_data() {
     g_assert_false(
         parse_signal_data(R"({"candidate":{"candidate":"x","sdpMLineIndex":-1}})").has_value());
     g_assert_false(parse_signal_data(R"({"other":1})").has_value());
+    // Out of range, fractional, or too large for any integer (once undefined behaviour in the
+    // conversion, found by fuzzing): refused. Whole numbers written as doubles are fine.
+    for (const char *idx : {"1025", "1.5", "5555555555555555555555555555e0", "1e400", "-0.5"}) {
+        std::string text =
+            std::string(R"({"candidate":{"candidate":"x","sdpMLineIndex":)") + idx + "}}";
+        if (parse_signal_data(text).has_value())
+            g_error("accepted sdpMLineIndex %s", idx);
+    }
+    for (auto [idx, want] : {std::pair{"0", 0u}, std::pair{"2.0", 2u}, std::pair{"1024", 1024u}}) {
+        std::string text =
+            std::string(R"({"candidate":{"candidate":"x","sdpMLineIndex":)") + idx + "}}";
+        auto got = parse_signal_data(text);
+        g_assert_true(got.has_value());
+        g_assert_cmpuint(std::get<CandidateData>(*got).mline_index, ==, want);
+    }
 }
 
 } // namespace
