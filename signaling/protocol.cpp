@@ -6,6 +6,7 @@
 
 #include <json-glib/json-glib.h>
 
+#include <cmath>
 #include <cstring>
 
 namespace duet::proto {
@@ -120,6 +121,37 @@ const char *bad_string_syntax(std::string_view text) {
     return nullptr;
 }
 
+// json-glib reads a number beyond a double's range (1e999) as infinity and would write it
+// back as "inf.0", which is not JSON: relayed, it breaks the receiver's JSON.parse (found by
+// fuzzing). True if every number under `node` is finite. Depth is bounded by too_deep.
+bool numbers_finite(JsonNode *node) {
+    switch (JSON_NODE_TYPE(node)) {
+    case JSON_NODE_VALUE:
+        return json_node_get_value_type(node) != G_TYPE_DOUBLE ||
+               std::isfinite(json_node_get_double(node));
+    case JSON_NODE_ARRAY: {
+        JsonArray *a = json_node_get_array(node);
+        for (guint i = 0; i < json_array_get_length(a); ++i)
+            if (!numbers_finite(json_array_get_element(a, i)))
+                return false;
+        return true;
+    }
+    case JSON_NODE_OBJECT: {
+        JsonObjectIter it;
+        const gchar *name = nullptr;
+        JsonNode *member = nullptr;
+        json_object_iter_init(&it, json_node_get_object(node));
+        while (json_object_iter_next(&it, &name, &member))
+            if (!numbers_finite(member))
+                return false;
+        return true;
+    }
+    case JSON_NODE_NULL:
+        return true;
+    }
+    return true;
+}
+
 // Parses text into a JSON object node owned by the returned parser.
 std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, JsonObject **out) {
     if (!g_utf8_validate_len(text.data(), text.size(), nullptr))
@@ -135,6 +167,8 @@ std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, Js
     JsonNode *root = json_parser_get_root(parser.get());
     if (!root || !JSON_NODE_HOLDS_OBJECT(root))
         return bad("message must be a JSON object");
+    if (!numbers_finite(root))
+        return bad("message is not JSON we can relay: a number too large for a double");
     *out = json_node_get_object(root);
     return parser;
 }

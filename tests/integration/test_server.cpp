@@ -134,6 +134,7 @@ void test_bad_input() {
         {R"({"type":"join","room":"a\u0000b"})", "bad-message"},
         {R"({"type":"signal","to":"p1","data":{"sdp":"\222"}})", "bad-message"},
         {R"({"type":"signal","to":"p1","data":{"candi\udate":"c"}})", "bad-message"},
+        {R"({"type":"signal","to":"p1","data":{"n":1e999}})", "bad-message"},
         {R"({"type":"signal","to":"p1","data":{"sdp":"\ud83d"}})", "bad-message"},
         {R"({"type":"signal","to":"p1","data":{"sdp":"\ude00"}})", "bad-message"},
         {"{\"type\":\"signal\",\"to\":\"p1\",\"data\":{\"sdp\":\"a\x01\"}}", "bad-message"},
