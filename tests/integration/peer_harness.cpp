@@ -44,27 +44,40 @@ int finish_tests(int rc) {
     return rc;
 }
 
+std::string joined_id(PeerProcess &p) {
+    std::string joined = p.wait_event("joined", {}, kJoinTimeoutMs);
+    g_assert_false(joined.empty());
+    return json_str(joined, "id");
+}
+
+Pair connected_pair(const std::string &ws_url, const std::string &room,
+                    const PairOptions &options) {
+    Pair p;
+    p.a = std::make_unique<PeerProcess>("a-" + room, ws_url, room, options.a_args, options.env,
+                                        options.a_prefix);
+    p.a_id = joined_id(*p.a);
+    p.b = std::make_unique<PeerProcess>("b-" + room, ws_url, room, options.b_args, options.env,
+                                        options.b_prefix);
+    p.b_id = joined_id(*p.b);
+    for (const char *kind : {"video", "audio"}) {
+        g_assert_false(p.a->wait_first_frame(kind, p.b_id).empty());
+        g_assert_false(p.b->wait_first_frame(kind, p.a_id).empty());
+    }
+    return p;
+}
+
 void assert_media_call_completes(const ServerProcess &server) {
     static int calls = 0;
     std::string room = "healthy-media-" + std::to_string(getpid()) + "-" + std::to_string(++calls);
-    std::vector<std::string> env;
+    PairOptions options;
     if (const char *asan = g_getenv("DUET_PEER_ASAN_OPTIONS"))
-        env.push_back(std::string("ASAN_OPTIONS=") + asan);
-    PeerProcess a(room + "-a", server.ws_url(), room, {}, env);
-    std::string id_a = json_str(a.wait_event("joined", {}, kJoinTimeoutMs), "id");
-    g_assert_false(id_a.empty());
-    PeerProcess b(room + "-b", server.ws_url(), room, {}, env);
-    std::string id_b = json_str(b.wait_event("joined", {}, kJoinTimeoutMs), "id");
-    g_assert_false(id_b.empty());
-    for (const char *kind : {"video", "audio"}) {
-        g_assert_false(a.wait_first_frame(kind, id_b).empty());
-        g_assert_false(b.wait_first_frame(kind, id_a).empty());
-    }
-    for (auto *p : {&a, &b})
-        p->send_signal(SIGTERM);
-    for (auto *p : {&a, &b}) {
-        g_assert_true(p->wait_exit());
-        g_assert_cmpint(p->exit_status(), ==, 0);
+        options.env.push_back(std::string("ASAN_OPTIONS=") + asan);
+    Pair p = connected_pair(server.ws_url(), room, options);
+    for (auto *peer : {p.a.get(), p.b.get()})
+        peer->send_signal(SIGTERM);
+    for (auto *peer : {p.a.get(), p.b.get()}) {
+        g_assert_true(peer->wait_exit());
+        g_assert_cmpint(peer->exit_status(), ==, 0);
     }
     g_assert_true(server.alive());
 }

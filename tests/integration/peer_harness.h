@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,24 @@ class PeerProcess {
     std::vector<std::string> events_;
     bool done_ = false;
 };
+
+// The id in `p`'s `joined` event; fails the test if it does not come within kJoinTimeoutMs.
+std::string joined_id(PeerProcess &p);
+
+// Two duet-peers in one call: `a` joined first and answered, `b` joined and offered.
+struct Pair {
+    std::unique_ptr<PeerProcess> a, b;
+    std::string a_id, b_id;
+};
+struct PairOptions {
+    std::vector<std::string> a_args, b_args; // extra flags for each
+    std::vector<std::string> env;            // for both, "KEY=VALUE"
+    std::vector<std::string> a_prefix, b_prefix;
+};
+// Starts "a-ROOM", waits for it to join, starts "b-ROOM"; returns once each has decoded
+// the other's video and audio (fails the test otherwise).
+Pair connected_pair(const std::string &ws_url, const std::string &room,
+                    const PairOptions &options = {});
 
 // Two duet-peer processes meet in a fresh room on `server` and hold a real call: each
 // decodes the other's video and audio, then both leave on SIGTERM and exit 0. Tests that

@@ -26,12 +26,6 @@ std::string fresh_room(const char *what) {
     return std::string(what) + "-" + std::to_string(++room_serial);
 }
 
-std::string id_of(PeerProcess &p) {
-    std::string joined = p.wait_event("joined", {}, kJoinTimeoutMs);
-    g_assert_false(joined.empty());
-    return json_str(joined, "id");
-}
-
 // Every stdout line is one JSON object with an `event` field (nothing else on stdout).
 void assert_clean_event_stream(const PeerProcess &p) {
     for (const auto &line : p.events())
@@ -39,23 +33,9 @@ void assert_clean_event_stream(const PeerProcess &p) {
 }
 
 // Two peers in a room, each having decoded video and audio from the other.
-struct Pair {
-    std::unique_ptr<PeerProcess> a, b;
-    std::string a_id, b_id;
-};
-
 Pair connected_pair(const ServerProcess &server, const std::string &room,
                     std::vector<std::string> a_extra = {}) {
-    Pair p;
-    p.a = std::make_unique<PeerProcess>("a-" + room, server.ws_url(), room, a_extra);
-    p.a_id = id_of(*p.a);
-    p.b = std::make_unique<PeerProcess>("b-" + room, server.ws_url(), room);
-    p.b_id = id_of(*p.b);
-    for (const char *kind : {"video", "audio"}) {
-        g_assert_false(p.a->wait_first_frame(kind, p.b_id).empty());
-        g_assert_false(p.b->wait_first_frame(kind, p.a_id).empty());
-    }
-    return p;
+    return duet::testing::connected_pair(server.ws_url(), room, {.a_args = std::move(a_extra)});
 }
 
 void test_usage_errors() {
@@ -174,8 +154,8 @@ void test_third_peer_room_full() {
     ServerProcess server;
     std::string room = fresh_room("full");
     PeerProcess a("full-a", server.ws_url(), room), b("full-b", server.ws_url(), room);
-    id_of(a);
-    id_of(b);
+    joined_id(a);
+    joined_id(b);
     PeerProcess c("full-c", server.ws_url(), room);
     g_assert_true(c.wait_exit());
     g_assert_cmpint(c.exit_status(), ==, 3);
@@ -207,7 +187,7 @@ void test_sigterm_leaves_promptly() {
 void test_duration_exits_zero() {
     ServerProcess server;
     PeerProcess p("duration", server.ws_url(), fresh_room("duration"), {"--duration", "1"});
-    id_of(p);
+    joined_id(p);
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 0);
 }
@@ -246,7 +226,7 @@ void test_seat_taken_by_newer_connection() {
     std::string room = fresh_room("replaced");
     std::string dir1 = scratch_dir() + "/replaced-1", dir2 = scratch_dir() + "/replaced-2";
     PeerProcess first("replaced-1", server.ws_url(), room, {"--state-dir", dir1});
-    std::string id = id_of(first);
+    std::string id = joined_id(first);
     // Clone its identity: the same slot file in another state directory.
     GDir *d = g_dir_open(dir1.c_str(), 0, nullptr);
     g_assert_nonnull(d);

@@ -53,12 +53,6 @@ std::string fresh_room(const char *what) {
     return std::string(what) + "-" + std::to_string(getpid()) + "-" + std::to_string(++room_serial);
 }
 
-std::string id_of(PeerProcess &p) {
-    std::string joined = p.wait_event("joined", {}, kJoinTimeoutMs);
-    g_assert_false(joined.empty());
-    return json_str(joined, "id");
-}
-
 bool stats_for(const std::string &e, const std::string &peer) {
     return json_str(e, "event") == "stats" && json_str(e, "peer") == peer;
 }
@@ -92,27 +86,17 @@ void assert_video_flowing(PeerProcess &p, const std::string &peer) {
     g_assert_false(b.empty());
 }
 
-struct Pair {
-    std::unique_ptr<PeerProcess> a, b;
-    std::string a_id, b_id;
-};
-
-Pair connected_pair(const std::string &ws_url, const std::string &room, const char *stats_ms,
-                    std::vector<std::string> extra = {}, std::vector<std::string> prefix_a = {},
-                    std::vector<std::string> prefix_b = {}) {
-    Pair p;
+// A call with `stats` events every `stats_ms`, video seen rising on both sides.
+Pair flowing_pair(const std::string &ws_url, const std::string &room, const char *stats_ms,
+                  std::vector<std::string> extra = {}, std::vector<std::string> prefix_a = {},
+                  std::vector<std::string> prefix_b = {}) {
     std::vector<std::string> args{"--stats-interval", stats_ms};
     args.insert(args.end(), extra.begin(), extra.end());
-    p.a = std::make_unique<PeerProcess>("a-" + room, ws_url, room, args, std::vector<std::string>{},
-                                        prefix_a);
-    p.a_id = id_of(*p.a);
-    p.b = std::make_unique<PeerProcess>("b-" + room, ws_url, room, args, std::vector<std::string>{},
-                                        prefix_b);
-    p.b_id = id_of(*p.b);
-    for (const char *kind : {"video", "audio"}) {
-        g_assert_false(p.a->wait_first_frame(kind, p.b_id).empty());
-        g_assert_false(p.b->wait_first_frame(kind, p.a_id).empty());
-    }
+    Pair p = duet::testing::connected_pair(ws_url, room,
+                                           {.a_args = args,
+                                            .b_args = args,
+                                            .a_prefix = std::move(prefix_a),
+                                            .b_prefix = std::move(prefix_b)});
     assert_video_flowing(*p.a, p.b_id);
     assert_video_flowing(*p.b, p.a_id);
     return p;
@@ -123,7 +107,7 @@ Pair connected_pair(const std::string &ws_url, const std::string &room, const ch
 void test_killed_peer() {
     ServerProcess server;
     std::string room = fresh_room("killed");
-    Pair p = connected_pair(server.ws_url(), room, kFineStatsMs);
+    Pair p = flowing_pair(server.ws_url(), room, kFineStatsMs);
     std::size_t mark = p.a->mark();
     gint64 t_kill = now_ms();
     p.b->send_signal(SIGKILL);
@@ -205,7 +189,7 @@ void test_killed_server() {
     auto server = std::make_unique<ServerProcess>();
     std::string url = server->ws_url(), port = server->port();
     std::string room = fresh_room("server-killed");
-    Pair p = connected_pair(url, room, std::to_string(kStatsMs).c_str());
+    Pair p = flowing_pair(url, room, std::to_string(kStatsMs).c_str());
     std::size_t ma = p.a->mark(), mb = p.b->mark();
     server->kill_hard();
     gint64 t_kill = now_ms();
@@ -300,8 +284,8 @@ void test_impaired_link() {
     // are repaired by NACK/RTX only within the jitter buffer's latency: with a 200 ms round
     // trip, 400 ms leaves room for one request (measured 12-30 fps on a loaded machine),
     // 600 ms for two (21-32 fps), so 600.
-    Pair p = connected_pair(server.ws_url(), room, kFineStatsMs,
-                            {"--fps", "30", "--latency-ms", "600"}, link->in_a(), link->in_b());
+    Pair p = flowing_pair(server.ws_url(), room, kFineStatsMs,
+                          {"--fps", "30", "--latency-ms", "600"}, link->in_a(), link->in_b());
     // Steady state under 5% loss and 100 ms delay each way.
     std::size_t ma = p.a->mark(), mb = p.b->mark();
     wait_until([] { return false; }, kImpairedWindowMs);

@@ -425,6 +425,25 @@ void test_turn_credentials_and_config_file() {
     g_free(dir);
 }
 
+// The first `joined` or `error` reply in c's inbox, skipping notices about other
+// members (peer-joined/peer-left), or "".
+std::string reply_of(Client &c) {
+    std::string reply;
+    wait_until([&] {
+        while (!c.inbox().empty()) {
+            std::string m = std::move(c.inbox().front());
+            c.inbox().pop_front();
+            std::string type = json_str(m, "type");
+            if (type == "joined" || type == "error") {
+                reply = std::move(m);
+                return true;
+            }
+        }
+        return false;
+    });
+    return reply;
+}
+
 // 50 clients send `join` for one room at the same moment: exactly max-peers get in.
 void test_join_race() {
     // Its own server, so seats held by earlier tests' drops do not count in /metrics.
@@ -439,20 +458,7 @@ void test_join_race() {
         int joined = 0, full = 0;
         std::vector<Client *> winners;
         for (auto &c : clients) {
-            // Skip notices about other members (peer-joined/peer-left) to find the reply.
-            std::string reply;
-            wait_until([&] {
-                while (!c->inbox().empty()) {
-                    std::string m = std::move(c->inbox().front());
-                    c->inbox().pop_front();
-                    std::string type = json_str(m, "type");
-                    if (type == "joined" || type == "error") {
-                        reply = std::move(m);
-                        return true;
-                    }
-                }
-                return false;
-            });
+            std::string reply = reply_of(*c);
             g_assert_false(reply.empty());
             if (json_str(reply, "type") == "joined") {
                 ++joined;
@@ -497,24 +503,6 @@ void test_resume_race() {
         a.send(R"({"type":"leave"})");
         back.send(R"({"type":"leave"})");
     }
-}
-
-// The first `joined` or `error` reply in c's inbox (skipping notices about others), or "".
-std::string reply_of(Client &c) {
-    std::string reply;
-    wait_until([&] {
-        while (!c.inbox().empty()) {
-            std::string m = std::move(c.inbox().front());
-            c.inbox().pop_front();
-            std::string type = json_str(m, "type");
-            if (type == "joined" || type == "error") {
-                reply = std::move(m);
-                return true;
-            }
-        }
-        return false;
-    });
-    return reply;
 }
 
 // Everything at once in a full room: one member's socket drops and it resumes on a new
