@@ -83,20 +83,6 @@ void enable_nack(GstElement *webrtc) {
                      nullptr);
     if (transceivers)
         g_array_unref(transceivers);
-    // webrtcbin 1.22 turns retransmission requests on only for streams whose SSRC the remote
-    // SDP names, and an offer made before the first frame names none for video: the
-    // answerer would never ask. Every jitter buffer asks; the sender ignores requests for
-    // streams without RTX (audio).
-    if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin")) {
-        g_signal_connect(rtpbin, "new-jitterbuffer",
-                         G_CALLBACK(+[](GstElement *, GstElement *jitterbuffer, guint, guint) {
-                             g_object_set(jitterbuffer, "do-retransmission", TRUE, nullptr);
-                         }),
-                         nullptr);
-        gst_object_unref(rtpbin);
-    } else {
-        GST_WARNING("webrtcbin has no rtpbin child: retransmissions only where webrtcbin asks");
-    }
 }
 
 // Consecutive packets after which a new jitter buffer starts pushing. Without this it holds
@@ -104,22 +90,6 @@ void enable_nack(GstElement *webrtc) {
 // Internet), which adds straight to the time to first frame; reordering at the very start
 // of a stream is what the wait protects against, and two in-order packets rule it out.
 constexpr guint kFaststartPackets = 2;
-
-void start_jitterbuffers_fast(GstElement *webrtc) {
-    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
-    if (!rtpbin) {
-        GST_DEBUG("webrtcbin has no child named rtpbin; jitter buffers start slowly");
-        return;
-    }
-    g_signal_connect(
-        rtpbin, "new-jitterbuffer",
-        G_CALLBACK(+[](GstElement *, GstElement *jb, guint, guint, gpointer) {
-            if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
-                g_object_set(jb, "faststart-min-packets", kFaststartPackets, nullptr);
-        }),
-        nullptr);
-    gst_object_unref(rtpbin);
-}
 
 // The shortest gap between regular RTCP packets. rtpsession's default of 5 s (RTP's
 // classic minimum) also serves as AVPF's T_rr_interval: after one early feedback packet
@@ -130,25 +100,35 @@ void start_jitterbuffers_fast(GstElement *webrtc) {
 // the regular reports it allows are ~100 bytes each, under 10 kbit/s.
 constexpr guint64 kRtcpMinIntervalNs = 100 * GST_MSECOND;
 
-void set_rtcp_interval(GstElement *session) {
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(session), "rtcp-min-interval"))
-        g_object_set(session, "rtcp-min-interval", kRtcpMinIntervalNs, nullptr);
-}
-
-// webrtcbin's rtpbin creates its RTP session(s) when the descriptions are set.
-void send_feedback_promptly(GstElement *webrtc) {
+// Settings for what webrtcbin's rtpbin creates later: its RTP sessions (when the
+// descriptions are set) and a jitter buffer per incoming stream.
+void tune_rtpbin(GstElement *webrtc) {
     GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
     if (!rtpbin) {
-        GST_WARNING("webrtcbin has no child named rtpbin; feedback keeps the 5 s RTCP rule");
+        GST_WARNING("webrtcbin has no child named rtpbin: jitter buffers start slowly, "
+                    "retransmissions only where webrtcbin asks, feedback keeps the 5 s rule");
         return;
     }
-    g_signal_connect(rtpbin, "element-added",
-                     G_CALLBACK(+[](GstBin *, GstElement *child, gpointer) {
-                         GstElementFactory *f = gst_element_get_factory(child);
-                         if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0)
-                             set_rtcp_interval(child);
-                     }),
-                     nullptr);
+    // webrtcbin 1.22 turns retransmission requests on only for streams whose SSRC the remote
+    // SDP names, and an offer made before the first frame names none for video: the
+    // answerer would never ask. Every jitter buffer asks; the sender ignores requests for
+    // streams without RTX (audio).
+    g_signal_connect(
+        rtpbin, "new-jitterbuffer",
+        G_CALLBACK(+[](GstElement *, GstElement *jb, guint, guint, gpointer) {
+            g_object_set(jb, "do-retransmission", TRUE, nullptr);
+            if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
+                g_object_set(jb, "faststart-min-packets", kFaststartPackets, nullptr);
+        }),
+        nullptr);
+    g_signal_connect(
+        rtpbin, "element-added", G_CALLBACK(+[](GstBin *, GstElement *child, gpointer) {
+            GstElementFactory *f = gst_element_get_factory(child);
+            if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0 &&
+                g_object_class_find_property(G_OBJECT_GET_CLASS(child), "rtcp-min-interval"))
+                g_object_set(child, "rtcp-min-interval", kRtcpMinIntervalNs, nullptr);
+        }),
+        nullptr);
     gst_object_unref(rtpbin);
 }
 
@@ -249,8 +229,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
                       turn.c_str());
     }
     disable_upnp(webrtc_);
-    start_jitterbuffers_fast(webrtc_);
-    send_feedback_promptly(webrtc_);
+    tune_rtpbin(webrtc_);
     gst_bin_add(GST_BIN(bin_), webrtc_);
 
     if (!link_send_branch(video_payload_description(config_.video_pt),
