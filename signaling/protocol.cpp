@@ -34,30 +34,6 @@ ParseError bad(std::string msg) {
     return ParseError{ErrorCode::BadMessage, std::move(msg)};
 }
 
-bool too_deep(std::string_view text) {
-    int depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '[' || c == '{') {
-            if (++depth > kMaxDepth)
-                return true;
-        } else if (c == ']' || c == '}')
-            --depth;
-    }
-    return false;
-}
-
 // Reads four hex digits at text[i..i+4); -1 if they are not there.
 long hex4(std::string_view text, std::size_t i) {
     if (i + 4 > text.size())
@@ -72,19 +48,28 @@ long hex4(std::string_view text, std::size_t i) {
     return v;
 }
 
-// json-glib's scanner is more lenient than JSON inside strings, and what it lets through
-// decodes to bytes that are not UTF-8 (octal "\222"; "\u" with fewer than four hex
-// digits; a lone UTF-16 surrogate) or to a NUL that its C strings cut short. Relayed to the
-// other member, such a string would break that member's text frame (a browser closes the
-// socket with 1007). So every string is checked against JSON's own grammar first: only
-// JSON's escapes, "\u" with four hex digits, surrogates only in pairs, no NUL, and no raw
-// control characters. Returns the reason for the first violation, or nullptr.
-const char *bad_string_syntax(std::string_view text) {
+// One pass over the text before json-glib sees it, for two things json-glib does not do:
+// - Depth: deeper documents are refused (kMaxDepth).
+// - Strings: json-glib's scanner is more lenient than JSON inside them, and what it lets
+//   through decodes to bytes that are not UTF-8 (octal "\222"; "\u" with fewer than four
+//   hex digits; a lone UTF-16 surrogate) or to a NUL that its C strings cut short. Relayed
+//   to the other member, such a string would break that member's text frame (a browser
+//   closes the socket with 1007). So only JSON's own grammar passes: JSON's escapes, "\u"
+//   with four hex digits, surrogates only in pairs, no NUL, and no raw control characters.
+// Returns the reason for the first problem, or nullptr.
+const char *lexical_problem(std::string_view text) {
+    int depth = 0;
     bool in_string = false;
     for (std::size_t i = 0; i < text.size(); ++i) {
         unsigned char c = static_cast<unsigned char>(text[i]);
         if (!in_string) {
-            in_string = c == '"';
+            if (c == '"')
+                in_string = true;
+            else if (c == '[' || c == '{') {
+                if (++depth > kMaxDepth)
+                    return "message nests too deeply";
+            } else if (c == ']' || c == '}')
+                --depth;
             continue;
         }
         if (c == '"') {
@@ -123,7 +108,7 @@ const char *bad_string_syntax(std::string_view text) {
 
 // json-glib reads a number beyond a double's range (1e999) as infinity and would write it
 // back as "inf.0", which is not JSON: relayed, it breaks the receiver's JSON.parse (found by
-// fuzzing). True if every number under `node` is finite. Depth is bounded by too_deep.
+// fuzzing). True if every number under `node` is finite. Depth is bounded by lexical_problem.
 bool numbers_finite(JsonNode *node) {
     switch (JSON_NODE_TYPE(node)) {
     case JSON_NODE_VALUE:
@@ -156,9 +141,7 @@ bool numbers_finite(JsonNode *node) {
 std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, JsonObject **out) {
     if (!g_utf8_validate_len(text.data(), text.size(), nullptr))
         return bad("message is not valid UTF-8");
-    if (too_deep(text))
-        return bad("message nests too deeply");
-    if (const char *why = bad_string_syntax(text))
+    if (const char *why = lexical_problem(text))
         return bad(why);
     auto parser = Ref<JsonParser>::adopt(json_parser_new_immutable());
     GErr err;
