@@ -82,6 +82,7 @@ void test_audio_send() {
     std::string t = audio_send_description(test_media());
     g_assert_true(has(t, "audiotestsrc is-live=true wave=ticks"));
     g_assert_true(has(t, "opusenc"));
+    g_assert_true(has(t, "complexity=5"));
     g_assert_true(has(t, "perfect-timestamp=true"));
     g_assert_true(has(t, "tee name=audio_tee"));
     assert_parses(t);
