@@ -40,7 +40,14 @@ int main(int argc, char **argv) {
             std::printf("listening on %s\n", server.url().c_str());
             std::fflush(stdout);
             duet::sd_notify_state("READY=1");
-            duet::sd_watchdog_start(nullptr);
+            // A server whose listener cannot accept for a whole watchdog interval is as
+            // good as dead: let systemd restart it.
+            duet::sd_watchdog_start(
+                nullptr,
+                [](gint64 interval_us, gpointer s) {
+                    return static_cast<duet::signaling::Server *>(s)->healthy(interval_us);
+                },
+                &server);
             auto quit = +[](gpointer l) -> gboolean {
                 g_main_loop_quit(static_cast<GMainLoop *>(l));
                 return G_SOURCE_REMOVE;

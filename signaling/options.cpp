@@ -15,12 +15,12 @@ struct Raw {
     gchar *config = nullptr, *host = nullptr, *tls_cert = nullptr, *tls_key = nullptr,
           *turn_secret_file = nullptr;
     gint port = -1, max_peers = -1, grace = -1, join_timeout = -1, rate = -1, turn_ttl = -1,
-         per_ip = -1, max_message = -1;
-    gchar **allow_origin = nullptr, **stun = nullptr, **turn = nullptr;
+         per_ip = -1, max_message = -1, max_connections = -1, http_timeout = -1;
+    gchar **allow_origin = nullptr, **stun = nullptr, **turn = nullptr, **server_name = nullptr;
     ~Raw() {
         for (gchar *s : {config, host, tls_cert, tls_key, turn_secret_file})
             g_free(s);
-        for (gchar **v : {allow_origin, stun, turn})
+        for (gchar **v : {allow_origin, stun, turn, server_name})
             g_strfreev(v);
     }
 };
@@ -73,12 +73,16 @@ bool apply_key_file(const char *path, Raw &raw, std::string *error) {
                     {"max-message-rate", &raw.rate},
                     {"turn-ttl", &raw.turn_ttl},
                     {"max-connections-per-ip", &raw.per_ip},
-                    {"max-message-size", &raw.max_message}};
+                    {"max-message-size", &raw.max_message},
+                    {"max-connections", &raw.max_connections},
+                    {"http-timeout", &raw.http_timeout}};
         struct ListKey {
             const char *name;
             gchar ***slot;
-        } lists[] = {
-            {"allow-origin", &raw.allow_origin}, {"stun-uri", &raw.stun}, {"turn-uri", &raw.turn}};
+        } lists[] = {{"allow-origin", &raw.allow_origin},
+                     {"stun-uri", &raw.stun},
+                     {"turn-uri", &raw.turn},
+                     {"server-name", &raw.server_name}};
         bool known = false;
         for (auto &s : strs)
             if (!std::strcmp(k, s.name)) {
@@ -133,7 +137,16 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
         {"max-message-rate", 0, 0, G_OPTION_ARG_INT, &raw.rate,
          "Messages per second one socket may send before it is closed (default 50)", "N"},
         {"max-connections-per-ip", 0, 0, G_OPTION_ARG_INT, &raw.per_ip,
-         "Open WebSockets allowed from one address (default 64)", "N"},
+         "Open connections (HTTP or WebSocket) allowed from one address (default 64)", "N"},
+        {"max-connections", 0, 0, G_OPTION_ARG_INT, &raw.max_connections,
+         "Open connections in all; more get 503 (default: the descriptor limit less 64)", "N"},
+        {"http-timeout", 0, 0, G_OPTION_ARG_INT, &raw.http_timeout,
+         "Close a connection whose request is not complete after this long (default 10)",
+         "SECONDS"},
+        {"server-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.server_name,
+         "A DNS name this server is reached by; pages from it may open WebSockets "
+         "(repeatable; IP addresses and localhost need none)",
+         "NAME"},
         {"max-message-size", 0, 0, G_OPTION_ARG_INT, &raw.max_message,
          "Largest message in bytes; larger ones close the socket with 1009 (default 65536)",
          "BYTES"},
@@ -198,6 +211,10 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
                  [&](gint v) { config.turn_ttl_seconds = unsigned(v); }) ||
         !set_int(raw.per_ip, "max-connections-per-ip", 1, 1000000,
                  [&](gint v) { config.max_connections_per_ip = unsigned(v); }) ||
+        !set_int(raw.max_connections, "max-connections", 1, 100000000,
+                 [&](gint v) { config.max_connections = unsigned(v); }) ||
+        !set_int(raw.http_timeout, "http-timeout", 1, 3600,
+                 [&](gint v) { config.http_timeout_seconds = unsigned(v); }) ||
         // An SDP offer with many candidates is a few KiB; 1 MiB is libsoup's hard cap here.
         !set_int(raw.max_message, "max-message-size", 1024, 1024 * 1024,
                  [&](gint v) { config.max_message_bytes = std::size_t(v); }))
@@ -221,6 +238,20 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
             return OptionsResult::UsageError;
         }
         config.allowed_origins.push_back(origin);
+    }
+    for (gchar **n = raw.server_name; n && *n; ++n) {
+        // A bare host name, as it appears in the browser's address bar before any port.
+        std::string name = *n;
+        bool ok = !name.empty() && name.size() <= 253;
+        for (char ch : name)
+            ok = ok && (g_ascii_isalnum(ch) || ch == '-' || ch == '.' || ch == '_');
+        if (!ok) {
+            *error = "--server-name must be a DNS name such as duet.example.org (no scheme, "
+                     "port or path), got '" +
+                     name + "'";
+            return OptionsResult::UsageError;
+        }
+        config.server_names.push_back(name);
     }
     for (gchar **u = raw.stun; u && *u; ++u) {
         if (!g_str_has_prefix(*u, "stun:") && !g_str_has_prefix(*u, "stuns:")) {

@@ -31,21 +31,36 @@ bool sd_notify_state(const char *state) {
     return ok;
 }
 
-void sd_watchdog_start(GMainContext *ctx) {
+void sd_watchdog_start(GMainContext *ctx, bool (*healthy)(gint64, gpointer), gpointer data) {
     const char *usec = g_getenv("WATCHDOG_USEC");
     if (!usec)
         return;
     guint64 interval = g_ascii_strtoull(usec, nullptr, 10);
     if (interval == 0)
         return;
+    struct Check {
+        bool (*healthy)(gint64, gpointer);
+        gpointer data;
+        gint64 interval_us;
+        bool warned;
+    };
+    auto *check = new Check{healthy, data, gint64(interval), false};
     GSource *src = g_timeout_source_new(guint(interval / 2000));
     g_source_set_callback(
         src,
-        [](gpointer) -> gboolean {
+        [](gpointer p) -> gboolean {
+            auto *c = static_cast<Check *>(p);
+            if (c->healthy && !c->healthy(c->interval_us, c->data)) {
+                if (!c->warned)
+                    g_warning("unhealthy: no longer feeding the systemd watchdog");
+                c->warned = true;
+                return G_SOURCE_CONTINUE;
+            }
+            c->warned = false;
             sd_notify_state("WATCHDOG=1");
             return G_SOURCE_CONTINUE;
         },
-        nullptr, nullptr);
+        check, [](gpointer p) { delete static_cast<Check *>(p); });
     g_source_attach(src, ctx);
     g_source_unref(src);
 }

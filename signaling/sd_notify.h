@@ -11,7 +11,10 @@ namespace duet {
 bool sd_notify_state(const char *state);
 
 // If systemd asked for a watchdog ($WATCHDOG_USEC), pings it at half the interval from
-// the given main context, so a wedged main loop gets the service restarted.
-void sd_watchdog_start(GMainContext *ctx);
+// the given main context, so a wedged main loop gets the service restarted. With a
+// `healthy` check, a ping is sent only while it returns true (it gets the watchdog
+// interval, in microseconds, as the grace a failure may last).
+void sd_watchdog_start(GMainContext *ctx, bool (*healthy)(gint64 interval_us, gpointer) = nullptr,
+                       gpointer data = nullptr);
 
 } // namespace duet

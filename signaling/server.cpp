@@ -11,6 +11,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace duet::signaling {
@@ -40,8 +41,12 @@ constexpr gushort kCloseReplaced = 4001;
 // Pending-connection queue; the kernel caps it at net.core.somaxconn (4096 on Debian 12).
 constexpr gint kListenBacklog = 4096;
 
-// RFC 6585; libsoup 3.2 has no name for it.
-constexpr guint kStatusTooManyRequests = 429;
+// What the browser client may load and connect to: its own scripts, styles, images and
+// WebSocket, nothing inline, and no page may frame it (clickjacking the camera button).
+constexpr const char *kContentSecurityPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const char *content_type_for(const char *path) {
     struct Ext {
@@ -91,13 +96,71 @@ Server::~Server() {
         g_source_remove(expire_timer_);
     hub_.reset(); // drops every WebSocket, without callbacks
     conns_.clear();
+    acceptor_.reset();
+    if (listener_) {
+        g_socket_close(listener_, nullptr);
+        g_object_unref(listener_);
+    }
     if (soup_) {
         soup_server_disconnect(soup_);
         g_object_unref(soup_);
     }
 }
 
+bool Server::healthy(gint64 grace_us) const {
+    return acceptor_ && acceptor_->accepting(g_get_monotonic_time(), grace_us);
+}
+
+bool Server::listen(std::string *error) {
+    Ref<GInetAddress> addr =
+        Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
+    if (!addr) {
+        *error = "--host must be an IP address, got '" + config_.host + "'";
+        return false;
+    }
+    auto sockaddr =
+        Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
+    GErr err;
+    // Our own listening socket, accepted from by Acceptor (see acceptor.h for why not
+    // libsoup's); its backlog holds a burst of connections (a school's worth of tabs, or
+    // the load bench), and connections that arrive while descriptors are short.
+    auto sock =
+        Ref<GSocket>::adopt(g_socket_new(g_inet_address_get_family(addr.get()),
+                                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, err.out()));
+    bool ok = bool(sock);
+    if (ok) {
+        g_socket_set_listen_backlog(sock.get(), kListenBacklog);
+        ok = g_socket_bind(sock.get(), sockaddr.get(), TRUE, err.out()) &&
+             g_socket_listen(sock.get(), err.out());
+    }
+    if (!ok) {
+        *error = std::string("cannot listen on ") + config_.host + ":" +
+                 std::to_string(config_.port) + ": " + err.message();
+        return false;
+    }
+    int port = config_.port;
+    auto local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(sock.get(), nullptr));
+    if (local)
+        port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get()));
+    bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
+    url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host +
+           (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
+    listener_ = sock.release();
+    return true;
+}
+
 bool Server::start(std::string *error) {
+    rlimit rl{};
+    unsigned fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                            ? unsigned(std::min<rlim_t>(rl.rlim_cur, 1u << 30))
+                            : (1u << 20);
+    if (config_.max_connections == 0) {
+        config_.max_connections = fd_limit > 2 * kFdReserve ? fd_limit - kFdReserve : fd_limit / 2;
+    } else if (config_.max_connections + kFdReserve / 2 > fd_limit) {
+        g_warning("--max-connections %u is close to or above the descriptor limit (%u): when "
+                  "descriptors run out, new connections wait until some close",
+                  config_.max_connections, fd_limit);
+    }
     Ref<GTlsCertificate> cert;
     if (!config_.tls_cert_file.empty()) {
         GErr terr;
@@ -119,14 +182,6 @@ bool Server::start(std::string *error) {
             if (!s->origin_allowed(msg)) {
                 ++s->origin_refused_total_;
                 respond_text(msg, SOUP_STATUS_FORBIDDEN, "origin not allowed\n");
-                return;
-            }
-            const char *ip = soup_server_message_get_remote_host(msg);
-            auto it = s->per_ip_.find(ip ? ip : "");
-            if (it != s->per_ip_.end() && it->second >= s->config_.max_connections_per_ip) {
-                ++s->errors_total_["too-many-connections"];
-                respond_text(msg, kStatusTooManyRequests,
-                             "too many connections from this address\n");
             }
         },
         this, nullptr);
@@ -141,45 +196,14 @@ bool Server::start(std::string *error) {
     if (!hub_->start(error))
         return false;
 
-    Ref<GInetAddress> addr =
-        Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
-    if (!addr) {
-        *error = "--host must be an IP address, got '" + config_.host + "'";
+    if (!listen(error))
         return false;
-    }
-    auto sockaddr =
-        Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
-    GErr err;
-    // Our own listening socket: libsoup's default accept backlog is 10, so a burst of
-    // connections (a school's worth of tabs, or the load bench) would see refused SYNs.
-    auto sock =
-        Ref<GSocket>::adopt(g_socket_new(g_inet_address_get_family(addr.get()),
-                                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, err.out()));
-    bool ok = bool(sock);
-    if (ok) {
-        g_socket_set_listen_backlog(sock.get(), kListenBacklog);
-        ok = g_socket_bind(sock.get(), sockaddr.get(), TRUE, err.out()) &&
-             g_socket_listen(sock.get(), err.out());
-    }
-    auto listen_opts = tls_ ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
-    if (!ok || !soup_server_listen_socket(soup_, sock.get(), listen_opts, err.out())) {
-        *error = std::string("cannot listen on ") + config_.host + ":" +
-                 std::to_string(config_.port) + ": " + err.message();
-        return false;
-    }
-    int port = config_.port;
-    GSList *listeners = soup_server_get_listeners(soup_);
-    if (listeners) {
-        GErr lerr;
-        auto local = Ref<GSocketAddress>::adopt(
-            g_socket_get_local_address(G_SOCKET(listeners->data), lerr.out()));
-        if (local)
-            port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get()));
-    }
-    g_slist_free(listeners);
-    bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
-    url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host +
-           (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
+    Acceptor::Limits caps;
+    caps.max_connections = config_.max_connections;
+    caps.max_per_ip = config_.max_connections_per_ip;
+    caps.http_timeout_seconds = config_.http_timeout_seconds;
+    acceptor_ = std::make_unique<Acceptor>(soup_, cert.get(), caps);
+    acceptor_->start(listener_);
 
     expire_timer_ = g_timeout_add_seconds(
         1,
@@ -195,6 +219,9 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
                      gpointer self) {
     const char *method = soup_server_message_get_method(msg);
     if (std::strcmp(method, "GET") != 0 && std::strcmp(method, "HEAD") != 0) {
+        // RFC 9110 15.5.6: a 405 must say which methods are allowed.
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                     "GET, HEAD");
         respond_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method not allowed\n");
         return;
     }
@@ -233,6 +260,8 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
     soup_message_headers_replace(h, "X-Content-Type-Options", "nosniff");
     soup_message_headers_replace(h, "Referrer-Policy", "no-referrer");
     soup_message_headers_replace(h, "Permissions-Policy", "camera=(self), microphone=(self)");
+    soup_message_headers_replace(h, "Content-Security-Policy", kContentSecurityPolicy);
+    soup_message_headers_replace(h, "X-Frame-Options", "DENY"); // frame-ancestors, for old browsers
     soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
     gsize len = 0;
     const void *data = g_bytes_get_data(bytes, &len);
@@ -252,7 +281,7 @@ void Server::upgrade(SoupServerMessage *msg) {
             respond_text(msg, SOUP_STATUS_BAD_REQUEST, "this is a WebSocket endpoint\n");
         return;
     }
-    GSocket *sock = soup_server_message_get_socket(msg);
+    GSocket *sock = acceptor_->socket_of(msg);
     if (!sock) {
         respond_text(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "no socket\n");
         return;
@@ -285,6 +314,7 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     // would hold each one back by up to 40 ms.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s->acceptor_->upgraded(msg);
     ConnId id = s->next_id_++;
     ws::Conn *ws = s->hub_->adopt(id, stream, up->socket);
     g_object_unref(stream);
@@ -298,7 +328,6 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     c->ws = ws;
     c->idle_since_us = c->refill_us = g_get_monotonic_time();
     c->ip = up->ip;
-    ++s->per_ip_[c->ip];
     c->tokens = s->config_.rate_burst;
     ws->user = c.get();
     g_debug("connection %" G_GUINT64_FORMAT " opened", id);
@@ -360,6 +389,7 @@ void Server::tick() {
         }
     }
     hub_->tick(now_us);
+    acceptor_->tick(now_us);
 }
 
 void Server::on_closed(ws::Conn &wc, std::uint16_t code) {
@@ -374,8 +404,6 @@ void Server::on_closed(ws::Conn &wc, std::uint16_t code) {
     // Take ownership out of the map first: apply() may look the connection up.
     std::unique_ptr<Conn> c = std::move(it->second);
     conns_.erase(it);
-    if (auto ip = per_ip_.find(c->ip); ip != per_ip_.end() && --ip->second == 0)
-        per_ip_.erase(ip);
     if (code == ws::kCloseTooBig)
         ++errors_total_["too-large"];
     else if (code == ws::kCloseProtocolError || code == ws::kCloseBadData)
@@ -417,21 +445,49 @@ void Server::apply(Effects &fx) {
 
 namespace duet::signaling {
 
+namespace {
+
+// The host of a Host header value ("name:port", "[v6]:port"), lowercased.
+std::string host_of(const char *authority) {
+    std::string a = authority;
+    std::size_t end = a[0] == '[' ? a.find(']') : a.rfind(':');
+    std::string host =
+        a[0] == '[' && end != std::string::npos ? a.substr(1, end - 1) : a.substr(0, end);
+    for (char &ch : host)
+        ch = g_ascii_tolower(ch);
+    return host;
+}
+
+} // namespace
+
 bool Server::origin_allowed(SoupServerMessage *msg) const {
     SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
     const char *origin = soup_message_headers_get_one(h, "Origin");
     if (!origin)
         return true; // native clients (duet-peer) send none; browsers always do
-    const char *host = soup_message_headers_get_one(h, "Host");
-    if (host) {
-        std::string own = std::string(tls_ ? "https://" : "http://") + host;
-        if (g_ascii_strcasecmp(origin, own.c_str()) == 0)
-            return true;
-    }
     for (const auto &allowed : config_.allowed_origins)
         if (g_ascii_strcasecmp(origin, allowed.c_str()) == 0)
             return true;
-    g_info("refused WebSocket from origin %s", origin);
+    // The page must come from this server (same scheme and authority as the request)...
+    const char *authority = soup_message_headers_get_one(h, "Host");
+    std::string own = std::string(tls_ ? "https://" : "http://") + (authority ? authority : "");
+    if (!authority || !*authority || g_ascii_strcasecmp(origin, own.c_str()) != 0) {
+        g_info("refused WebSocket from origin %s: not this server's page (--allow-origin %s "
+               "would allow it)",
+               origin, origin);
+        return false;
+    }
+    // ...and be reached by a name that is known to be this server's. A DNS-rebinding page
+    // has its own name in both Origin and Host, so their match alone proves nothing.
+    std::string host = host_of(authority);
+    if (g_hostname_is_ip_address(host.c_str()) || host == "localhost")
+        return true;
+    for (const auto &name : config_.server_names)
+        if (g_ascii_strcasecmp(name.c_str(), host.c_str()) == 0)
+            return true;
+    g_warning("refused WebSocket from origin %s: '%s' is not a name of this server; if it "
+              "is, start duet-server with --server-name %s",
+              origin, host.c_str(), host.c_str());
     return false;
 }
 
@@ -451,6 +507,29 @@ std::string Server::metrics() const {
           "counter");
     gauge("duet_origin_refused_total", "WebSocket upgrades refused for their Origin.",
           origin_refused_total_, "counter");
+    if (acceptor_) {
+        const auto &a = acceptor_->counters();
+        gauge("duet_tcp_connections", "Open TCP connections, HTTP and WebSocket.",
+              acceptor_->open(), "gauge");
+        gauge("duet_max_connections", "The --max-connections cap.", config_.max_connections,
+              "gauge");
+        gauge("duet_accepting", "1 while the listener accepts, 0 while accept() fails.",
+              acceptor_->paused() ? 0 : 1, "gauge");
+        gauge("duet_accept_errors_total", "Failed accept() calls (descriptors exhausted...).",
+              a.accept_errors, "counter");
+        gauge("duet_http_timeouts_total",
+              "Connections closed for not completing a request in --http-timeout.", a.timed_out,
+              "counter");
+        out += "# HELP duet_connections_refused_total Connections answered with an error "
+               "status before any handler, by reason.\n"
+               "# TYPE duet_connections_refused_total counter\n";
+        for (auto [reason, n] :
+             {std::pair{"max-connections", a.refused_busy}, std::pair{"per-ip", a.refused_per_ip},
+              std::pair{"headers-too-large", a.head_too_large},
+              std::pair{"unanswered", a.dropped_at_once}})
+            out += std::string("duet_connections_refused_total{reason=\"") + reason + "\"} " +
+                   std::to_string(n) + "\n";
+    }
     out += "# HELP duet_errors_total Errors sent to clients or connections closed, by code.\n"
            "# TYPE duet_errors_total counter\n";
     for (const auto &[code, n] : errors_total_)

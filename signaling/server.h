@@ -2,6 +2,7 @@
 // duet-server's transport: libsoup HTTP + WebSocket glue around the pure room registry.
 #pragma once
 
+#include "acceptor.h"
 #include "registry.h"
 #include "ws_hub.h"
 
@@ -23,6 +24,10 @@ struct ServerConfig {
     // Origins (scheme://host[:port]) allowed to open the WebSocket besides the server's own.
     // Requests with no Origin (native clients) are allowed; browsers always send one.
     std::vector<std::string> allowed_origins;
+    // Host names this server is reached by (--server-name). A page's origin counts as the
+    // server's own only when its host is one of these, an IP literal or "localhost": the
+    // Host header alone proves nothing, since DNS rebinding lets any site choose it.
+    std::vector<std::string> server_names;
     // ICE servers handed to every peer in `joined`.
     std::vector<std::string> stun_uris;
     std::vector<std::string> turn_uris;
@@ -44,9 +49,17 @@ struct ServerConfig {
     // Sockets that are not in a room are closed after this long, so idle connections
     // cannot pile up. A browser reconnects when it needs to join again.
     unsigned join_timeout_seconds = 60;
-    // Open WebSockets per client address. Generous because an office or school may share
-    // one public address; low enough that one host cannot take every file descriptor.
+    // Open connections (HTTP or WebSocket) per client address. Generous because an office
+    // or school may share one public address; low enough that one host cannot take every
+    // file descriptor.
     unsigned max_connections_per_ip = 64;
+    // Open connections in all; more get a fast 503. 0: the descriptor limit
+    // (RLIMIT_NOFILE) less kFdReserve, so the server keeps descriptors for its own files,
+    // its logs and the answers to refused connections, and accept() never runs dry.
+    unsigned max_connections = 0;
+    // A connection must deliver its whole request head within this, like nginx's
+    // client_header_timeout; a slow client (slowloris) is closed after it.
+    unsigned http_timeout_seconds = 10;
     // Per-connection message rate. Call setup sends an SDP and a few dozen ICE candidates
     // at once, so the burst is generous; a steady flood beyond the rate is closed (1008).
     double rate_per_second = 50;
@@ -65,10 +78,18 @@ class Server : private ws::Hub::Listener {
     bool start(std::string *error);
     // The URL actually bound (with the real port when --port 0 was given).
     std::string url() const { return url_; }
+    // The effective global connection cap (after deriving the default).
+    unsigned max_connections() const { return config_.max_connections; }
+    // False once the listener has been unable to accept for `grace_us`: a watchdog should
+    // stop vouching for the process, so that it is restarted.
+    bool healthy(gint64 grace_us) const;
+    // Descriptors kept out of --max-connections' default (see ServerConfig).
+    static constexpr unsigned kFdReserve = 64;
 
   private:
     struct Conn;
     struct Upgrade;
+    bool listen(std::string *error);
     void upgrade(SoupServerMessage *msg);
     static void on_upgraded(SoupServerMessage *msg, gpointer upgrade);
     void on_message(ws::Conn &c, bool text, std::string &data) override;
@@ -87,6 +108,8 @@ class Server : private ws::Hub::Listener {
     Registry registry_;
     SoupServer *soup_ = nullptr;
     std::unique_ptr<ws::Hub> hub_;
+    std::unique_ptr<Acceptor> acceptor_;
+    GSocket *listener_ = nullptr; // owned
     guint expire_timer_ = 0;
     ConnId next_id_ = 1;
     std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
@@ -98,7 +121,6 @@ class Server : private ws::Hub::Listener {
     guint64 relayed_total_ = 0;
     guint64 origin_refused_total_ = 0;
     std::unordered_map<std::string, guint64> errors_total_; // by wire code or close reason
-    std::unordered_map<std::string, unsigned> per_ip_;      // open WebSockets by address
 };
 
 } // namespace duet::signaling
