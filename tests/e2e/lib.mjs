@@ -152,6 +152,10 @@ export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs 
     const crashed = server.crashed;
     await server.stop();
     if (crashed) throw new Error(`duet-server died during the test:\n${server.log}`);
+    // Every story runs under the server's Content-Security-Policy: anything it blocked
+    // is a part of the page that did not work.
+    const blocked = pages.flatMap((p) => p.duetCspViolations.map((v) => `${p.duetName}: ${v}`));
+    if (blocked.length) throw new Error(`the page broke its Content-Security-Policy:\n${blocked.join('\n')}`);
   });
   return {
     server,
@@ -180,12 +184,17 @@ export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs 
 function watch(page, name) {
   page.duetName = name;
   page.duetLog = [];
+  page.duetCspViolations = [];
   const add = (line) => {
     page.duetLog.push(line);
     if (page.duetLog.length > 200) page.duetLog.shift();
     if (process.env.DUET_E2E_VERBOSE) console.log(`[${name}] ${line}`);
   };
-  page.on('console', (msg) => add(`console.${msg.type()}: ${msg.text()}`));
+  page.on('console', (msg) => {
+    add(`console.${msg.type()}: ${msg.text()}`);
+    // Chromium reports each blocked load or script as "Refused to ... Content Security Policy".
+    if (/Content Security Policy/i.test(msg.text())) page.duetCspViolations.push(msg.text());
+  });
   page.on('pageerror', (err) => add(`pageerror: ${err.stack || err.message}`));
   page.on('crash', () => add('page crashed'));
 }
