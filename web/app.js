@@ -5,7 +5,7 @@ import { Call } from './call.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, LeaveReason, normalizeRoom } from './protocol.js';
 import { Signaling } from './signaling.js';
-import { State, Ui } from './ui.js';
+import { named, State, Ui } from './ui.js';
 
 /** How long a failed connection waits before we (its offerer) start a fresh one: long
  * enough for the `peer-left` or `peer-joined` that usually explains the failure to arrive
@@ -53,7 +53,7 @@ function deriveStatus() {
       return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
     case Phase.ROOM:
       return session.roomFull
-        ? [State.ROOM_FULL, `Room “${room}” is full. Choose another name.`]
+        ? [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`]
         : [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
     default:
       break;
@@ -61,7 +61,7 @@ function deriveStatus() {
   if (!signaling.joined) {
     return session.everJoined || session.linkDown
       ? [State.RECONNECTING, 'Connection to the server lost. Reconnecting…']
-      : [State.CONNECTING, `Joining “${room}”…`];
+      : [State.CONNECTING, named`Joining “${room}”…`];
   }
   const live = [...session.peers].some((id) => session.call.isLive(id));
   if (session.dropped.size > 0) {
@@ -312,7 +312,7 @@ function onServerError({ code, message }) {
       exitCall();
       session.room = room;
       session.roomFull = true;
-      ui.askRoom({ value: room, error: `Room “${room}” is already full. Try another name.` });
+      ui.askRoom({ value: room, error: named`Room “${room}” is already full. Try another name.` });
       break;
     }
     case ErrorCode.INVALID_ROOM: {
