@@ -3,7 +3,7 @@
 
 import { Call } from './call.js';
 import { requestMedia } from './media.js';
-import { ErrorCode, LeaveReason, normalizeRoom } from './protocol.js';
+import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import { Signaling } from './signaling.js';
 import { named, State, Ui } from './ui.js';
 
@@ -11,6 +11,11 @@ import { named, State, Ui } from './ui.js';
  * enough for the `peer-left` or `peer-joined` that usually explains the failure to arrive
  * first, so we do not offer into a reload that is about to offer to us. */
 const REOFFER_DELAY_MS = 2500;
+
+/** The dialog's hint for a link whose room is not escaped the way duet writes links. */
+const MANGLED_LINK =
+  'This link’s room name has a “%” that is not a valid escape, so the link may have been cut short ' +
+  'or typed by hand. Check the name below and press Join.';
 
 const ui = new Ui();
 const signaling = new Signaling();
@@ -117,15 +122,17 @@ async function acquireMedia() {
   session.call = createCall(stream);
   session.phase = Phase.ROOM;
 
-  // A shared link (/?room=NAME) goes straight in; a bad one is shown in the dialog.
-  const linked = new URLSearchParams(location.search).get('room');
-  if (linked !== null) {
-    const result = normalizeRoom(linked);
-    if (result.ok) {
+  // A shared link (/?room=NAME) goes straight in; a bad one is shown in the dialog, and so
+  // is one duet did not write (a stray % or a broken escape), so a mangled link never drops
+  // anyone silently into a room nobody else is in.
+  const linked = roomFromLink(location.search);
+  if (linked) {
+    const result = normalizeRoom(linked.text);
+    if (result.ok && linked.wellFormed) {
       startJoin(result.room);
       return;
     }
-    ui.askRoom({ value: linked, error: result.message });
+    ui.askRoom({ value: linked.text, error: result.ok ? MANGLED_LINK : result.message });
   } else {
     ui.askRoom();
   }

@@ -89,6 +89,41 @@ export function normalizeRoom(raw) {
   return { ok: true, room };
 }
 
+/** The still percent-encoded value of the first `name` parameter of a query, or null. */
+function rawParam(search, name) {
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (![...new URLSearchParams(part).keys()].includes(name)) continue;
+    const eq = part.indexOf('=');
+    return eq < 0 ? '' : part.slice(eq + 1);
+  }
+  return null;
+}
+
+function decodesCleanly(raw) {
+  try {
+    decodeURIComponent(raw.replaceAll('+', ' '));
+    return true;
+  } catch {
+    return false; // a % without two hex digits after it, or escapes that are not UTF-8
+  }
+}
+
+/**
+ * The room a link names (`/?room=NAME`), read as URLSearchParams reads it, which never
+ * throws: a stray `%` (`100%`) or a bad escape (`%ZZ`) stays as it is, bytes that are not
+ * UTF-8 become U+FFFD. `wellFormed` says whether the value was written the way duet writes
+ * links. duet's own links escape every `%` as `%25`, so one that is not means the link was
+ * typed by hand or cut short (`caf%C3%A`); the page then asks before joining.
+ * @param {string} search location.search
+ * @returns {{text: string, wellFormed: boolean} | null} null when the link names no room
+ */
+export function roomFromLink(search) {
+  const text = new URLSearchParams(search).get('room');
+  if (text === null) return null;
+  const raw = rawParam(search, 'room');
+  return { text, wellFormed: raw === null || decodesCleanly(raw) };
+}
+
 // ---- client -> server ----
 
 /** @param {string} room @param {string|null} [resume] */
