@@ -299,50 +299,6 @@ const char *leave_reason_name(LeaveReason r) {
     return "left";
 }
 
-std::optional<std::string> normalize_room(std::string_view raw, std::string *why) {
-    std::string scratch;
-    if (!why)
-        why = &scratch;
-    if (!g_utf8_validate_len(raw.data(), raw.size(), nullptr)) {
-        *why = "room name is not valid UTF-8";
-        return std::nullopt;
-    }
-    if (raw.find('\0') != std::string_view::npos) {
-        *why = "room name must not contain control characters";
-        return std::nullopt;
-    }
-    // Trim Unicode white space at both ends.
-    const char *begin = raw.data(), *end = raw.data() + raw.size();
-    while (begin < end && g_unichar_isspace(g_utf8_get_char(begin)))
-        begin = g_utf8_next_char(begin);
-    while (end > begin) {
-        const char *prev = g_utf8_find_prev_char(begin, end);
-        if (!prev || !g_unichar_isspace(g_utf8_get_char(prev)))
-            break;
-        end = prev;
-    }
-    if (begin == end) {
-        *why = "room name is empty";
-        return std::nullopt;
-    }
-    std::size_t chars = 0;
-    for (const char *p = begin; p < end; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-        GUnicodeType t = g_unichar_type(c);
-        if (t == G_UNICODE_CONTROL || t == G_UNICODE_LINE_SEPARATOR ||
-            t == G_UNICODE_PARAGRAPH_SEPARATOR) {
-            *why = "room name must not contain control characters";
-            return std::nullopt;
-        }
-        ++chars;
-    }
-    if (chars > kMaxRoomChars) {
-        *why = "room name is longer than 64 characters";
-        return std::nullopt;
-    }
-    return std::string(begin, end);
-}
-
 Parsed<ClientMessage> parse_client(std::string_view text) {
     JsonObject *o = nullptr;
     auto parsed = parse_object(text, &o);

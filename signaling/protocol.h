@@ -86,8 +86,10 @@ std::string to_json(const ServerMessage &m);
 // Appends `s` to `out` as a JSON string literal (quoted, with escapes).
 void append_json_string(std::string &out, std::string_view s);
 
-// Room names: trimmed of white space, 1..kMaxRoomChars code points, valid UTF-8, no control
-// characters. Returns the normalised name, or nullopt with a human reason in *why.
+// Room names (signaling/room_name.cpp, docs/PROTOCOL.md): valid UTF-8, normalised to NFC,
+// trimmed of white space, then 1..kMaxRoomChars code points with no control characters, no
+// bidi embedding/override/isolate controls, and at least one visible character. Returns
+// the normalised name (the room's identity), or nullopt with a human reason in *why.
 std::optional<std::string> normalize_room(std::string_view raw, std::string *why = nullptr);
 
 // ---- the `data` payload of signal messages ----

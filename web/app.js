@@ -3,14 +3,19 @@
 
 import { Call } from './call.js';
 import { requestMedia } from './media.js';
-import { ErrorCode, LeaveReason, normalizeRoom } from './protocol.js';
+import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import { Signaling } from './signaling.js';
-import { State, Ui } from './ui.js';
+import { named, State, Ui } from './ui.js';
 
 /** How long a failed connection waits before we (its offerer) start a fresh one: long
  * enough for the `peer-left` or `peer-joined` that usually explains the failure to arrive
  * first, so we do not offer into a reload that is about to offer to us. */
 const REOFFER_DELAY_MS = 2500;
+
+/** The dialog's hint for a link whose room is not escaped the way duet writes links. */
+const MANGLED_LINK =
+  'This link’s room name has a “%” that is not a valid escape, so the link may have been cut short ' +
+  'or typed by hand. Check the name below and press Join.';
 
 const ui = new Ui();
 const signaling = new Signaling();
@@ -53,7 +58,7 @@ function deriveStatus() {
       return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
     case Phase.ROOM:
       return session.roomFull
-        ? [State.ROOM_FULL, `Room “${room}” is full. Choose another name.`]
+        ? [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`]
         : [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
     default:
       break;
@@ -61,7 +66,7 @@ function deriveStatus() {
   if (!signaling.joined) {
     return session.everJoined || session.linkDown
       ? [State.RECONNECTING, 'Connection to the server lost. Reconnecting…']
-      : [State.CONNECTING, `Joining “${room}”…`];
+      : [State.CONNECTING, named`Joining “${room}”…`];
   }
   const live = [...session.peers].some((id) => session.call.isLive(id));
   if (session.dropped.size > 0) {
@@ -117,15 +122,17 @@ async function acquireMedia() {
   session.call = createCall(stream);
   session.phase = Phase.ROOM;
 
-  // A shared link (/?room=NAME) goes straight in; a bad one is shown in the dialog.
-  const linked = new URLSearchParams(location.search).get('room');
-  if (linked !== null) {
-    const result = normalizeRoom(linked);
-    if (result.ok) {
+  // A shared link (/?room=NAME) goes straight in; a bad one is shown in the dialog, and so
+  // is one duet did not write (a stray % or a broken escape), so a mangled link never drops
+  // anyone silently into a room nobody else is in.
+  const linked = roomFromLink(location.search);
+  if (linked) {
+    const result = normalizeRoom(linked.text);
+    if (result.ok && linked.wellFormed) {
       startJoin(result.room);
       return;
     }
-    ui.askRoom({ value: linked, error: result.message });
+    ui.askRoom({ value: linked.text, error: result.ok ? MANGLED_LINK : result.message });
   } else {
     ui.askRoom();
   }
@@ -312,7 +319,7 @@ function onServerError({ code, message }) {
       exitCall();
       session.room = room;
       session.roomFull = true;
-      ui.askRoom({ value: room, error: `Room “${room}” is already full. Try another name.` });
+      ui.askRoom({ value: room, error: named`Room “${room}” is already full. Try another name.` });
       break;
     }
     case ErrorCode.INVALID_ROOM: {

@@ -28,14 +28,27 @@ export const LeaveReason = Object.freeze({ LEFT: 'left', DROPPED: 'dropped', EXP
 const EDGE_SPACE = /^[\t\n\v\f\r\p{Zs}\p{Zl}\p{Zp}]+|[\t\n\v\f\r\p{Zs}\p{Zl}\p{Zp}]+$/gu;
 const CONTROL = /[\p{Cc}\p{Zl}\p{Zp}]/u;
 const LONE_SURROGATE = /\p{Cs}/u;
+// Bidi embeddings and overrides (U+202A-202E) and isolates (U+2066-2069): they make a name
+// read as another wherever it is shown as plain text. Marks (U+200E/200F/061C) are allowed.
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+// A name made only of what nobody can see: space separators, format characters (zero-width
+// space and joiners, BOM, soft hyphen, tags, ...), other default-ignorables (variation
+// selectors, Hangul fillers, ...) and the braille blank. Same set as signaling/room_name.cpp.
+const ALL_INVISIBLE = /^[\p{Zs}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+
+const codePoint = (ch) => `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 /**
- * Applies the server's room-name rules.
+ * Applies the server's room-name rules (docs/PROTOCOL.md): NFC, trimmed, no control or bidi
+ * control characters, something visible, at most MAX_ROOM_CHARS code points.
  * @param {string} raw what the user typed
- * @returns {{ok: true, room: string} | {ok: false, reason: 'empty'|'too-long'|'control', message: string}}
+ * @returns {{ok: true, room: string} | {ok: false, reason: 'empty'|'too-long'|'control'|'bidi'|'invisible', message: string}}
+ *   `room` is the NFC form, the room's identity: "café" typed either way is one room.
  */
 export function normalizeRoom(raw) {
-  const room = String(raw ?? '').replace(EDGE_SPACE, '');
+  const room = String(raw ?? '')
+    .normalize('NFC')
+    .replace(EDGE_SPACE, '');
   if (room.length === 0) {
     return { ok: false, reason: 'empty', message: 'Type a room name to start or join a call.' };
   }
@@ -44,6 +57,25 @@ export function normalizeRoom(raw) {
       ok: false,
       reason: 'control',
       message: 'Room names cannot contain line breaks or other invisible control characters.',
+    };
+  }
+  const bidi = BIDI_CONTROL.exec(room);
+  if (bidi) {
+    return {
+      ok: false,
+      reason: 'bidi',
+      message:
+        `Room names cannot contain hidden text-direction controls (this one has ${codePoint(bidi[0])}): ` +
+        'they make a name read as something else. Clear the field and type the name again.',
+    };
+  }
+  if (ALL_INVISIBLE.test(room)) {
+    return {
+      ok: false,
+      reason: 'invisible',
+      message:
+        'This name has no visible characters, only invisible ones such as zero-width spaces. ' +
+        'Type a name people can read.',
     };
   }
   const chars = [...room].length;
@@ -55,6 +87,41 @@ export function normalizeRoom(raw) {
     };
   }
   return { ok: true, room };
+}
+
+/** The still percent-encoded value of the first `name` parameter of a query, or null. */
+function rawParam(search, name) {
+  for (const part of search.replace(/^\?/, '').split('&')) {
+    if (![...new URLSearchParams(part).keys()].includes(name)) continue;
+    const eq = part.indexOf('=');
+    return eq < 0 ? '' : part.slice(eq + 1);
+  }
+  return null;
+}
+
+function decodesCleanly(raw) {
+  try {
+    decodeURIComponent(raw.replaceAll('+', ' '));
+    return true;
+  } catch {
+    return false; // a % without two hex digits after it, or escapes that are not UTF-8
+  }
+}
+
+/**
+ * The room a link names (`/?room=NAME`), read as URLSearchParams reads it, which never
+ * throws: a stray `%` (`100%`) or a bad escape (`%ZZ`) stays as it is, bytes that are not
+ * UTF-8 become U+FFFD. `wellFormed` says whether the value was written the way duet writes
+ * links. duet's own links escape every `%` as `%25`, so one that is not means the link was
+ * typed by hand or cut short (`caf%C3%A`); the page then asks before joining.
+ * @param {string} search location.search
+ * @returns {{text: string, wellFormed: boolean} | null} null when the link names no room
+ */
+export function roomFromLink(search) {
+  const text = new URLSearchParams(search).get('room');
+  if (text === null) return null;
+  const raw = rawParam(search, 'room');
+  return { text, wellFormed: raw === null || decodesCleanly(raw) };
 }
 
 // ---- client -> server ----

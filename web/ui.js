@@ -23,7 +23,43 @@ export const State = Object.freeze({
   PEER_LEFT: 'peer-left',
 });
 
+/**
+ * A sentence that names a room: `named\`Joining “${room}”…\`` keeps the name apart from the
+ * words around it, so the page can show it isolated (see `fill`).
+ * @returns {Array<string | {name: string}>}
+ */
+export function named(strings, ...names) {
+  const parts = [strings[0]];
+  names.forEach((name, i) => parts.push({ name: String(name) }, strings[i + 1]));
+  return parts.filter((p) => p !== '');
+}
+
+/** FIRST STRONG ISOLATE ... POP DIRECTIONAL ISOLATE: `<bdi>` for places that only take text. */
+export const isolate = (name) => `\u2068${name}\u2069`;
+
+/**
+ * Sets an element's text to `message`, a string or the parts from `named`. Each room name
+ * goes in its own `<bdi>`, so a right-to-left name (or one holding direction controls, from
+ * a server with older rules) cannot reorder the words around it.
+ * @param {HTMLElement} el
+ * @param {string | Array<string | {name: string}>} message
+ */
+function fill(el, message) {
+  const parts = Array.isArray(message) ? message : [message];
+  el.replaceChildren(
+    ...parts.map((p) => {
+      if (typeof p === 'string') return p;
+      const bdi = document.createElement('bdi');
+      bdi.className = 'name';
+      bdi.textContent = p.name;
+      return bdi;
+    }),
+  );
+}
+
 export class Ui {
+  #statusMessage = '';
+
   constructor() {
     this.status = $('status');
     this.statusText = $('status-text');
@@ -58,9 +94,14 @@ export class Ui {
   }
 
   /** Sets the status line: a state for machines and a sentence for people. */
-  setStatus(state, text) {
+  setStatus(state, message) {
     this.status.dataset.state = state;
-    if (this.statusText.textContent !== text) this.statusText.textContent = text;
+    const key = JSON.stringify(message);
+    // Rewriting an unchanged line would make screen readers announce it again.
+    if (this.#statusMessage !== key) {
+      this.#statusMessage = key;
+      fill(this.statusText, message);
+    }
     document.body.dataset.state = state;
   }
 
@@ -106,7 +147,7 @@ export class Ui {
 
   /**
    * Opens (or keeps open) the room dialog.
-   * @param {{value?: string, error?: string}} [opts]
+   * @param {{value?: string, error?: string | Array<string | {name: string}>}} [opts]
    */
   askRoom({ value, error } = {}) {
     if (value !== undefined) this.input.value = value;
@@ -125,7 +166,7 @@ export class Ui {
   }
 
   setRoomError(message) {
-    this.roomError.textContent = message;
+    fill(this.roomError, message);
     if (message) this.input.setAttribute('aria-invalid', 'true');
     else this.input.removeAttribute('aria-invalid');
   }
@@ -165,12 +206,12 @@ export class Ui {
   /** Shows which room we are in and the link that brings someone else into it. */
   setRoom(room, link) {
     this.roomInfo.hidden = !room;
-    this.roomName.textContent = room ?? '';
-    this.roomName.title = room ?? '';
+    this.roomName.textContent = room ?? ''; // #room-name is a <bdi>
+    this.roomName.title = room ? isolate(room) : '';
     this.shareUrl.value = link ?? '';
     this.share.hidden = !room;
     this.leaveButton.disabled = !room;
-    document.title = room ? `${room} · duet` : 'duet · video call';
+    document.title = room ? `${isolate(room)} · duet` : 'duet · video call';
   }
 
   onCopyLink(handler) {

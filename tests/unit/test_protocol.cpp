@@ -125,6 +125,127 @@ void test_room_names() {
     check_str(*normalize_room("\xE3\x80\x80room\xE3\x80\x80"), ==, "room");
 }
 
+// Refused with `why` mentioning `needle`.
+void refused(std::string_view name, const char *needle) {
+    std::string why;
+    auto got = normalize_room(name, &why);
+    if (got)
+        g_error("accepted room name \"%s\" (as \"%s\")", std::string(name).c_str(), got->c_str());
+    if (why.find(needle) == std::string::npos)
+        g_error("refused \"%s\" for \"%s\", expected a reason with \"%s\"",
+                std::string(name).c_str(), why.c_str(), needle);
+}
+
+// Issue 11 item 7: names that look like one thing and are another.
+void test_room_names_nfc() {
+    // "café" with a precomposed é (NFC) and as e + combining acute (NFD): one room, spelled
+    // in NFC, which is what joined.room echoes.
+    const char *nfc = "caf\xC3\xA9";
+    const char *nfd = "cafe\xCC\x81";
+    check_str(*normalize_room(nfd), ==, nfc);
+    check_str(*normalize_room(nfc), ==, nfc);
+    check_str(*normalize_room(std::string(" ") + nfd + " "), ==, nfc);
+    // Hangul syllables composed from their jamo.
+    check_str(*normalize_room("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB"), ==, "\xED\x95\x9C");
+    // The limit counts the normalised name: 64 é written as 128 code points in NFD fit, 65
+    // do not.
+    std::string e64, e65;
+    for (int i = 0; i < 64; ++i)
+        e64 += "e\xCC\x81";
+    e65 = e64 + "e\xCC\x81";
+    auto got = normalize_room(e64);
+    g_assert_true(got.has_value());
+    g_assert_cmpint(g_utf8_strlen(got->c_str(), -1), ==, 64);
+    refused(e65, "64");
+    // NFC, not NFKC: compatibility forms (fullwidth letters, the "fi" ligature) stay as typed.
+    check_str(*normalize_room("\xEF\xBC\xA1"), ==, "\xEF\xBC\xA1");
+    check_str(*normalize_room("\xEF\xAC\x81le"), ==, "\xEF\xAC\x81le");
+}
+
+void test_room_names_invisible() {
+    const char *no_visible = "no visible characters";
+    refused("\xE2\x80\x8B", no_visible);                         // U+200B zero-width space
+    refused("\xE2\x80\x8B\xE2\x80\x8B\xE2\x80\x8B", no_visible); // three of them
+    refused(" \xE2\x80\x8B \xE2\x80\x8B ", no_visible);          // mixed with spaces
+    refused("\xE2\x80\x8C\xE2\x80\x8D", no_visible);             // ZWNJ, ZWJ
+    refused("\xE2\x81\xA0", no_visible);                         // U+2060 word joiner
+    refused("\xEF\xBB\xBF", no_visible);                         // U+FEFF BOM
+    refused("\xC2\xAD\xC2\xAD", no_visible);                     // U+00AD soft hyphen
+    refused("\xE1\xA0\x8E", no_visible);                         // U+180E Mongolian vowel sep.
+    refused("\xE2\x80\x8E\xE2\x80\x8F", no_visible);             // LRM, RLM
+    refused("\xF3\xA0\x80\xA1\xF3\xA0\x81\xBF", no_visible);     // tags U+E0021, U+E007F
+    refused("\xEF\xB8\x8F", no_visible);                         // U+FE0F variation selector
+    refused("\xF3\xA0\x84\x80", no_visible);                     // U+E0100 VS17
+    refused("\xCD\x8F", no_visible);                             // U+034F grapheme joiner
+    refused("\xE3\x85\xA4\xE3\x85\xA4", no_visible);             // U+3164 Hangul filler
+    refused("\xE2\xA0\x80\xE2\xA0\x80", no_visible);             // U+2800 braille blank
+    refused("\xE2\x80\x8B\xC2\xA0\xE2\x80\x8B", no_visible);     // ZWSP, NBSP, ZWSP
+    // Still empty after trimming, as before: a plain "empty" reason.
+    refused(" \xC2\xA0\xE3\x80\x80 ", "empty");
+
+    // One visible character is enough, and the invisible ones that carry meaning stay.
+    const char *coder = "\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB"; // woman, ZWJ, laptop
+    check_str(*normalize_room(coder), ==, coder);
+    const char *family = "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7";
+    check_str(*normalize_room(family), ==, family);
+    const char *heart = "\xE2\x9D\xA4\xEF\xB8\x8F"; // U+2764 U+FE0F
+    check_str(*normalize_room(heart), ==, heart);
+    // Flag of Scotland: black flag + tag letters "gbsct" + cancel tag.
+    const char *scotland = "\xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xA2\xF3\xA0\x81\xB3"
+                           "\xF3\xA0\x81\xA3\xF3\xA0\x81\xB4\xF3\xA0\x81\xBF";
+    check_str(*normalize_room(scotland), ==, scotland);
+    // Persian "mi-khaham" needs its ZWNJ; the name is kept as typed.
+    const char *persian = "\xD9\x85\xDB\x8C\xE2\x80\x8C\xD8\xAE\xD9\x88\xD8\xA7\xD9\x87\xD9\x85";
+    check_str(*normalize_room(persian), ==, persian);
+    // An invisible inside a visible name is kept (not stripped): the name is what was typed.
+    check_str(*normalize_room("a\xE2\x80\x8B"
+                              "b"),
+              ==,
+              "a\xE2\x80\x8B"
+              "b");
+}
+
+void test_room_names_bidi() {
+    const char *direction = "text-direction";
+    refused("\xE2\x80\xAE"
+            "abc",
+            "U+202E"); // RIGHT-TO-LEFT OVERRIDE
+    refused("invoice\xE2\x80\xAE"
+            "fdp.exe",
+            direction);
+    refused("a\xE2\x80\xAA"
+            "b",
+            "U+202A"); // LRE
+    refused("a\xE2\x80\xAB"
+            "b",
+            "U+202B"); // RLE
+    refused("a\xE2\x80\xAC"
+            "b",
+            "U+202C"); // PDF
+    refused("a\xE2\x80\xAD"
+            "b",
+            "U+202D"); // LRO
+    // Isolates too, matched or not (see room_name.cpp for why).
+    refused("a\xE2\x81\xA6"
+            "b\xE2\x81\xA9",
+            "U+2066"); // LRI .. PDI
+    refused("a\xE2\x81\xA7"
+            "b",
+            "U+2067"); // RLI
+    refused("a\xE2\x81\xA8"
+            "b",
+            "U+2068");                   // FSI
+    refused("ab\xE2\x81\xA9", "U+2069"); // PDI
+    // An override made only of invisibles is refused for the override, the clearer reason.
+    refused("\xE2\x80\xAE", direction);
+    // Marks have no scope: allowed next to visible text.
+    const char *marked = "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D\xE2\x80\x8E 2"; // shalom, LRM, " 2"
+    check_str(*normalize_room(marked), ==, marked);
+    // Right-to-left text and digits, unmarked, are ordinary names.
+    check_str(*normalize_room("\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D 2024"), ==,
+              "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D 2024");
+}
+
 void test_server_roundtrip() {
     Joined j{"id1", "r\"oom", {"a", "b"}, "tok", true, R"([{"urls":"stun:x"}])"};
     auto back = parse_server(to_json(ServerMessage{j}));
@@ -186,6 +307,9 @@ int main(int argc, char **argv) {
     g_test_add_func("/protocol/signal-and-leave", test_signal_and_leave);
     g_test_add_func("/protocol/malformed", test_malformed);
     g_test_add_func("/protocol/room-names", test_room_names);
+    g_test_add_func("/protocol/room-names-nfc", test_room_names_nfc);
+    g_test_add_func("/protocol/room-names-invisible", test_room_names_invisible);
+    g_test_add_func("/protocol/room-names-bidi", test_room_names_bidi);
     g_test_add_func("/protocol/server-roundtrip", test_server_roundtrip);
     g_test_add_func("/protocol/signal-data", test_signal_data);
     return g_test_run();
