@@ -24,11 +24,13 @@ constexpr int kAcceptBatch = 64;
 // After a failed accept() (no descriptors), try again this often. Connections wait in the
 // kernel's backlog meanwhile instead of being refused.
 constexpr guint kAcceptRetryMs = 100;
-// Connections over a cap are answered (503/429) after their request head is read, so the
-// client sees the answer instead of a reset. Their head gets at most this long...
-constexpr gint64 kRefuseDeadlineUs = 2 * G_USEC_PER_SEC;
-// ...and at most this many are answered at once; beyond it they are closed unanswered.
-constexpr unsigned kMaxRefusing = 32;
+// A refused connection (503, 429, 431) is answered at once, then read from and discarded
+// for up to this long before it is closed: closing a socket with unread bytes resets it,
+// and the client could lose the answer...
+constexpr gint64 kLingerUs = 1 * G_USEC_PER_SEC;
+// ...but at most this many linger at once (each holds a descriptor); beyond that, a
+// refused connection is closed right after its answer and what had arrived of its request.
+constexpr unsigned kMaxLingering = 32;
 
 bool is_hex(char c) {
     return g_ascii_isxdigit(c);
@@ -226,7 +228,8 @@ void Acceptor::admit(int fd) {
     }
     if (per_ip_[ip] == 0 && status)
         per_ip_.erase(ip);
-    if (status && refusing_ >= kMaxRefusing) {
+    // Answering over TLS costs a handshake: under a flood, only while few linger.
+    if (status && tls_ && lingering_ >= kMaxLingering) {
         ++counters_.dropped_at_once;
         g_object_unref(remote);
         g_object_unref(sock); // closes it
@@ -246,8 +249,7 @@ void Acceptor::admit(int fd) {
     c->ip = std::move(ip);
     c->refuse_status = status;
     gint64 now = g_get_monotonic_time();
-    c->deadline_us =
-        now + (status ? kRefuseDeadlineUs : gint64(limits_.http_timeout_seconds) * G_USEC_PER_SEC);
+    c->deadline_us = now + gint64(limits_.http_timeout_seconds) * G_USEC_PER_SEC;
     if (status) {
         ++refusing_;
     } else {
@@ -264,7 +266,10 @@ void Acceptor::admit(int fd) {
 
     if (!tls_) {
         c->stream = G_IO_STREAM(tcp);
-        watch_input(c);
+        if (status)
+            refuse_over_cap(c);
+        else
+            watch_input(c);
         return;
     }
     GError *err = nullptr;
@@ -297,7 +302,10 @@ void Acceptor::on_handshake(GObject *tls, GAsyncResult *res, gpointer data) {
         return;
     }
     c->phase = Conn::Phase::Head;
-    c->owner->watch_input(c);
+    if (c->refuse_status)
+        c->owner->refuse_over_cap(c);
+    else
+        c->owner->watch_input(c);
 }
 
 void Acceptor::watch_input(Conn *c) {
@@ -335,26 +343,27 @@ gboolean Acceptor::on_readable(GObject *, gpointer data) {
         if (c->head.size() > kMaxHeadBytes) {
             ++a->counters_.head_too_large;
             a->refuse(c, 431, "headers-too-large", "request headers too large\n");
-            return G_SOURCE_CONTINUE; // now lingering on the same watch
+            return G_SOURCE_CONTINUE; // lingering on the same watch, or destroyed by drop
         }
     }
     return G_SOURCE_CONTINUE;
 }
 
+// Over a cap, the answer does not wait for the request: a client that never finishes its
+// head must not hold a descriptor for long.
+void Acceptor::refuse_over_cap(Conn *c) {
+    if (c->refuse_status == 503)
+        refuse(c, 503, "max-connections", "server busy, try again\n");
+    else
+        refuse(c, 429, "per-ip", "too many connections from this address\n");
+}
+
 // Returns whether c's input watch stays (it does while a refusal lingers).
 gboolean Acceptor::head_done(Conn *c, std::size_t end) {
-    if (c->refuse_status == 503) {
-        refuse(c, 503, "max-connections", "server busy, try again\n");
-        return G_SOURCE_CONTINUE;
-    }
-    if (c->refuse_status == 429) {
-        refuse(c, 429, "per-ip", "too many connections from this address\n");
-        return G_SOURCE_CONTINUE;
-    }
     if (end > kMaxHeadBytes) {
         ++counters_.head_too_large;
         refuse(c, 431, "headers-too-large", "request headers too large\n");
-        return G_SOURCE_CONTINUE;
+        return G_SOURCE_CONTINUE; // lingering on the same watch, or destroyed by drop
     }
     g_source_destroy(c->source);
     g_clear_pointer(&c->source, g_source_unref);
@@ -395,8 +404,21 @@ void Acceptor::refuse(Conn *c, unsigned status, const char *reason, const char *
     if (!tls_)
         g_socket_shutdown(c->socket, FALSE, TRUE, nullptr);
     c->head = std::string();
+    if (lingering_ >= kMaxLingering) {
+        // Take what has arrived, so that at least a client that sent its request at once
+        // (every browser does) is not reset, and close.
+        auto *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream));
+        char buf[4096];
+        for (int i = 0; i < 16; ++i)
+            if (g_pollable_input_stream_read_nonblocking(in, buf, sizeof buf, nullptr, nullptr) <=
+                0)
+                break;
+        drop(c);
+        return;
+    }
+    ++lingering_;
     c->phase = Conn::Phase::Lingering;
-    c->deadline_us = std::min(c->deadline_us, g_get_monotonic_time() + kRefuseDeadlineUs);
+    c->deadline_us = g_get_monotonic_time() + kLingerUs;
     if (!c->source)
         watch_input(c);
 }
@@ -422,6 +444,8 @@ void Acceptor::on_tcp_gone(gpointer data, GObject *) {
     } else {
         --a->refusing_;
     }
+    if (c->phase == Conn::Phase::Lingering)
+        --a->lingering_;
     a->by_remote_.erase(c->remote);
     a->conns_.erase(c); // frees c
 }

@@ -34,7 +34,7 @@ class Acceptor {
         std::uint64_t timed_out = 0;       // head (or response) not done in http_timeout
         std::uint64_t head_too_large = 0;  // 431
         std::uint64_t accept_errors = 0;   // accept() failed (EMFILE, ...)
-        std::uint64_t dropped_at_once = 0; // refused without an answer: too many refusals
+        std::uint64_t dropped_at_once = 0; // refused unanswered: too many TLS refusals at once
     };
 
     // A head larger than this is answered 431. Browsers send about 1 KiB; nginx's default
@@ -75,6 +75,7 @@ class Acceptor {
     void admit(int fd);
     void watch_input(Conn *c);
     gboolean head_done(Conn *c, std::size_t end);
+    void refuse_over_cap(Conn *c);
     void refuse(Conn *c, unsigned status, const char *reason, const char *body);
     void drop(Conn *c);
 
@@ -92,7 +93,8 @@ class Acceptor {
     std::unordered_map<GSocketAddress *, Conn *> by_remote_;
     std::unordered_map<std::string, unsigned> per_ip_; // counted connections by address
     unsigned counted_ = 0;                             // connections within the caps
-    unsigned refusing_ = 0;                            // connections being answered 503/429
+    unsigned refusing_ = 0;                            // over a cap, being answered 503/429
+    unsigned lingering_ = 0;                           // answered, draining before the close
 };
 
 } // namespace duet::signaling
