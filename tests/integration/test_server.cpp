@@ -360,8 +360,26 @@ void test_tls() {
                                             &status, nullptr));
     g_assert_true(g_spawn_check_wait_status(status, nullptr));
     {
-        ServerProcess tls({"--tls-cert", cert, "--tls-key", key});
+        ServerProcess tls({"--tls-cert", cert, "--tls-key", key, "--http-timeout", "2"});
         g_assert_true(tls.tls());
+        // A client that connects and never starts its TLS handshake holds a descriptor
+        // only until --http-timeout.
+        GSocketClient *sc = g_socket_client_new();
+        std::string hostport = tls.http_url().substr(8, tls.http_url().size() - 9);
+        GSocketConnection *idle =
+            g_socket_client_connect_to_host(sc, hostport.c_str(), 0, nullptr, nullptr);
+        g_assert_nonnull(idle);
+        GSocket *raw = g_socket_connection_get_socket(idle);
+        g_socket_set_timeout(raw, 10);
+        gint64 t0 = g_get_monotonic_time();
+        char byte;
+        g_assert_cmpint(g_socket_receive(raw, &byte, 1, nullptr, nullptr), <=, 0);
+        gint64 waited_ms = (g_get_monotonic_time() - t0) / 1000;
+        g_test_message("a silent TLS connection was closed after %" G_GINT64_FORMAT " ms",
+                       waited_ms);
+        g_assert_cmpint(waited_ms, <, 9000);
+        g_object_unref(idle);
+        g_object_unref(sc);
         guint http_status = 0;
         check_str(http_get(tls.http_url() + "healthz", &http_status), ==, "ok\n");
         g_assert_cmpuint(http_status, ==, 200);
