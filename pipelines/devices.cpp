@@ -3,7 +3,7 @@
 #include "pipelines/devices.h"
 
 #include "pipelines/debug.h"
-#include "src/common/gst_ref.h"
+#include "common/gst_ref.h"
 
 #include <glib/gstdio.h>
 

@@ -3,8 +3,8 @@
 #include "pipelines/receive_branch.h"
 
 #include "pipelines/launch.h"
-#include "src/common/gobj.h"
-#include "src/common/gst_ref.h"
+#include "common/gobj.h"
+#include "common/gst_ref.h"
 
 #include <cstring>
 

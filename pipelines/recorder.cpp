@@ -4,8 +4,8 @@
 
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
-#include "src/common/gst_ref.h"
-#include "src/common/main_thread.h"
+#include "common/gst_ref.h"
+#include "common/main_thread.h"
 
 #define GST_CAT_DEFAULT duet_debug
 

@@ -5,8 +5,8 @@
 #include "pipelines/debug.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
-#include "src/common/gst_ref.h"
-#include "src/common/main_thread.h"
+#include "common/gst_ref.h"
+#include "common/main_thread.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>

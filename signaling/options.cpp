@@ -2,7 +2,7 @@
 // Command-line and key-file parsing for duet-server, and per-peer ICE server credentials.
 #include "options.h"
 
-#include "src/common/gobj.h"
+#include "common/gobj.h"
 
 #include <cstring>
 #include <memory>

@@ -3,7 +3,7 @@
 #include "server.h"
 
 #include "options.h"
-#include "src/common/gobj.h"
+#include "common/gobj.h"
 
 #include <gio/gio.h>
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // duet-peer entry point: parse flags, set up GStreamer, run the peer until done or signalled.
 #include "pipelines/debug.h"
-#include "src/common/logging.h"
+#include "common/logging.h"
 #include "src/peer/cli.h"
 #include "src/peer/peer_app.h"
 #include "src/peer/ws_signaller.h"

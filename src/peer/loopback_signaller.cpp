@@ -2,7 +2,7 @@
 // Loopback hub and signaller: the registry's effects delivered through the main loop.
 #include "src/peer/loopback_signaller.h"
 
-#include "src/common/main_thread.h"
+#include "common/main_thread.h"
 
 namespace duet::peer {
 namespace {

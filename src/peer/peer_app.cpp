@@ -5,7 +5,7 @@
 #include "pipelines/devices.h"
 #include "pipelines/plugins.h"
 #include "pipelines/sdp_util.h"
-#include "src/common/main_thread.h"
+#include "common/main_thread.h"
 #include "src/peer/ice_servers.h"
 
 namespace duet::peer {

@@ -2,7 +2,7 @@
 // WebSocket transport for the room protocol; owns reconnecting, never the room logic.
 #include "src/peer/ws_signaller.h"
 
-#include "src/common/main_thread.h"
+#include "common/main_thread.h"
 
 #include <memory>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A GLib structured-log writer that formats like the default one but only uses stderr.
-#include "src/common/logging.h"
+#include "common/logging.h"
 
 #include <glib.h>
 

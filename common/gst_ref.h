@@ -2,7 +2,7 @@
 // RAII owners for GStreamer objects and mini-objects, built on the GObject helpers in gobj.h.
 #pragma once
 
-#include "src/common/gobj.h"
+#include "common/gobj.h"
 
 #include <gst/gst.h>
 
