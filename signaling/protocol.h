@@ -2,6 +2,7 @@
 // The duet room protocol: every message as a type, with JSON parsing, validation and output.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,12 @@ namespace duet::proto {
 
 // Limits shared by client and server. A room name is a human label, 64 code points is plenty.
 inline constexpr std::size_t kMaxRoomChars = 64;
+
+// WebSocket close code (private range 4000-4999) the server sends to a connection whose
+// seat a newer connection resumed with the same token. A client must not reconnect on
+// it, or two tabs (or two duet-peers) holding one token would take the seat from each
+// other forever. web/protocol.js mirrors it as CLOSE_REPLACED.
+inline constexpr std::uint16_t kCloseSeatReplaced = 4001;
 
 enum class ErrorCode {
     BadMessage,

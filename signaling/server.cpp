@@ -34,10 +34,6 @@ struct Server::Upgrade {
 
 namespace {
 
-// Private close code (4000-4999 range): "your seat was resumed by a newer connection".
-// Clients must not reconnect on it, or two tabs holding one token would fight forever.
-constexpr gushort kCloseReplaced = 4001;
-
 // Pending-connection queue; the kernel caps it at net.core.somaxconn (4096 on Debian 12).
 constexpr gint kListenBacklog = 4096;
 
@@ -437,7 +433,7 @@ void Server::apply(Effects &fx) {
     for (ConnId id : fx.close) {
         auto it = conns_.find(id);
         if (it != conns_.end())
-            it->second->ws->close(kCloseReplaced, "seat resumed by a newer connection");
+            it->second->ws->close(proto::kCloseSeatReplaced, "seat resumed by a newer connection");
     }
 }
 

@@ -175,7 +175,7 @@ void WsSignaller::on_closed() {
         finish_close();
         return;
     }
-    if (code == kCloseSeatTaken) {
+    if (code == proto::kCloseSeatReplaced) {
         listener_->on_signaller_replaced(
             "the server handed this seat to a newer connection with our resume token (another "
             "duet-peer with the same identity?); the call continues there");

@@ -18,8 +18,6 @@ namespace duet::peer {
 inline constexpr unsigned kConnectAttemptTimeoutMs = 10000;
 // How long a clean close may take before we stop waiting for the server's reply.
 inline constexpr unsigned kCloseTimeoutMs = 1000;
-// Close code duet-server uses when a newer connection resumed our seat (PROTOCOL.md).
-inline constexpr gushort kCloseSeatTaken = 4001;
 
 class WsSignaller : public Signaller {
   public:
