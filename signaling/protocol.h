@@ -20,6 +20,11 @@ inline constexpr std::size_t kMaxRoomChars = 64;
 // other forever. web/protocol.js mirrors it as CLOSE_REPLACED.
 inline constexpr std::uint16_t kCloseSeatReplaced = 4001;
 
+// The largest --max-message-size duet-server accepts. A client must take any message the
+// server may relay: up to this, plus the relay's envelope ({"type":"signal","from":...}).
+inline constexpr std::size_t kMaxMessageCeiling = 1024 * 1024;
+inline constexpr std::size_t kRelayEnvelopeBytes = 1024;
+
 enum class ErrorCode {
     BadMessage,
     UnknownType,

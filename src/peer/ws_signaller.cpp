@@ -9,9 +9,9 @@
 namespace duet::peer {
 namespace {
 
-// Signalling frames are SDP at most; libsoup's 128 KiB default would do, but the server's
-// own limit is 64 KiB, so anything larger is a broken server.
-constexpr guint64 kMaxIncomingBytes = 256 * 1024;
+// Whatever a server may relay (its --max-message-size can be raised to the ceiling), or a
+// large but legal relayed message would close our socket with 1009.
+constexpr guint64 kMaxIncomingBytes = proto::kMaxMessageCeiling + proto::kRelayEnvelopeBytes;
 
 } // namespace
 
