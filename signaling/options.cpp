@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Command-line and key-file parsing for duet-server, and per-peer ICE server credentials.
+// Command-line and key-file parsing for duet-server.
 #include "options.h"
 
 #include "common/gobj.h"
@@ -274,48 +274,6 @@ OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
     if (raw.turn_secret_file && !read_secret(raw.turn_secret_file, &config.turn_secret, error))
         return OptionsResult::UsageError;
     return OptionsResult::Ok;
-}
-
-std::string ice_servers_for(const ServerConfig &config, const std::string &peer_id,
-                            gint64 now_unix_seconds) {
-    std::string out = "[";
-    for (const auto &u : config.stun_uris) {
-        if (out.size() > 1)
-            out += ',';
-        out += "{\"urls\":";
-        proto::append_json_string(out, u);
-        out += '}';
-    }
-    if (!config.turn_uris.empty() && !config.turn_secret.empty()) {
-        std::string username =
-            std::to_string(now_unix_seconds + gint64(config.turn_ttl_seconds)) + ":" + peer_id;
-        GHmac *hmac =
-            g_hmac_new(G_CHECKSUM_SHA1, reinterpret_cast<const guchar *>(config.turn_secret.data()),
-                       config.turn_secret.size());
-        g_hmac_update(hmac, reinterpret_cast<const guchar *>(username.data()),
-                      gssize(username.size()));
-        guint8 digest[20];
-        gsize len = sizeof digest;
-        g_hmac_get_digest(hmac, digest, &len);
-        g_hmac_unref(hmac);
-        gchar *password = g_base64_encode(digest, len);
-        if (out.size() > 1)
-            out += ',';
-        out += "{\"urls\":[";
-        for (std::size_t i = 0; i < config.turn_uris.size(); ++i) {
-            if (i)
-                out += ',';
-            proto::append_json_string(out, config.turn_uris[i]);
-        }
-        out += "],\"username\":";
-        proto::append_json_string(out, username);
-        out += ",\"credential\":";
-        proto::append_json_string(out, password);
-        out += '}';
-        g_free(password);
-    }
-    out += ']';
-    return out;
 }
 
 } // namespace duet::signaling
