@@ -7,20 +7,19 @@
 #include <glib-unix.h>
 
 #include <cstdio>
+#include <string>
 #include <sys/resource.h>
+#include <vector>
 
 int main(int argc, char **argv) {
-    duet::signaling::ServerConfig config;
-    std::string why;
-    switch (duet::signaling::parse_server_options(argc, argv, config, &why)) {
-    case duet::signaling::OptionsResult::Ok:
-        break;
-    case duet::signaling::OptionsResult::Help:
-        return 0;
-    case duet::signaling::OptionsResult::UsageError:
-        std::fprintf(stderr, "duet-server: %s\nTry --help.\n", why.c_str());
+    auto parsed =
+        duet::signaling::parse_server_options(std::vector<std::string>(argv, argv + argc));
+    if (!parsed) {
+        std::fprintf(stderr, "duet-server: %s\nTry --help.\n", parsed.message().c_str());
         return 2;
     }
+    duet::signaling::ServerConfig config = std::move(parsed).value();
+    std::string why;
 
     // Each participant is one socket: allow as many as the hard limit permits.
     rlimit rl;

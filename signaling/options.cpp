@@ -1,321 +1,169 @@
 // SPDX-License-Identifier: MIT
-// Command-line and key-file parsing for duet-server, and per-peer ICE server credentials.
+// duet-server's options, declared once: flags, --config keys, ranges and checks.
 #include "options.h"
 
 #include "common/gobj.h"
-
-#include <cstring>
-#include <memory>
+#include "common/options.h"
 
 namespace duet::signaling {
 namespace {
 
-// Values as GOption writes them; strings and arrays are g_free'd by Parsed's destructor.
-struct Raw {
-    gchar *config = nullptr, *host = nullptr, *tls_cert = nullptr, *tls_key = nullptr,
-          *turn_secret_file = nullptr;
-    gint port = -1, max_peers = -1, grace = -1, join_timeout = -1, rate = -1, turn_ttl = -1,
-         per_ip = -1, max_message = -1, max_connections = -1, http_timeout = -1;
-    gchar **allow_origin = nullptr, **stun = nullptr, **turn = nullptr, **server_name = nullptr;
-    ~Raw() {
-        for (gchar *s : {config, host, tls_cert, tls_key, turn_secret_file})
-            g_free(s);
-        for (gchar **v : {allow_origin, stun, turn, server_name})
-            g_strfreev(v);
-    }
-};
+using namespace duet::options;
 
-bool read_secret(const std::string &path, std::string *out, std::string *error) {
+// The bounds the messages quote. They catch typos (an extra zero) rather than limit
+// real deployments.
+constexpr int kMaxPort = 65535;
+constexpr int kMaxPeersPerRoom = 1000;
+constexpr int kMaxSeconds = 86400; // a day: --resume-grace, --join-timeout
+constexpr int kMaxMessageRate = 100000;
+constexpr int kMaxTurnTtl = 7 * 86400;
+constexpr int kMaxConnectionsPerIp = 1000000;
+constexpr int kMaxConnections = 100000000;
+constexpr int kMaxHttpTimeout = 3600;
+// An SDP offer with many candidates is a few KiB. The ws hub's decoder holds a message
+// whole until its last frame (ws_frame.h), so this also bounds what one connection can
+// make the server buffer: 1 MiB each is already a lot across thousands of sockets.
+constexpr int kMinMessageBytes = 1024;
+constexpr int kMaxMessageBytes = 1024 * 1024;
+constexpr int kMaxDnsName = 253;
+
+Result<void> read_secret(const std::string &path, std::string &out) {
     gchar *text = nullptr;
     GErr err;
-    if (!g_file_get_contents(path.c_str(), &text, nullptr, err.out())) {
-        *error = "cannot read --turn-secret-file: " + std::string(err.message());
-        return false;
-    }
-    *out = g_strstrip(text);
+    if (!g_file_get_contents(path.c_str(), &text, nullptr, err.out()))
+        return fail("cannot read --turn-secret-file: " + std::string(err.message()));
+    out = g_strstrip(text);
     g_free(text);
-    if (out->empty()) {
-        *error = "--turn-secret-file " + path + " is empty";
-        return false;
-    }
-    return true;
+    if (out.empty())
+        return fail("--turn-secret-file " + path + " is empty");
+    return {};
 }
 
-// Key-file values fill only what the command line left unset.
-bool apply_key_file(const char *path, Raw &raw, std::string *error) {
-    auto kf =
-        std::unique_ptr<GKeyFile, decltype(&g_key_file_free)>(g_key_file_new(), g_key_file_free);
-    GErr err;
-    if (!g_key_file_load_from_file(kf.get(), path, G_KEY_FILE_NONE, err.out())) {
-        *error = std::string("cannot read --config ") + path + ": " + err.message();
-        return false;
-    }
-    const char *group = "server";
-    gsize nkeys = 0;
-    gchar **keys = g_key_file_get_keys(kf.get(), group, &nkeys, nullptr);
-    bool ok = true;
-    for (gsize i = 0; keys && i < nkeys && ok; ++i) {
-        const char *k = keys[i];
-        struct StrKey {
-            const char *name;
-            gchar **slot;
-        } strs[] = {{"host", &raw.host},
-                    {"tls-cert", &raw.tls_cert},
-                    {"tls-key", &raw.tls_key},
-                    {"turn-secret-file", &raw.turn_secret_file}};
-        struct IntKey {
-            const char *name;
-            gint *slot;
-        } ints[] = {{"port", &raw.port},
-                    {"max-peers", &raw.max_peers},
-                    {"resume-grace", &raw.grace},
-                    {"join-timeout", &raw.join_timeout},
-                    {"max-message-rate", &raw.rate},
-                    {"turn-ttl", &raw.turn_ttl},
-                    {"max-connections-per-ip", &raw.per_ip},
-                    {"max-message-size", &raw.max_message},
-                    {"max-connections", &raw.max_connections},
-                    {"http-timeout", &raw.http_timeout}};
-        struct ListKey {
-            const char *name;
-            gchar ***slot;
-        } lists[] = {{"allow-origin", &raw.allow_origin},
-                     {"stun-uri", &raw.stun},
-                     {"turn-uri", &raw.turn},
-                     {"server-name", &raw.server_name}};
-        bool known = false;
-        for (auto &s : strs)
-            if (!std::strcmp(k, s.name)) {
-                known = true;
-                if (!*s.slot)
-                    *s.slot = g_key_file_get_string(kf.get(), group, k, nullptr);
-            }
-        for (auto &n : ints)
-            if (!std::strcmp(k, n.name)) {
-                known = true;
-                GErr e;
-                gint v = g_key_file_get_integer(kf.get(), group, k, e.out());
-                if (e) {
-                    *error = std::string("--config: ") + k + ": " + e.message();
-                    ok = false;
-                } else if (*n.slot < 0) {
-                    *n.slot = v;
-                }
-            }
-        for (auto &l : lists)
-            if (!std::strcmp(k, l.name)) {
-                known = true;
-                if (!*l.slot)
-                    *l.slot = g_key_file_get_string_list(kf.get(), group, k, nullptr, nullptr);
-            }
-        if (!known && ok) {
-            *error = std::string("--config: unknown key '") + k + "' in [server]";
-            ok = false;
+// Stores each item of a list once `check` has passed it (and perhaps rewritten it).
+Setter each(std::vector<std::string> &out, std::function<Result<void>(std::string &)> check) {
+    return [&out, check](const Value &v) -> Result<void> {
+        for (std::string item : v.list) {
+            if (auto ok = check(item); !ok)
+                return ok;
+            out.push_back(std::move(item));
         }
-    }
-    g_strfreev(keys);
-    return ok;
+        return {};
+    };
 }
+
+Result<void> check_origin(std::string &origin) {
+    while (!origin.empty() && origin.back() == '/')
+        origin.pop_back();
+    if (!g_str_has_prefix(origin.c_str(), "http://") &&
+        !g_str_has_prefix(origin.c_str(), "https://"))
+        return fail("--allow-origin must look like https://host[:port], got '" + origin + "'");
+    return {};
+}
+
+// A bare host name, as it appears in the browser's address bar before any port.
+Result<void> check_server_name(std::string &name) {
+    bool ok = !name.empty() && name.size() <= kMaxDnsName;
+    for (char ch : name)
+        ok = ok && (g_ascii_isalnum(ch) || ch == '-' || ch == '.' || ch == '_');
+    if (!ok)
+        return fail("--server-name must be a DNS name such as duet.example.org (no scheme, "
+                    "port or path), got '" +
+                    name + "'");
+    return {};
+}
+
+// "--stun-uri must start with stun: or stuns:, got '...'"
+std::function<Result<void>(std::string &)> scheme_check(const char *flag, const char *scheme) {
+    return [flag, scheme](std::string &uri) -> Result<void> {
+        std::string plain = std::string(scheme) + ":", secure = std::string(scheme) + "s:";
+        if (uri.rfind(plain, 0) != 0 && uri.rfind(secure, 0) != 0)
+            return fail(std::string("--") + flag + " must start with " + plain + " or " + secure +
+                        ", got '" + uri + "'");
+        return {};
+    };
+}
+
+// Values no flag maps onto one ServerConfig field, checked after the table.
+struct Extra {
+    std::string turn_secret_file;
+};
+
+std::vector<Option> server_table(ServerConfig &c, Extra &x) {
+    RegistryConfig &r = c.registry;
+    return {
+        text("host", "Address to listen on (default 127.0.0.1)", "ADDR", into(c.host)),
+        integer("port", 0, kMaxPort, "TCP port, 0 picks a free one (default 8080)", "PORT",
+                into(c.port)),
+        integer("max-peers", 1, kMaxPeersPerRoom, "People per room (default 2)", "N",
+                into(r.max_peers)),
+        integer("resume-grace", 0, kMaxSeconds,
+                "Seconds a dropped person's seat is held for them (default 30)", "SECONDS",
+                [&r](const Value &v) -> Result<void> {
+                    r.resume_grace = std::chrono::seconds(v.number);
+                    return {};
+                }),
+        integer("join-timeout", 1, kMaxSeconds,
+                "Close sockets that are in no room for this long (default 60)", "SECONDS",
+                into(c.join_timeout_seconds)),
+        integer("max-message-rate", 1, kMaxMessageRate,
+                "Messages per second one socket may send before it is closed (default 50)", "N",
+                [&c](const Value &v) -> Result<void> {
+                    c.rate_per_second = double(v.number);
+                    c.rate_burst = 4.0 * double(v.number);
+                    return {};
+                }),
+        integer("max-connections-per-ip", 1, kMaxConnectionsPerIp,
+                "Open connections (HTTP or WebSocket) allowed from one address (default 64)", "N",
+                into(c.max_connections_per_ip)),
+        integer("max-connections", 1, kMaxConnections,
+                "Open connections in all; more get 503 (default: the descriptor limit less 64)",
+                "N", into(c.max_connections)),
+        integer("http-timeout", 1, kMaxHttpTimeout,
+                "Close a connection whose request is not complete after this long (default 10)",
+                "SECONDS", into(c.http_timeout_seconds)),
+        list("server-name",
+             "A DNS name this server is reached by; pages from it may open WebSockets "
+             "(repeatable; IP addresses and localhost need none)",
+             "NAME", each(c.server_names, check_server_name)),
+        integer("max-message-size", kMinMessageBytes, kMaxMessageBytes,
+                "Largest message in bytes; larger ones close the socket with 1009 (default 65536)",
+                "BYTES", into(c.max_message_bytes)),
+        filename("tls-cert", "PEM certificate (chain): serve https and wss", "FILE",
+                 into(c.tls_cert_file)),
+        filename("tls-key", "PEM private key for --tls-cert", "FILE", into(c.tls_key_file)),
+        list("allow-origin", "Also accept WebSocket upgrades from this origin (repeatable)",
+             "ORIGIN", each(c.allowed_origins, check_origin)),
+        list("stun-uri", "STUN server for clients, e.g. stun:stun.example.org:3478 (repeatable)",
+             "URI", each(c.stun_uris, scheme_check("stun-uri", "stun"))),
+        list("turn-uri", "TURN server for clients, e.g. turn:turn.example.org:3478 (repeatable)",
+             "URI", each(c.turn_uris, scheme_check("turn-uri", "turn"))),
+        filename("turn-secret-file",
+                 "File holding the TURN REST API shared secret (coturn static-auth-secret)", "FILE",
+                 into(x.turn_secret_file)),
+        integer("turn-ttl", 1, kMaxTurnTtl, "Lifetime of TURN credentials (default 3600)",
+                "SECONDS", into(c.turn_ttl_seconds)),
+    };
+}
+
+const Program kServer{"server", "- duet room server",
+                      "Serves the duet browser client and relays signalling between the people "
+                      "in each room."};
 
 } // namespace
 
-OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config,
-                                   std::string *error) {
-    Raw raw;
-    GOptionEntry entries[] = {
-        {"config", 0, 0, G_OPTION_ARG_FILENAME, &raw.config,
-         "Read settings from a key-file ([server] group, keys as the long flags)", "FILE"},
-        {"host", 0, 0, G_OPTION_ARG_STRING, &raw.host, "Address to listen on (default 127.0.0.1)",
-         "ADDR"},
-        {"port", 0, 0, G_OPTION_ARG_INT, &raw.port, "TCP port, 0 picks a free one (default 8080)",
-         "PORT"},
-        {"max-peers", 0, 0, G_OPTION_ARG_INT, &raw.max_peers, "People per room (default 2)", "N"},
-        {"resume-grace", 0, 0, G_OPTION_ARG_INT, &raw.grace,
-         "Seconds a dropped person's seat is held for them (default 30)", "SECONDS"},
-        {"join-timeout", 0, 0, G_OPTION_ARG_INT, &raw.join_timeout,
-         "Close sockets that are in no room for this long (default 60)", "SECONDS"},
-        {"max-message-rate", 0, 0, G_OPTION_ARG_INT, &raw.rate,
-         "Messages per second one socket may send before it is closed (default 50)", "N"},
-        {"max-connections-per-ip", 0, 0, G_OPTION_ARG_INT, &raw.per_ip,
-         "Open connections (HTTP or WebSocket) allowed from one address (default 64)", "N"},
-        {"max-connections", 0, 0, G_OPTION_ARG_INT, &raw.max_connections,
-         "Open connections in all; more get 503 (default: the descriptor limit less 64)", "N"},
-        {"http-timeout", 0, 0, G_OPTION_ARG_INT, &raw.http_timeout,
-         "Close a connection whose request is not complete after this long (default 10)",
-         "SECONDS"},
-        {"server-name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.server_name,
-         "A DNS name this server is reached by; pages from it may open WebSockets "
-         "(repeatable; IP addresses and localhost need none)",
-         "NAME"},
-        {"max-message-size", 0, 0, G_OPTION_ARG_INT, &raw.max_message,
-         "Largest message in bytes; larger ones close the socket with 1009 (default 65536)",
-         "BYTES"},
-        {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_cert,
-         "PEM certificate (chain): serve https and wss", "FILE"},
-        {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &raw.tls_key, "PEM private key for --tls-cert",
-         "FILE"},
-        {"allow-origin", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.allow_origin,
-         "Also accept WebSocket upgrades from this origin (repeatable)", "ORIGIN"},
-        {"stun-uri", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.stun,
-         "STUN server for clients, e.g. stun:stun.example.org:3478 (repeatable)", "URI"},
-        {"turn-uri", 0, 0, G_OPTION_ARG_STRING_ARRAY, &raw.turn,
-         "TURN server for clients, e.g. turn:turn.example.org:3478 (repeatable)", "URI"},
-        {"turn-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &raw.turn_secret_file,
-         "File holding the TURN REST API shared secret (coturn static-auth-secret)", "FILE"},
-        {"turn-ttl", 0, 0, G_OPTION_ARG_INT, &raw.turn_ttl,
-         "Lifetime of TURN credentials (default 3600)", "SECONDS"},
-        {}};
-    auto ctx = std::unique_ptr<GOptionContext, decltype(&g_option_context_free)>(
-        g_option_context_new("- duet room server"), g_option_context_free);
-    g_option_context_set_summary(ctx.get(), "Serves the duet browser client and relays "
-                                            "signalling between the people in each room.");
-    g_option_context_add_main_entries(ctx.get(), entries, nullptr);
-    GErr err;
-    if (!g_option_context_parse(ctx.get(), &argc, &argv, err.out())) {
-        *error = err.message();
-        return OptionsResult::UsageError;
-    }
-    if (argc > 1) {
-        *error = std::string("unexpected argument '") + argv[1] + "'";
-        return OptionsResult::UsageError;
-    }
-    if (raw.config && !apply_key_file(raw.config, raw, error))
-        return OptionsResult::UsageError;
-
-    if (raw.host)
-        config.host = raw.host;
-    auto set_int = [&](gint v, const char *name, gint lo, gint hi, auto apply) {
-        if (v < 0)
-            return true;
-        if (v < lo || v > hi) {
-            *error = std::string("--") + name + " must be " + std::to_string(lo) + ".." +
-                     std::to_string(hi);
-            return false;
-        }
-        apply(v);
-        return true;
-    };
-    if (!set_int(raw.port, "port", 0, 65535, [&](gint v) { config.port = v; }) ||
-        !set_int(raw.max_peers, "max-peers", 1, 1000,
-                 [&](gint v) { config.registry.max_peers = std::size_t(v); }) ||
-        !set_int(raw.grace, "resume-grace", 0, 86400,
-                 [&](gint v) { config.registry.resume_grace = std::chrono::seconds(v); }) ||
-        !set_int(raw.join_timeout, "join-timeout", 1, 86400,
-                 [&](gint v) { config.join_timeout_seconds = unsigned(v); }) ||
-        !set_int(raw.rate, "max-message-rate", 1, 100000,
-                 [&](gint v) {
-                     config.rate_per_second = v;
-                     config.rate_burst = 4.0 * v;
-                 }) ||
-        !set_int(raw.turn_ttl, "turn-ttl", 1, 7 * 86400,
-                 [&](gint v) { config.turn_ttl_seconds = unsigned(v); }) ||
-        !set_int(raw.per_ip, "max-connections-per-ip", 1, 1000000,
-                 [&](gint v) { config.max_connections_per_ip = unsigned(v); }) ||
-        !set_int(raw.max_connections, "max-connections", 1, 100000000,
-                 [&](gint v) { config.max_connections = unsigned(v); }) ||
-        !set_int(raw.http_timeout, "http-timeout", 1, 3600,
-                 [&](gint v) { config.http_timeout_seconds = unsigned(v); }) ||
-        // An SDP offer with many candidates is a few KiB; 1 MiB is libsoup's hard cap here.
-        !set_int(raw.max_message, "max-message-size", 1024, 1024 * 1024,
-                 [&](gint v) { config.max_message_bytes = std::size_t(v); }))
-        return OptionsResult::UsageError;
-
-    if (bool(raw.tls_cert) != bool(raw.tls_key)) {
-        *error = "--tls-cert and --tls-key go together";
-        return OptionsResult::UsageError;
-    }
-    if (raw.tls_cert) {
-        config.tls_cert_file = raw.tls_cert;
-        config.tls_key_file = raw.tls_key;
-    }
-    for (gchar **o = raw.allow_origin; o && *o; ++o) {
-        std::string origin = *o;
-        while (!origin.empty() && origin.back() == '/')
-            origin.pop_back();
-        if (!g_str_has_prefix(origin.c_str(), "http://") &&
-            !g_str_has_prefix(origin.c_str(), "https://")) {
-            *error = "--allow-origin must look like https://host[:port], got '" + origin + "'";
-            return OptionsResult::UsageError;
-        }
-        config.allowed_origins.push_back(origin);
-    }
-    for (gchar **n = raw.server_name; n && *n; ++n) {
-        // A bare host name, as it appears in the browser's address bar before any port.
-        std::string name = *n;
-        bool ok = !name.empty() && name.size() <= 253;
-        for (char ch : name)
-            ok = ok && (g_ascii_isalnum(ch) || ch == '-' || ch == '.' || ch == '_');
-        if (!ok) {
-            *error = "--server-name must be a DNS name such as duet.example.org (no scheme, "
-                     "port or path), got '" +
-                     name + "'";
-            return OptionsResult::UsageError;
-        }
-        config.server_names.push_back(name);
-    }
-    for (gchar **u = raw.stun; u && *u; ++u) {
-        if (!g_str_has_prefix(*u, "stun:") && !g_str_has_prefix(*u, "stuns:")) {
-            *error = std::string("--stun-uri must start with stun: or stuns:, got '") + *u + "'";
-            return OptionsResult::UsageError;
-        }
-        config.stun_uris.emplace_back(*u);
-    }
-    for (gchar **u = raw.turn; u && *u; ++u) {
-        if (!g_str_has_prefix(*u, "turn:") && !g_str_has_prefix(*u, "turns:")) {
-            *error = std::string("--turn-uri must start with turn: or turns:, got '") + *u + "'";
-            return OptionsResult::UsageError;
-        }
-        config.turn_uris.emplace_back(*u);
-    }
-    if (!config.turn_uris.empty() && !raw.turn_secret_file) {
-        *error = "--turn-uri needs --turn-secret-file";
-        return OptionsResult::UsageError;
-    }
-    if (raw.turn_secret_file && !read_secret(raw.turn_secret_file, &config.turn_secret, error))
-        return OptionsResult::UsageError;
-    return OptionsResult::Ok;
-}
-
-std::string ice_servers_for(const ServerConfig &config, const std::string &peer_id,
-                            gint64 now_unix_seconds) {
-    std::string out = "[";
-    for (const auto &u : config.stun_uris) {
-        if (out.size() > 1)
-            out += ',';
-        out += "{\"urls\":";
-        proto::append_json_string(out, u);
-        out += '}';
-    }
-    if (!config.turn_uris.empty() && !config.turn_secret.empty()) {
-        std::string username =
-            std::to_string(now_unix_seconds + gint64(config.turn_ttl_seconds)) + ":" + peer_id;
-        GHmac *hmac =
-            g_hmac_new(G_CHECKSUM_SHA1, reinterpret_cast<const guchar *>(config.turn_secret.data()),
-                       config.turn_secret.size());
-        g_hmac_update(hmac, reinterpret_cast<const guchar *>(username.data()),
-                      gssize(username.size()));
-        guint8 digest[20];
-        gsize len = sizeof digest;
-        g_hmac_get_digest(hmac, digest, &len);
-        g_hmac_unref(hmac);
-        gchar *password = g_base64_encode(digest, len);
-        if (out.size() > 1)
-            out += ',';
-        out += "{\"urls\":[";
-        for (std::size_t i = 0; i < config.turn_uris.size(); ++i) {
-            if (i)
-                out += ',';
-            proto::append_json_string(out, config.turn_uris[i]);
-        }
-        out += "],\"username\":";
-        proto::append_json_string(out, username);
-        out += ",\"credential\":";
-        proto::append_json_string(out, password);
-        out += '}';
-        g_free(password);
-    }
-    out += ']';
-    return out;
+Result<ServerConfig> parse_server_options(const std::vector<std::string> &args) {
+    ServerConfig c;
+    Extra x;
+    if (auto parsed = options::parse(kServer, server_table(c, x), args); !parsed)
+        return parsed.error();
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+        return fail("--tls-cert and --tls-key go together");
+    if (!c.turn_uris.empty() && x.turn_secret_file.empty())
+        return fail("--turn-uri needs --turn-secret-file");
+    if (!x.turn_secret_file.empty())
+        if (auto read = read_secret(x.turn_secret_file, c.turn_secret); !read)
+            return read.error();
+    return c;
 }
 
 } // namespace duet::signaling

@@ -1,22 +1,18 @@
 // SPDX-License-Identifier: MIT
-// duet-server's command line and --config key-file, both filling one ServerConfig.
+// duet-server's options: one table (options.cpp) for the command line and --config.
 #pragma once
 
+#include "common/result.h"
 #include "server.h"
 
 #include <string>
+#include <vector>
 
 namespace duet::signaling {
 
-enum class OptionsResult { Ok, Help, UsageError };
-
-// Parses argv (and the key-file named by --config, whose keys are the long flag names in
-// group [server]; flags given on the command line win). On UsageError, *error says why.
-OptionsResult parse_server_options(int argc, char **argv, ServerConfig &config, std::string *error);
-
-// Builds the `iceServers` JSON for one peer: STUN URIs as given, TURN URIs with TURN REST
-// API credentials (username "expiry:peer-id", password base64(HMAC-SHA1(secret, username))).
-std::string ice_servers_for(const ServerConfig &config, const std::string &peer_id,
-                            gint64 now_unix_seconds);
+// Parses args (args[0] is the program name; --config FILE reads group [server], keys as the
+// long flag names; flags given on the command line win) into a ServerConfig. `--help`
+// prints and exits 0 (GLib's way). A failure is a usage error, for stderr and exit 2.
+Result<ServerConfig> parse_server_options(const std::vector<std::string> &args);
 
 } // namespace duet::signaling

@@ -2,7 +2,7 @@
 // libsoup glue: static client from GResource, /healthz, and /ws feeding the registry.
 #include "server.h"
 
-#include "options.h"
+#include "ice_servers.h"
 #include "common/gobj.h"
 
 #include <gio/gio.h>

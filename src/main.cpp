@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // duet-peer entry point: parse flags, set up GStreamer, run the peer until done or signalled.
-#include "pipelines/debug.h"
 #include "common/logging.h"
+#include "pipelines/debug.h"
 #include "src/peer/cli.h"
 #include "src/peer/peer_app.h"
 #include "src/peer/ws_signaller.h"
@@ -14,11 +14,11 @@
 int main(int argc, char **argv) {
     duet::log_to_stderr();
     auto cli = duet::peer::parse_cli(std::vector<std::string>(argv, argv + argc));
-    if (!cli.options) {
-        std::fprintf(stderr, "duet-peer: %s\nTry --help.\n", cli.message.c_str());
-        return cli.exit_code;
+    if (!cli) {
+        std::fprintf(stderr, "duet-peer: %s\nTry --help.\n", cli.message().c_str());
+        return duet::peer::kExitUsage;
     }
-    const duet::peer::PeerOptions &opts = *cli.options;
+    const duet::peer::PeerOptions &opts = cli.value();
     gst_init(nullptr, nullptr);
     duet::pipelines::init_debug_category();
 

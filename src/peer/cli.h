@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// duet-peer's command line: flags into PeerOptions, or a usage error (exit code 2).
+// duet-peer's options (one table in cli.cpp): flags and --config into PeerOptions.
 #pragma once
 
+#include "common/result.h"
 #include "pipelines/media_options.h"
 
 #include <optional>
@@ -37,24 +38,20 @@ struct PeerOptions {
     bool relay_only = false;        // ICE uses relay (TURN) candidates only
 };
 
-struct CliResult {
-    std::optional<PeerOptions> options; // set on success
-    int exit_code = kExitOk;            // kExitUsage on error
-    std::string message;                // the usage error, for stderr
-};
-
-// argv[0] is the program name. `--help` is handled by GLib (prints and exits 0).
-CliResult parse_cli(const std::vector<std::string> &args);
+// args[0] is the program name; `--config FILE` reads group [peer], keys as the long flag
+// names, and flags on the command line win. `--help` is handled by GLib (prints and exits
+// 0). A failure is a usage error: print it and exit kExitUsage.
+Result<PeerOptions> parse_cli(const std::vector<std::string> &args);
 
 // "640x480" -> {640, 480}; nullopt if malformed or outside 16..4096.
 std::optional<std::pair<int, int>> parse_size(const std::string &text);
 // ws:// or wss:// with a host; anything else is a usage error with a reason.
-bool valid_server_url(const std::string &url, std::string *why);
-// stun://host:port or stun:host:port -> stun://host:port; nullopt (reason in *why) otherwise.
-std::optional<std::string> parse_stun_uri(const std::string &uri, std::string *why);
-// turn(s)://user:pass@host:port[?transport=udp|tcp], as webrtcbin takes it; else nullopt.
-std::optional<std::string> parse_turn_uri(const std::string &uri, std::string *why);
-// A readable PEM file holding at least one certificate; else false with a reason.
-bool valid_ca_file(const std::string &path, std::string *why);
+Result<void> valid_server_url(const std::string &url);
+// stun://host:port or stun:host:port -> stun://host:port; else a reason.
+Result<std::string> parse_stun_uri(const std::string &uri);
+// turn(s)://user:pass@host:port[?transport=udp|tcp], as webrtcbin takes it; else a reason.
+Result<std::string> parse_turn_uri(const std::string &uri);
+// A readable PEM file holding at least one certificate; else a reason.
+Result<void> valid_ca_file(const std::string &path);
 
 } // namespace duet::peer

@@ -20,7 +20,7 @@ using duet::pipelines::VideoSource;
 
 namespace {
 
-CliResult parse(std::vector<std::string> args) {
+duet::Result<PeerOptions> parse(std::vector<std::string> args) {
     args.insert(args.begin(), "duet-peer");
     return parse_cli(args);
 }
@@ -36,31 +36,43 @@ void test_config_file() {
     g_assert_true(g_file_set_contents(path, text, -1, nullptr));
     close(fd);
 
-    CliResult r = parse({"--config", path, "--fps", "15"});
-    g_assert_true(r.options.has_value());
-    check_str_eq(r.options->room, "grandma");
-    check_str_eq(r.options->server, "wss://example.org/ws");
-    g_assert_true(r.options->events);
-    g_assert_false(r.options->relay_only);
-    g_assert_cmpint(r.options->media.width, ==, 320);
-    g_assert_cmpint(r.options->media.fps, ==, 15); // the command line wins
-    g_assert_cmpuint(r.options->turns.size(), ==, 2);
+    auto r = parse({"--config", path, "--fps", "15"});
+    g_assert_true(r.ok());
+    check_str_eq(r->room, "grandma");
+    check_str_eq(r->server, "wss://example.org/ws");
+    g_assert_true(r->events);
+    g_assert_false(r->relay_only);
+    g_assert_cmpint(r->media.width, ==, 320);
+    g_assert_cmpint(r->media.fps, ==, 15); // the command line wins
+    g_assert_cmpuint(r->turns.size(), ==, 2);
 
-    CliResult over = parse({"--room", "lab", "--config=" + std::string(path)});
-    check_str_eq(over.options->room, "lab");
+    auto over = parse({"--room", "lab", "--config=" + std::string(path)});
+    check_str_eq(over->room, "lab");
 
-    g_assert_cmpint(parse({"--config", "/nonexistent/duet.conf"}).exit_code, ==, kExitUsage);
-    g_assert_cmpint(parse({"--config"}).exit_code, ==, kExitUsage);
+    g_assert_false(parse({"--config", "/nonexistent/duet.conf"}).ok());
+    g_assert_false(parse({"--config"}).ok());
     g_assert_true(g_file_set_contents(path, "[peer]\nroom=x\nno-such-flag=1\n", -1, nullptr));
-    g_assert_cmpint(parse({"--config", path}).exit_code, ==, kExitUsage);
+    auto unknown = parse({"--config", path});
+    g_assert_false(unknown.ok());
+    g_assert_true(unknown.message().find("'no-such-flag'") != std::string::npos);
+    // A bad value in the file names its key; a list on the command line replaces the file's.
+    g_assert_true(g_file_set_contents(path, "[peer]\nroom=x\nfps=fast\n", -1, nullptr));
+    g_assert_true(parse({"--config", path}).message().find("--fps") != std::string::npos);
+    g_assert_true(g_file_set_contents(
+        path, "[peer]\nroom=x\nrelay-only=true\nturn=turn://u:p@a.example:3478\n", -1, nullptr));
+    auto both = parse({"--config", path, "--turn", "turns://u:p@b.example:5349"});
+    g_assert_true(both.ok());
+    g_assert_true(both->relay_only);
+    g_assert_cmpuint(both->turns.size(), ==, 1);
+    check_str_eq(both->turns[0], "turns://u:p@b.example:5349");
     g_remove(path);
     g_free(path);
 }
 
 void test_defaults() {
-    CliResult r = parse({"--room", "  kitchen  "});
-    g_assert_true(r.options.has_value());
-    const PeerOptions &o = *r.options;
+    auto r = parse({"--room", "  kitchen  "});
+    g_assert_true(r.ok());
+    const PeerOptions &o = r.value();
     check_str_eq(o.room.c_str(), "kitchen"); // trimmed like the server does
     check_str_eq(o.server.c_str(), "ws://127.0.0.1:8080/ws");
     g_assert_true(o.media.video_source == VideoSource::Auto);
@@ -79,38 +91,38 @@ void test_defaults() {
 }
 
 void test_every_flag() {
-    CliResult r = parse({"--room=r",
-                         "--server",
-                         "wss://duet.example.org/ws",
-                         "--video-source",
-                         "camera",
-                         "--audio-source",
-                         "mic",
-                         "--sink",
-                         "window",
-                         "--record",
-                         "/tmp/x.webm",
-                         "--events",
-                         "--duration",
-                         "30",
-                         "--video-device",
-                         "/dev/video2",
-                         "--size",
-                         "1280x720",
-                         "--fps",
-                         "25",
-                         "--video-bitrate",
-                         "1500",
-                         "--latency-ms",
-                         "120",
-                         "--connect-timeout",
-                         "60",
-                         "--state-dir",
-                         "/tmp/duet-state",
-                         "--stats-interval",
-                         "250"});
-    g_assert_true(r.options.has_value());
-    const PeerOptions &o = *r.options;
+    auto r = parse({"--room=r",
+                    "--server",
+                    "wss://duet.example.org/ws",
+                    "--video-source",
+                    "camera",
+                    "--audio-source",
+                    "mic",
+                    "--sink",
+                    "window",
+                    "--record",
+                    "/tmp/x.webm",
+                    "--events",
+                    "--duration",
+                    "30",
+                    "--video-device",
+                    "/dev/video2",
+                    "--size",
+                    "1280x720",
+                    "--fps",
+                    "25",
+                    "--video-bitrate",
+                    "1500",
+                    "--latency-ms",
+                    "120",
+                    "--connect-timeout",
+                    "60",
+                    "--state-dir",
+                    "/tmp/duet-state",
+                    "--stats-interval",
+                    "250"});
+    g_assert_true(r.ok());
+    const PeerOptions &o = r.value();
     check_str_eq(o.server.c_str(), "wss://duet.example.org/ws");
     g_assert_true(o.media.video_source == VideoSource::Camera);
     g_assert_true(o.media.audio_source == AudioSource::Mic);
@@ -128,9 +140,9 @@ void test_every_flag() {
     check_str_eq(o.state_dir.c_str(), "/tmp/duet-state");
     g_assert_cmpint(o.stats_interval_ms, ==, 250);
     // 0 turns the stats lines off.
-    CliResult off = parse({"--room", "r", "--stats-interval", "0"});
-    g_assert_true(off.options.has_value());
-    g_assert_cmpint(off.options->stats_interval_ms, ==, 0);
+    auto off = parse({"--room", "r", "--stats-interval", "0"});
+    g_assert_true(off.ok());
+    g_assert_cmpint(off->stats_interval_ms, ==, 0);
 }
 
 void test_usage_errors() {
@@ -162,16 +174,15 @@ void test_usage_errors() {
         {"--room", "r", "--nope"},
     };
     for (const auto &args : bad) {
-        CliResult r = parse(args);
-        if (r.options) {
+        auto r = parse(args);
+        if (r.ok()) {
             std::string joined;
             for (auto &a : args)
                 joined += a + " ";
             g_printerr("accepted: %s\n", joined.c_str());
         }
-        g_assert_false(r.options.has_value());
-        g_assert_cmpint(r.exit_code, ==, kExitUsage);
-        g_assert_false(r.message.empty());
+        g_assert_false(r.ok());
+        g_assert_false(r.message().empty());
     }
 }
 
@@ -180,11 +191,11 @@ void test_size_and_url_helpers() {
     g_assert_true(s && s->first == 320 && s->second == 240);
     g_assert_false(parse_size("320x240x3").has_value());
     g_assert_false(parse_size("x").has_value());
-    std::string why;
-    g_assert_true(valid_server_url("ws://[::1]:8080/ws", &why));
-    g_assert_true(valid_server_url("wss://example.org/ws", &why));
-    g_assert_false(valid_server_url("https://example.org/ws", &why));
-    g_assert_true(why.find("ws://") != std::string::npos);
+    g_assert_true(valid_server_url("ws://[::1]:8080/ws").ok());
+    g_assert_true(valid_server_url("wss://example.org/ws").ok());
+    auto why = valid_server_url("https://example.org/ws");
+    g_assert_false(why.ok());
+    g_assert_true(why.message().find("ws://") != std::string::npos);
 }
 
 void test_backoff_grows_caps_and_jitters() {
@@ -254,14 +265,14 @@ std::string temp_file(const char *name, const std::string &text) {
 
 void test_tls_and_ice_flags() {
     std::string ca = temp_file("ca.pem", kCaPem);
-    CliResult r = parse({"--room", "r", "--server", "wss://10.0.0.5:8443/ws", "--ca-file", ca,
-                         "--stun", "stun:stun.example.org:3478", "--turn",
-                         "turn://u:p@turn.example.org:3478?transport=udp", "--turn",
-                         "turns://a%3Ab:c@turn.example.org:5349", "--relay-only"});
-    if (!r.options)
-        g_printerr("%s\n", r.message.c_str());
-    g_assert_true(r.options.has_value());
-    const PeerOptions &o = *r.options;
+    auto r = parse({"--room", "r", "--server", "wss://10.0.0.5:8443/ws", "--ca-file", ca, "--stun",
+                    "stun:stun.example.org:3478", "--turn",
+                    "turn://u:p@turn.example.org:3478?transport=udp", "--turn",
+                    "turns://a%3Ab:c@turn.example.org:5349", "--relay-only"});
+    if (!r.ok())
+        g_printerr("%s\n", r.message().c_str());
+    g_assert_true(r.ok());
+    const PeerOptions &o = r.value();
     check_str_eq(o.ca_file.c_str(), ca.c_str());
     check_str_eq(o.stun.c_str(), "stun://stun.example.org:3478"); // webrtcbin's form
     g_assert_cmpuint(o.turns.size(), ==, 2);
@@ -270,20 +281,20 @@ void test_tls_and_ice_flags() {
     g_assert_true(o.relay_only);
 
     // Defaults: the system's CAs, no local ICE servers, every transport allowed.
-    CliResult d = parse({"--room", "r"});
-    g_assert_true(d.options->ca_file.empty());
-    g_assert_true(d.options->stun.empty());
-    g_assert_true(d.options->turns.empty());
-    g_assert_false(d.options->relay_only);
+    auto d = parse({"--room", "r"});
+    g_assert_true(d->ca_file.empty());
+    g_assert_true(d->stun.empty());
+    g_assert_true(d->turns.empty());
+    g_assert_false(d->relay_only);
     // A relative --ca-file is made absolute (GTlsFileDatabase insists on it).
     std::string rel = "duet-peer-cli-" + std::to_string(getpid()) + ".pem";
     g_assert_true(g_file_set_contents(rel.c_str(), kCaPem, -1, nullptr));
-    CliResult relative = parse({"--room", "r", "--ca-file", rel});
+    auto relative = parse({"--room", "r", "--ca-file", rel});
     g_remove(rel.c_str());
-    g_assert_true(relative.options.has_value());
-    g_assert_true(g_path_is_absolute(relative.options->ca_file.c_str()));
-    g_assert_true(g_str_has_suffix(relative.options->ca_file.c_str(), ("/" + rel).c_str()));
-    check_str_eq(parse({"--room", "r", "--stun", "stun://h:19302"}).options->stun.c_str(),
+    g_assert_true(relative.ok());
+    g_assert_true(g_path_is_absolute(relative->ca_file.c_str()));
+    g_assert_true(g_str_has_suffix(relative->ca_file.c_str(), ("/" + rel).c_str()));
+    check_str_eq(parse({"--room", "r", "--stun", "stun://h:19302"}).value().stun.c_str(),
                  "stun://h:19302");
 
     std::string empty = temp_file("empty.pem", "");
@@ -310,14 +321,13 @@ void test_tls_and_ice_flags() {
     for (auto &[args, flag] : bad) {
         std::vector<std::string> full{"--room", "r"};
         full.insert(full.end(), args.begin(), args.end());
-        CliResult e = parse(full);
-        if (e.options)
+        auto e = parse(full);
+        if (e.ok())
             g_printerr("accepted: %s %s\n", args[0].c_str(), args.back().c_str());
-        g_assert_false(e.options.has_value());
-        g_assert_cmpint(e.exit_code, ==, kExitUsage);
-        if (e.message.find(flag) == std::string::npos)
-            g_printerr("message without %s: %s\n", flag, e.message.c_str());
-        g_assert_true(e.message.find(flag) != std::string::npos); // says which flag
+        g_assert_false(e.ok());
+        if (e.message().find(flag) == std::string::npos)
+            g_printerr("message without %s: %s\n", flag, e.message().c_str());
+        g_assert_true(e.message().find(flag) != std::string::npos); // says which flag
     }
     for (const char *f : {"ca.pem", "empty.pem", "junk.pem"})
         g_remove((std::filesystem::path(ca).parent_path() / f).c_str());
