@@ -266,6 +266,12 @@ function onJoined(msg) {
   const plan = rules.onJoined(msg, call);
   for (const id of msg.peers) cancelReoffer(id);
   apply(plan);
+  // A live link kept with someone not in the room now: they dropped, their seat is held.
+  for (const id of call.ids()) {
+    if (session.peers.has(id)) continue;
+    session.dropped.add(id);
+    ui.setRemoteState(id, remoteState(id));
+  }
 
   const link = shareLink(msg.room);
   history.replaceState(null, '', new URL(link).search);

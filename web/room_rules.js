@@ -19,14 +19,17 @@ import { ErrorCode, LeaveReason } from './protocol.js';
 /**
  * `joined`, first time or after a reconnection. Newcomer offers: we offer to everyone in
  * `peers`. A fresh seat means a fresh identity, so links made under an old id are closed
- * first; a resumed seat keeps links to people still here, and a link whose media never
- * stopped is kept as it is instead of offered again.
+ * first. A resumed seat keeps links to people still here, and a link whose media never
+ * stopped is kept as it is instead of offered again, even with someone `peers` does not
+ * list: their seat may be held (they dropped too, say when a proxy restarted) and they
+ * keep the link when they resume. A link still negotiating cannot finish without them.
  * @param {{peers: string[], resumed: boolean}} msg @param {LinkView} links
  */
 export function onJoined({ peers, resumed }, links) {
   const actions = [];
   for (const id of links.ids()) {
-    if (!resumed || !peers.includes(id)) actions.push({ close: id });
+    if (resumed && (peers.includes(id) || links.isLive(id))) continue;
+    actions.push({ close: id });
   }
   for (const id of peers) {
     if (resumed && links.isLive(id)) continue;
