@@ -4,6 +4,7 @@
 import { Call } from './call.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
+import * as rules from './room_rules.js';
 import { Signaling } from './signaling.js';
 import { named, State, Ui } from './ui.js';
 
@@ -261,16 +262,15 @@ function onJoined(msg) {
   session.dropped.clear();
   call.setIceServers(msg.iceServers);
 
-  // A fresh seat means a fresh identity: links made under an old id are meaningless now.
-  // A resumed seat keeps links to people still here.
+  // Newcomer offers; a fresh seat closes old links, a resume keeps live ones (room_rules.js).
+  const plan = rules.onJoined(msg, call);
+  for (const id of msg.peers) cancelReoffer(id);
+  apply(plan);
+  // A live link kept with someone not in the room now: they dropped, their seat is held.
   for (const id of call.ids()) {
-    if (!msg.resumed || !session.peers.has(id)) call.remove(id);
-  }
-  // Newcomer offers. After a resume, a link whose media never stopped is kept as it is.
-  for (const id of msg.peers) {
-    cancelReoffer(id);
-    if (msg.resumed && call.isLive(id)) continue;
-    call.offer(id);
+    if (session.peers.has(id)) continue;
+    session.dropped.add(id);
+    ui.setRemoteState(id, remoteState(id));
   }
 
   const link = shareLink(msg.room);
@@ -280,58 +280,60 @@ function onJoined(msg) {
   if (wasAway) ui.toast('Reconnected.');
 }
 
-function onPeerJoined({ id, resumed }) {
+function onPeerJoined(msg) {
+  const { id, resumed } = msg;
   cancelReoffer(id);
   session.peers.add(id);
   session.dropped.delete(id);
   session.someoneLeft = false;
-  if (resumed) {
-    ui.toast('The other person is back.');
-  } else {
-    // A new id never has a link yet; if one exists it is stale.
-    session.call.remove(id);
-    ui.toast('Someone joined the room.');
-  }
+  apply(rules.onPeerJoined(msg, session.call));
+  ui.toast(resumed ? 'The other person is back.' : 'Someone joined the room.');
   // Either way they offer to us (newcomer rule); a live link stays until they do.
   ui.setRemoteState(id, remoteState(id));
 }
 
-function onPeerLeft({ id, reason }) {
+function onPeerLeft(msg) {
+  const { id, reason } = msg;
   cancelReoffer(id);
   session.peers.delete(id);
+  if (reason === LeaveReason.DROPPED) session.dropped.add(id);
+  else session.dropped.delete(id);
+  // A dropped peer keeps its link (media may still flow); one that left or expired does not.
+  apply(rules.onPeerLeft(msg, session.call));
   if (reason === LeaveReason.DROPPED) {
-    // Keep the link: if only their signalling dropped, media keeps flowing.
-    session.dropped.add(id);
     ui.setRemoteState(id, 'dropped');
     ui.toast('The other person dropped, waiting for them to come back…', { kind: 'warn' });
     return;
   }
-  session.dropped.delete(id);
-  session.call.remove(id);
   session.someoneLeft = true;
   ui.toast(reason === LeaveReason.EXPIRED ? 'The other person did not come back.' : 'The other person left the call.');
 }
 
-function onServerError({ code, message }) {
-  switch (code) {
-    case ErrorCode.ROOM_FULL: {
-      const room = session.room;
-      exitCall();
-      session.room = room;
-      session.roomFull = true;
-      ui.askRoom({ value: room, error: named`Room “${room}” is already full. Try another name.` });
-      break;
-    }
-    case ErrorCode.INVALID_ROOM: {
-      const room = session.room;
-      exitCall();
-      session.room = null;
-      ui.askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
-      break;
-    }
-    default:
-      // unknown-peer and friends: a message raced with someone leaving. Nothing to show.
-      console.warn(`duet: server error ${code}: ${message}`);
+function onServerError(msg) {
+  const { code, message } = msg;
+  if (rules.onError(msg).length === 0) {
+    // unknown-peer and friends: a message raced with someone leaving. Nothing to show.
+    console.warn(`duet: server error ${code}: ${message}`);
+    return;
+  }
+  // room-full or invalid-room: back to the room dialog, saying why.
+  const room = session.room;
+  exitCall();
+  if (code === ErrorCode.ROOM_FULL) {
+    session.room = room;
+    session.roomFull = true;
+    ui.askRoom({ value: room, error: named`Room “${room}” is already full. Try another name.` });
+  } else {
+    session.room = null;
+    ui.askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
+  }
+}
+
+/** Carries out the actions room_rules.js decided on. */
+function apply(actions) {
+  for (const action of actions) {
+    if ('close' in action) session.call.remove(action.close);
+    else if ('offer' in action) session.call.offer(action.offer);
   }
 }
 
