@@ -3,6 +3,7 @@
 #include "common/logging.h"
 #include "pipelines/debug.h"
 #include "src/peer/cli.h"
+#include "src/peer/exit_codes.h"
 #include "src/peer/peer_app.h"
 #include "src/peer/ws_signaller.h"
 

@@ -8,7 +8,7 @@
 // pad reads the mean luma of every decoded frame. Both ends use CLOCK_MONOTONIC
 // (g_get_monotonic_time, and GStreamer's system clock for the sync-sink estimate).
 #include "pipelines/debug.h"
-#include "src/peer/loopback_signaller.h"
+#include "tests/support/loopback_signaller.h"
 #include "src/peer/peer_app.h"
 
 #include <gst/gst.h>

@@ -9,13 +9,8 @@
 #include <string>
 #include <vector>
 
-namespace duet::peer {
 
-// Exit codes, as documented in DESIGN.md and docs/KIOSK.md.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitRoomFull = 3;
+namespace duet::peer {
 
 inline constexpr const char *kDefaultServer = "ws://127.0.0.1:8080/ws";
 // Once a second: a rate over one second is what people read as "fps", and one line per

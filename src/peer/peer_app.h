@@ -5,6 +5,7 @@
 #include "pipelines/call_pipeline.h"
 #include "pipelines/webrtc_session.h"
 #include "src/peer/cli.h"
+#include "src/peer/exit_codes.h"
 #include "src/peer/events.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"

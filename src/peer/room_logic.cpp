@@ -2,7 +2,7 @@
 // The protocol's rules for a peer: newcomer offers, one leg per peer, resume keeps live legs.
 #include "src/peer/room_logic.h"
 
-#include "src/peer/cli.h"
+#include "src/peer/exit_codes.h"
 
 #include <glib.h>
 

@@ -10,7 +10,7 @@
 namespace duet::peer {
 
 // Implemented over a WebSocket to duet-server (WsSignaller) and, for tests, in process
-// (LoopbackSignaller). Every callback runs on the main thread.
+// (tests/support/LoopbackSignaller). Every callback runs on the main thread.
 class Signaller {
   public:
     class Listener {

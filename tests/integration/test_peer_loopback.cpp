@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Two PeerApps in one process, meeting through the loopback signaller: no server, no sockets.
 #include "pipelines/debug.h"
-#include "src/peer/loopback_signaller.h"
+#include "tests/support/loopback_signaller.h"
 #include "src/peer/peer_app.h"
 
 #include <glib.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Room logic: server messages in, call actions out, checked against a fake set of legs.
-#include "src/peer/cli.h"
+#include "src/peer/exit_codes.h"
 #include "src/peer/room_logic.h"
 
 #include <glib.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Runs tests/room-rules/cases.json (the room rules, written once as data) against duet-peer's
 // RoomLogic. The browser client runs the same file in tests/room-rules/room_rules.test.mjs.
-#include "src/peer/cli.h"
+#include "src/peer/exit_codes.h"
 #include "src/peer/room_logic.h"
 
 #include <glib.h>

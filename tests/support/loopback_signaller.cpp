@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Loopback hub and signaller: the registry's effects delivered through the main loop.
-#include "src/peer/loopback_signaller.h"
+#include "tests/support/loopback_signaller.h"
 
 #include "common/main_thread.h"
 
