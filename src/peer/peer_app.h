@@ -6,6 +6,7 @@
 #include "pipelines/webrtc_session.h"
 #include "src/peer/cli.h"
 #include "src/peer/events.h"
+#include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
 #include "src/peer/signaller.h"
@@ -14,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace duet::peer {
 
@@ -42,6 +44,7 @@ class PeerApp : private Signaller::Listener,
     // For tests.
     Signaller &signaller() { return *signaller_; }
     std::size_t leg_count() const { return legs_.size(); }
+    std::size_t pending_offer_count() const { return pending_offers_.size(); }
     const std::string &id() const { return logic_.id(); }
 
   private:
@@ -51,6 +54,9 @@ class PeerApp : private Signaller::Listener,
         // The counters at the previous `stats` event (or the leg's start), for rates.
         guint64 last_video = 0, last_audio = 0;
         gint64 last_us = 0;
+        // Answering an offer, the answer not sent yet: newer offers wait (see apply).
+        bool answering = false;
+        gint64 started_us = 0;
     };
 
     // Signaller::Listener
@@ -81,6 +87,19 @@ class PeerApp : private Signaller::Listener,
 
     void apply(std::vector<Action> actions);
     bool open_leg(const std::string &peer, bool offerer, unsigned video_pt, unsigned audio_pt);
+    // A fresh leg answering `sdp` (replacing any leg with `peer`), then `candidates`.
+    void answer_offer(const std::string &peer, const std::string &sdp,
+                      const std::vector<proto::CandidateData> &candidates);
+    // Whether `peer`'s leg is still writing its answer (and not stuck at it).
+    bool answering(const std::string &peer) const;
+    // Time left before `peer`'s leg in construction counts as stuck, in ms (at least 1).
+    unsigned ms_until_stuck(const std::string &peer) const;
+    // A waiting offer's turn: answered unless `peer`'s leg is still answering.
+    void on_offer_due(const std::string &peer);
+    void answer_pending_now(const std::string &peer);
+    // Answers `peer`'s waiting offer from the main loop, unless a leg is answering by then
+    // (which calls this again when its answer is out or it fails).
+    void answer_pending_soon(const std::string &peer);
     void close_leg(const std::string &peer);
     // Closes the leg later, if `session` is still the one serving `peer` then.
     void close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why);
@@ -100,6 +119,7 @@ class PeerApp : private Signaller::Listener,
     std::unique_ptr<SeatStore> seat_;
     std::string saved_token_;
     std::map<std::string, Leg> legs_;
+    PendingOffers pending_offers_{[this](const std::string &peer) { on_offer_due(peer); }};
     std::function<void()> on_finished_;
     guint duration_timer_ = 0;
     guint finalize_timer_ = 0;
