@@ -281,8 +281,7 @@ void PeerApp::answer_pending_now(const std::string &peer) {
     auto offer = pending_offers_.take(peer);
     if (!offer)
         return;
-    g_debug("answering the newest offer from %s, held while the previous one was answered",
-            peer.c_str());
+    g_debug("the newest offer from %s waited for the previous answer; its turn now", peer.c_str());
     answer_offer(peer, offer->sdp, offer->candidates);
 }
 

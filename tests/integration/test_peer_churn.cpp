@@ -26,17 +26,17 @@ constexpr unsigned kOfferPeriodMs = 22;
 // libnice, libsrtp, OpenSSL's DTLS state and the decoders for good (see kFigureMargins).
 constexpr unsigned kWarmUpOffers = 3;
 
-// How far above idle duet-peer may stay once the churn is over. Measured idle figures are
-// in the test's output (g_test_message). With every leg released the remainder is what
-// GLib and GStreamer keep by design: threads of GstTaskPool/GThreadPool parked for reuse
-// (GLib keeps up to 2 unused pool threads, each pool its own), a few cached sockets/fds of
-// plugins loaded on first use (the netlink socket libnice caches for interface lookups),
-// and memory glibc keeps in its per-thread arenas after freeing it (arenas are trimmed only
-// from the top, and a churn of hundreds of threads spreads allocations over all of them).
+// How far above idle duet-peer may stay once the churn is over. Measured with every leg
+// released (idle after the warm-up leg -> settled after the churn, 2-core VM): threads
+// 8 -> 12-13, fds 12 -> 12, sockets 5 -> 5, RSS +1.1-1.7 MB. The threads left are
+// GstTaskPool/GThreadPool threads parked for reuse (they time out after 15 s); RSS is
+// what glibc keeps in its per-thread arenas. Before the fixes the same run ended with
+// +54 sockets (leaked ICE agents) and, while legs waited for their bus messages, RSS
+// +23-40 MB. Sockets are held to the figure before any leg at all: nothing may keep one.
 struct Margins {
-    long threads, fds, rss_kb;
+    long threads, fds, sockets, rss_kb;
 };
-constexpr Margins kFigureMargins{8, 8, 40 * 1024};
+constexpr Margins kFigureMargins{8, 8, 2, 16 * 1024};
 // How long the figures may take to fall after the last leave: webrtcbin's and libnice's
 // threads end asynchronously, thread pools time idle threads out after 15 s (GLib's
 // g_thread_pool default), so this bound covers one such period with room for a loaded box.
@@ -87,10 +87,21 @@ bool rss_meaningful() {
     return g_getenv("ASAN_OPTIONS") == nullptr;
 }
 
-bool within(const Figures &now, const Figures &idle, const Margins &m) {
+// `idle` after the warm-up leg; `fresh` before any leg (for sockets).
+bool within(const Figures &now, const Figures &idle, const Figures &fresh, const Margins &m) {
     return now.threads >= 0 && now.threads <= idle.threads + m.threads &&
-           now.fds <= idle.fds + m.fds &&
+           now.fds <= idle.fds + m.fds && now.sockets <= fresh.sockets + m.sockets &&
            (!rss_meaningful() || now.rss_kb <= idle.rss_kb + m.rss_kb);
+}
+
+// Lines of `path` that contain `needle`.
+std::size_t count_lines(const std::string &path, const std::string &needle) {
+    std::ifstream in(path);
+    std::string line;
+    std::size_t n = 0;
+    while (std::getline(in, line))
+        n += line.find(needle) != std::string::npos;
+    return n;
 }
 
 // Readings 250 ms apart until thread and fd counts hold still for three of them: legs that
@@ -286,6 +297,8 @@ void test_offer_churn() {
     g_assert_cmpint(pid, >, 0);
     gint64 t0 = g_get_monotonic_time();
 
+    Figures fresh = steady_figures(pid, 5000);
+    g_test_message("idle before any leg: %s", describe(fresh).c_str());
     Abuser abuser(server, room, victim_id);
     Figures peak;
     auto sample = [&] {
@@ -319,13 +332,21 @@ void test_offer_churn() {
     g_test_message("%u offers, %u answers, %.1f s", abuser.offers(), abuser.answers(),
                    double(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 
+    // At most one leg in construction at a time: every leg the victim built for the abuser
+    // answered its offer, except at most one per leave that ended a leg still answering
+    // (G_MESSAGES_DEBUG=duet logs ": answering ID" per leg, "sending answer to ID" per answer).
+    std::size_t built = count_lines(victim.log_path(), ": answering ");
+    std::size_t answered = count_lines(victim.log_path(), "sending answer to ");
+    g_test_message("legs built %zu, answers sent %zu", built, answered);
+    g_assert_cmpuint(built, <=, answered + kRounds + 1);
+
     // Every leg is gone: the figures fall back to idle (bounded poll, not a sleep).
     Figures now;
     gint64 settle_start = g_get_monotonic_time();
     bool settled = wait_until(
         [&] {
             now = read_figures(pid);
-            return within(now, idle, kFigureMargins);
+            return within(now, idle, fresh, kFigureMargins);
         },
         kSettleTimeoutMs);
     g_test_message("after the churn (%s in %.1f s): %s", settled ? "settled" : "NOT settled",
@@ -333,10 +354,11 @@ void test_offer_churn() {
                    describe(now).c_str());
     if (!settled) {
         victim.print_log_tail(20);
-        g_error("duet-peer kept resources after the churn: idle %s, now %s (margins +%ld "
-                "threads, +%ld fds, +%ld MB)",
-                describe(idle).c_str(), describe(now).c_str(), kFigureMargins.threads,
-                kFigureMargins.fds, kFigureMargins.rss_kb / 1024);
+        g_error("duet-peer kept resources after the churn: idle %s (sockets before any leg "
+                "%ld), now %s (margins +%ld threads, +%ld fds, +%ld sockets, +%ld MB)",
+                describe(idle).c_str(), fresh.sockets, describe(now).c_str(),
+                kFigureMargins.threads, kFigureMargins.fds, kFigureMargins.sockets,
+                kFigureMargins.rss_kb / 1024);
     }
 
     // An honest call with the same duet-peer still works: both sides decode video and audio.
