@@ -31,11 +31,20 @@ constexpr std::size_t kMaxLegs = 8;
 // long is stuck, and a newer offer from the same peer replaces it at once.
 constexpr gint64 kMaxAnswerUs = 10 * G_USEC_PER_SEC;
 
+// Our own signalling stays within half of duet-server's default limit (50 messages/s, a
+// burst of 200; more closes the socket with 1008). A call leg sends its offer or answer and
+// a handful of candidates (4-5 on loopback, a dozen or two on a multi-homed box); answering
+// every offer of a member that offers every 22 ms sent ~80 messages/s and got us thrown
+// out of the server. A new answering leg starts only when this budget has room for one.
+constexpr double kSendPerSecond = 25;
+constexpr double kSendBurst = 100;
+constexpr double kMessagesPerLeg = 20;
+
 } // namespace
 
 PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events)
     : options_(std::move(options)), signaller_(std::move(signaller)), events_(events),
-      logic_(options_.room) {}
+      logic_(options_.room), send_budget_(kSendPerSecond, kSendBurst) {}
 
 PeerApp::~PeerApp() {
     alive_.reset();
@@ -200,10 +209,11 @@ void PeerApp::apply(std::vector<Action> actions) {
             // One leg in construction per peer: while one is answering, the newest offer
             // waits for it (an older waiting one is dropped), so a peer that offers faster
             // than we answer costs one leg at a time (issue 11).
-            if (answering(an->peer)) {
-                g_debug("offer from %s while answering its previous one: it waits its turn",
+            if (unsigned wait_ms = ms_until_leg_may_start(an->peer)) {
+                g_debug("offer from %s while answering its previous one (or short of signalling "
+                        "budget): it waits its turn",
                         an->peer.c_str());
-                pending_offers_.hold(an->peer, an->sdp, ms_until_stuck(an->peer));
+                pending_offers_.hold(an->peer, an->sdp, wait_ms);
                 continue;
             }
             pending_offers_.drop(an->peer);
@@ -269,10 +279,15 @@ unsigned PeerApp::ms_until_stuck(const std::string &peer) const {
 // Should the leg being built never answer, the waiting offer still gets its turn once that
 // leg counts as stuck (kMaxAnswerUs after it started).
 void PeerApp::on_offer_due(const std::string &peer) {
-    if (answering(peer))
-        pending_offers_.rearm(peer, ms_until_stuck(peer)); // a newer leg: wait for it
+    if (unsigned wait_ms = ms_until_leg_may_start(peer))
+        pending_offers_.rearm(peer, wait_ms); // a newer leg, or the budget: wait for it
     else
         answer_pending_now(peer);
+}
+
+unsigned PeerApp::ms_until_leg_may_start(const std::string &peer) {
+    unsigned budget_ms = send_budget_.ms_until(g_get_monotonic_time(), kMessagesPerLeg);
+    return std::max(answering(peer) ? ms_until_stuck(peer) : 0u, budget_ms);
 }
 
 void PeerApp::answer_pending_now(const std::string &peer) {
@@ -292,8 +307,8 @@ void PeerApp::answer_pending_soon(const std::string &peer) {
     // From the main loop: this runs after a session callback, which must not see its own
     // session replaced under it.
     post_to_main(g_main_context_default(), [this, alive, peer] {
-        if (!alive.expired() && !answering(peer))
-            answer_pending_now(peer);
+        if (!alive.expired())
+            on_offer_due(peer);
     });
 }
 
@@ -388,6 +403,7 @@ std::vector<std::string> PeerApp::peers() const {
 }
 
 void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
+    send_budget_.spend(g_get_monotonic_time());
     signaller_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
 }
 

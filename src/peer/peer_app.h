@@ -9,6 +9,7 @@
 #include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
+#include "src/peer/send_budget.h"
 #include "src/peer/signaller.h"
 
 #include <functional>
@@ -94,6 +95,9 @@ class PeerApp : private Signaller::Listener,
     bool answering(const std::string &peer) const;
     // Time left before `peer`'s leg in construction counts as stuck, in ms (at least 1).
     unsigned ms_until_stuck(const std::string &peer) const;
+    // 0 if a leg answering `peer` may start now, else how long until it may (its previous
+    // leg is still answering, or our signalling budget is short).
+    unsigned ms_until_leg_may_start(const std::string &peer);
     // A waiting offer's turn: answered unless `peer`'s leg is still answering.
     void on_offer_due(const std::string &peer);
     void answer_pending_now(const std::string &peer);
@@ -119,6 +123,7 @@ class PeerApp : private Signaller::Listener,
     std::unique_ptr<SeatStore> seat_;
     std::string saved_token_;
     std::map<std::string, Leg> legs_;
+    SendBudget send_budget_; // what our signalling may still send (see peer_app.cpp)
     PendingOffers pending_offers_{[this](const std::string &peer) { on_offer_due(peer); }};
     std::function<void()> on_finished_;
     guint duration_timer_ = 0;

@@ -329,6 +329,10 @@ void test_offer_churn() {
         g_assert_false(victim.exited());
     }
     g_test_message("peak during churn: %s", describe(peak).c_str());
+    // Answering the abuser never cost the victim its own seat: its signalling stayed within
+    // the server's rate limit (no 1008 close, so no reconnection).
+    for (const auto &e : victim.events())
+        g_assert_true(json_str(e, "event") != "reconnecting");
     g_test_message("%u offers, %u answers, %.1f s", abuser.offers(), abuser.answers(),
                    double(g_get_monotonic_time() - t0) / G_USEC_PER_SEC);
 
