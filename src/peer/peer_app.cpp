@@ -276,8 +276,9 @@ unsigned PeerApp::ms_until_stuck(const std::string &peer) const {
     return unsigned(std::clamp<gint64>(kMaxAnswerUs - since, 0, kMaxAnswerUs) / 1000 + 1);
 }
 
-// Should the leg being built never answer, the waiting offer still gets its turn once that
-// leg counts as stuck (kMaxAnswerUs after it started).
+// A waiting offer's timer: it fires when the budget has room again, or when the leg being
+// built counts as stuck (kMaxAnswerUs after it started), so the offer gets its turn even if
+// that leg never answers.
 void PeerApp::on_offer_due(const std::string &peer) {
     if (unsigned wait_ms = ms_until_leg_may_start(peer))
         pending_offers_.rearm(peer, wait_ms); // a newer leg, or the budget: wait for it
