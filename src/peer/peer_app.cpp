@@ -23,8 +23,7 @@ constexpr unsigned kFinalizeTimeoutMs = 3000;
 constexpr unsigned kMaxWarmWaitMs = 3000;
 
 // Calls held at once. duet-server admits two people per room by default (one call); this
-// only bounds what a misconfigured or hostile server could make us build: each leg costs a
-// webrtcbin with its threads and sockets, and a kiosk encodes for all of them.
+// bounds what a misconfigured or hostile server could make us build (a webrtcbin each).
 constexpr std::size_t kMaxLegs = 8;
 
 // A leg writes its answer within a frame or two of its offer; one that has not after this
@@ -32,10 +31,10 @@ constexpr std::size_t kMaxLegs = 8;
 constexpr gint64 kMaxAnswerUs = 10 * G_USEC_PER_SEC;
 
 // Our own signalling stays within half of duet-server's default limit (50 messages/s, a
-// burst of 200; more closes the socket with 1008). A call leg sends its offer or answer and
-// a handful of candidates (4-5 on loopback, a dozen or two on a multi-homed box); answering
-// every offer of a member that offers every 22 ms sent ~80 messages/s and got us thrown
-// out of the server. A new answering leg starts only when this budget has room for one.
+// burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
+// candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
+// offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
+// when this budget has room for one.
 constexpr double kSendPerSecond = 25;
 constexpr double kSendBurst = 100;
 constexpr double kMessagesPerLeg = 20;
