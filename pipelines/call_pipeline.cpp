@@ -37,6 +37,25 @@ void warm_up_webrtc() {
             gst_object_unref(gst_object_ref_sink(e));
 }
 
+// The bus watch hands the main thread one message per main-loop iteration, and every
+// message holds a reference to the element that posted it. A call leg posts hundreds as it
+// starts and stops (state changes, stream status, ...), so under offer churn the queue grew
+// faster than it drained and removed legs stayed alive, threads and sockets and all, until
+// their messages came up: up to 22 dead webrtcbins at a time, 55-111 threads and 143-305
+// fds at the peak (issue 11). Only what on_bus acts on is queued; the rest is dropped in
+// the posting thread, at once, which frees a removed leg as soon as we let it go.
+GstBusSyncReply keep_what_on_bus_uses(GstBus *, GstMessage *msg, gpointer) {
+    switch (GST_MESSAGE_TYPE(msg)) {
+    case GST_MESSAGE_ERROR:
+    case GST_MESSAGE_WARNING:
+    case GST_MESSAGE_LATENCY:
+        return GST_BUS_PASS;
+    default:
+        gst_message_unref(msg); // a sync handler that drops a message owns it
+        return GST_BUS_DROP;
+    }
+}
+
 } // namespace
 
 std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
@@ -76,6 +95,7 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
             return nullptr;
     }
     auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
+    gst_bus_set_sync_handler(bus.get(), keep_what_on_bus_uses, nullptr, nullptr);
     p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
     GMainContext *ctx = g_main_context_ref_thread_default();
     std::weak_ptr<int> alive = p->alive_;

@@ -7,6 +7,7 @@
 #include "pipelines/sdp_util.h"
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/webrtcbin_teardown.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
@@ -331,6 +332,8 @@ WebrtcSession::~WebrtcSession() {
         gst_element_release_request_pad(l.tee, l.tee_pad);
         gst_object_unref(l.tee_pad);
     }
+    if (webrtc_)
+        detach_receive_bins_from_ice(webrtc_);
     if (bin_) {
         gst_element_set_state(bin_, GST_STATE_NULL);
         if (pipeline_ && GST_OBJECT_PARENT(bin_) == GST_OBJECT(pipeline_))

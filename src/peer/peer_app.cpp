@@ -8,6 +8,8 @@
 #include "common/main_thread.h"
 #include "src/peer/ice_servers.h"
 
+#include <algorithm>
+
 namespace duet::peer {
 namespace {
 
@@ -20,17 +22,35 @@ constexpr unsigned kFinalizeTimeoutMs = 3000;
 // machine, and being seen in the room matters more than a fast first frame.
 constexpr unsigned kMaxWarmWaitMs = 3000;
 
+// Calls held at once. duet-server admits two people per room by default (one call); this
+// bounds what a misconfigured or hostile server could make us build (a webrtcbin each).
+constexpr std::size_t kMaxLegs = 8;
+
+// A leg writes its answer within a frame or two of its offer; one that has not after this
+// long is stuck, and a newer offer from the same peer replaces it at once.
+constexpr gint64 kMaxAnswerUs = 10 * G_USEC_PER_SEC;
+
+// Our own signalling stays within half of duet-server's default limit (50 messages/s, a
+// burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
+// candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
+// offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
+// when this budget has room for one.
+constexpr double kSendPerSecond = 25;
+constexpr double kSendBurst = 100;
+constexpr double kMessagesPerLeg = 20;
+
 } // namespace
 
 PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events)
     : options_(std::move(options)), signaller_(std::move(signaller)), events_(events),
-      logic_(options_.room) {}
+      logic_(options_.room), send_budget_(kSendPerSecond, kSendBurst) {}
 
 PeerApp::~PeerApp() {
     alive_.reset();
     for (guint t : {duration_timer_, finalize_timer_, stats_timer_, warm_wait_timer_})
         if (t)
             g_source_remove(t);
+    pending_offers_.clear();
     // Legs reference the pipeline: they go first.
     legs_.clear();
     pipeline_.reset();
@@ -181,33 +201,35 @@ void PeerApp::apply(std::vector<Action> actions) {
         if (shutting_down_)
             return;
         if (auto *o = std::get_if<action::Offer>(&a)) {
+            pending_offers_.drop(o->peer);
             close_leg(o->peer);
             open_leg(o->peer, true, pipelines::kVideoPayloadType, pipelines::kAudioPayloadType);
         } else if (auto *an = std::get_if<action::Answer>(&a)) {
-            if (legs_.count(an->peer))
-                g_info("new offer from %s: replacing its call with a fresh one", an->peer.c_str());
-            close_leg(an->peer);
-            auto pts = pipelines::find_payload_types(an->sdp);
-            if (!pts.vp8 && !pts.opus) {
-                g_warning("offer from %s has neither VP8 nor Opus; cannot answer",
-                          an->peer.c_str());
-                events_.emit(events::error("incompatible-offer",
-                                           "the offer has neither VP8 nor Opus", an->peer));
+            // One leg in construction per peer: while one is answering, the newest offer
+            // waits for it (an older waiting one is dropped), so a peer that offers faster
+            // than we answer costs one leg at a time (issue 11).
+            if (unsigned wait_ms = ms_until_leg_may_start(an->peer)) {
+                g_debug("offer from %s while answering its previous one (or short of signalling "
+                        "budget): it waits its turn",
+                        an->peer.c_str());
+                pending_offers_.hold(an->peer, an->sdp, wait_ms);
                 continue;
             }
-            if (open_leg(an->peer, false, pts.vp8.value_or(pipelines::kVideoPayloadType),
-                         pts.opus.value_or(pipelines::kAudioPayloadType)))
-                legs_[an->peer].session->apply_remote_description("offer", an->sdp);
+            pending_offers_.drop(an->peer);
+            answer_offer(an->peer, an->sdp, {});
         } else if (auto *aa = std::get_if<action::ApplyAnswer>(&a)) {
             auto it = legs_.find(aa->peer);
             if (it != legs_.end())
                 it->second.session->apply_remote_description("answer", aa->sdp);
         } else if (auto *c = std::get_if<action::AddCandidate>(&a)) {
+            if (pending_offers_.add_candidate(c->peer, c->candidate))
+                continue;
             auto it = legs_.find(c->peer);
             if (it != legs_.end())
                 it->second.session->add_remote_candidate(c->candidate.mline_index,
                                                          c->candidate.candidate);
         } else if (auto *cl = std::get_if<action::Close>(&a)) {
+            pending_offers_.drop(cl->peer);
             close_leg(cl->peer);
         } else if (auto *e = std::get_if<action::Emit>(&a)) {
             events_.emit(e->event);
@@ -218,6 +240,77 @@ void PeerApp::apply(std::vector<Action> actions) {
 }
 
 // ---- legs ----
+
+void PeerApp::answer_offer(const std::string &peer, const std::string &sdp,
+                           const std::vector<proto::CandidateData> &candidates) {
+    if (legs_.count(peer))
+        g_info("new offer from %s: replacing its call with a fresh one", peer.c_str());
+    close_leg(peer);
+    auto pts = pipelines::find_payload_types(sdp);
+    if (!pts.vp8 && !pts.opus) {
+        g_warning("offer from %s has neither VP8 nor Opus; cannot answer", peer.c_str());
+        events_.emit(
+            events::error("incompatible-offer", "the offer has neither VP8 nor Opus", peer));
+        return;
+    }
+    if (!open_leg(peer, false, pts.vp8.value_or(pipelines::kVideoPayloadType),
+                  pts.opus.value_or(pipelines::kAudioPayloadType)))
+        return;
+    Leg &leg = legs_[peer];
+    leg.answering = true;
+    leg.session->apply_remote_description("offer", sdp);
+    for (const auto &c : candidates)
+        leg.session->add_remote_candidate(c.mline_index, c.candidate);
+}
+
+bool PeerApp::answering(const std::string &peer) const {
+    auto it = legs_.find(peer);
+    return it != legs_.end() && it->second.answering &&
+           g_get_monotonic_time() - it->second.started_us < kMaxAnswerUs;
+}
+
+unsigned PeerApp::ms_until_stuck(const std::string &peer) const {
+    auto it = legs_.find(peer);
+    gint64 since = it == legs_.end() ? 0 : g_get_monotonic_time() - it->second.started_us;
+    return unsigned(std::clamp<gint64>(kMaxAnswerUs - since, 0, kMaxAnswerUs) / 1000 + 1);
+}
+
+// A waiting offer's timer: it fires when the budget has room again, or when the leg being
+// built counts as stuck (kMaxAnswerUs after it started), so the offer gets its turn even if
+// that leg never answers.
+void PeerApp::on_offer_due(const std::string &peer) {
+    if (unsigned wait_ms = ms_until_leg_may_start(peer))
+        pending_offers_.rearm(peer, wait_ms); // a newer leg, or the budget: wait for it
+    else
+        answer_pending_now(peer);
+}
+
+unsigned PeerApp::ms_until_leg_may_start(const std::string &peer) {
+    unsigned budget_ms = send_budget_.ms_until(g_get_monotonic_time(), kMessagesPerLeg);
+    return std::max(answering(peer) ? ms_until_stuck(peer) : 0u, budget_ms);
+}
+
+void PeerApp::answer_pending_now(const std::string &peer) {
+    if (shutting_down_)
+        return;
+    auto offer = pending_offers_.take(peer);
+    if (!offer)
+        return;
+    g_debug("the newest offer from %s waited for the previous answer; its turn now", peer.c_str());
+    answer_offer(peer, offer->sdp, offer->candidates);
+}
+
+void PeerApp::answer_pending_soon(const std::string &peer) {
+    if (!pending_offers_.waiting(peer))
+        return;
+    std::weak_ptr<int> alive = alive_;
+    // From the main loop: this runs after a session callback, which must not see its own
+    // session replaced under it.
+    post_to_main(g_main_context_default(), [this, alive, peer] {
+        if (!alive.expired())
+            on_offer_due(peer);
+    });
+}
 
 bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
                        unsigned audio_pt) {
@@ -239,6 +332,12 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
         g_warning("--relay-only but no TURN server (neither --turn nor from the server): the "
                   "call with %s cannot connect",
                   peer.c_str());
+    if (!legs_.count(peer) && legs_.size() >= kMaxLegs) {
+        std::string why = "already " + std::to_string(legs_.size()) + " calls, the most we hold";
+        g_warning("not starting a call with %s: %s", peer.c_str(), why.c_str());
+        events_.emit(events::error("session-failed", why, peer));
+        return false;
+    }
     std::string error;
     auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
                                                     std::move(cfg), this, &error);
@@ -248,7 +347,8 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
         return false;
     }
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
-    legs_[peer] = Leg{std::move(session), false, 0, 0, g_get_monotonic_time()};
+    gint64 now = g_get_monotonic_time();
+    legs_[peer] = Leg{std::move(session), false, 0, 0, now, false, now};
     return true;
 }
 
@@ -275,6 +375,7 @@ void PeerApp::close_leg_soon(const pipelines::WebrtcSession &session, const std:
         if (it != legs_.end() && it->second.session.get() == which) {
             g_message("call with %s ended: %s", peer.c_str(), why.c_str());
             close_leg(peer);
+            answer_pending_soon(peer); // a newer offer that waited for this leg
         }
     });
 }
@@ -302,6 +403,7 @@ std::vector<std::string> PeerApp::peers() const {
 }
 
 void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
+    send_budget_.spend(g_get_monotonic_time());
     signaller_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
 }
 
@@ -332,6 +434,11 @@ void PeerApp::on_local_description(pipelines::WebrtcSession &s, const std::strin
                                    const std::string &sdp) {
     g_debug("sending %s to %s", type.c_str(), s.peer_id().c_str());
     send_signal(s.peer_id(), proto::SdpData{type, sdp});
+    auto it = legs_.find(s.peer_id());
+    if (type == "answer" && it != legs_.end() && it->second.session.get() == &s) {
+        it->second.answering = false;
+        answer_pending_soon(s.peer_id());
+    }
 }
 
 void PeerApp::on_local_candidate(pipelines::WebrtcSession &s, unsigned mline,
@@ -446,6 +553,7 @@ void PeerApp::shutdown(int exit_code, const std::string &why) {
 }
 
 void PeerApp::after_signaller_closed() {
+    pending_offers_.clear();
     // Ending the legs detaches them from the recorder, which ends its tracks.
     while (!legs_.empty())
         close_leg(legs_.begin()->first);

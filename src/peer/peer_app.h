@@ -7,14 +7,17 @@
 #include "src/peer/cli.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/events.h"
+#include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
+#include "src/peer/send_budget.h"
 #include "src/peer/signaller.h"
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace duet::peer {
 
@@ -43,6 +46,7 @@ class PeerApp : private Signaller::Listener,
     // For tests.
     Signaller &signaller() { return *signaller_; }
     std::size_t leg_count() const { return legs_.size(); }
+    std::size_t pending_offer_count() const { return pending_offers_.size(); }
     const std::string &id() const { return logic_.id(); }
 
   private:
@@ -52,6 +56,9 @@ class PeerApp : private Signaller::Listener,
         // The counters at the previous `stats` event (or the leg's start), for rates.
         guint64 last_video = 0, last_audio = 0;
         gint64 last_us = 0;
+        // Answering an offer, the answer not sent yet: newer offers wait (see apply).
+        bool answering = false;
+        gint64 started_us = 0;
     };
 
     // Signaller::Listener
@@ -82,6 +89,22 @@ class PeerApp : private Signaller::Listener,
 
     void apply(std::vector<Action> actions);
     bool open_leg(const std::string &peer, bool offerer, unsigned video_pt, unsigned audio_pt);
+    // A fresh leg answering `sdp` (replacing any leg with `peer`), then `candidates`.
+    void answer_offer(const std::string &peer, const std::string &sdp,
+                      const std::vector<proto::CandidateData> &candidates);
+    // Whether `peer`'s leg is still writing its answer (and not stuck at it).
+    bool answering(const std::string &peer) const;
+    // Time left before `peer`'s leg in construction counts as stuck, in ms (at least 1).
+    unsigned ms_until_stuck(const std::string &peer) const;
+    // 0 if a leg answering `peer` may start now, else how long until it may (its previous
+    // leg is still answering, or our signalling budget is short).
+    unsigned ms_until_leg_may_start(const std::string &peer);
+    // A waiting offer's turn: answered unless `peer`'s leg is still answering.
+    void on_offer_due(const std::string &peer);
+    void answer_pending_now(const std::string &peer);
+    // Answers `peer`'s waiting offer from the main loop, unless a leg is answering by then
+    // (which calls this again when its answer is out or it fails).
+    void answer_pending_soon(const std::string &peer);
     void close_leg(const std::string &peer);
     // Closes the leg later, if `session` is still the one serving `peer` then.
     void close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why);
@@ -101,6 +124,8 @@ class PeerApp : private Signaller::Listener,
     std::unique_ptr<SeatStore> seat_;
     std::string saved_token_;
     std::map<std::string, Leg> legs_;
+    SendBudget send_budget_; // what our signalling may still send (see peer_app.cpp)
+    PendingOffers pending_offers_{[this](const std::string &peer) { on_offer_due(peer); }};
     std::function<void()> on_finished_;
     guint duration_timer_ = 0;
     guint finalize_timer_ = 0;

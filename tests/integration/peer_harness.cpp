@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -218,6 +219,11 @@ int PeerProcess::exit_status() const {
     if (g_subprocess_get_if_signaled(proc_))
         return -g_subprocess_get_term_sig(proc_);
     return g_subprocess_get_exit_status(proc_);
+}
+
+int PeerProcess::pid() const {
+    const char *id = g_subprocess_get_identifier(proc_);
+    return id ? std::atoi(id) : 0;
 }
 
 void PeerProcess::print_log_tail(std::size_t lines) const {

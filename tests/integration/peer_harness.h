@@ -50,6 +50,8 @@ class PeerProcess {
     // Exit status (valid after wait_exit): the code, or -signal if killed by a signal.
     int exit_status() const;
     const std::string &log_path() const { return log_path_; }
+    // The process id while it runs (for /proc figures), 0 once it has been reaped.
+    int pid() const;
     void print_log_tail(std::size_t lines = 40) const;
 
   private:
