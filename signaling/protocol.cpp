@@ -26,8 +26,7 @@ constexpr Names kErrorNames[] = {
     {ErrorCode::BadMessage, "bad-message"},       {ErrorCode::UnknownType, "unknown-type"},
     {ErrorCode::InvalidRoom, "invalid-room"},     {ErrorCode::RoomFull, "room-full"},
     {ErrorCode::AlreadyJoined, "already-joined"}, {ErrorCode::NotJoined, "not-joined"},
-    {ErrorCode::UnknownPeer, "unknown-peer"},     {ErrorCode::TooLarge, "too-large"},
-    {ErrorCode::RateLimited, "rate-limited"},
+    {ErrorCode::UnknownPeer, "unknown-peer"},
 };
 
 ParseError bad(std::string msg) {

@@ -33,9 +33,9 @@ enum class ErrorCode {
     AlreadyJoined,
     NotJoined,
     UnknownPeer,
-    TooLarge,
-    RateLimited,
 };
+// (An oversized message or a flood is not answered with an `error`: the connection is
+// closed with 1009 or 1008, see docs/PROTOCOL.md.)
 // Wire name, e.g. "room-full".
 const char *error_code_name(ErrorCode code);
 std::optional<ErrorCode> error_code_from_name(std::string_view name);

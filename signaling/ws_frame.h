@@ -62,8 +62,6 @@ class Decoder {
     void feed(const char *data, std::size_t len, std::vector<Event> &out);
     // From now on data messages are skipped (we sent a Close and are waiting for theirs).
     void discard_data() { discarding_ = true; }
-    // Bytes held for an unfinished frame or message (memory accounting).
-    std::size_t buffered() const { return header_len_ + message_.size() + control_.size(); }
 
   private:
     void fail(std::uint16_t code, std::vector<Event> &out);

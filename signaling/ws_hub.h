@@ -30,8 +30,6 @@ class Conn {
   public:
     enum class State { Open, Closing, Closed };
 
-    std::uint64_t id() const { return id_; }
-    State state() const { return state_; }
     bool open() const { return state_ == State::Open; }
     void *user = nullptr; // the owner's per-connection data
 
@@ -112,7 +110,6 @@ class Hub {
     // Pings silent connections, drops dead ones, cuts overdue closing handshakes. Call
     // about once a second.
     void tick(gint64 now_us);
-    std::size_t size() const { return conns_.size(); }
 
   private:
     friend class Conn;

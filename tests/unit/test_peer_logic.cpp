@@ -208,7 +208,7 @@ void test_other_errors_do_not_end_the_call() {
     RoomLogic logic("r");
     FakeLegs legs;
     for (auto code : {proto::ErrorCode::UnknownPeer, proto::ErrorCode::BadMessage,
-                      proto::ErrorCode::RateLimited})
+                      proto::ErrorCode::UnknownType, proto::ErrorCode::NotJoined})
         g_assert_cmpuint(only<action::Exit>(logic.on_message(proto::Error{code, "x"}, legs)).size(),
                          ==, 0);
     auto invalid = logic.on_message(proto::Error{proto::ErrorCode::InvalidRoom, "bad"}, legs);
