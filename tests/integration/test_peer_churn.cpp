@@ -249,9 +249,18 @@ class Abuser {
     unsigned offers() const { return serial_; }
     unsigned answers() const { return answers_; }
 
+    // One offer made `pad` bytes larger by an attribute nobody knows (an SDP may carry
+    // such lines); returns the answer to it, or "" after kAnswerTimeoutMs.
+    std::string offer_padded_and_wait(std::size_t pad) {
+        send_offer("a=x-duet-padding:" + std::string(pad, 'p') + "\r\n");
+        std::string answer, mid = "v" + std::to_string(serial_);
+        wait_until([&] { return !(answer = find_answer_with_mid(mid)).empty(); }, kAnswerTimeoutMs);
+        return answer;
+    }
+
   private:
-    void send_offer() {
-        std::string sdp = offer_sdp(++serial_);
+    void send_offer(const std::string &extra = {}) {
+        std::string sdp = offer_sdp(++serial_) + extra;
         client_.send("{\"type\":\"signal\",\"to\":\"" + victim_ +
                      "\",\"data\":{\"sdp\":{\"type\":\"offer\",\"sdp\":\"" + json_escaped(sdp) +
                      "\"}}}");
@@ -384,8 +393,28 @@ void test_offer_churn() {
 
 } // namespace
 
+// A relayed message as large as the server may be configured to take (--max-message-size
+// up to 1 MiB) must not close duet-peer's socket: it used to refuse anything over 256 KiB
+// with 1009, then reconnect, and the offer was lost.
+void test_large_relayed_offer_is_answered() {
+    ServerProcess server({"--max-message-size", "1048576"});
+    std::string room = "large-" + std::to_string(getpid());
+    PeerProcess victim("large-victim", server.ws_url(), room, {"--stats-interval", "0"});
+    std::string victim_id = joined_id(victim);
+    Abuser member(server, room, victim_id);
+    member.join();
+    std::string answer = member.offer_padded_and_wait(600 * 1024);
+    g_assert_false(answer.empty());
+    for (const auto &e : victim.events())
+        g_assert_true(json_str(e, "event") != "reconnecting");
+    victim.send_signal(SIGTERM);
+    g_assert_true(victim.wait_exit());
+    g_assert_cmpint(victim.exit_status(), ==, 0);
+}
+
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/peer/churn/offers-and-leaves", test_offer_churn);
+    g_test_add_func("/peer/large-relayed-offer", test_large_relayed_offer_is_answered);
     return finish_tests(g_test_run());
 }
