@@ -238,6 +238,26 @@ export function statusOf(page) {
   return page.getAttribute('[data-testid=status]', 'data-state');
 }
 
+/**
+ * Waits until the room dialog is open with an error matching `pattern`, still asking
+ * (status choosing-room); returns the error's text.
+ */
+export async function waitForRoomError(page, pattern) {
+  await explained(page, `waiting for a room error matching ${pattern}`, () =>
+    page.waitForFunction(
+      (re) =>
+        document.querySelector('[data-testid=room-dialog]').open &&
+        new RegExp(re, 'i').test(document.querySelector('[data-testid=room-error]').textContent),
+      pattern.source,
+      { timeout: 5000 },
+    ),
+  );
+  if ((await statusOf(page)) !== 'choosing-room') {
+    throw new Error(`${page.duetName}: the dialog shows the error but the status is ${await statusOf(page)}`);
+  }
+  return page.getByTestId('room-error').innerText();
+}
+
 /** Types a room name into the dialog and presses Enter. */
 export async function enterRoom(page, name) {
   const input = page.getByTestId('room-input');

@@ -3,20 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { enterRoom, joinedTab, startEnv, statusOf, waitForState } from './lib.mjs';
+import { enterRoom, joinedTab, startEnv, waitForRoomError, waitForState } from './lib.mjs';
 
 /** Waits until the dialog shows an error matching `pattern`; returns its text. */
 async function refused(page, pattern) {
-  await page.waitForFunction(
-    (re) =>
-      document.querySelector('[data-testid=room-dialog]').open &&
-      new RegExp(re, 'i').test(document.querySelector('[data-testid=room-error]').textContent),
-    pattern.source,
-    { timeout: 5000 },
-  );
-  assert.equal(await statusOf(page), 'choosing-room');
+  const text = await waitForRoomError(page, pattern);
   assert.equal(await page.getByTestId('room-input').getAttribute('aria-invalid'), 'true');
-  return page.getByTestId('room-error').innerText();
+  return text;
 }
 
 test('item 7: the dialog refuses invisible-only and direction-control names with a hint', async (t) => {

@@ -3,21 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { enterRoom, startEnv, statusOf, waitForState } from './lib.mjs';
+import { enterRoom, startEnv, waitForRoomError, waitForState } from './lib.mjs';
 
 async function askedAgain(page, pattern) {
-  const error = page.getByTestId('room-error');
-  await page.waitForFunction(
-    (re) =>
-      document.querySelector('[data-testid=room-dialog]').open &&
-      new RegExp(re, 'i').test(document.querySelector('[data-testid=room-error]').textContent),
-    pattern.source,
-    { timeout: 5000 },
-  );
+  const text = await waitForRoomError(page, pattern);
   assert.ok(await page.getByTestId('room-dialog').isVisible(), 'the dialog is still asking');
-  assert.equal(await statusOf(page), 'choosing-room');
   assert.ok(await page.getByTestId('room-input').evaluate((el) => el === document.activeElement), 'focus in the field');
-  return error.innerText();
+  return text;
 }
 
 // Lets the test make the next `join` carry a name the client itself would never send, to
