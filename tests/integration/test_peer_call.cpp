@@ -186,7 +186,9 @@ void test_sigterm_leaves_promptly() {
 
 void test_duration_exits_zero() {
     ServerProcess server;
-    PeerProcess p("duration", server.ws_url(), fresh_room("duration"), {"--duration", "1"});
+    // Longer than the wait for a warm pipeline before joining (at most 3 s, see KIOSK.md):
+    // with 1 s, a loaded machine left before it had joined, and the test saw no `joined`.
+    PeerProcess p("duration", server.ws_url(), fresh_room("duration"), {"--duration", "4"});
     joined_id(p);
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 0);
