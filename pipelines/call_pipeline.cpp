@@ -2,10 +2,10 @@
 // Builds and runs the shared send part; routes bus messages; asks for keyframes.
 #include "pipelines/call_pipeline.h"
 
-#include "pipelines/debug.h"
-#include "pipelines/launch.h"
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/debug.h"
+#include "pipelines/launch.h"
 
 #include <gst/video/video.h>
 
@@ -82,11 +82,11 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
     p->video_tee_ = gst_bin_get_by_name(send, kVideoTeeName);
     p->audio_tee_ = gst_bin_get_by_name(send, kAudioTeeName);
     if (media.camera) {
-        auto cam = GstRef<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
+        auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
         g_object_set(cam.get(), "device", media.video_device.c_str(), nullptr);
     }
-    auto tee_sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_, "sink"));
-    auto enc_src = GstRef<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
+    auto tee_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_, "sink"));
+    auto enc_src = Ref<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
     p->encoder_ = gst_pad_get_parent_element(enc_src.get());
 
     if (!opts.record_path.empty()) {
@@ -94,7 +94,7 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
         if (!p->recorder_)
             return nullptr;
     }
-    auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
+    auto bus = Ref<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
     gst_bus_set_sync_handler(bus.get(), keep_what_on_bus_uses, nullptr, nullptr);
     p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
     GMainContext *ctx = g_main_context_ref_thread_default();
@@ -135,8 +135,8 @@ bool CallPipeline::start(std::string *error) {
         dump_dot("duet-start-failed");
         *error = "the media pipeline did not start";
         // The bus watch has not run yet: say why here (e.g. the --record file's folder).
-        auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline_));
-        if (MessagePtr m{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
+        auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_));
+        if (auto m = Ref<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
             GError *e = nullptr;
             gst_message_parse_error(m.get(), &e, nullptr);
             *error += std::string(": ") + GST_MESSAGE_SRC_NAME(m.get()) + ": " + e->message;
@@ -150,7 +150,7 @@ bool CallPipeline::start(std::string *error) {
 void CallPipeline::request_keyframe() {
     if (!encoder_)
         return;
-    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(encoder_, "src"));
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(encoder_, "src"));
     GST_DEBUG("requesting a keyframe");
     gst_pad_send_event(src.get(),
                        gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));

@@ -26,11 +26,11 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
     r->bin_ = GST_ELEMENT(gst_object_ref_sink(bin));
     r->path_ = path;
     r->mux_ = gst_bin_get_by_name(GST_BIN(bin), "record_mux");
-    auto sink = GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), kRecordSinkName));
+    auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), kRecordSinkName));
     g_object_set(sink.get(), "location", path.c_str(), nullptr);
 
     // The file is complete when EOS reaches the file sink; tell the main thread.
-    auto sinkpad = GstRef<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
+    auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
     struct ProbeData {
         std::weak_ptr<int> alive;
         Recorder *self;
@@ -63,11 +63,11 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
         in.kind = kind;
         in.queue = gst_bin_get_by_name(GST_BIN(bin), kind == MediaKind::Video ? kRecordVideoQueue
                                                                               : kRecordAudioQueue);
-        auto target = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "sink"));
+        auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "sink"));
         GstPad *ghost = gst_ghost_pad_new(media_kind_name(kind), target.get());
         gst_element_add_pad(bin, ghost);
         in.sink = GST_PAD(gst_object_ref(ghost));
-        auto qsrc = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
         in.mux_pad = gst_pad_get_peer(qsrc.get());
         r->inputs_.push_back(in);
     }
@@ -146,7 +146,7 @@ void Recorder::end_input(Input &in) {
     if (!in.claimed && in.mux_pad) {
         // A track that never saw data has no caps; the muxer would refuse to write the
         // header. It is still waiting for it, so the pad can simply go.
-        auto qsrc = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
         gst_pad_unlink(qsrc.get(), in.mux_pad);
         gst_element_release_request_pad(mux_, in.mux_pad);
         gst_object_unref(in.mux_pad);

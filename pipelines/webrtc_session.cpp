@@ -2,11 +2,11 @@
 // webrtcbin wiring for one remote peer: payloaders, offer/answer, ICE, receive branches.
 #include "pipelines/webrtc_session.h"
 
+#include "common/gst_ref.h"
+#include "common/main_thread.h"
 #include "pipelines/debug.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
-#include "common/gst_ref.h"
-#include "common/main_thread.h"
 #include "pipelines/webrtcbin_teardown.h"
 
 #define GST_USE_UNSTABLE_API
@@ -177,10 +177,10 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
     gst_bin_add(GST_BIN(bin_), branch);
     // Requesting the pad with caps tells webrtcbin the media kind and codec at once, so an
     // offer that arrives before the first encoded frame is still answered sendrecv.
-    CapsPtr caps(gst_caps_from_string(caps_str.c_str()));
+    auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(caps_str.c_str()));
     GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
     GstPad *sink = gst_element_request_pad(webrtc_, templ, nullptr, caps.get());
-    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch, "src"));
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "src"));
     if (!sink || GST_PAD_LINK_FAILED(gst_pad_link(src.get(), sink))) {
         *error = "cannot link a payloader to webrtcbin";
         if (sink)
@@ -198,7 +198,7 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
             return GST_PAD_PROBE_REMOVE;
         },
         new Hop{alive_, this, ctx_}, [](gpointer data) { delete static_cast<Hop *>(data); });
-    auto target = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
+    auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
     GstPad *ghost = gst_ghost_pad_new(ghost_name, target.get());
     gst_pad_set_active(ghost, TRUE);
     gst_element_add_pad(bin_, ghost);
@@ -563,9 +563,9 @@ void WebrtcSession::handle_state_change() {
 }
 
 void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
-    CapsPtr caps(gst_pad_get_current_caps(pad));
+    auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
     if (!caps)
-        caps.reset(gst_pad_query_caps(pad, nullptr));
+        caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
     auto kind = rtp_media_kind(caps.get());
     bool record = kind && listener_->wants_recording(*this, *kind);
     std::string error;
@@ -576,7 +576,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
     }
     gst_bin_add(GST_BIN(bin_), branch.bin);
     gst_element_sync_state_with_parent(branch.bin);
-    auto sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "sink"));
+    auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "sink"));
     if (GST_PAD_LINK_FAILED(gst_pad_link(pad, sink.get()))) {
         fail("cannot link a receive branch");
         return;
@@ -587,7 +587,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         g_free(s);
     } else {
         // first-frame is reported from after the decoder: the frame really decoded.
-        auto dec_src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
+        auto dec_src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
         MediaKind k = *kind;
         auto *data = new std::pair<Hop, MediaKind>(Hop{alive_, this, ctx_}, k);
         gst_pad_add_probe(
@@ -602,7 +602,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
             data, [](gpointer d) { delete static_cast<std::pair<Hop, MediaKind> *>(d); });
         count_decoded(branch, counters_);
         if (record) {
-            auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "src"));
+            auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "src"));
             std::string name = std::string("record_") + media_kind_name(k);
             GstPad *ghost = gst_ghost_pad_new(name.c_str(), src.get());
             gst_pad_set_active(ghost, TRUE);

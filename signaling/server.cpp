@@ -3,7 +3,7 @@
 #include "server.h"
 
 #include "ice_servers.h"
-#include "common/gobj.h"
+#include "common/ref.h"
 
 #include <gio/gio.h>
 
