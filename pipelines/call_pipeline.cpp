@@ -97,28 +97,23 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
     auto bus = Ref<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
     gst_bus_set_sync_handler(bus.get(), keep_what_on_bus_uses, nullptr, nullptr);
     p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
-    GMainContext *ctx = g_main_context_ref_thread_default();
-    std::weak_ptr<int> alive = p->alive_;
+    LifelineHandle life = p->lifeline_.handle();
     CallPipeline *self = p.get();
-    p->warm_up_ = std::thread([ctx, alive, self] {
+    p->warm_up_ = std::thread([life, self] {
         warm_up_webrtc();
-        post_to_main(ctx, [alive, self] {
-            if (alive.expired())
-                return;
+        life.post([self] {
             self->warm_ = true;
             self->listener_->on_pipeline_warm();
         });
-        g_main_context_unref(ctx);
     });
     return p;
 }
 
 CallPipeline::~CallPipeline() {
-    alive_.reset();
+    lifeline_.cut();
     if (warm_up_.joinable())
         warm_up_.join();
-    if (bus_watch_)
-        g_source_remove(bus_watch_);
+    lifeline_.remove(bus_watch_); // gst_bus_add_watch used the thread-default context
     // The recorder's bin leaves the pipeline before the pipeline stops.
     recorder_.reset();
     if (pipeline_)

@@ -2,6 +2,7 @@
 // The one GStreamer pipeline of a duet-peer: shared capture+encode, sessions, recorder.
 #pragma once
 
+#include "common/main_thread.h"
 #include "pipelines/media_options.h"
 #include "pipelines/recorder.h"
 #include "pipelines/webrtc_session.h"
@@ -67,7 +68,7 @@ class CallPipeline {
     std::thread warm_up_;
     bool warm_ = false; // main thread only
     // Keeps the warm-up's report from reaching a destroyed pipeline.
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines

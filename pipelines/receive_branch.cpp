@@ -2,9 +2,9 @@
 // Chooses and parses the receive branch for an RTP stream from webrtcbin.
 #include "pipelines/receive_branch.h"
 
-#include "pipelines/launch.h"
-#include "common/ref.h"
 #include "common/gst_ref.h"
+#include "common/ref.h"
+#include "pipelines/launch.h"
 
 #include <cstring>
 

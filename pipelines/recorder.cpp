@@ -2,10 +2,10 @@
 // WebM recorder: input queues into webmmux into a file, finalised by EOS on every track.
 #include "pipelines/recorder.h"
 
-#include "pipelines/debug.h"
-#include "pipelines/launch.h"
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/debug.h"
+#include "pipelines/launch.h"
 
 #define GST_CAT_DEFAULT duet_debug
 
@@ -22,7 +22,6 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
     }
     std::unique_ptr<Recorder> r(new Recorder());
     r->pipeline_ = pipeline;
-    r->ctx_ = g_main_context_ref_thread_default();
     r->bin_ = GST_ELEMENT(gst_object_ref_sink(bin));
     r->path_ = path;
     r->mux_ = gst_bin_get_by_name(GST_BIN(bin), "record_mux");
@@ -32,31 +31,21 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
     // The file is complete when EOS reaches the file sink; tell the main thread.
     auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
     struct ProbeData {
-        std::weak_ptr<int> alive;
+        LifelineHandle life;
         Recorder *self;
-        GMainContext *ctx;
     };
-    auto *pd = new ProbeData{r->alive_, r.get(), g_main_context_ref(r->ctx_)};
+    auto *pd = new ProbeData{r->lifeline_.handle(), r.get()};
     gst_pad_add_probe(
         sinkpad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
         [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
             if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
                 return GST_PAD_PROBE_OK;
             auto *d = static_cast<ProbeData *>(data);
-            std::weak_ptr<int> alive = d->alive;
             Recorder *rec = d->self;
-            post_to_main(d->ctx, [alive, rec] {
-                if (!alive.expired())
-                    rec->on_file_eos();
-            });
+            d->life.post([rec] { rec->on_file_eos(); });
             return GST_PAD_PROBE_OK;
         },
-        pd,
-        [](gpointer data) {
-            auto *d = static_cast<ProbeData *>(data);
-            g_main_context_unref(d->ctx);
-            delete d;
-        });
+        pd, [](gpointer data) { delete static_cast<ProbeData *>(data); });
 
     for (MediaKind kind : {MediaKind::Video, MediaKind::Audio}) {
         Input in;
@@ -81,7 +70,7 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
 }
 
 Recorder::~Recorder() {
-    alive_.reset();
+    lifeline_.cut();
     for (auto &in : inputs_) {
         if (in.linked) {
             gst_pad_unlink(in.linked, in.sink);
@@ -100,8 +89,6 @@ Recorder::~Recorder() {
             gst_bin_remove(pipeline_, bin_);
         gst_object_unref(bin_);
     }
-    if (ctx_)
-        g_main_context_unref(ctx_);
 }
 
 Recorder::Input *Recorder::input(MediaKind kind) {
@@ -197,7 +184,7 @@ void Recorder::maybe_done() {
     auto callbacks = std::move(waiting_);
     waiting_.clear();
     for (auto &cb : callbacks)
-        post_to_main(ctx_, cb);
+        post_to_main(lifeline_.context(), cb); // they guard themselves (PeerApp's lifeline)
 }
 
 void Recorder::on_file_eos() {

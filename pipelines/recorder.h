@@ -2,6 +2,7 @@
 // Records the remote side's VP8 and Opus, as received, into one WebM file.
 #pragma once
 
+#include "common/main_thread.h"
 #include "pipelines/media_options.h"
 
 #include <gst/gst.h>
@@ -54,14 +55,14 @@ class Recorder {
     void maybe_done();
 
     GstBin *pipeline_ = nullptr;
-    GMainContext *ctx_ = nullptr; // where completion callbacks run
     GstElement *bin_ = nullptr;
     GstElement *mux_ = nullptr;
     std::string path_;
     std::vector<Input> inputs_;
     std::vector<std::function<void()>> waiting_;
     bool finalized_ = false;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Where completion callbacks run; the file-EOS report is dropped once we are gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines

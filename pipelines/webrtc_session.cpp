@@ -20,18 +20,13 @@ namespace {
 
 // What a callback on a GStreamer thread needs to reach the session on the main thread.
 struct Hop {
-    std::weak_ptr<int> alive;
+    LifelineHandle life;
     WebrtcSession *session;
-    GMainContext *ctx;
 };
 
 void run_on_main(const Hop &hop, std::function<void(WebrtcSession &)> fn) {
-    std::weak_ptr<int> alive = hop.alive;
     WebrtcSession *s = hop.session;
-    post_to_main(hop.ctx, [alive, s, fn = std::move(fn)] {
-        if (!alive.expired())
-            fn(*s);
-    });
+    hop.life.post([s, fn = std::move(fn)] { fn(*s); });
 }
 
 PeerState from_gst(GstWebRTCPeerConnectionState s) {
@@ -154,7 +149,7 @@ const char *peer_state_name(PeerState s) {
 }
 
 WebrtcSession::WebrtcSession(SessionConfig config, SessionListener *listener)
-    : config_(std::move(config)), listener_(listener), ctx_(g_main_context_ref_thread_default()) {}
+    : config_(std::move(config)), listener_(listener) {}
 
 std::unique_ptr<WebrtcSession> WebrtcSession::create(GstBin *pipeline, Sources sources,
                                                      SessionConfig config,
@@ -197,7 +192,7 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
             run_on_main(*static_cast<Hop *>(data), [](WebrtcSession &s) { s.on_send_flowing(); });
             return GST_PAD_PROBE_REMOVE;
         },
-        new Hop{alive_, this, ctx_}, [](gpointer data) { delete static_cast<Hop *>(data); });
+        new Hop{lifeline_.handle(), this}, [](gpointer data) { delete static_cast<Hop *>(data); });
     auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
     GstPad *ghost = gst_ghost_pad_new(ghost_name, target.get());
     gst_pad_set_active(ghost, TRUE);
@@ -272,7 +267,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
 }
 
 void WebrtcSession::connect_signals() {
-    const Hop proto{alive_, this, ctx_};
+    const Hop proto{lifeline_.handle(), this};
     GClosureNotify free_hop = [](gpointer data, GClosure *) { delete static_cast<Hop *>(data); };
     // Each handler gets its own copy so each can be freed with its closure.
     auto copy = [&] { return new Hop(proto); };
@@ -323,7 +318,7 @@ void WebrtcSession::connect_signals() {
 }
 
 WebrtcSession::~WebrtcSession() {
-    alive_.reset();
+    lifeline_.cut();
     if (webrtc_)
         for (gulong h : handlers_)
             g_signal_handler_disconnect(webrtc_, h);
@@ -340,7 +335,6 @@ WebrtcSession::~WebrtcSession() {
             gst_bin_remove(pipeline_, bin_);
         gst_object_unref(bin_);
     }
-    g_main_context_unref(ctx_);
 }
 
 bool WebrtcSession::owns(GstObject *obj) const {
@@ -355,7 +349,7 @@ GstPromise *WebrtcSession::promise_to_main(void (WebrtcSession::*fn)(GstPromise 
         Hop hop;
         void (WebrtcSession::*fn)(GstPromise *);
     };
-    auto *d = new Data{Hop{alive_, this, ctx_}, fn};
+    auto *d = new Data{Hop{lifeline_.handle(), this}, fn};
     return gst_promise_new_with_change_func(
         [](GstPromise *p, gpointer data) {
             auto *d = static_cast<Data *>(data);
@@ -589,7 +583,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         // first-frame is reported from after the decoder: the frame really decoded.
         auto dec_src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
         MediaKind k = *kind;
-        auto *data = new std::pair<Hop, MediaKind>(Hop{alive_, this, ctx_}, k);
+        auto *data = new std::pair<Hop, MediaKind>(Hop{lifeline_.handle(), this}, k);
         gst_pad_add_probe(
             dec_src.get(), GST_PAD_PROBE_TYPE_BUFFER,
             [](GstPad *, GstPadProbeInfo *, gpointer d) -> GstPadProbeReturn {

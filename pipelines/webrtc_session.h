@@ -2,6 +2,8 @@
 // One call leg: a webrtcbin (in its own bin) fed from the shared encoders, for one remote peer.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
 #include "pipelines/launch.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
@@ -121,7 +123,6 @@ class WebrtcSession {
 
     SessionConfig config_;
     SessionListener *listener_;
-    GMainContext *ctx_ = nullptr;
     GstBin *pipeline_ = nullptr;
     GstElement *bin_ = nullptr;    // owned ref; child of pipeline_
     GstElement *webrtc_ = nullptr; // borrowed from bin_
@@ -150,7 +151,8 @@ class WebrtcSession {
     unsigned mdns_skipped_ = 0;
     // Shared with the decoder probes, which may outlive the session by a buffer or two.
     std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Where webrtcbin's reports are posted; they are dropped once the session is gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines
