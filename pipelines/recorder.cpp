@@ -11,20 +11,18 @@
 
 namespace duet::pipelines {
 
-std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &path,
-                                           std::string *error) {
+Result<std::unique_ptr<Recorder>> Recorder::create(GstBin *pipeline, const std::string &path) {
     GErr err;
-    GstElement *bin =
-        gst_parse_bin_from_description(recorder_description().c_str(), FALSE, err.out());
-    if (!bin) {
-        *error = std::string("cannot build the recorder: ") + err.message();
-        return nullptr;
-    }
+    auto bin_ref = Ref<GstElement>::adopt(
+        gst_parse_bin_from_description(recorder_description().c_str(), FALSE, err.out()));
+    if (!bin_ref)
+        return fail(std::string("cannot build the recorder: ") + err.message());
     std::unique_ptr<Recorder> r(new Recorder());
     r->pipeline_ = pipeline;
-    r->bin_ = GST_ELEMENT(gst_object_ref_sink(bin));
+    r->bin_ = std::move(bin_ref);
+    GstElement *bin = r->bin_.get();
     r->path_ = path;
-    r->mux_ = gst_bin_get_by_name(GST_BIN(bin), "record_mux");
+    r->mux_ = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), "record_mux"));
     auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), kRecordSinkName));
     g_object_set(sink.get(), "location", path.c_str(), nullptr);
 
@@ -50,44 +48,33 @@ std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &
     for (MediaKind kind : {MediaKind::Video, MediaKind::Audio}) {
         Input in;
         in.kind = kind;
-        in.queue = gst_bin_get_by_name(GST_BIN(bin), kind == MediaKind::Video ? kRecordVideoQueue
-                                                                              : kRecordAudioQueue);
-        auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "sink"));
-        GstPad *ghost = gst_ghost_pad_new(media_kind_name(kind), target.get());
-        gst_element_add_pad(bin, ghost);
-        in.sink = GST_PAD(gst_object_ref(ghost));
-        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
-        in.mux_pad = gst_pad_get_peer(qsrc.get());
+        in.queue = Ref<GstElement>::adopt(gst_bin_get_by_name(
+            GST_BIN(bin), kind == MediaKind::Video ? kRecordVideoQueue : kRecordAudioQueue));
+        auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "sink"));
+        in.sink = Ref<GstPad>::adopt(gst_ghost_pad_new(media_kind_name(kind), target.get()));
+        gst_element_add_pad(bin, in.sink.get()); // the bin takes a reference of its own
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "src"));
+        in.mux_pad = Ref<GstPad>::adopt(gst_pad_get_peer(qsrc.get()));
         r->inputs_.push_back(in);
     }
     gst_bin_add(pipeline, bin);
-    if (!gst_element_sync_state_with_parent(bin)) {
-        *error = "cannot start the recorder";
-        return nullptr;
-    }
+    if (!gst_element_sync_state_with_parent(bin))
+        return fail("cannot start the recorder");
     GST_INFO("recording to %s", path.c_str());
     return r;
 }
 
 Recorder::~Recorder() {
     lifeline_.cut();
-    for (auto &in : inputs_) {
-        if (in.linked) {
-            gst_pad_unlink(in.linked, in.sink);
-            gst_object_unref(in.linked);
-        }
-        gst_object_unref(in.sink);
-        if (in.mux_pad)
-            gst_object_unref(in.mux_pad);
-        gst_object_unref(in.queue);
-    }
-    if (mux_)
-        gst_object_unref(mux_);
+    for (auto &in : inputs_)
+        if (in.linked)
+            gst_pad_unlink(in.linked.get(), in.sink.get());
+    inputs_.clear();
+    mux_.reset();
     if (bin_) {
-        gst_element_set_state(bin_, GST_STATE_NULL);
-        if (GST_OBJECT_PARENT(bin_) == GST_OBJECT(pipeline_))
-            gst_bin_remove(pipeline_, bin_);
-        gst_object_unref(bin_);
+        gst_element_set_state(bin_.get(), GST_STATE_NULL);
+        if (GST_OBJECT_PARENT(bin_.get()) == GST_OBJECT(pipeline_))
+            gst_bin_remove(pipeline_, bin_.get());
     }
 }
 
@@ -109,14 +96,14 @@ bool Recorder::attach(MediaKind kind, GstPad *src) {
     Input *in = input(kind);
     if (!in || in->claimed || in->ended)
         return false;
-    GstPadLinkReturn ret = gst_pad_link(src, in->sink);
+    GstPadLinkReturn ret = gst_pad_link(src, in->sink.get());
     if (GST_PAD_LINK_FAILED(ret)) {
         g_warning("recorder: cannot link the %s stream (%s)", media_kind_name(kind),
                   gst_pad_link_get_name(ret));
         return false;
     }
     in->claimed = true;
-    in->linked = GST_PAD(gst_object_ref(src));
+    in->linked = Ref<GstPad>::ref(src);
     g_info("recording the remote %s to %s", media_kind_name(kind), path_.c_str());
     return true;
 }
@@ -126,27 +113,25 @@ void Recorder::end_input(Input &in) {
         return;
     in.ended = true;
     if (in.linked) {
-        gst_pad_unlink(in.linked, in.sink);
-        gst_object_unref(in.linked);
-        in.linked = nullptr;
+        gst_pad_unlink(in.linked.get(), in.sink.get());
+        in.linked.reset();
     }
     if (!in.claimed && in.mux_pad) {
         // A track that never saw data has no caps; the muxer would refuse to write the
         // header. It is still waiting for it, so the pad can simply go.
-        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
-        gst_pad_unlink(qsrc.get(), in.mux_pad);
-        gst_element_release_request_pad(mux_, in.mux_pad);
-        gst_object_unref(in.mux_pad);
-        in.mux_pad = nullptr;
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "src"));
+        gst_pad_unlink(qsrc.get(), in.mux_pad.get());
+        gst_element_release_request_pad(mux_.get(), in.mux_pad.get());
+        in.mux_pad.reset();
         return;
     }
     // Serialised: waits for a buffer already inside the queue's chain function.
-    gst_pad_send_event(in.sink, gst_event_new_eos());
+    gst_pad_send_event(in.sink.get(), gst_event_new_eos());
 }
 
 void Recorder::detach(GstPad *src) {
     for (auto &in : inputs_) {
-        if (in.linked != src)
+        if (in.linked.get() != src)
             continue;
         end_input(in);
         // The other track of this call (if it never started) must not hold the file open.

@@ -151,13 +151,13 @@ const char *peer_state_name(PeerState s) {
 WebrtcSession::WebrtcSession(SessionConfig config, SessionListener *listener)
     : config_(std::move(config)), listener_(listener) {}
 
-std::unique_ptr<WebrtcSession> WebrtcSession::create(GstBin *pipeline, Sources sources,
-                                                     SessionConfig config,
-                                                     SessionListener *listener,
-                                                     std::string *error) {
+Result<std::unique_ptr<WebrtcSession>> WebrtcSession::create(GstBin *pipeline, Sources sources,
+                                                             SessionConfig config,
+                                                             SessionListener *listener) {
     std::unique_ptr<WebrtcSession> s(new WebrtcSession(std::move(config), listener));
-    if (!s->build(pipeline, sources, error))
-        return nullptr;
+    std::string error;
+    if (!s->build(pipeline, sources, &error))
+        return duet::fail(error);
     return s;
 }
 
@@ -169,7 +169,7 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
         *error = std::string("cannot build payloader: ") + err.message();
         return false;
     }
-    gst_bin_add(GST_BIN(bin_), branch);
+    gst_bin_add(GST_BIN(bin_.get()), branch);
     // Requesting the pad with caps tells webrtcbin the media kind and codec at once, so an
     // offer that arrives before the first encoded frame is still answered sendrecv.
     auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(caps_str.c_str()));
@@ -196,7 +196,7 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
     auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
     GstPad *ghost = gst_ghost_pad_new(ghost_name, target.get());
     gst_pad_set_active(ghost, TRUE);
-    gst_element_add_pad(bin_, ghost);
+    gst_element_add_pad(bin_.get(), ghost);
     return true;
 }
 
@@ -204,7 +204,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     pipeline_ = pipeline;
     // Unique in the pipeline: a peer's previous session is removed before its next one.
     std::string name = "session-" + config_.peer_id;
-    bin_ = GST_ELEMENT(gst_object_ref_sink(gst_bin_new(name.c_str())));
+    bin_ = Ref<GstElement>::adopt(gst_bin_new(name.c_str()));
     webrtc_ = gst_element_factory_make("webrtcbin", "webrtc");
     if (!webrtc_) {
         *error = "webrtcbin is not installed (gstreamer1.0-plugins-bad)";
@@ -226,7 +226,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     }
     disable_upnp(webrtc_);
     tune_rtpbin(webrtc_);
-    gst_bin_add(GST_BIN(bin_), webrtc_);
+    gst_bin_add(GST_BIN(bin_.get()), webrtc_);
 
     if (!link_send_branch(video_payload_description(config_.video_pt),
                           video_rtp_caps(config_.video_pt), "video_sink", error))
@@ -238,23 +238,22 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     // Only now, with the request pads linked, may negotiation-needed be acted upon.
     connect_signals();
 
-    if (!gst_bin_add(pipeline, bin_)) {
+    if (!gst_bin_add(pipeline, bin_.get())) {
         *error = "a session for this peer is still in the pipeline";
         return false;
     }
     // Running before the tees are linked: a stopped branch would answer the shared encoder
     // with FLUSHING and stall every other peer's stream.
-    if (!gst_element_sync_state_with_parent(bin_)) {
+    if (!gst_element_sync_state_with_parent(bin_.get())) {
         *error = "cannot start webrtcbin";
         return false;
     }
     for (auto [tee, ghost_name] :
          {std::pair{sources.video_tee, "video_sink"}, std::pair{sources.audio_tee, "audio_sink"}}) {
-        GstPad *tee_pad = gst_element_request_pad_simple(tee, "src_%u");
-        GstPad *ghost = gst_element_get_static_pad(bin_, ghost_name);
-        GstPadLinkReturn ret = gst_pad_link(tee_pad, ghost);
-        gst_object_unref(ghost); // the bin holds it
-        tee_links_.push_back(TeeLink{tee, tee_pad, ghost});
+        auto tee_pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
+        auto ghost = Ref<GstPad>::adopt(gst_element_get_static_pad(bin_.get(), ghost_name));
+        GstPadLinkReturn ret = gst_pad_link(tee_pad.get(), ghost.get());
+        tee_links_.push_back(TeeLink{tee, std::move(tee_pad), ghost.get()}); // the bin holds it
         if (GST_PAD_LINK_FAILED(ret)) {
             *error = std::string("cannot link the encoder to the session: ") +
                      gst_pad_link_get_name(ret);
@@ -309,8 +308,7 @@ void WebrtcSession::connect_signals() {
                 pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM,
                 [](GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_OK; }, nullptr,
                 nullptr);
-            std::shared_ptr<GstPad> owned(GST_PAD(gst_object_ref(pad)),
-                                          [](GstPad *p) { gst_object_unref(p); });
+            auto owned = Ref<GstPad>::ref(pad);
             run_on_main(*h,
                         [owned, probe](WebrtcSession &s) { s.handle_new_pad(owned.get(), probe); });
         }),
@@ -323,23 +321,22 @@ WebrtcSession::~WebrtcSession() {
         for (gulong h : handlers_)
             g_signal_handler_disconnect(webrtc_, h);
     for (auto &l : tee_links_) {
-        gst_pad_unlink(l.tee_pad, l.ghost);
-        gst_element_release_request_pad(l.tee, l.tee_pad);
-        gst_object_unref(l.tee_pad);
+        gst_pad_unlink(l.tee_pad.get(), l.ghost);
+        gst_element_release_request_pad(l.tee, l.tee_pad.get());
     }
+    tee_links_.clear();
     if (webrtc_)
         detach_receive_bins_from_ice(webrtc_);
     if (bin_) {
-        gst_element_set_state(bin_, GST_STATE_NULL);
-        if (pipeline_ && GST_OBJECT_PARENT(bin_) == GST_OBJECT(pipeline_))
-            gst_bin_remove(pipeline_, bin_);
-        gst_object_unref(bin_);
+        gst_element_set_state(bin_.get(), GST_STATE_NULL);
+        if (pipeline_ && GST_OBJECT_PARENT(bin_.get()) == GST_OBJECT(pipeline_))
+            gst_bin_remove(pipeline_, bin_.get());
     }
 }
 
 bool WebrtcSession::owns(GstObject *obj) const {
     for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
-        if (o == GST_OBJECT(bin_))
+        if (o == GST_OBJECT(bin_.get()))
             return true;
     return false;
 }
@@ -353,8 +350,7 @@ GstPromise *WebrtcSession::promise_to_main(void (WebrtcSession::*fn)(GstPromise 
     return gst_promise_new_with_change_func(
         [](GstPromise *p, gpointer data) {
             auto *d = static_cast<Data *>(data);
-            std::shared_ptr<GstPromise> held(gst_promise_ref(p),
-                                             [](GstPromise *q) { gst_promise_unref(q); });
+            auto held = Ref<GstPromise>::ref(p);
             auto fn = d->fn;
             run_on_main(d->hop, [held, fn](WebrtcSession &s) { (s.*fn)(held.get()); });
         },
@@ -363,11 +359,10 @@ GstPromise *WebrtcSession::promise_to_main(void (WebrtcSession::*fn)(GstPromise 
 
 void WebrtcSession::emit_with_promise(const char *signal, gpointer arg,
                                       void (WebrtcSession::*fn)(GstPromise *)) {
-    GstPromise *p = promise_to_main(fn);
-    g_signal_emit_by_name(webrtc_, signal, arg, p);
     // webrtcbin holds the promise until it replies, and the reply handler takes its own
-    // reference; ours only served to hand it over.
-    gst_promise_unref(p);
+    // reference; ours only serves to hand it over.
+    auto p = Ref<GstPromise>::adopt(promise_to_main(fn));
+    g_signal_emit_by_name(webrtc_, signal, arg, p.get());
 }
 
 bool WebrtcSession::promise_ok(GstPromise *p, const char *what) {
@@ -568,7 +563,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         fail(error);
         return;
     }
-    gst_bin_add(GST_BIN(bin_), branch.bin);
+    gst_bin_add(GST_BIN(bin_.get()), branch.bin);
     gst_element_sync_state_with_parent(branch.bin);
     auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "sink"));
     if (GST_PAD_LINK_FAILED(gst_pad_link(pad, sink.get()))) {
@@ -600,7 +595,7 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
             std::string name = std::string("record_") + media_kind_name(k);
             GstPad *ghost = gst_ghost_pad_new(name.c_str(), src.get());
             gst_pad_set_active(ghost, TRUE);
-            gst_element_add_pad(bin_, ghost);
+            gst_element_add_pad(bin_.get(), ghost);
             record_pads_.push_back(ghost);
             listener_->on_record_pad(*this, k, ghost);
         }

@@ -70,8 +70,11 @@ bool PeerApp::start() {
         exit_code_ = kExitFailure;
         return false;
     }
-    pipeline_ = pipelines::CallPipeline::create(options_.media, media_, this, &error);
-    if (!pipeline_ || !pipeline_->start(&error)) {
+    auto pipeline = pipelines::CallPipeline::create(options_.media, media_, this);
+    Result<void> started = pipeline ? (pipeline_ = std::move(pipeline).value())->start()
+                                    : Result<void>(pipeline.error());
+    if (!started) {
+        error = started.message();
         g_warning("%s", error.c_str());
         events_.emit(events::error("media", error));
         pipeline_.reset();
@@ -333,17 +336,16 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
         events_.emit(events::error("session-failed", why, peer));
         return false;
     }
-    std::string error;
     auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
-                                                    std::move(cfg), this, &error);
+                                                    std::move(cfg), this);
     if (!session) {
-        g_warning("cannot start a call with %s: %s", peer.c_str(), error.c_str());
-        events_.emit(events::error("session-failed", error, peer));
+        g_warning("cannot start a call with %s: %s", peer.c_str(), session.message().c_str());
+        events_.emit(events::error("session-failed", session.message(), peer));
         return false;
     }
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
     gint64 now = g_get_monotonic_time();
-    legs_[peer] = Leg{std::move(session), false, 0, 0, now, false, now};
+    legs_[peer] = Leg{std::move(session).value(), false, 0, 0, now, false, now};
     return true;
 }
 
