@@ -1,31 +1,51 @@
 // SPDX-License-Identifier: MIT
-// RAII owners for GStreamer objects and mini-objects, built on the GObject helpers in gobj.h.
+// Ref<T>/Owned<T> traits for GStreamer's mini-objects and boxed types (see common/ref.h).
+//
+// Header-only, so duet-common itself depends on GLib alone. GstObject subclasses need
+// nothing here: they are GObjects, and Ref<GstElement> uses the default traits.
 #pragma once
 
-#include "common/gobj.h"
+#include "common/ref.h"
 
 #include <gst/gst.h>
-
-#include <memory>
+#include <gst/sdp/sdp.h>
+#ifndef GST_USE_UNSTABLE_API
+#define GST_USE_UNSTABLE_API // webrtc.h warns without it; its API is stable in practice
+#endif
+#include <gst/webrtc/webrtc.h>
 
 namespace duet {
 
-// GstObject subclasses (elements, pads, buses): `GstRef<GstElement>::adopt(...)`.
-template <typename T> using GstRef = Ref<T, gst_object_unref>;
-
-struct GstCapsDeleter {
-    void operator()(GstCaps *c) const { gst_caps_unref(c); }
+// Mini-objects are never floating: adopt and ref differ only in adding a reference.
+template <typename T> struct MiniObjectRefTraits {
+    static T *ref(T *p) {
+        return reinterpret_cast<T *>(gst_mini_object_ref(GST_MINI_OBJECT_CAST(p)));
+    }
+    static void unref(T *p) { gst_mini_object_unref(GST_MINI_OBJECT_CAST(p)); }
+    static T *ref_sink(T *p) { return ref(p); }
+    static bool is_floating(T *) { return false; }
 };
-using CapsPtr = std::unique_ptr<GstCaps, GstCapsDeleter>;
 
-struct GstMessageDeleter {
-    void operator()(GstMessage *m) const { gst_message_unref(m); }
-};
-using MessagePtr = std::unique_ptr<GstMessage, GstMessageDeleter>;
+#define DUET_MINI_OBJECT_REF(Type)                                                                 \
+    template <> struct RefTraits<Type> : MiniObjectRefTraits<Type> {}
+DUET_MINI_OBJECT_REF(GstCaps);
+DUET_MINI_OBJECT_REF(GstBuffer);
+DUET_MINI_OBJECT_REF(GstBufferList);
+DUET_MINI_OBJECT_REF(GstMessage);
+DUET_MINI_OBJECT_REF(GstEvent);
+DUET_MINI_OBJECT_REF(GstQuery);
+DUET_MINI_OBJECT_REF(GstSample);
+DUET_MINI_OBJECT_REF(GstPromise);
+#undef DUET_MINI_OBJECT_REF
 
-struct GFreeString {
-    void operator()(gchar *s) const { g_free(s); }
+template <> struct OwnedTraits<GstStructure> {
+    static void free(GstStructure *p) { gst_structure_free(p); }
 };
-using GCharPtr = std::unique_ptr<gchar, GFreeString>;
+template <> struct OwnedTraits<GstSDPMessage> {
+    static void free(GstSDPMessage *p) { gst_sdp_message_free(p); }
+};
+template <> struct OwnedTraits<GstWebRTCSessionDescription> {
+    static void free(GstWebRTCSessionDescription *p) { gst_webrtc_session_description_free(p); }
+};
 
 } // namespace duet

@@ -2,7 +2,7 @@
 // The option engine: one table in, GOption entries, key-file reading and checks out.
 #include "common/options.h"
 
-#include "common/gobj.h"
+#include "common/ref.h"
 
 #include <cerrno>
 #include <cstring>
@@ -28,7 +28,7 @@ struct State {
     std::deque<std::string> texts; // --help strings built here (a deque never moves them)
 };
 
-using Context = std::unique_ptr<GOptionContext, decltype(&g_option_context_free)>;
+using Context = Owned<GOptionContext>;
 
 gboolean on_option(const gchar *name, const gchar *value, gpointer data, GError **) {
     auto *st = static_cast<State *>(data);
@@ -83,7 +83,7 @@ Context make_context(State &st) {
     entries.push_back({"config", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
                        reinterpret_cast<gpointer>(&on_option), config_help.c_str(), "FILE"});
     entries.push_back({});
-    Context ctx(g_option_context_new(st.program->parameter), g_option_context_free);
+    Context ctx(g_option_context_new(st.program->parameter));
     if (st.program->summary)
         g_option_context_set_summary(ctx.get(), st.program->summary);
     if (st.program->description)
@@ -155,9 +155,8 @@ Result<std::vector<std::string>> key_values(GKeyFile *kf, const char *group, con
             if (*g_strstrip(*i))
                 out.emplace_back(*i);
         g_strfreev(items);
-    } else if (gchar *s = g_key_file_get_string(kf, group, o.name, err.out())) {
-        out.emplace_back(g_strstrip(s));
-        g_free(s);
+    } else if (Owned<gchar> s{g_key_file_get_string(kf, group, o.name, err.out())}) {
+        out.emplace_back(g_strstrip(s.get()));
     }
     if (err)
         return fail(std::string(o.name) + ": " + err.message());
@@ -169,14 +168,13 @@ Result<void> read_key_file(State &st) {
     const std::string where = "--config " + st.config_path + ": ";
     if (st.config_path.empty())
         return fail("--config needs a file name");
-    std::unique_ptr<GKeyFile, decltype(&g_key_file_free)> kf(g_key_file_new(), g_key_file_free);
+    Owned<GKeyFile> kf(g_key_file_new());
     GErr err;
     if (!g_key_file_load_from_file(kf.get(), st.config_path.c_str(), G_KEY_FILE_NONE, err.out()))
         return fail("cannot read " + where + err.message());
     const char *group = st.program->group;
     gsize n = 0;
-    std::unique_ptr<gchar *, decltype(&g_strfreev)> keys(
-        g_key_file_get_keys(kf.get(), group, &n, nullptr), g_strfreev);
+    Owned<gchar *> keys(g_key_file_get_keys(kf.get(), group, &n, nullptr));
     for (gsize k = 0; k < n; ++k) {
         const char *key = keys.get()[k];
         std::size_t i = 0;
@@ -255,10 +253,8 @@ Result<void> parse(const Program &program, const std::vector<Option> &table,
 std::string help_text(const Program &program, const std::vector<Option> &table) {
     State st{&program, &table, std::vector<Given>(table.size())};
     Context ctx = make_context(st);
-    gchar *text = g_option_context_get_help(ctx.get(), TRUE, nullptr);
-    std::string out = text;
-    g_free(text);
-    return out;
+    Owned<gchar> text(g_option_context_get_help(ctx.get(), TRUE, nullptr));
+    return text.get();
 }
 
 } // namespace duet::options

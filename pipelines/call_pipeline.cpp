@@ -2,10 +2,10 @@
 // Builds and runs the shared send part; routes bus messages; asks for keyframes.
 #include "pipelines/call_pipeline.h"
 
-#include "pipelines/debug.h"
-#include "pipelines/launch.h"
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/debug.h"
+#include "pipelines/launch.h"
 
 #include <gst/video/video.h>
 
@@ -28,13 +28,11 @@ constexpr const char *kCallElements[] = {"dtlssrtpenc", "dtlssrtpdec", "srtpenc"
 void warm_up_webrtc() {
     gint64 start = g_get_monotonic_time();
     // The key first: it is the long part, and a call that starts early needs it first.
-    if (GstElement *dec = gst_element_factory_make("dtlsdec", nullptr))
-        gst_object_unref(gst_object_ref_sink(dec));
+    auto dec = Ref<GstElement>::adopt(gst_element_factory_make("dtlsdec", nullptr));
     GST_INFO("DTLS certificate ready after %" G_GINT64_FORMAT " ms",
              (g_get_monotonic_time() - start) / 1000);
     for (const char *name : kCallElements)
-        if (GstElement *e = gst_element_factory_make(name, nullptr))
-            gst_object_unref(gst_object_ref_sink(e));
+        auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
 }
 
 // The bus watch hands the main thread one message per main-loop iteration, and every
@@ -51,16 +49,15 @@ GstBusSyncReply keep_what_on_bus_uses(GstBus *, GstMessage *msg, gpointer) {
     case GST_MESSAGE_LATENCY:
         return GST_BUS_PASS;
     default:
-        gst_message_unref(msg); // a sync handler that drops a message owns it
+        gst_message_unref(msg); // a sync handler that drops a message owns it (not a member)
         return GST_BUS_DROP;
     }
 }
 
 } // namespace
 
-std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
-                                                   const ResolvedMedia &media, Listener *listener,
-                                                   std::string *error) {
+Result<std::unique_ptr<CallPipeline>>
+CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media, Listener *listener) {
     std::unique_ptr<CallPipeline> p(new CallPipeline());
     p->listener_ = listener;
     std::string desc = video_send_description(opts, media) + "  " + audio_send_description(media);
@@ -68,89 +65,76 @@ std::unique_ptr<CallPipeline> CallPipeline::create(const MediaOptions &opts,
     GErr err;
     // Two chains make gst_parse_launch return a pipeline with the tees as direct children,
     // so session bins added next to them can link to the tees without ghost pads.
-    GstElement *parsed = gst_parse_launch(desc.c_str(), err.out());
-    if (!parsed || !GST_IS_PIPELINE(parsed)) {
-        *error = std::string("cannot build the send pipeline: ") +
-                 (parsed ? "not a pipeline" : err.message());
-        if (parsed)
-            gst_object_unref(gst_object_ref_sink(parsed));
-        return nullptr;
-    }
-    p->pipeline_ = GST_ELEMENT(gst_object_ref_sink(parsed));
-    gst_element_set_name(p->pipeline_, "duet");
-    GstBin *send = GST_BIN(p->pipeline_);
-    p->video_tee_ = gst_bin_get_by_name(send, kVideoTeeName);
-    p->audio_tee_ = gst_bin_get_by_name(send, kAudioTeeName);
+    auto parsed = Ref<GstElement>::adopt(gst_parse_launch(desc.c_str(), err.out()));
+    if (!parsed || !GST_IS_PIPELINE(parsed.get()))
+        return fail(std::string("cannot build the send pipeline: ") +
+                    (parsed ? "not a pipeline" : err.message()));
+    p->pipeline_ = std::move(parsed);
+    gst_element_set_name(p->pipeline_.get(), "duet");
+    GstBin *send = GST_BIN(p->pipeline_.get());
+    p->video_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kVideoTeeName));
+    p->audio_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kAudioTeeName));
     if (media.camera) {
-        auto cam = GstRef<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
+        auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
         g_object_set(cam.get(), "device", media.video_device.c_str(), nullptr);
     }
-    auto tee_sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_, "sink"));
-    auto enc_src = GstRef<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
-    p->encoder_ = gst_pad_get_parent_element(enc_src.get());
+    auto tee_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_.get(), "sink"));
+    auto enc_src = Ref<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
+    p->encoder_ = Ref<GstElement>::adopt(gst_pad_get_parent_element(enc_src.get()));
 
     if (!opts.record_path.empty()) {
-        p->recorder_ = Recorder::create(GST_BIN(p->pipeline_), opts.record_path, error);
-        if (!p->recorder_)
-            return nullptr;
+        auto recorder = Recorder::create(p->bin(), opts.record_path);
+        if (!recorder)
+            return recorder.error();
+        p->recorder_ = std::move(recorder).value();
     }
-    auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(p->pipeline_));
+    auto bus = Ref<GstBus>::adopt(gst_element_get_bus(p->pipeline_.get()));
     gst_bus_set_sync_handler(bus.get(), keep_what_on_bus_uses, nullptr, nullptr);
     p->bus_watch_ = gst_bus_add_watch(bus.get(), &CallPipeline::on_bus, p.get());
-    GMainContext *ctx = g_main_context_ref_thread_default();
-    std::weak_ptr<int> alive = p->alive_;
+    LifelineHandle life = p->lifeline_.handle();
     CallPipeline *self = p.get();
-    p->warm_up_ = std::thread([ctx, alive, self] {
+    p->warm_up_ = std::thread([life, self] {
         warm_up_webrtc();
-        post_to_main(ctx, [alive, self] {
-            if (alive.expired())
-                return;
+        life.post([self] {
             self->warm_ = true;
             self->listener_->on_pipeline_warm();
         });
-        g_main_context_unref(ctx);
     });
     return p;
 }
 
 CallPipeline::~CallPipeline() {
-    alive_.reset();
+    lifeline_.cut();
     if (warm_up_.joinable())
         warm_up_.join();
-    if (bus_watch_)
-        g_source_remove(bus_watch_);
+    lifeline_.remove(bus_watch_); // gst_bus_add_watch used the thread-default context
     // The recorder's bin leaves the pipeline before the pipeline stops.
     recorder_.reset();
     if (pipeline_)
-        gst_element_set_state(pipeline_, GST_STATE_NULL);
-    for (GstElement *e : {video_tee_, audio_tee_, encoder_})
-        if (e)
-            gst_object_unref(e);
-    if (pipeline_)
-        gst_object_unref(pipeline_);
+        gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
 }
 
-bool CallPipeline::start(std::string *error) {
-    if (gst_element_set_state(pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+Result<void> CallPipeline::start() {
+    if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         dump_dot("duet-start-failed");
-        *error = "the media pipeline did not start";
+        std::string error = "the media pipeline did not start";
         // The bus watch has not run yet: say why here (e.g. the --record file's folder).
-        auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline_));
-        if (MessagePtr m{gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)}) {
+        auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline_.get()));
+        if (auto m = Ref<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
             GError *e = nullptr;
             gst_message_parse_error(m.get(), &e, nullptr);
-            *error += std::string(": ") + GST_MESSAGE_SRC_NAME(m.get()) + ": " + e->message;
+            error += std::string(": ") + GST_MESSAGE_SRC_NAME(m.get()) + ": " + e->message;
             g_error_free(e);
         }
-        return false;
+        return fail(error);
     }
-    return true;
+    return {};
 }
 
 void CallPipeline::request_keyframe() {
     if (!encoder_)
         return;
-    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(encoder_, "src"));
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(encoder_.get(), "src"));
     GST_DEBUG("requesting a keyframe");
     gst_pad_send_event(src.get(),
                        gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
@@ -158,13 +142,13 @@ void CallPipeline::request_keyframe() {
 
 bool CallPipeline::contains(GstObject *obj) const {
     for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
-        if (o == GST_OBJECT(pipeline_))
+        if (o == GST_OBJECT(pipeline_.get()))
             return true;
     return false;
 }
 
 void CallPipeline::dump_dot(const char *name) const {
-    GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline_), GST_DEBUG_GRAPH_SHOW_ALL, name);
+    GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(bin(), GST_DEBUG_GRAPH_SHOW_ALL, name);
 }
 
 gboolean CallPipeline::on_bus(GstBus *, GstMessage *msg, gpointer data) {
@@ -192,7 +176,7 @@ gboolean CallPipeline::on_bus(GstBus *, GstMessage *msg, gpointer data) {
     }
     case GST_MESSAGE_LATENCY:
         // A receive branch joined or left: live sinks need the new end-to-end latency.
-        gst_bin_recalculate_latency(GST_BIN(self->pipeline_));
+        gst_bin_recalculate_latency(self->bin());
         break;
     default:
         break;

@@ -2,6 +2,9 @@
 // The one GStreamer pipeline of a duet-peer: shared capture+encode, sessions, recorder.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
+#include "common/result.h"
 #include "pipelines/media_options.h"
 #include "pipelines/recorder.h"
 #include "pipelines/webrtc_session.h"
@@ -30,16 +33,15 @@ class CallPipeline {
         virtual void on_pipeline_warm() {}
     };
 
-    static std::unique_ptr<CallPipeline> create(const MediaOptions &opts,
-                                                const ResolvedMedia &media, Listener *listener,
-                                                std::string *error);
+    static Result<std::unique_ptr<CallPipeline>>
+    create(const MediaOptions &opts, const ResolvedMedia &media, Listener *listener);
     ~CallPipeline();
     CallPipeline(const CallPipeline &) = delete;
     CallPipeline &operator=(const CallPipeline &) = delete;
 
-    bool start(std::string *error);
-    GstBin *bin() const { return GST_BIN(pipeline_); }
-    WebrtcSession::Sources sources() const { return {video_tee_, audio_tee_}; }
+    Result<void> start();
+    GstBin *bin() const { return GST_BIN(pipeline_.get()); }
+    WebrtcSession::Sources sources() const { return {video_tee_.get(), audio_tee_.get()}; }
     Recorder *recorder() const { return recorder_.get(); }
     // Asks the VP8 encoder for a keyframe now (a new peer connected).
     void request_keyframe();
@@ -56,10 +58,11 @@ class CallPipeline {
     static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer self);
 
     Listener *listener_ = nullptr;
-    GstElement *pipeline_ = nullptr;  // owned
-    GstElement *video_tee_ = nullptr; // owned refs
-    GstElement *audio_tee_ = nullptr;
-    GstElement *encoder_ = nullptr;
+    // Declared first, so it is released after the elements inside it.
+    Ref<GstElement> pipeline_;
+    Ref<GstElement> video_tee_;
+    Ref<GstElement> audio_tee_;
+    Ref<GstElement> encoder_;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
     // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined
@@ -67,7 +70,7 @@ class CallPipeline {
     std::thread warm_up_;
     bool warm_ = false; // main thread only
     // Keeps the warm-up's report from reaching a destroyed pipeline.
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines

@@ -2,8 +2,8 @@
 // Device probing with bounded waits, and the fallback decisions for `auto` sources.
 #include "pipelines/devices.h"
 
-#include "pipelines/debug.h"
 #include "common/gst_ref.h"
+#include "pipelines/debug.h"
 
 #include <glib/gstdio.h>
 
@@ -33,15 +33,15 @@ ProbeOutcome run_probe(const std::string &description, unsigned timeout_ms,
         out.why = std::string("cannot build probe: ") + err.message();
         return out;
     }
-    auto pipeline = GstRef<GstElement>::ref(raw);
+    auto pipeline = Ref<GstElement>::ref(raw);
     if (camera_device) {
-        auto cam = GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(raw), "camera"));
+        auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(raw), "camera"));
         g_object_set(cam.get(), "device", camera_device, nullptr);
     }
-    auto bus = GstRef<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
+    auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         // The error message, if any, says why better than the state change does.
-        MessagePtr m(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
+        auto m = Ref<GstMessage>::adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR));
         out.why = "device did not start";
         if (m) {
             GError *e = nullptr;
@@ -52,8 +52,9 @@ ProbeOutcome run_probe(const std::string &description, unsigned timeout_ms,
         gst_element_set_state(pipeline.get(), GST_STATE_NULL);
         return out;
     }
-    MessagePtr m(gst_bus_timed_pop_filtered(bus.get(), GstClockTime(timeout_ms) * GST_MSECOND,
-                                            GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+    auto m = Ref<GstMessage>::adopt(
+        gst_bus_timed_pop_filtered(bus.get(), GstClockTime(timeout_ms) * GST_MSECOND,
+                                   GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
     if (!m) {
         out.why = "no data within " + std::to_string(timeout_ms) + " ms";
     } else if (GST_MESSAGE_TYPE(m.get()) == GST_MESSAGE_ERROR) {

@@ -2,9 +2,9 @@
 // Chooses and parses the receive branch for an RTP stream from webrtcbin.
 #include "pipelines/receive_branch.h"
 
-#include "pipelines/launch.h"
-#include "common/gobj.h"
 #include "common/gst_ref.h"
+#include "common/ref.h"
+#include "pipelines/launch.h"
 
 #include <cstring>
 
@@ -54,7 +54,7 @@ ReceiveBranch build_receive_branch(const GstCaps *caps, const ResolvedMedia &med
 void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters) {
     if (!branch.decoder || !branch.kind)
         return;
-    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
     if (!src)
         return;
     struct Probe {

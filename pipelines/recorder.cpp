@@ -2,106 +2,80 @@
 // WebM recorder: input queues into webmmux into a file, finalised by EOS on every track.
 #include "pipelines/recorder.h"
 
-#include "pipelines/debug.h"
-#include "pipelines/launch.h"
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/debug.h"
+#include "pipelines/launch.h"
 
 #define GST_CAT_DEFAULT duet_debug
 
 namespace duet::pipelines {
 
-std::unique_ptr<Recorder> Recorder::create(GstBin *pipeline, const std::string &path,
-                                           std::string *error) {
+Result<std::unique_ptr<Recorder>> Recorder::create(GstBin *pipeline, const std::string &path) {
     GErr err;
-    GstElement *bin =
-        gst_parse_bin_from_description(recorder_description().c_str(), FALSE, err.out());
-    if (!bin) {
-        *error = std::string("cannot build the recorder: ") + err.message();
-        return nullptr;
-    }
+    auto bin_ref = Ref<GstElement>::adopt(
+        gst_parse_bin_from_description(recorder_description().c_str(), FALSE, err.out()));
+    if (!bin_ref)
+        return fail(std::string("cannot build the recorder: ") + err.message());
     std::unique_ptr<Recorder> r(new Recorder());
     r->pipeline_ = pipeline;
-    r->ctx_ = g_main_context_ref_thread_default();
-    r->bin_ = GST_ELEMENT(gst_object_ref_sink(bin));
+    r->bin_ = std::move(bin_ref);
+    GstElement *bin = r->bin_.get();
     r->path_ = path;
-    r->mux_ = gst_bin_get_by_name(GST_BIN(bin), "record_mux");
-    auto sink = GstRef<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), kRecordSinkName));
+    r->mux_ = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), "record_mux"));
+    auto sink = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin), kRecordSinkName));
     g_object_set(sink.get(), "location", path.c_str(), nullptr);
 
     // The file is complete when EOS reaches the file sink; tell the main thread.
-    auto sinkpad = GstRef<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
+    auto sinkpad = Ref<GstPad>::adopt(gst_element_get_static_pad(sink.get(), "sink"));
     struct ProbeData {
-        std::weak_ptr<int> alive;
+        LifelineHandle life;
         Recorder *self;
-        GMainContext *ctx;
     };
-    auto *pd = new ProbeData{r->alive_, r.get(), g_main_context_ref(r->ctx_)};
+    auto *pd = new ProbeData{r->lifeline_.handle(), r.get()};
     gst_pad_add_probe(
         sinkpad.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
         [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
             if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS)
                 return GST_PAD_PROBE_OK;
             auto *d = static_cast<ProbeData *>(data);
-            std::weak_ptr<int> alive = d->alive;
             Recorder *rec = d->self;
-            post_to_main(d->ctx, [alive, rec] {
-                if (!alive.expired())
-                    rec->on_file_eos();
-            });
+            d->life.post([rec] { rec->on_file_eos(); });
             return GST_PAD_PROBE_OK;
         },
-        pd,
-        [](gpointer data) {
-            auto *d = static_cast<ProbeData *>(data);
-            g_main_context_unref(d->ctx);
-            delete d;
-        });
+        pd, [](gpointer data) { delete static_cast<ProbeData *>(data); });
 
     for (MediaKind kind : {MediaKind::Video, MediaKind::Audio}) {
         Input in;
         in.kind = kind;
-        in.queue = gst_bin_get_by_name(GST_BIN(bin), kind == MediaKind::Video ? kRecordVideoQueue
-                                                                              : kRecordAudioQueue);
-        auto target = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "sink"));
-        GstPad *ghost = gst_ghost_pad_new(media_kind_name(kind), target.get());
-        gst_element_add_pad(bin, ghost);
-        in.sink = GST_PAD(gst_object_ref(ghost));
-        auto qsrc = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
-        in.mux_pad = gst_pad_get_peer(qsrc.get());
+        in.queue = Ref<GstElement>::adopt(gst_bin_get_by_name(
+            GST_BIN(bin), kind == MediaKind::Video ? kRecordVideoQueue : kRecordAudioQueue));
+        auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "sink"));
+        in.sink = Ref<GstPad>::adopt(gst_ghost_pad_new(media_kind_name(kind), target.get()));
+        gst_element_add_pad(bin, in.sink.get()); // the bin takes a reference of its own
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "src"));
+        in.mux_pad = Ref<GstPad>::adopt(gst_pad_get_peer(qsrc.get()));
         r->inputs_.push_back(in);
     }
     gst_bin_add(pipeline, bin);
-    if (!gst_element_sync_state_with_parent(bin)) {
-        *error = "cannot start the recorder";
-        return nullptr;
-    }
+    if (!gst_element_sync_state_with_parent(bin))
+        return fail("cannot start the recorder");
     GST_INFO("recording to %s", path.c_str());
     return r;
 }
 
 Recorder::~Recorder() {
-    alive_.reset();
-    for (auto &in : inputs_) {
-        if (in.linked) {
-            gst_pad_unlink(in.linked, in.sink);
-            gst_object_unref(in.linked);
-        }
-        gst_object_unref(in.sink);
-        if (in.mux_pad)
-            gst_object_unref(in.mux_pad);
-        gst_object_unref(in.queue);
-    }
-    if (mux_)
-        gst_object_unref(mux_);
+    lifeline_.cut();
+    for (auto &in : inputs_)
+        if (in.linked)
+            gst_pad_unlink(in.linked.get(), in.sink.get());
+    inputs_.clear();
+    mux_.reset();
     if (bin_) {
-        gst_element_set_state(bin_, GST_STATE_NULL);
-        if (GST_OBJECT_PARENT(bin_) == GST_OBJECT(pipeline_))
-            gst_bin_remove(pipeline_, bin_);
-        gst_object_unref(bin_);
+        gst_element_set_state(bin_.get(), GST_STATE_NULL);
+        if (GST_OBJECT_PARENT(bin_.get()) == GST_OBJECT(pipeline_))
+            gst_bin_remove(pipeline_, bin_.get());
     }
-    if (ctx_)
-        g_main_context_unref(ctx_);
 }
 
 Recorder::Input *Recorder::input(MediaKind kind) {
@@ -122,14 +96,14 @@ bool Recorder::attach(MediaKind kind, GstPad *src) {
     Input *in = input(kind);
     if (!in || in->claimed || in->ended)
         return false;
-    GstPadLinkReturn ret = gst_pad_link(src, in->sink);
+    GstPadLinkReturn ret = gst_pad_link(src, in->sink.get());
     if (GST_PAD_LINK_FAILED(ret)) {
         g_warning("recorder: cannot link the %s stream (%s)", media_kind_name(kind),
                   gst_pad_link_get_name(ret));
         return false;
     }
     in->claimed = true;
-    in->linked = GST_PAD(gst_object_ref(src));
+    in->linked = Ref<GstPad>::ref(src);
     g_info("recording the remote %s to %s", media_kind_name(kind), path_.c_str());
     return true;
 }
@@ -139,27 +113,25 @@ void Recorder::end_input(Input &in) {
         return;
     in.ended = true;
     if (in.linked) {
-        gst_pad_unlink(in.linked, in.sink);
-        gst_object_unref(in.linked);
-        in.linked = nullptr;
+        gst_pad_unlink(in.linked.get(), in.sink.get());
+        in.linked.reset();
     }
     if (!in.claimed && in.mux_pad) {
         // A track that never saw data has no caps; the muxer would refuse to write the
         // header. It is still waiting for it, so the pad can simply go.
-        auto qsrc = GstRef<GstPad>::adopt(gst_element_get_static_pad(in.queue, "src"));
-        gst_pad_unlink(qsrc.get(), in.mux_pad);
-        gst_element_release_request_pad(mux_, in.mux_pad);
-        gst_object_unref(in.mux_pad);
-        in.mux_pad = nullptr;
+        auto qsrc = Ref<GstPad>::adopt(gst_element_get_static_pad(in.queue.get(), "src"));
+        gst_pad_unlink(qsrc.get(), in.mux_pad.get());
+        gst_element_release_request_pad(mux_.get(), in.mux_pad.get());
+        in.mux_pad.reset();
         return;
     }
     // Serialised: waits for a buffer already inside the queue's chain function.
-    gst_pad_send_event(in.sink, gst_event_new_eos());
+    gst_pad_send_event(in.sink.get(), gst_event_new_eos());
 }
 
 void Recorder::detach(GstPad *src) {
     for (auto &in : inputs_) {
-        if (in.linked != src)
+        if (in.linked.get() != src)
             continue;
         end_input(in);
         // The other track of this call (if it never started) must not hold the file open.
@@ -197,7 +169,7 @@ void Recorder::maybe_done() {
     auto callbacks = std::move(waiting_);
     waiting_.clear();
     for (auto &cb : callbacks)
-        post_to_main(ctx_, cb);
+        post_to_main(lifeline_.context(), cb); // they guard themselves (PeerApp's lifeline)
 }
 
 void Recorder::on_file_eos() {

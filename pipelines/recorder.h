@@ -2,6 +2,9 @@
 // Records the remote side's VP8 and Opus, as received, into one WebM file.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
+#include "common/result.h"
 #include "pipelines/media_options.h"
 
 #include <gst/gst.h>
@@ -20,8 +23,7 @@ namespace duet::pipelines {
 // All methods run on the main thread.
 class Recorder {
   public:
-    static std::unique_ptr<Recorder> create(GstBin *pipeline, const std::string &path,
-                                            std::string *error);
+    static Result<std::unique_ptr<Recorder>> create(GstBin *pipeline, const std::string &path);
     ~Recorder();
     Recorder(const Recorder &) = delete;
     Recorder &operator=(const Recorder &) = delete;
@@ -40,10 +42,10 @@ class Recorder {
   private:
     struct Input {
         MediaKind kind;
-        GstPad *sink = nullptr;    // the recorder bin's ghost pad (owned)
-        GstPad *mux_pad = nullptr; // the muxer's request pad (owned)
-        GstElement *queue = nullptr;
-        GstPad *linked = nullptr; // peer src pad while attached (owned)
+        Ref<GstPad> sink;    // the recorder bin's ghost pad
+        Ref<GstPad> mux_pad; // the muxer's request pad
+        Ref<GstElement> queue;
+        Ref<GstPad> linked; // peer src pad while attached
         bool claimed = false;
         bool ended = false;
     };
@@ -53,15 +55,15 @@ class Recorder {
     void on_file_eos();
     void maybe_done();
 
-    GstBin *pipeline_ = nullptr;
-    GMainContext *ctx_ = nullptr; // where completion callbacks run
-    GstElement *bin_ = nullptr;
-    GstElement *mux_ = nullptr;
+    GstBin *pipeline_ = nullptr; // borrowed: the CallPipeline's, which owns us
+    Ref<GstElement> bin_;
+    Ref<GstElement> mux_;
     std::string path_;
     std::vector<Input> inputs_;
     std::vector<std::function<void()>> waiting_;
     bool finalized_ = false;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Where completion callbacks run; the file-EOS report is dropped once we are gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines

@@ -2,11 +2,11 @@
 // webrtcbin wiring for one remote peer: payloaders, offer/answer, ICE, receive branches.
 #include "pipelines/webrtc_session.h"
 
+#include "common/gst_ref.h"
+#include "common/main_thread.h"
 #include "pipelines/debug.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
-#include "common/gst_ref.h"
-#include "common/main_thread.h"
 #include "pipelines/webrtcbin_teardown.h"
 
 #define GST_USE_UNSTABLE_API
@@ -20,18 +20,13 @@ namespace {
 
 // What a callback on a GStreamer thread needs to reach the session on the main thread.
 struct Hop {
-    std::weak_ptr<int> alive;
+    LifelineHandle life;
     WebrtcSession *session;
-    GMainContext *ctx;
 };
 
 void run_on_main(const Hop &hop, std::function<void(WebrtcSession &)> fn) {
-    std::weak_ptr<int> alive = hop.alive;
     WebrtcSession *s = hop.session;
-    post_to_main(hop.ctx, [alive, s, fn = std::move(fn)] {
-        if (!alive.expired())
-            fn(*s);
-    });
+    hop.life.post([s, fn = std::move(fn)] { fn(*s); });
 }
 
 PeerState from_gst(GstWebRTCPeerConnectionState s) {
@@ -154,15 +149,15 @@ const char *peer_state_name(PeerState s) {
 }
 
 WebrtcSession::WebrtcSession(SessionConfig config, SessionListener *listener)
-    : config_(std::move(config)), listener_(listener), ctx_(g_main_context_ref_thread_default()) {}
+    : config_(std::move(config)), listener_(listener) {}
 
-std::unique_ptr<WebrtcSession> WebrtcSession::create(GstBin *pipeline, Sources sources,
-                                                     SessionConfig config,
-                                                     SessionListener *listener,
-                                                     std::string *error) {
+Result<std::unique_ptr<WebrtcSession>> WebrtcSession::create(GstBin *pipeline, Sources sources,
+                                                             SessionConfig config,
+                                                             SessionListener *listener) {
     std::unique_ptr<WebrtcSession> s(new WebrtcSession(std::move(config), listener));
-    if (!s->build(pipeline, sources, error))
-        return nullptr;
+    std::string error;
+    if (!s->build(pipeline, sources, &error))
+        return duet::fail(error);
     return s;
 }
 
@@ -174,13 +169,13 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
         *error = std::string("cannot build payloader: ") + err.message();
         return false;
     }
-    gst_bin_add(GST_BIN(bin_), branch);
+    gst_bin_add(GST_BIN(bin_.get()), branch);
     // Requesting the pad with caps tells webrtcbin the media kind and codec at once, so an
     // offer that arrives before the first encoded frame is still answered sendrecv.
-    CapsPtr caps(gst_caps_from_string(caps_str.c_str()));
+    auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(caps_str.c_str()));
     GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
     GstPad *sink = gst_element_request_pad(webrtc_, templ, nullptr, caps.get());
-    auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch, "src"));
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "src"));
     if (!sink || GST_PAD_LINK_FAILED(gst_pad_link(src.get(), sink))) {
         *error = "cannot link a payloader to webrtcbin";
         if (sink)
@@ -197,11 +192,11 @@ bool WebrtcSession::link_send_branch(const std::string &description, const std::
             run_on_main(*static_cast<Hop *>(data), [](WebrtcSession &s) { s.on_send_flowing(); });
             return GST_PAD_PROBE_REMOVE;
         },
-        new Hop{alive_, this, ctx_}, [](gpointer data) { delete static_cast<Hop *>(data); });
-    auto target = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
+        new Hop{lifeline_.handle(), this}, [](gpointer data) { delete static_cast<Hop *>(data); });
+    auto target = Ref<GstPad>::adopt(gst_element_get_static_pad(branch, "sink"));
     GstPad *ghost = gst_ghost_pad_new(ghost_name, target.get());
     gst_pad_set_active(ghost, TRUE);
-    gst_element_add_pad(bin_, ghost);
+    gst_element_add_pad(bin_.get(), ghost);
     return true;
 }
 
@@ -209,7 +204,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     pipeline_ = pipeline;
     // Unique in the pipeline: a peer's previous session is removed before its next one.
     std::string name = "session-" + config_.peer_id;
-    bin_ = GST_ELEMENT(gst_object_ref_sink(gst_bin_new(name.c_str())));
+    bin_ = Ref<GstElement>::adopt(gst_bin_new(name.c_str()));
     webrtc_ = gst_element_factory_make("webrtcbin", "webrtc");
     if (!webrtc_) {
         *error = "webrtcbin is not installed (gstreamer1.0-plugins-bad)";
@@ -231,7 +226,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     }
     disable_upnp(webrtc_);
     tune_rtpbin(webrtc_);
-    gst_bin_add(GST_BIN(bin_), webrtc_);
+    gst_bin_add(GST_BIN(bin_.get()), webrtc_);
 
     if (!link_send_branch(video_payload_description(config_.video_pt),
                           video_rtp_caps(config_.video_pt), "video_sink", error))
@@ -243,23 +238,22 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
     // Only now, with the request pads linked, may negotiation-needed be acted upon.
     connect_signals();
 
-    if (!gst_bin_add(pipeline, bin_)) {
+    if (!gst_bin_add(pipeline, bin_.get())) {
         *error = "a session for this peer is still in the pipeline";
         return false;
     }
     // Running before the tees are linked: a stopped branch would answer the shared encoder
     // with FLUSHING and stall every other peer's stream.
-    if (!gst_element_sync_state_with_parent(bin_)) {
+    if (!gst_element_sync_state_with_parent(bin_.get())) {
         *error = "cannot start webrtcbin";
         return false;
     }
     for (auto [tee, ghost_name] :
          {std::pair{sources.video_tee, "video_sink"}, std::pair{sources.audio_tee, "audio_sink"}}) {
-        GstPad *tee_pad = gst_element_request_pad_simple(tee, "src_%u");
-        GstPad *ghost = gst_element_get_static_pad(bin_, ghost_name);
-        GstPadLinkReturn ret = gst_pad_link(tee_pad, ghost);
-        gst_object_unref(ghost); // the bin holds it
-        tee_links_.push_back(TeeLink{tee, tee_pad, ghost});
+        auto tee_pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
+        auto ghost = Ref<GstPad>::adopt(gst_element_get_static_pad(bin_.get(), ghost_name));
+        GstPadLinkReturn ret = gst_pad_link(tee_pad.get(), ghost.get());
+        tee_links_.push_back(TeeLink{tee, std::move(tee_pad), ghost.get()}); // the bin holds it
         if (GST_PAD_LINK_FAILED(ret)) {
             *error = std::string("cannot link the encoder to the session: ") +
                      gst_pad_link_get_name(ret);
@@ -272,7 +266,7 @@ bool WebrtcSession::build(GstBin *pipeline, Sources sources, std::string *error)
 }
 
 void WebrtcSession::connect_signals() {
-    const Hop proto{alive_, this, ctx_};
+    const Hop proto{lifeline_.handle(), this};
     GClosureNotify free_hop = [](gpointer data, GClosure *) { delete static_cast<Hop *>(data); };
     // Each handler gets its own copy so each can be freed with its closure.
     auto copy = [&] { return new Hop(proto); };
@@ -314,8 +308,7 @@ void WebrtcSession::connect_signals() {
                 pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM,
                 [](GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_OK; }, nullptr,
                 nullptr);
-            std::shared_ptr<GstPad> owned(GST_PAD(gst_object_ref(pad)),
-                                          [](GstPad *p) { gst_object_unref(p); });
+            auto owned = Ref<GstPad>::ref(pad);
             run_on_main(*h,
                         [owned, probe](WebrtcSession &s) { s.handle_new_pad(owned.get(), probe); });
         }),
@@ -323,29 +316,27 @@ void WebrtcSession::connect_signals() {
 }
 
 WebrtcSession::~WebrtcSession() {
-    alive_.reset();
+    lifeline_.cut();
     if (webrtc_)
         for (gulong h : handlers_)
             g_signal_handler_disconnect(webrtc_, h);
     for (auto &l : tee_links_) {
-        gst_pad_unlink(l.tee_pad, l.ghost);
-        gst_element_release_request_pad(l.tee, l.tee_pad);
-        gst_object_unref(l.tee_pad);
+        gst_pad_unlink(l.tee_pad.get(), l.ghost);
+        gst_element_release_request_pad(l.tee, l.tee_pad.get());
     }
+    tee_links_.clear();
     if (webrtc_)
         detach_receive_bins_from_ice(webrtc_);
     if (bin_) {
-        gst_element_set_state(bin_, GST_STATE_NULL);
-        if (pipeline_ && GST_OBJECT_PARENT(bin_) == GST_OBJECT(pipeline_))
-            gst_bin_remove(pipeline_, bin_);
-        gst_object_unref(bin_);
+        gst_element_set_state(bin_.get(), GST_STATE_NULL);
+        if (pipeline_ && GST_OBJECT_PARENT(bin_.get()) == GST_OBJECT(pipeline_))
+            gst_bin_remove(pipeline_, bin_.get());
     }
-    g_main_context_unref(ctx_);
 }
 
 bool WebrtcSession::owns(GstObject *obj) const {
     for (GstObject *o = obj; o; o = GST_OBJECT_PARENT(o))
-        if (o == GST_OBJECT(bin_))
+        if (o == GST_OBJECT(bin_.get()))
             return true;
     return false;
 }
@@ -355,12 +346,11 @@ GstPromise *WebrtcSession::promise_to_main(void (WebrtcSession::*fn)(GstPromise 
         Hop hop;
         void (WebrtcSession::*fn)(GstPromise *);
     };
-    auto *d = new Data{Hop{alive_, this, ctx_}, fn};
+    auto *d = new Data{Hop{lifeline_.handle(), this}, fn};
     return gst_promise_new_with_change_func(
         [](GstPromise *p, gpointer data) {
             auto *d = static_cast<Data *>(data);
-            std::shared_ptr<GstPromise> held(gst_promise_ref(p),
-                                             [](GstPromise *q) { gst_promise_unref(q); });
+            auto held = Ref<GstPromise>::ref(p);
             auto fn = d->fn;
             run_on_main(d->hop, [held, fn](WebrtcSession &s) { (s.*fn)(held.get()); });
         },
@@ -369,11 +359,10 @@ GstPromise *WebrtcSession::promise_to_main(void (WebrtcSession::*fn)(GstPromise 
 
 void WebrtcSession::emit_with_promise(const char *signal, gpointer arg,
                                       void (WebrtcSession::*fn)(GstPromise *)) {
-    GstPromise *p = promise_to_main(fn);
-    g_signal_emit_by_name(webrtc_, signal, arg, p);
     // webrtcbin holds the promise until it replies, and the reply handler takes its own
-    // reference; ours only served to hand it over.
-    gst_promise_unref(p);
+    // reference; ours only serves to hand it over.
+    auto p = Ref<GstPromise>::adopt(promise_to_main(fn));
+    g_signal_emit_by_name(webrtc_, signal, arg, p.get());
 }
 
 bool WebrtcSession::promise_ok(GstPromise *p, const char *what) {
@@ -563,9 +552,9 @@ void WebrtcSession::handle_state_change() {
 }
 
 void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
-    CapsPtr caps(gst_pad_get_current_caps(pad));
+    auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(pad));
     if (!caps)
-        caps.reset(gst_pad_query_caps(pad, nullptr));
+        caps = Ref<GstCaps>::adopt(gst_pad_query_caps(pad, nullptr));
     auto kind = rtp_media_kind(caps.get());
     bool record = kind && listener_->wants_recording(*this, *kind);
     std::string error;
@@ -574,9 +563,9 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         fail(error);
         return;
     }
-    gst_bin_add(GST_BIN(bin_), branch.bin);
+    gst_bin_add(GST_BIN(bin_.get()), branch.bin);
     gst_element_sync_state_with_parent(branch.bin);
-    auto sink = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "sink"));
+    auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "sink"));
     if (GST_PAD_LINK_FAILED(gst_pad_link(pad, sink.get()))) {
         fail("cannot link a receive branch");
         return;
@@ -587,9 +576,9 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         g_free(s);
     } else {
         // first-frame is reported from after the decoder: the frame really decoded.
-        auto dec_src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
+        auto dec_src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
         MediaKind k = *kind;
-        auto *data = new std::pair<Hop, MediaKind>(Hop{alive_, this, ctx_}, k);
+        auto *data = new std::pair<Hop, MediaKind>(Hop{lifeline_.handle(), this}, k);
         gst_pad_add_probe(
             dec_src.get(), GST_PAD_PROBE_TYPE_BUFFER,
             [](GstPad *, GstPadProbeInfo *, gpointer d) -> GstPadProbeReturn {
@@ -602,11 +591,11 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
             data, [](gpointer d) { delete static_cast<std::pair<Hop, MediaKind> *>(d); });
         count_decoded(branch, counters_);
         if (record) {
-            auto src = GstRef<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "src"));
+            auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin, "src"));
             std::string name = std::string("record_") + media_kind_name(k);
             GstPad *ghost = gst_ghost_pad_new(name.c_str(), src.get());
             gst_pad_set_active(ghost, TRUE);
-            gst_element_add_pad(bin_, ghost);
+            gst_element_add_pad(bin_.get(), ghost);
             record_pads_.push_back(ghost);
             listener_->on_record_pad(*this, k, ghost);
         }

@@ -2,6 +2,9 @@
 // One call leg: a webrtcbin (in its own bin) fed from the shared encoders, for one remote peer.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
+#include "common/result.h"
 #include "pipelines/launch.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
@@ -62,9 +65,8 @@ class WebrtcSession {
         GstElement *audio_tee; // encoded Opus
     };
 
-    static std::unique_ptr<WebrtcSession> create(GstBin *pipeline, Sources sources,
-                                                 SessionConfig config, SessionListener *listener,
-                                                 std::string *error);
+    static Result<std::unique_ptr<WebrtcSession>>
+    create(GstBin *pipeline, Sources sources, SessionConfig config, SessionListener *listener);
     // Unlinks from the shared encoders first, then stops and removes the bin.
     ~WebrtcSession();
     WebrtcSession(const WebrtcSession &) = delete;
@@ -85,7 +87,7 @@ class WebrtcSession {
     // Depayloaded pads handed to the recorder (to detach before destruction).
     const std::vector<GstPad *> &record_pads() const { return record_pads_; }
     // Bus messages from this session's elements, e.g. for a pipeline .dot dump name.
-    GstElement *bin() const { return bin_; }
+    GstElement *bin() const { return bin_.get(); }
     // Decoded video frames and audio buffers from this peer so far (the `stats` event).
     const DecodeCounters &counters() const { return *counters_; }
 
@@ -121,14 +123,13 @@ class WebrtcSession {
 
     SessionConfig config_;
     SessionListener *listener_;
-    GMainContext *ctx_ = nullptr;
-    GstBin *pipeline_ = nullptr;
-    GstElement *bin_ = nullptr;    // owned ref; child of pipeline_
+    GstBin *pipeline_ = nullptr;   // borrowed: the CallPipeline's, which outlives us
+    Ref<GstElement> bin_;          // child of pipeline_
     GstElement *webrtc_ = nullptr; // borrowed from bin_
     struct TeeLink {
-        GstElement *tee; // borrowed
-        GstPad *tee_pad; // owned request pad
-        GstPad *ghost;   // borrowed, on bin_
+        GstElement *tee;     // borrowed
+        Ref<GstPad> tee_pad; // request pad
+        GstPad *ghost;       // borrowed, on bin_
     };
     std::vector<TeeLink> tee_links_;
     std::vector<GstPad *> record_pads_; // borrowed ghost pads on bin_
@@ -150,7 +151,8 @@ class WebrtcSession {
     unsigned mdns_skipped_ = 0;
     // Shared with the decoder probes, which may outlive the session by a buffer or two.
     std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Where webrtcbin's reports are posted; they are dropped once the session is gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::pipelines

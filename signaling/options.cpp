@@ -2,7 +2,7 @@
 // duet-server's options, declared once: flags, --config keys, ranges and checks.
 #include "options.h"
 
-#include "common/gobj.h"
+#include "common/ref.h"
 #include "common/options.h"
 
 namespace duet::signaling {

@@ -2,7 +2,7 @@
 // Parsing, validation and JSON output for the duet room protocol.
 #include "protocol.h"
 
-#include "common/gobj.h"
+#include "common/ref.h"
 
 #include <json-glib/json-glib.h>
 

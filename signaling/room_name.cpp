@@ -2,6 +2,8 @@
 // Room-name rules: NFC identity, trimming, and refusing names that are blank or deceive.
 #include "protocol.h"
 
+#include "common/ref.h"
+
 #include <glib.h>
 
 #include <cstring>
@@ -90,8 +92,7 @@ std::optional<std::string> normalize_room(std::string_view raw, std::string *why
     }
     // NFC first, so "café" typed as e + U+0301 and as U+00E9 is one room, and the length
     // limit counts what people see rather than how their keyboard spelled it.
-    std::unique_ptr<gchar, decltype(&g_free)> nfc(
-        g_utf8_normalize(raw.data(), gssize(raw.size()), G_NORMALIZE_NFC), g_free);
+    Owned<gchar> nfc(g_utf8_normalize(raw.data(), gssize(raw.size()), G_NORMALIZE_NFC));
     if (!nfc) {
         *why = "room name is not valid UTF-8";
         return std::nullopt;

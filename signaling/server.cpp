@@ -2,8 +2,8 @@
 // libsoup glue: static client from GResource, /healthz, and /ws feeding the registry.
 #include "server.h"
 
+#include "common/ref.h"
 #include "ice_servers.h"
-#include "common/gobj.h"
 
 #include <gio/gio.h>
 
@@ -93,14 +93,10 @@ Server::~Server() {
     hub_.reset(); // drops every WebSocket, without callbacks
     conns_.clear();
     acceptor_.reset();
-    if (listener_) {
-        g_socket_close(listener_, nullptr);
-        g_object_unref(listener_);
-    }
-    if (soup_) {
-        soup_server_disconnect(soup_);
-        g_object_unref(soup_);
-    }
+    if (listener_)
+        g_socket_close(listener_.get(), nullptr);
+    if (soup_)
+        soup_server_disconnect(soup_.get());
 }
 
 bool Server::healthy(gint64 grace_us) const {
@@ -141,7 +137,7 @@ bool Server::listen(std::string *error) {
     bool v6 = g_inet_address_get_family(addr.get()) == G_SOCKET_FAMILY_IPV6;
     url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host +
            (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
-    listener_ = sock.release();
+    listener_ = std::move(sock);
     return true;
 }
 
@@ -168,11 +164,12 @@ bool Server::start(std::string *error) {
         }
         tls_ = true;
     }
-    soup_ = soup_server_new("server-header", "duet", "tls-certificate", cert.get(), nullptr);
+    soup_ = Ref<SoupServer>::adopt(SOUP_SERVER(
+        soup_server_new("server-header", "duet", "tls-certificate", cert.get(), nullptr)));
     // Cross-site WebSocket hijacking defence: a page on another origin must not be able to
     // open a socket here with the visitor's network position. Checked before the upgrade.
     soup_server_add_early_handler(
-        soup_, "/ws",
+        soup_.get(), "/ws",
         [](SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer self) {
             auto *s = static_cast<Server *>(self);
             if (!s->origin_allowed(msg)) {
@@ -181,9 +178,9 @@ bool Server::start(std::string *error) {
             }
         },
         this, nullptr);
-    soup_server_add_handler(soup_, nullptr, on_http, this, nullptr);
+    soup_server_add_handler(soup_.get(), nullptr, on_http, this, nullptr);
     // The early handler above made "/ws" a path of its own, which needs its own handler.
-    soup_server_add_handler(soup_, "/ws", on_http, this, nullptr);
+    soup_server_add_handler(soup_.get(), "/ws", on_http, this, nullptr);
     ws::Hub::Limits limits;
     limits.max_message = config_.max_message_bytes;
     limits.keepalive_seconds = config_.keepalive_seconds;
@@ -198,8 +195,8 @@ bool Server::start(std::string *error) {
     caps.max_connections = config_.max_connections;
     caps.max_per_ip = config_.max_connections_per_ip;
     caps.http_timeout_seconds = config_.http_timeout_seconds;
-    acceptor_ = std::make_unique<Acceptor>(soup_, cert.get(), caps);
-    acceptor_->start(listener_);
+    acceptor_ = std::make_unique<Acceptor>(soup_.get(), cert.get(), caps);
+    acceptor_->start(listener_.get());
 
     expire_timer_ = g_timeout_add_seconds(
         1,

@@ -6,6 +6,8 @@
 #include "registry.h"
 #include "ws_hub.h"
 
+#include "common/ref.h"
+
 #include <libsoup/soup.h>
 
 #include <memory>
@@ -106,10 +108,10 @@ class Server : private ws::Hub::Listener {
 
     ServerConfig config_;
     Registry registry_;
-    SoupServer *soup_ = nullptr;
+    Ref<SoupServer> soup_;
     std::unique_ptr<ws::Hub> hub_;
     std::unique_ptr<Acceptor> acceptor_;
-    GSocket *listener_ = nullptr; // owned
+    Ref<GSocket> listener_;
     guint expire_timer_ = 0;
     ConnId next_id_ = 1;
     std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;

@@ -20,16 +20,13 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 } // namespace
 
 Conn::Conn(Hub *hub, std::uint64_t id, GIOStream *stream, GSocket *socket, std::size_t max_message)
-    : hub_(hub), id_(id), stream_(G_IO_STREAM(g_object_ref(stream))),
-      socket_(G_SOCKET(g_object_ref(socket))),
+    : hub_(hub), id_(id), stream_(Ref<GIOStream>::ref(stream)), socket_(Ref<GSocket>::ref(socket)),
       in_(G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(stream))),
       out_(G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(stream))),
       fd_(g_socket_get_fd(socket)), decoder_(max_message), last_rx_us_(g_get_monotonic_time()) {}
 
 Conn::~Conn() {
-    g_socket_close(socket_, nullptr); // no-op when already closed
-    g_object_unref(stream_);
-    g_object_unref(socket_);
+    g_socket_close(socket_.get(), nullptr); // no-op when already closed
 }
 
 void Conn::send_text(std::string_view text) {
@@ -182,8 +179,8 @@ void Conn::finish() {
         return;
     state_ = State::Closed;
     epoll_ctl(hub_->epfd_, EPOLL_CTL_DEL, fd_, nullptr);
-    g_socket_shutdown(socket_, FALSE, TRUE, nullptr);
-    g_socket_close(socket_, nullptr);
+    g_socket_shutdown(socket_.get(), FALSE, TRUE, nullptr);
+    g_socket_close(socket_.get(), nullptr);
     hub_->listener_->on_closed(*this, close_code_ ? close_code_ : 1006);
     hub_->retire(this);
 }

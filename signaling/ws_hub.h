@@ -12,6 +12,8 @@
 
 #include "ws_frame.h"
 
+#include "common/ref.h"
+
 #include <gio/gio.h>
 
 #include <cstdint>
@@ -53,8 +55,8 @@ class Conn {
 
     Hub *hub_;
     std::uint64_t id_;
-    GIOStream *stream_; // owned reference
-    GSocket *socket_;   // owned reference
+    Ref<GIOStream> stream_;
+    Ref<GSocket> socket_;
     GPollableInputStream *in_;
     GPollableOutputStream *out_;
     int fd_;

@@ -3,6 +3,7 @@
 #include "src/peer/cli.h"
 
 #include "common/options.h"
+#include "common/ref.h"
 #include "signaling/protocol.h"
 
 #include <gio/gio.h>
@@ -61,12 +62,12 @@ Result<void> valid_server_url(const std::string &url) {
 
 namespace {
 
-using UriRef = std::unique_ptr<GUri, decltype(&g_uri_unref)>;
+using UriRef = Owned<GUri>;
 
 // Parses scheme://[userinfo@]host:port[?query], or says why it is not one.
 Result<UriRef> parse_ice_uri(const std::string &uri, const char *flag) {
     GError *err = nullptr;
-    UriRef u(g_uri_parse(uri.c_str(), G_URI_FLAGS_HAS_PASSWORD, &err), g_uri_unref);
+    UriRef u(g_uri_parse(uri.c_str(), G_URI_FLAGS_HAS_PASSWORD, &err));
     if (!u)
         return Error::from(err, std::string(flag) + ": not a URI");
     const char *host = g_uri_get_host(u.get());

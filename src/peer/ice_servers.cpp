@@ -2,7 +2,7 @@
 // RTCIceServer parsing: `urls` may be a string or an array; TURN needs username/credential.
 #include "src/peer/ice_servers.h"
 
-#include "common/gobj.h"
+#include "common/ref.h"
 
 #include <json-glib/json-glib.h>
 

@@ -2,10 +2,10 @@
 // Wires room logic, signalling, call legs and the pipeline together; owns shutdown order.
 #include "src/peer/peer_app.h"
 
+#include "common/main_thread.h"
 #include "pipelines/devices.h"
 #include "pipelines/plugins.h"
 #include "pipelines/sdp_util.h"
-#include "common/main_thread.h"
 #include "src/peer/ice_servers.h"
 
 #include <algorithm>
@@ -46,10 +46,9 @@ PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, Even
       logic_(options_.room), send_budget_(kSendPerSecond, kSendBurst) {}
 
 PeerApp::~PeerApp() {
-    alive_.reset();
-    for (guint t : {duration_timer_, finalize_timer_, stats_timer_, warm_wait_timer_})
-        if (t)
-            g_source_remove(t);
+    lifeline_.cut();
+    for (guint *t : {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_})
+        lifeline_.remove(*t);
     pending_offers_.clear();
     // Legs reference the pipeline: they go first.
     legs_.clear();
@@ -71,8 +70,11 @@ bool PeerApp::start() {
         exit_code_ = kExitFailure;
         return false;
     }
-    pipeline_ = pipelines::CallPipeline::create(options_.media, media_, this, &error);
-    if (!pipeline_ || !pipeline_->start(&error)) {
+    auto pipeline = pipelines::CallPipeline::create(options_.media, media_, this);
+    Result<void> started = pipeline ? (pipeline_ = std::move(pipeline).value())->start()
+                                    : Result<void>(pipeline.error());
+    if (!started) {
+        error = started.message();
         g_warning("%s", error.c_str());
         events_.emit(events::error("media", error));
         pipeline_.reset();
@@ -93,7 +95,7 @@ bool PeerApp::start() {
               options_.room.c_str(), options_.server.c_str(), media_.camera ? "camera" : "test",
               media_.mic ? "microphone" : "test", pipelines::sink_mode_name(media_.sink));
     if (options_.duration_s > 0)
-        duration_timer_ = g_timeout_add_seconds(
+        duration_timer_ = lifeline_.add_timeout_seconds(
             guint(options_.duration_s),
             [](gpointer self) -> gboolean {
                 auto *app = static_cast<PeerApp *>(self);
@@ -103,14 +105,14 @@ bool PeerApp::start() {
             },
             this);
     if (events_.enabled() && options_.stats_interval_ms > 0)
-        stats_timer_ = g_timeout_add(
+        stats_timer_ = lifeline_.add_timeout(
             guint(options_.stats_interval_ms),
             [](gpointer self) -> gboolean {
                 static_cast<PeerApp *>(self)->emit_stats();
                 return G_SOURCE_CONTINUE;
             },
             this);
-    warm_wait_timer_ = g_timeout_add(
+    warm_wait_timer_ = lifeline_.add_timeout(
         kMaxWarmWaitMs,
         [](gpointer self) -> gboolean {
             auto *app = static_cast<PeerApp *>(self);
@@ -303,13 +305,9 @@ void PeerApp::answer_pending_now(const std::string &peer) {
 void PeerApp::answer_pending_soon(const std::string &peer) {
     if (!pending_offers_.waiting(peer))
         return;
-    std::weak_ptr<int> alive = alive_;
     // From the main loop: this runs after a session callback, which must not see its own
     // session replaced under it.
-    post_to_main(g_main_context_default(), [this, alive, peer] {
-        if (!alive.expired())
-            on_offer_due(peer);
-    });
+    lifeline_.post([this, peer] { on_offer_due(peer); });
 }
 
 bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
@@ -338,17 +336,16 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
         events_.emit(events::error("session-failed", why, peer));
         return false;
     }
-    std::string error;
     auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
-                                                    std::move(cfg), this, &error);
+                                                    std::move(cfg), this);
     if (!session) {
-        g_warning("cannot start a call with %s: %s", peer.c_str(), error.c_str());
-        events_.emit(events::error("session-failed", error, peer));
+        g_warning("cannot start a call with %s: %s", peer.c_str(), session.message().c_str());
+        events_.emit(events::error("session-failed", session.message(), peer));
         return false;
     }
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
     gint64 now = g_get_monotonic_time();
-    legs_[peer] = Leg{std::move(session), false, 0, 0, now, false, now};
+    legs_[peer] = Leg{std::move(session).value(), false, 0, 0, now, false, now};
     return true;
 }
 
@@ -366,11 +363,8 @@ void PeerApp::close_leg(const std::string &peer) {
 void PeerApp::close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why) {
     std::string peer = session.peer_id();
     const pipelines::WebrtcSession *which = &session;
-    std::weak_ptr<int> alive = alive_;
     // Never destroy a session from inside one of its own callbacks.
-    post_to_main(g_main_context_default(), [this, alive, peer, which, why] {
-        if (alive.expired())
-            return;
+    lifeline_.post([this, peer, which, why] {
         auto it = legs_.find(peer);
         if (it != legs_.end() && it->second.session.get() == which) {
             g_message("call with %s ended: %s", peer.c_str(), why.c_str());
@@ -485,10 +479,7 @@ void PeerApp::on_record_pad(pipelines::WebrtcSession &, pipelines::MediaKind kin
 
 void PeerApp::on_pipeline_warm() {
     g_info("media pipeline warm (DTLS key made, call plugins loaded)");
-    if (warm_wait_timer_) {
-        g_source_remove(warm_wait_timer_);
-        warm_wait_timer_ = 0;
-    }
+    lifeline_.remove(warm_wait_timer_);
     join_when_ready();
 }
 
@@ -545,11 +536,7 @@ void PeerApp::shutdown(int exit_code, const std::string &why) {
         if (seat_)
             seat_->clear(); // the seat is given up; nothing to resume next time
     }
-    std::weak_ptr<int> alive = alive_;
-    signaller_->close([this, alive] {
-        if (!alive.expired())
-            after_signaller_closed();
-    });
+    signaller_->close(lifeline_.guard([this] { after_signaller_closed(); }));
 }
 
 void PeerApp::after_signaller_closed() {
@@ -562,12 +549,8 @@ void PeerApp::after_signaller_closed() {
         finish();
         return;
     }
-    std::weak_ptr<int> alive = alive_;
-    rec->finish([this, alive] {
-        if (!alive.expired())
-            finish();
-    });
-    finalize_timer_ = g_timeout_add(
+    rec->finish(lifeline_.guard([this] { finish(); }));
+    finalize_timer_ = lifeline_.add_timeout(
         kFinalizeTimeoutMs,
         [](gpointer self) -> gboolean {
             auto *app = static_cast<PeerApp *>(self);
@@ -583,14 +566,8 @@ void PeerApp::after_signaller_closed() {
 void PeerApp::finish() {
     if (finished_)
         return;
-    if (stats_timer_) {
-        g_source_remove(stats_timer_);
-        stats_timer_ = 0;
-    }
-    if (finalize_timer_) {
-        g_source_remove(finalize_timer_);
-        finalize_timer_ = 0;
-    }
+    lifeline_.remove(stats_timer_);
+    lifeline_.remove(finalize_timer_);
     legs_.clear();
     pipeline_.reset();
     finished_ = true;

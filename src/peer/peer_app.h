@@ -2,11 +2,12 @@
 // The duet-peer application object: owns the pipeline, the call legs and the signalling.
 #pragma once
 
+#include "common/main_thread.h"
 #include "pipelines/call_pipeline.h"
 #include "pipelines/webrtc_session.h"
 #include "src/peer/cli.h"
-#include "src/peer/exit_codes.h"
 #include "src/peer/events.h"
+#include "src/peer/exit_codes.h"
 #include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
@@ -138,7 +139,8 @@ class PeerApp : private Signaller::Listener,
     bool shutting_down_ = false;
     bool finished_ = false;
     int exit_code_ = kExitOk;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Timers and deferred work run on its context, and not after we are gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::peer

@@ -17,13 +17,12 @@ constexpr guint64 kMaxIncomingBytes = proto::kMaxMessageCeiling + proto::kRelayE
 
 WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s, const std::string &ca_file)
     : url_(std::move(url)), give_up_after_s_(give_up_after_s) {
-    session_ = soup_session_new();
+    session_ = Ref<SoupSession>::adopt(soup_session_new());
     if (!ca_file.empty()) {
         GError *err = nullptr;
-        GTlsDatabase *db = g_tls_file_database_new(ca_file.c_str(), &err);
+        auto db = Ref<GTlsDatabase>::adopt(g_tls_file_database_new(ca_file.c_str(), &err));
         if (db) {
-            g_object_set(session_, "tls-database", db, nullptr);
-            g_object_unref(db);
+            g_object_set(session_.get(), "tls-database", db.get(), nullptr);
             g_info("trusting the CA certificates in %s for %s", ca_file.c_str(), url_.c_str());
         } else {
             // parse_cli checked the file; if it changed since, wss:// fails with a
@@ -36,18 +35,12 @@ WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s, const std::s
 }
 
 WsSignaller::~WsSignaller() {
-    alive_.reset();
+    lifeline_.cut();
     for (guint *t : {&attempt_timer_, &retry_timer_, &close_timer_})
-        if (*t) {
-            g_source_remove(*t);
-            *t = 0;
-        }
-    if (connecting_) {
-        g_cancellable_cancel(connecting_);
-        g_object_unref(connecting_);
-    }
+        lifeline_.remove(*t);
+    if (connecting_)
+        g_cancellable_cancel(connecting_.get());
     drop_connection();
-    g_object_unref(session_);
 }
 
 void WsSignaller::start(Listener *listener) {
@@ -56,56 +49,51 @@ void WsSignaller::start(Listener *listener) {
 }
 
 bool WsSignaller::is_open() const {
-    return ws_ && soup_websocket_connection_get_state(ws_) == SOUP_WEBSOCKET_STATE_OPEN;
+    return ws_ && soup_websocket_connection_get_state(ws_.get()) == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
 void WsSignaller::connect() {
     if (closing_)
         return;
     g_info("connecting to %s", url_.c_str());
-    SoupMessage *msg = soup_message_new("GET", url_.c_str());
+    auto msg = Ref<SoupMessage>::adopt(soup_message_new("GET", url_.c_str()));
     if (!msg) {
         // The URL was validated at startup; this would be a bug, but not a crash.
         listener_->on_signaller_fatal("cannot make a request for " + url_);
         return;
     }
-    connecting_ = g_cancellable_new();
-    attempt_timer_ = g_timeout_add(
+    connecting_ = Ref<GCancellable>::adopt(g_cancellable_new());
+    attempt_timer_ = lifeline_.add_timeout(
         kConnectAttemptTimeoutMs,
         [](gpointer self) -> gboolean {
             auto *s = static_cast<WsSignaller *>(self);
             s->attempt_timer_ = 0;
             if (s->connecting_)
-                g_cancellable_cancel(s->connecting_);
+                g_cancellable_cancel(s->connecting_.get());
             return G_SOURCE_REMOVE;
         },
         this);
     // The callback runs after we are gone if we were destroyed mid-attempt: it checks.
     struct Attempt {
-        std::weak_ptr<int> alive;
+        LifelineHandle life;
         WsSignaller *self;
     };
     soup_session_websocket_connect_async(
-        session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, connecting_,
+        session_.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, connecting_.get(),
         [](GObject *src, GAsyncResult *res, gpointer data) {
             std::unique_ptr<Attempt> a(static_cast<Attempt *>(data));
             GError *err = nullptr;
-            SoupWebsocketConnection *ws =
-                soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
-            if (a->alive.expired()) {
-                if (ws)
-                    g_object_unref(ws);
+            auto ws = Ref<SoupWebsocketConnection>::adopt(
+                soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err));
+            if (!a->life.alive()) {
                 g_clear_error(&err);
                 return;
             }
             WsSignaller *s = a->self;
-            if (s->attempt_timer_) {
-                g_source_remove(s->attempt_timer_);
-                s->attempt_timer_ = 0;
-            }
-            g_clear_object(&s->connecting_);
+            s->lifeline_.remove(s->attempt_timer_);
+            s->connecting_.reset();
             if (ws) {
-                s->on_connected(ws);
+                s->on_connected(std::move(ws));
             } else {
                 bool timed_out = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
                 std::string why = timed_out ? "no answer within " +
@@ -119,21 +107,19 @@ void WsSignaller::connect() {
             }
             g_clear_error(&err);
         },
-        new Attempt{alive_, this});
-    g_object_unref(msg);
+        new Attempt{lifeline_.handle(), this});
 }
 
-void WsSignaller::on_connected(SoupWebsocketConnection *ws) {
+void WsSignaller::on_connected(Ref<SoupWebsocketConnection> ws) {
     if (closing_) {
-        soup_websocket_connection_close(ws, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
-        g_object_unref(ws);
+        soup_websocket_connection_close(ws.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
         finish_close();
         return;
     }
-    ws_ = ws;
-    soup_websocket_connection_set_max_incoming_payload_size(ws_, kMaxIncomingBytes);
+    ws_ = std::move(ws);
+    soup_websocket_connection_set_max_incoming_payload_size(ws_.get(), kMaxIncomingBytes);
     g_signal_connect_swapped(
-        ws_, "message", G_CALLBACK(+[](WsSignaller *s, gint type, GBytes *bytes) {
+        ws_.get(), "message", G_CALLBACK(+[](WsSignaller *s, gint type, GBytes *bytes) {
             if (type != SOUP_WEBSOCKET_DATA_TEXT)
                 return;
             gsize n = 0;
@@ -146,10 +132,10 @@ void WsSignaller::on_connected(SoupWebsocketConnection *ws) {
             s->listener_->on_signaller_message(std::get<proto::ServerMessage>(parsed));
         }),
         this);
-    g_signal_connect_swapped(ws_, "closed", G_CALLBACK(+[](WsSignaller *s) { s->on_closed(); }),
-                             this);
+    g_signal_connect_swapped(ws_.get(), "closed",
+                             G_CALLBACK(+[](WsSignaller *s) { s->on_closed(); }), this);
     g_signal_connect_swapped(
-        ws_, "error",
+        ws_.get(), "error",
         G_CALLBACK(+[](WsSignaller *, GError *e) { g_debug("websocket: %s", e->message); }), this);
     backoff_.reset();
     down_since_us_ = 0;
@@ -167,8 +153,8 @@ void WsSignaller::on_connect_failed(const std::string &why) {
 }
 
 void WsSignaller::on_closed() {
-    gushort code = soup_websocket_connection_get_close_code(ws_);
-    const char *data = soup_websocket_connection_get_close_data(ws_);
+    gushort code = soup_websocket_connection_get_close_code(ws_.get());
+    const char *data = soup_websocket_connection_get_close_data(ws_.get());
     std::string reason = data ? data : "";
     drop_connection();
     if (closing_) {
@@ -203,7 +189,7 @@ void WsSignaller::retry(const std::string &why) {
     }
     unsigned delay = backoff_.next();
     listener_->on_signaller_retry(backoff_.attempt(), delay);
-    retry_timer_ = g_timeout_add(
+    retry_timer_ = lifeline_.add_timeout(
         delay,
         [](gpointer self) -> gboolean {
             auto *s = static_cast<WsSignaller *>(self);
@@ -219,16 +205,16 @@ void WsSignaller::send(const proto::ClientMessage &msg) {
         g_debug("not connected; dropping %s", proto::to_json(msg).c_str());
         return;
     }
-    soup_websocket_connection_send_text(ws_, proto::to_json(msg).c_str());
+    soup_websocket_connection_send_text(ws_.get(), proto::to_json(msg).c_str());
 }
 
 void WsSignaller::drop_connection() {
     if (!ws_)
         return;
-    g_signal_handlers_disconnect_by_data(ws_, this);
-    // Unref from an idle: we may be inside the connection's own "closed" emission.
-    g_idle_add_once([](gpointer ws) { g_object_unref(ws); }, ws_);
-    ws_ = nullptr;
+    g_signal_handlers_disconnect_by_data(ws_.get(), this);
+    // Unref from an idle: we may be inside the connection's own "closed" emission. Not
+    // through the lifeline: the connection must go even if we are gone by then.
+    post_to_main(lifeline_.context(), [ws = std::move(ws_)] {});
 }
 
 void WsSignaller::close(std::function<void()> done) {
@@ -236,12 +222,9 @@ void WsSignaller::close(std::function<void()> done) {
     if (closing_)
         return;
     closing_ = true;
-    if (retry_timer_) {
-        g_source_remove(retry_timer_);
-        retry_timer_ = 0;
-    }
+    lifeline_.remove(retry_timer_);
     if (connecting_) {
-        g_cancellable_cancel(connecting_); // on_connect_failed -> finish_close
+        g_cancellable_cancel(connecting_.get()); // on_connect_failed -> finish_close
         return;
     }
     if (!is_open()) {
@@ -249,8 +232,8 @@ void WsSignaller::close(std::function<void()> done) {
         finish_close();
         return;
     }
-    soup_websocket_connection_close(ws_, SOUP_WEBSOCKET_CLOSE_NORMAL, "bye");
-    close_timer_ = g_timeout_add(
+    soup_websocket_connection_close(ws_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, "bye");
+    close_timer_ = lifeline_.add_timeout(
         kCloseTimeoutMs,
         [](gpointer self) -> gboolean {
             auto *s = static_cast<WsSignaller *>(self);
@@ -264,15 +247,12 @@ void WsSignaller::close(std::function<void()> done) {
 }
 
 void WsSignaller::finish_close() {
-    if (close_timer_) {
-        g_source_remove(close_timer_);
-        close_timer_ = 0;
-    }
+    lifeline_.remove(close_timer_);
     auto waiters = std::move(close_waiters_);
     close_waiters_.clear();
     for (auto &w : waiters)
         if (w)
-            post_to_main(g_main_context_default(), w);
+            post_to_main(lifeline_.context(), w); // the waiter guards itself
 }
 
 } // namespace duet::peer

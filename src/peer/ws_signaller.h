@@ -2,6 +2,8 @@
 // Signalling over a libsoup-3 WebSocket to duet-server, reconnecting with backoff.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
 #include "src/peer/backoff.h"
 #include "src/peer/signaller.h"
 
@@ -33,7 +35,7 @@ class WsSignaller : public Signaller {
 
   private:
     void connect();
-    void on_connected(SoupWebsocketConnection *ws);
+    void on_connected(Ref<SoupWebsocketConnection> ws);
     void on_connect_failed(const std::string &why);
     void on_closed();
     void retry(const std::string &why);
@@ -43,9 +45,9 @@ class WsSignaller : public Signaller {
     std::string url_;
     unsigned give_up_after_s_;
     Listener *listener_ = nullptr;
-    SoupSession *session_ = nullptr;
-    SoupWebsocketConnection *ws_ = nullptr; // owned
-    GCancellable *connecting_ = nullptr;    // owned while an attempt runs
+    Ref<SoupSession> session_;
+    Ref<SoupWebsocketConnection> ws_;
+    Ref<GCancellable> connecting_; // while an attempt runs
     guint attempt_timer_ = 0;
     guint retry_timer_ = 0;
     guint close_timer_ = 0;
@@ -53,7 +55,8 @@ class WsSignaller : public Signaller {
     gint64 down_since_us_ = 0; // when the server became unreachable; 0 while connected
     bool closing_ = false;
     std::vector<std::function<void()>> close_waiters_;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Timers run on its context; an attempt that completes after we are gone does nothing.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::peer

@@ -5,17 +5,6 @@
 #include "common/main_thread.h"
 
 namespace duet::peer {
-namespace {
-
-void later(const std::shared_ptr<int> &alive, std::function<void()> fn) {
-    std::weak_ptr<int> weak = alive;
-    post_to_main(g_main_context_default(), [weak, fn = std::move(fn)] {
-        if (!weak.expired())
-            fn();
-    });
-}
-
-} // namespace
 
 LoopbackHub::LoopbackHub(signaling::RegistryConfig config) : registry_(std::move(config)) {}
 
@@ -63,7 +52,7 @@ void LoopbackHub::apply(signaling::Effects &fx) {
 }
 
 LoopbackSignaller::~LoopbackSignaller() {
-    alive_.reset();
+    lifeline_.cut();
     if (conn_)
         hub_.detach(conn_, false);
 }
@@ -71,23 +60,24 @@ LoopbackSignaller::~LoopbackSignaller() {
 void LoopbackSignaller::start(Listener *listener) {
     listener_ = listener;
     conn_ = hub_.attach(this);
-    later(alive_, [this] { listener_->on_signaller_open(); });
+    lifeline_.post([this] { listener_->on_signaller_open(); });
 }
 
 void LoopbackSignaller::send(const proto::ClientMessage &msg) {
     if (!conn_)
         return;
     signaling::ConnId id = conn_;
-    later(alive_, [this, id, msg] { hub_.deliver(id, msg); });
+    lifeline_.post([this, id, msg] { hub_.deliver(id, msg); });
 }
 
 void LoopbackSignaller::receive(const proto::ServerMessage &msg) {
-    later(alive_, [this, msg] { listener_->on_signaller_message(msg); });
+    lifeline_.post([this, msg] { listener_->on_signaller_message(msg); });
 }
 
 void LoopbackSignaller::evicted() {
     conn_ = 0;
-    later(alive_, [this] { listener_->on_signaller_replaced("seat taken by a newer connection"); });
+    lifeline_.post(
+        [this] { listener_->on_signaller_replaced("seat taken by a newer connection"); });
 }
 
 void LoopbackSignaller::close(std::function<void()> done) {
@@ -96,7 +86,7 @@ void LoopbackSignaller::close(std::function<void()> done) {
         conn_ = 0;
         hub_.detach(id, true);
     }
-    later(alive_, std::move(done));
+    lifeline_.post(std::move(done));
 }
 
 void LoopbackSignaller::drop_and_reconnect() {
@@ -106,7 +96,7 @@ void LoopbackSignaller::drop_and_reconnect() {
     conn_ = 0;
     hub_.detach(id, false);
     listener_->on_signaller_lost("loopback drop");
-    later(alive_, [this] {
+    lifeline_.post([this] {
         listener_->on_signaller_retry(1, 0);
         conn_ = hub_.attach(this);
         listener_->on_signaller_open();

@@ -2,6 +2,7 @@
 // In-process signalling for tests: peers meet through the real room registry, no sockets.
 #pragma once
 
+#include "common/main_thread.h"
 #include "signaling/registry.h"
 #include "src/peer/signaller.h"
 
@@ -29,7 +30,6 @@ class LoopbackHub {
     signaling::Registry registry_;
     std::unordered_map<signaling::ConnId, LoopbackSignaller *> conns_;
     signaling::ConnId next_ = 1;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 class LoopbackSignaller : public Signaller {
@@ -53,7 +53,8 @@ class LoopbackSignaller : public Signaller {
     LoopbackHub &hub_;
     Listener *listener_ = nullptr;
     signaling::ConnId conn_ = 0;
-    std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+    // Deliveries go through the main loop, and not to a signaller that is gone.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::peer
