@@ -95,7 +95,7 @@ class Lifeline {
     LifelineHandle handle() const { return LifelineHandle(block_); }
     // Any thread: `fn` runs on context() later, if the owner still exists then.
     void post(std::function<void()> fn) const { handle().post(std::move(fn)); }
-    // Wraps `fn` for someone who calls it back on the owner's thread (a signaller's close
+    // Wraps `fn` for someone who calls it back on the owner's thread (a signaler's close
     // callback, the recorder's `done`): it does nothing once the owner is gone.
     std::function<void()> guard(std::function<void()> fn) const {
         return [b = block_, fn = std::move(fn)] {

@@ -235,7 +235,7 @@ void Acceptor::admit(int fd) {
         g_object_unref(sock); // closes it
         return;
     }
-    // Signalling is small request/response frames: Nagle plus the peer's delayed ACK
+    // Signaling is small request/response frames: Nagle plus the peer's delayed ACK
     // would hold each one back by up to 40 ms.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -146,7 +146,7 @@ std::vector<Option> server_table(ServerConfig &c, Extra &x) {
 }
 
 const Program kServer{"server", "- duet room server",
-                      "Serves the duet browser client and relays signalling between the people "
+                      "Serves the duet browser client and relays signaling between the people "
                       "in each room."};
 
 } // namespace

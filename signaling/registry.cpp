@@ -129,7 +129,7 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
 void Registry::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
     auto from = by_conn_.find(conn);
     if (from == by_conn_.end())
-        return error(conn, proto::ErrorCode::NotJoined, "join a room before signalling", fx);
+        return error(conn, proto::ErrorCode::NotJoined, "join a room before signaling", fx);
     const Member &sender = members_.at(from->second);
     auto to = members_.find(s.to);
     // Ids in other rooms are reported exactly like ids that do not exist.

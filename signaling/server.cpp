@@ -266,7 +266,7 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
 
 void Server::upgrade(SoupServerMessage *msg) {
     // Sets a 400 response itself when the request is not a valid upgrade. No extensions
-    // are offered: signalling frames are small, and permessage-deflate would cost ~100 KB
+    // are offered: signaling frames are small, and permessage-deflate would cost ~100 KB
     // per connection.
     if (std::strcmp(soup_server_message_get_method(msg), "GET") != 0 ||
         !soup_websocket_server_process_handshake(msg, nullptr, nullptr, nullptr, nullptr)) {
@@ -303,7 +303,7 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     // aborts the connection after this timeout.
     guint ms = s->config_.dead_peer_seconds * 1000;
     setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
-    // Signalling is small request/response frames: Nagle plus the peer's delayed ACK
+    // Signaling is small request/response frames: Nagle plus the peer's delayed ACK
     // would hold each one back by up to 40 ms.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -36,7 +36,7 @@ struct ServerConfig {
     std::string turn_secret; // shared with coturn's static-auth-secret
     unsigned turn_ttl_seconds = 3600;
     RegistryConfig registry;
-    // Signalling frames are SDP at most (a few KiB); anything over this is abuse. It is
+    // Signaling frames are SDP at most (a few KiB); anything over this is abuse. It is
     // refused with a clean 1009 close whatever its size: the rest of the frame is read and
     // thrown away rather than left unread (which would make the kernel reset the
     // connection before the client saw the 1009).

@@ -6,7 +6,7 @@
 // context (a reader and a keepalive timer per connection), and every main-loop iteration
 // prepares and checks every source. With 10,000 idle sockets that is tens of thousands of
 // sources walked per iteration, and relay throughput fell to a few thousand messages per
-// second (bench/signalling.sh; perf showed >60% of the time in g_main_context_check and
+// second (bench/signaling.sh; perf showed >60% of the time in g_main_context_check and
 // _prepare). Here the cost of an iteration is independent of the number of connections.
 #pragma once
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// duet-peer entry point: parse flags, set up GStreamer, run the peer until done or signalled.
+// duet-peer entry point: parse flags, set up GStreamer, run the peer until done or signaled.
 #include "common/logging.h"
 #include "pipelines/debug.h"
 #include "src/peer/cli.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/peer_app.h"
-#include "src/peer/ws_signaller.h"
+#include "src/peer/ws_signaler.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
     int rc;
     {
         duet::peer::PeerApp app(opts,
-                                std::make_unique<duet::peer::WsSignaller>(
+                                std::make_unique<duet::peer::WsSignaler>(
                                     opts.server, opts.connect_timeout_s, opts.ca_file),
                                 events);
         app.set_on_finished([loop] { g_main_loop_quit(loop); });

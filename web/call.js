@@ -29,7 +29,7 @@ class Link {
 export class Call extends EventTarget {
   /** @type {Map<string, Link>} */
   #links = new Map();
-  /** Per-peer promise chains, so each peer's signalling is handled strictly in order. */
+  /** Per-peer promise chains, so each peer's signaling is handled strictly in order. */
   #chains = new Map();
   #stream;
   #send;
@@ -38,7 +38,7 @@ export class Call extends EventTarget {
 
   /**
    * @param {MediaStream} localStream our camera and microphone
-   * @param {(to: string, data: object) => boolean} send relays signalling data to a peer
+   * @param {(to: string, data: object) => boolean} send relays signaling data to a peer
    * @param {{relayOnly?: boolean}} [options] relayOnly: use TURN relays only, never a
    *   direct path, so the other side never learns this device's addresses
    */
@@ -72,7 +72,7 @@ export class Call extends EventTarget {
     return this.#links.get(id)?.pc.connectionState ?? null;
   }
 
-  /** True if media is flowing to `id` right now: such a link survives a signalling drop. */
+  /** True if media is flowing to `id` right now: such a link survives a signaling drop. */
   isLive(id) {
     return this.stateOf(id) === 'connected';
   }
@@ -207,7 +207,7 @@ export class Call extends EventTarget {
   #queue(id, task) {
     const previous = this.#chains.get(id) ?? Promise.resolve();
     const next = previous.then(task).catch((err) => {
-      console.error('duet: signalling with', id, 'failed:', err);
+      console.error('duet: signaling with', id, 'failed:', err);
     });
     this.#chains.set(id, next);
     next.then(() => {

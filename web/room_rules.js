@@ -48,7 +48,7 @@ export function onPeerJoined({ id, resumed }, links) {
 }
 
 /**
- * `peer-left`: a dropped peer keeps its link (only their signalling may have dropped, and
+ * `peer-left`: a dropped peer keeps its link (only their signaling may have dropped, and
  * media keeps flowing while they resume); one that left or expired is gone for good.
  * @param {{id: string, reason: string}} msg @param {LinkView} links
  */

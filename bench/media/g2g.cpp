@@ -8,7 +8,7 @@
 // pad reads the mean luma of every decoded frame. Both ends use CLOCK_MONOTONIC
 // (g_get_monotonic_time, and GStreamer's system clock for the sync-sink estimate).
 #include "pipelines/debug.h"
-#include "tests/support/loopback_signaller.h"
+#include "tests/support/loopback_signaler.h"
 #include "src/peer/peer_app.h"
 
 #include <gst/gst.h>
@@ -207,7 +207,7 @@ struct BenchPeer {
         p.media.fps = o.fps;
         p.media.latency_ms = o.latency_ms;
         p.state_dir = state_dir;
-        app = std::make_unique<PeerApp>(p, hub.make_signaller(), writer);
+        app = std::make_unique<PeerApp>(p, hub.make_signaler(), writer);
     }
     gint64 first(const std::string &name, const std::string &kind = {}) const {
         for (const auto &[e, t] : events)

@@ -139,8 +139,8 @@ async function launch() {
 }
 
 // Loads the client, lets it get media and show the room dialog: nothing of this is timed.
-// Installed before the page's own scripts: stamps the signalling steps of the page's call.
-function stampSignalling() {
+// Installed before the page's own scripts: stamps the signaling steps of the page's call.
+function stampSignaling() {
   const marks = (window.__benchSignal = {});
   const mark = (k) => {
     if (!(k in marks)) marks[k] = performance.now();
@@ -176,7 +176,7 @@ function stampSignalling() {
 
 async function readyPage(browser, server) {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-  await context.addInitScript(stampSignalling);
+  await context.addInitScript(stampSignaling);
   const page = await context.newPage();
   await page.goto(server.url);
   await page.waitForFunction(
@@ -486,7 +486,7 @@ function printTable(r) {
     `both ${fmt(n.call_ms)}   [target <=300]`);
   lines.push(`                    joiner process start -> frame ${fmt(n.joiner_start_to_frame_ms)}`);
   const warm = r.glass_to_glass.map((g) => g.ttff_inprocess_ms);
-  lines.push(`  native<->native, both processes warm (in-process, loopback signalling, from the g2g runs): ` +
+  lines.push(`  native<->native, both processes warm (in-process, loopback signaling, from the g2g runs): ` +
     `${warm.map((x) => x.toFixed(0)).join(', ')}`);
   if (r.ttff_browser_joins) {
     const b = r.ttff_browser_joins;

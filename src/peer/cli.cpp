@@ -229,7 +229,7 @@ std::vector<Option> peer_table(PeerOptions &o) {
             .with_zero_meaning("off")
             .with_unit("ms"),
         integer("duration", 0, G_MAXINT,
-                "Leave and exit 0 after this many seconds (default: run until signalled)",
+                "Leave and exit 0 after this many seconds (default: run until signaled)",
                 "SECONDS", into(o.duration_s)),
         filename("video-device", "Camera device (default: the first /dev/video* that works)",
                  "/dev/videoN", into(m.video_device)),

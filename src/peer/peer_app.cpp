@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Wires room logic, signalling, call legs and the pipeline together; owns shutdown order.
+// Wires room logic, signaling, call legs and the pipeline together; owns shutdown order.
 #include "src/peer/peer_app.h"
 
 #include "common/main_thread.h"
@@ -30,7 +30,7 @@ constexpr std::size_t kMaxLegs = 8;
 // long is stuck, and a newer offer from the same peer replaces it at once.
 constexpr gint64 kMaxAnswerUs = 10 * G_USEC_PER_SEC;
 
-// Our own signalling stays within half of duet-server's default limit (50 messages/s, a
+// Our own signaling stays within half of duet-server's default limit (50 messages/s, a
 // burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
 // candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
 // offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
@@ -41,8 +41,8 @@ constexpr double kMessagesPerLeg = 20;
 
 } // namespace
 
-PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events)
-    : options_(std::move(options)), signaller_(std::move(signaller)), events_(events),
+PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaler> signaler, EventWriter &events)
+    : options_(std::move(options)), signaler_(std::move(signaler)), events_(events),
       logic_(options_.room), send_budget_(kSendPerSecond, kSendBurst) {}
 
 PeerApp::~PeerApp() {
@@ -125,14 +125,14 @@ bool PeerApp::start() {
         },
         this);
     // Connecting to the server overlaps the warm-up; only the join waits for it.
-    started_signalling_ = true;
-    signaller_->start(this);
+    started_signaling_ = true;
+    signaler_->start(this);
     return true;
 }
 
-// ---- signalling ----
+// ---- signaling ----
 
-void PeerApp::on_signaller_open() {
+void PeerApp::on_signaler_open() {
     if (shutting_down_)
         return;
     join_pending_ = true;
@@ -155,10 +155,10 @@ void PeerApp::join_when_ready() {
     join_pending_ = false;
     proto::Join join = logic_.join_message();
     g_info("joining room '%s'%s", join.room.c_str(), join.resume ? " (resuming our seat)" : "");
-    signaller_->send(proto::ClientMessage{join});
+    signaler_->send(proto::ClientMessage{join});
 }
 
-void PeerApp::on_signaller_message(const proto::ServerMessage &msg) {
+void PeerApp::on_signaler_message(const proto::ServerMessage &msg) {
     if (shutting_down_)
         return;
     auto actions = logic_.on_message(msg, *this);
@@ -171,24 +171,24 @@ void PeerApp::on_signaller_message(const proto::ServerMessage &msg) {
     apply(std::move(actions));
 }
 
-void PeerApp::on_signaller_lost(const std::string &why) {
+void PeerApp::on_signaler_lost(const std::string &why) {
     join_pending_ = false; // the next open joins
     // Media keeps flowing: webrtcbin does not need the server once connected.
     logic_.on_disconnected();
-    g_message("signalling lost (%s); %zu call(s) continue while reconnecting", why.c_str(),
+    g_message("signaling lost (%s); %zu call(s) continue while reconnecting", why.c_str(),
               legs_.size());
 }
 
-void PeerApp::on_signaller_retry(unsigned attempt, unsigned delay_ms) {
+void PeerApp::on_signaler_retry(unsigned attempt, unsigned delay_ms) {
     events_.emit(events::reconnecting(attempt, delay_ms));
 }
 
-void PeerApp::on_signaller_fatal(const std::string &why) {
-    events_.emit(events::error("signalling", why));
+void PeerApp::on_signaler_fatal(const std::string &why) {
+    events_.emit(events::error("signaling", why));
     shutdown(kExitFailure, why);
 }
 
-void PeerApp::on_signaller_replaced(const std::string &why) {
+void PeerApp::on_signaler_replaced(const std::string &why) {
     // The token now belongs to the other connection; a restart of ours must not take the
     // seat back from it.
     if (seat_)
@@ -211,7 +211,7 @@ void PeerApp::apply(std::vector<Action> actions) {
             // waits for it (an older waiting one is dropped), so a peer that offers faster
             // than we answer costs one leg at a time (issue 11).
             if (unsigned wait_ms = ms_until_leg_may_start(an->peer)) {
-                g_debug("offer from %s while answering its previous one (or short of signalling "
+                g_debug("offer from %s while answering its previous one (or short of signaling "
                         "budget): it waits its turn",
                         an->peer.c_str());
                 pending_offers_.hold(an->peer, an->sdp, wait_ms);
@@ -398,7 +398,7 @@ std::vector<std::string> PeerApp::peers() const {
 
 void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
     send_budget_.spend(g_get_monotonic_time());
-    signaller_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
+    signaler_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
 }
 
 void PeerApp::emit_stats() {
@@ -452,7 +452,7 @@ void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) 
         pipeline_->request_keyframe();
     } else if (state == pipelines::PeerState::Failed) {
         // webrtcbin 1.22 cannot restart ICE; the leg is over. A new offer (the peer
-        // rejoining, or our own after a signalling resume) starts a fresh one.
+        // rejoining, or our own after a signaling resume) starts a fresh one.
         events_.emit(events::error("connection-failed", "ICE/DTLS connection failed", s.peer_id()));
         close_leg_soon(s, "connection failed");
     }
@@ -525,21 +525,21 @@ void PeerApp::shutdown(int exit_code, const std::string &why) {
         else
             g_warning("leaving: %s", why.c_str());
     }
-    if (!started_signalling_) {
-        after_signaller_closed();
+    if (!started_signaling_) {
+        after_signaler_closed();
         return;
     }
     // `leave` tells the other side at once (peer-left reason "left"), and the close
     // handshake after it lets the server free our seat without a resume grace period.
     if (logic_.joined()) {
-        signaller_->send(proto::ClientMessage{proto::Leave{}});
+        signaler_->send(proto::ClientMessage{proto::Leave{}});
         if (seat_)
             seat_->clear(); // the seat is given up; nothing to resume next time
     }
-    signaller_->close(lifeline_.guard([this] { after_signaller_closed(); }));
+    signaler_->close(lifeline_.guard([this] { after_signaler_closed(); }));
 }
 
-void PeerApp::after_signaller_closed() {
+void PeerApp::after_signaler_closed() {
     pending_offers_.clear();
     // Ending the legs detaches them from the recorder, which ends its tracks.
     while (!legs_.empty())

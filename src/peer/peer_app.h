@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The duet-peer application object: owns the pipeline, the call legs and the signalling.
+// The duet-peer application object: owns the pipeline, the call legs and the signaling.
 #pragma once
 
 #include "common/main_thread.h"
@@ -12,7 +12,7 @@
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
 #include "src/peer/send_budget.h"
-#include "src/peer/signaller.h"
+#include "src/peer/signaler.h"
 
 #include <functional>
 #include <map>
@@ -24,17 +24,17 @@ namespace duet::peer {
 
 // Runs on the thread-default main context. One object, one room, any number of remote
 // peers (duet-server admits two people per room by default, so usually one leg).
-class PeerApp : private Signaller::Listener,
+class PeerApp : private Signaler::Listener,
                 private pipelines::SessionListener,
                 private pipelines::CallPipeline::Listener,
                 private LegView {
   public:
-    PeerApp(PeerOptions options, std::unique_ptr<Signaller> signaller, EventWriter &events);
+    PeerApp(PeerOptions options, std::unique_ptr<Signaler> signaler, EventWriter &events);
     ~PeerApp() override;
     PeerApp(const PeerApp &) = delete;
     PeerApp &operator=(const PeerApp &) = delete;
 
-    // Checks plugins, probes devices, starts the pipeline and the signalling. On false,
+    // Checks plugins, probes devices, starts the pipeline and the signaling. On false,
     // exit_code() and the log say why.
     bool start();
     // Leaves the room, closes the socket, finalises any recording, stops. Idempotent;
@@ -45,7 +45,7 @@ class PeerApp : private Signaller::Listener,
     void set_on_finished(std::function<void()> fn) { on_finished_ = std::move(fn); }
 
     // For tests.
-    Signaller &signaller() { return *signaller_; }
+    Signaler &signaler() { return *signaler_; }
     std::size_t leg_count() const { return legs_.size(); }
     std::size_t pending_offer_count() const { return pending_offers_.size(); }
     const std::string &id() const { return logic_.id(); }
@@ -62,13 +62,13 @@ class PeerApp : private Signaller::Listener,
         gint64 started_us = 0;
     };
 
-    // Signaller::Listener
-    void on_signaller_open() override;
-    void on_signaller_message(const proto::ServerMessage &msg) override;
-    void on_signaller_lost(const std::string &why) override;
-    void on_signaller_retry(unsigned attempt, unsigned delay_ms) override;
-    void on_signaller_fatal(const std::string &why) override;
-    void on_signaller_replaced(const std::string &why) override;
+    // Signaler::Listener
+    void on_signaler_open() override;
+    void on_signaler_message(const proto::ServerMessage &msg) override;
+    void on_signaler_lost(const std::string &why) override;
+    void on_signaler_retry(unsigned attempt, unsigned delay_ms) override;
+    void on_signaler_fatal(const std::string &why) override;
+    void on_signaler_replaced(const std::string &why) override;
     // SessionListener
     void on_local_description(pipelines::WebrtcSession &s, const std::string &type,
                               const std::string &sdp) override;
@@ -98,7 +98,7 @@ class PeerApp : private Signaller::Listener,
     // Time left before `peer`'s leg in construction counts as stuck, in ms (at least 1).
     unsigned ms_until_stuck(const std::string &peer) const;
     // 0 if a leg answering `peer` may start now, else how long until it may (its previous
-    // leg is still answering, or our signalling budget is short).
+    // leg is still answering, or our signaling budget is short).
     unsigned ms_until_leg_may_start(const std::string &peer);
     // A waiting offer's turn: answered unless `peer`'s leg is still answering.
     void on_offer_due(const std::string &peer);
@@ -113,11 +113,11 @@ class PeerApp : private Signaller::Listener,
     // Joins now if the pipeline is warm (or we stopped waiting for it), else once it is.
     void join_when_ready();
     void emit_stats();
-    void after_signaller_closed();
+    void after_signaler_closed();
     void finish();
 
     PeerOptions options_;
-    std::unique_ptr<Signaller> signaller_;
+    std::unique_ptr<Signaler> signaler_;
     EventWriter &events_;
     RoomLogic logic_;
     pipelines::ResolvedMedia media_;
@@ -125,7 +125,7 @@ class PeerApp : private Signaller::Listener,
     std::unique_ptr<SeatStore> seat_;
     std::string saved_token_;
     std::map<std::string, Leg> legs_;
-    SendBudget send_budget_; // what our signalling may still send (see peer_app.cpp)
+    SendBudget send_budget_; // what our signaling may still send (see peer_app.cpp)
     PendingOffers pending_offers_{[this](const std::string &peer) { on_offer_due(peer); }};
     std::function<void()> on_finished_;
     guint duration_timer_ = 0;
@@ -135,7 +135,7 @@ class PeerApp : private Signaller::Listener,
     // The socket is open and waits for the pipeline to warm before it joins.
     bool join_pending_ = false;
     bool stop_waiting_for_warmth_ = false;
-    bool started_signalling_ = false;
+    bool started_signaling_ = false;
     bool shutting_down_ = false;
     bool finished_ = false;
     int exit_code_ = kExitOk;

@@ -28,7 +28,7 @@ std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const
         out.push_back(
             action::Emit{events::peer_left(pl->id, proto::leave_reason_name(pl->reason))});
         // A dropped peer may come back within the grace period; its media may even still
-        // be flowing (only its signalling dropped). Keep the leg until left or expired.
+        // be flowing (only its signaling dropped). Keep the leg until left or expired.
         if (pl->reason != proto::LeaveReason::Dropped && legs.status(pl->id) != LegStatus::None)
             out.push_back(action::Close{pl->id});
     } else if (auto *r = std::get_if<proto::Relayed>(&msg)) {
@@ -51,7 +51,7 @@ void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<
     // - after a resume, they may just be dropped and held, with media still flowing, and
     //   will offer when they return: keep a connected leg (if they are gone for good, ICE
     //   fails and the leg closes then); a leg still negotiating cannot finish without
-    //   signalling, so close it.
+    //   signaling, so close it.
     for (const auto &p : legs.peers()) {
         if (std::find(j.peers.begin(), j.peers.end(), p) != j.peers.end())
             continue;

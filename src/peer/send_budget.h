@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// A token bucket for our own signalling, so that a peer never runs into the server's limit.
+// A token bucket for our own signaling, so that a peer never runs into the server's limit.
 #pragma once
 
 #include <glib.h>

@@ -49,6 +49,6 @@ test('story 6: two rooms in parallel (4 tabs) stay apart', async (t) => {
         if (f[key] && f[key] !== ids[self]) assert.equal(f[key], ids[partner], `${self} got ${JSON.stringify(f)}`);
       }
     }
-    assert.ok(frames.some((f) => f.type === 'signal'), `${self} exchanged signalling`);
+    assert.ok(frames.some((f) => f.type === 'signal'), `${self} exchanged signaling`);
   }
 });

@@ -68,7 +68,7 @@ class Client {
     guint handshake_status_ = 0;
 };
 
-// A normal pair meets in a fresh room on `server` and completes a call's signalling: the
+// A normal pair meets in a fresh room on `server` and completes a call's signaling: the
 // newcomer's offer, the answer, and an ICE candidate each way, each relayed with the right
 // `from` and content. Tests run it after each abusive client to show the server still
 // serves everyone else. Asserts (fails the test) on any step that does not happen.

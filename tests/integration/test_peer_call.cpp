@@ -76,7 +76,7 @@ void test_unreachable_server_gives_up() {
     g_assert_true(p.wait_exit());
     g_assert_cmpint(p.exit_status(), ==, 1);
     std::string err = p.wait_event("error", {}, 100);
-    check_str_eq(json_str(err, "code").c_str(), "signalling");
+    check_str_eq(json_str(err, "code").c_str(), "signaling");
     int retries = 0;
     for (const auto &e : p.events())
         retries += json_str(e, "event") == "reconnecting";

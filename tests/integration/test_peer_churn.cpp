@@ -338,7 +338,7 @@ void test_offer_churn() {
         g_assert_false(victim.exited());
     }
     g_test_message("peak during churn: %s", describe(peak).c_str());
-    // Answering the abuser never cost the victim its own seat: its signalling stayed within
+    // Answering the abuser never cost the victim its own seat: its signaling stayed within
     // the server's rate limit (no 1008 close, so no reconnection).
     for (const auto &e : victim.events())
         g_assert_true(json_str(e, "event") != "reconnecting");

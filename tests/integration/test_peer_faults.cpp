@@ -277,7 +277,7 @@ void test_impaired_link() {
         return;
     }
     g_test_message("impaired link: %s", link->how());
-    // The server on side a's address: b's signalling crosses the impaired link too.
+    // The server on side a's address: b's signaling crosses the impaired link too.
     ServerProcess server({"--host", link->ip_a()}, {}, link->in_a());
     std::string room = fresh_room("netem");
     // 30 fps, so that 15 fps decoded is a margin to hold and not the ceiling. Lost packets

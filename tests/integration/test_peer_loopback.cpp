@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Two PeerApps in one process, meeting through the loopback signaller: no server, no sockets.
+// Two PeerApps in one process, meeting through the loopback signaler: no server, no sockets.
 #include "pipelines/debug.h"
-#include "tests/support/loopback_signaller.h"
+#include "tests/support/loopback_signaler.h"
 #include "src/peer/peer_app.h"
 
 #include <glib.h>
@@ -20,7 +20,7 @@ namespace {
 
 constexpr unsigned kTimeoutMs = 20000;
 
-// Media setup takes longer than signalling: wait up to kTimeoutMs.
+// Media setup takes longer than signaling: wait up to kTimeoutMs.
 bool wait_until(const std::function<bool()> &pred) {
     return duet::testing::wait_until(pred, kTimeoutMs);
 }
@@ -29,7 +29,7 @@ bool wait_until(const std::function<bool()> &pred) {
 struct TestPeer {
     EventWriter writer{stdout, false};
     std::vector<Event> events;
-    LoopbackSignaller *signaller = nullptr; // owned by app
+    LoopbackSignaler *signaler = nullptr; // owned by app
     std::unique_ptr<PeerApp> app;
 
     TestPeer(LoopbackHub &hub, const std::string &state_dir) {
@@ -47,8 +47,8 @@ struct TestPeer {
         o.media.height = 240;
         o.media.fps = 15;
         o.state_dir = state_dir;
-        auto s = hub.make_signaller();
-        signaller = s.get();
+        auto s = hub.make_signaler();
+        signaler = s.get();
         app = std::make_unique<PeerApp>(o, std::move(s), writer);
     }
 
@@ -100,9 +100,9 @@ void test_call() {
     g_assert_true(wait_until([&] { return b.app->finished(); }));
 }
 
-// Only the signalling drops: the call keeps running, the seat is resumed with the same id
+// Only the signaling drops: the call keeps running, the seat is resumed with the same id
 // and nobody re-offers (PROTOCOL.md "Resume": keep legs that are connected).
-void test_signalling_drop_keeps_call() {
+void test_signaling_drop_keeps_call() {
     LoopbackHub hub;
     TestPeer a(hub, scratch() + "/drop"), b(hub, scratch() + "/drop");
     g_assert_true(a.app->start());
@@ -112,7 +112,7 @@ void test_signalling_drop_keeps_call() {
     wait_media(b);
     std::string b_id = b.app->id();
 
-    b.signaller->drop_and_reconnect();
+    b.signaler->drop_and_reconnect();
     g_assert_true(a.wait("peer-left", "reason", "dropped"));
     g_assert_true(b.wait("joined", {}, {}, 2));
     const Event &rejoined = b.events[b.events.size() - 1];
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
     gst_init(nullptr, nullptr);
     duet::pipelines::init_debug_category();
     g_test_add_func("/peer/loopback/call", test_call);
-    g_test_add_func("/peer/loopback/signalling-drop-keeps-call", test_signalling_drop_keeps_call);
+    g_test_add_func("/peer/loopback/signaling-drop-keeps-call", test_signaling_drop_keeps_call);
     int rc = g_test_run();
     std::error_code ec;
     std::filesystem::remove_all(scratch(), ec);

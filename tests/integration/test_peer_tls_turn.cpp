@@ -158,7 +158,7 @@ void test_wss_private_ca() {
     g_assert_false(joined_c);
     g_assert_true(retried);
     g_assert_false(error.empty());
-    check_str_eq(json_str(error, "code").c_str(), "signalling");
+    check_str_eq(json_str(error, "code").c_str(), "signaling");
     if (json_str(error, "message").find("--ca-file") == std::string::npos)
         g_printerr("error event: %s\n", error.c_str());
     g_assert_true(json_str(error, "message").find("--ca-file") != std::string::npos);

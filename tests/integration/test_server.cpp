@@ -29,7 +29,7 @@ std::string join_msg(const std::string &room) {
 }
 
 // After each abusive client, a normal pair in another room must still complete a call:
-// its signalling, and (when duet-peer is built) a real call with media both ways.
+// its signaling, and (when duet-peer is built) a real call with media both ways.
 void assert_pair_still_works(const ServerProcess &s) {
     assert_call_completes(s);
 #ifdef DUET_TEST_MEDIA_CALL

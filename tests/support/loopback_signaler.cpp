@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Loopback hub and signaller: the registry's effects delivered through the main loop.
-#include "tests/support/loopback_signaller.h"
+// Loopback hub and signaler: the registry's effects delivered through the main loop.
+#include "tests/support/loopback_signaler.h"
 
 #include "common/main_thread.h"
 
@@ -8,11 +8,11 @@ namespace duet::peer {
 
 LoopbackHub::LoopbackHub(signaling::RegistryConfig config) : registry_(std::move(config)) {}
 
-std::unique_ptr<LoopbackSignaller> LoopbackHub::make_signaller() {
-    return std::make_unique<LoopbackSignaller>(*this);
+std::unique_ptr<LoopbackSignaler> LoopbackHub::make_signaler() {
+    return std::make_unique<LoopbackSignaler>(*this);
 }
 
-signaling::ConnId LoopbackHub::attach(LoopbackSignaller *s) {
+signaling::ConnId LoopbackHub::attach(LoopbackSignaler *s) {
     signaling::ConnId id = next_++;
     conns_[id] = s;
     return id;
@@ -45,42 +45,42 @@ void LoopbackHub::apply(signaling::Effects &fx) {
         auto it = conns_.find(id);
         if (it == conns_.end())
             continue;
-        LoopbackSignaller *victim = it->second;
+        LoopbackSignaler *victim = it->second;
         conns_.erase(it);
         victim->evicted();
     }
 }
 
-LoopbackSignaller::~LoopbackSignaller() {
+LoopbackSignaler::~LoopbackSignaler() {
     lifeline_.cut();
     if (conn_)
         hub_.detach(conn_, false);
 }
 
-void LoopbackSignaller::start(Listener *listener) {
+void LoopbackSignaler::start(Listener *listener) {
     listener_ = listener;
     conn_ = hub_.attach(this);
-    lifeline_.post([this] { listener_->on_signaller_open(); });
+    lifeline_.post([this] { listener_->on_signaler_open(); });
 }
 
-void LoopbackSignaller::send(const proto::ClientMessage &msg) {
+void LoopbackSignaler::send(const proto::ClientMessage &msg) {
     if (!conn_)
         return;
     signaling::ConnId id = conn_;
     lifeline_.post([this, id, msg] { hub_.deliver(id, msg); });
 }
 
-void LoopbackSignaller::receive(const proto::ServerMessage &msg) {
-    lifeline_.post([this, msg] { listener_->on_signaller_message(msg); });
+void LoopbackSignaler::receive(const proto::ServerMessage &msg) {
+    lifeline_.post([this, msg] { listener_->on_signaler_message(msg); });
 }
 
-void LoopbackSignaller::evicted() {
+void LoopbackSignaler::evicted() {
     conn_ = 0;
     lifeline_.post(
-        [this] { listener_->on_signaller_replaced("seat taken by a newer connection"); });
+        [this] { listener_->on_signaler_replaced("seat taken by a newer connection"); });
 }
 
-void LoopbackSignaller::close(std::function<void()> done) {
+void LoopbackSignaler::close(std::function<void()> done) {
     if (conn_) {
         signaling::ConnId id = conn_;
         conn_ = 0;
@@ -89,17 +89,17 @@ void LoopbackSignaller::close(std::function<void()> done) {
     lifeline_.post(std::move(done));
 }
 
-void LoopbackSignaller::drop_and_reconnect() {
+void LoopbackSignaler::drop_and_reconnect() {
     if (!conn_)
         return;
     signaling::ConnId id = conn_;
     conn_ = 0;
     hub_.detach(id, false);
-    listener_->on_signaller_lost("loopback drop");
+    listener_->on_signaler_lost("loopback drop");
     lifeline_.post([this] {
-        listener_->on_signaller_retry(1, 0);
+        listener_->on_signaler_retry(1, 0);
         conn_ = hub_.attach(this);
-        listener_->on_signaller_open();
+        listener_->on_signaler_open();
     });
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Signalling capacity bench: starts duet-server, runs duet-loadgen at each N, prints a table
-# and writes bench/results/signalling.json. Usage: bench/signalling.sh [N ...] (default
+# Signaling capacity bench: starts duet-server, runs duet-loadgen at each N, prints a table
+# and writes bench/results/signaling.json. Usage: bench/signaling.sh [N ...] (default
 # 1000 5000 10000). Env: BUILD (default build), RELAY_SECONDS (default 5), REPEAT (runs per
 # N, each against a fresh server; default 3). Ends with medians and min-max per N.
 set -euo pipefail
@@ -14,7 +14,7 @@ sizes=("$@")
 mkdir -p bench/results
 ulimit -n "$(ulimit -Hn)"
 
-out=bench/results/signalling.json
+out=bench/results/signaling.json
 echo "[" > "$out"
 first=1
 for n in "${sizes[@]}"; do

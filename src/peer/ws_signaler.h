@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Signalling over a libsoup-3 WebSocket to duet-server, reconnecting with backoff.
+// Signaling over a libsoup-3 WebSocket to duet-server, reconnecting with backoff.
 #pragma once
 
 #include "common/main_thread.h"
 #include "common/ref.h"
 #include "src/peer/backoff.h"
-#include "src/peer/signaller.h"
+#include "src/peer/signaler.h"
 
 #include <libsoup/soup.h>
 
@@ -21,12 +21,12 @@ inline constexpr unsigned kConnectAttemptTimeoutMs = 10000;
 // How long a clean close may take before we stop waiting for the server's reply.
 inline constexpr unsigned kCloseTimeoutMs = 1000;
 
-class WsSignaller : public Signaller {
+class WsSignaler : public Signaler {
   public:
     // give_up_after_s: 0 keeps retrying forever. ca_file: PEM bundle to trust for wss://
     // instead of the system's ("" = system); validated by parse_cli.
-    WsSignaller(std::string url, unsigned give_up_after_s, const std::string &ca_file = {});
-    ~WsSignaller() override;
+    WsSignaler(std::string url, unsigned give_up_after_s, const std::string &ca_file = {});
+    ~WsSignaler() override;
 
     void start(Listener *listener) override;
     void send(const proto::ClientMessage &msg) override;

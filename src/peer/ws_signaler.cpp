@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // WebSocket transport for the room protocol; owns reconnecting, never the room logic.
-#include "src/peer/ws_signaller.h"
+#include "src/peer/ws_signaler.h"
 
 #include "common/main_thread.h"
 
@@ -15,7 +15,7 @@ constexpr guint64 kMaxIncomingBytes = proto::kMaxMessageCeiling + proto::kRelayE
 
 } // namespace
 
-WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s, const std::string &ca_file)
+WsSignaler::WsSignaler(std::string url, unsigned give_up_after_s, const std::string &ca_file)
     : url_(std::move(url)), give_up_after_s_(give_up_after_s) {
     session_ = Ref<SoupSession>::adopt(soup_session_new());
     if (!ca_file.empty()) {
@@ -34,7 +34,7 @@ WsSignaller::WsSignaller(std::string url, unsigned give_up_after_s, const std::s
     }
 }
 
-WsSignaller::~WsSignaller() {
+WsSignaler::~WsSignaler() {
     lifeline_.cut();
     for (guint *t : {&attempt_timer_, &retry_timer_, &close_timer_})
         lifeline_.remove(*t);
@@ -43,30 +43,30 @@ WsSignaller::~WsSignaller() {
     drop_connection();
 }
 
-void WsSignaller::start(Listener *listener) {
+void WsSignaler::start(Listener *listener) {
     listener_ = listener;
     connect();
 }
 
-bool WsSignaller::is_open() const {
+bool WsSignaler::is_open() const {
     return ws_ && soup_websocket_connection_get_state(ws_.get()) == SOUP_WEBSOCKET_STATE_OPEN;
 }
 
-void WsSignaller::connect() {
+void WsSignaler::connect() {
     if (closing_)
         return;
     g_info("connecting to %s", url_.c_str());
     auto msg = Ref<SoupMessage>::adopt(soup_message_new("GET", url_.c_str()));
     if (!msg) {
         // The URL was validated at startup; this would be a bug, but not a crash.
-        listener_->on_signaller_fatal("cannot make a request for " + url_);
+        listener_->on_signaler_fatal("cannot make a request for " + url_);
         return;
     }
     connecting_ = Ref<GCancellable>::adopt(g_cancellable_new());
     attempt_timer_ = lifeline_.add_timeout(
         kConnectAttemptTimeoutMs,
         [](gpointer self) -> gboolean {
-            auto *s = static_cast<WsSignaller *>(self);
+            auto *s = static_cast<WsSignaler *>(self);
             s->attempt_timer_ = 0;
             if (s->connecting_)
                 g_cancellable_cancel(s->connecting_.get());
@@ -76,7 +76,7 @@ void WsSignaller::connect() {
     // The callback runs after we are gone if we were destroyed mid-attempt: it checks.
     struct Attempt {
         LifelineHandle life;
-        WsSignaller *self;
+        WsSignaler *self;
     };
     soup_session_websocket_connect_async(
         session_.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, connecting_.get(),
@@ -89,7 +89,7 @@ void WsSignaller::connect() {
                 g_clear_error(&err);
                 return;
             }
-            WsSignaller *s = a->self;
+            WsSignaler *s = a->self;
             s->lifeline_.remove(s->attempt_timer_);
             s->connecting_.reset();
             if (ws) {
@@ -110,7 +110,7 @@ void WsSignaller::connect() {
         new Attempt{lifeline_.handle(), this});
 }
 
-void WsSignaller::on_connected(Ref<SoupWebsocketConnection> ws) {
+void WsSignaler::on_connected(Ref<SoupWebsocketConnection> ws) {
     if (closing_) {
         soup_websocket_connection_close(ws.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
         finish_close();
@@ -119,7 +119,7 @@ void WsSignaller::on_connected(Ref<SoupWebsocketConnection> ws) {
     ws_ = std::move(ws);
     soup_websocket_connection_set_max_incoming_payload_size(ws_.get(), kMaxIncomingBytes);
     g_signal_connect_swapped(
-        ws_.get(), "message", G_CALLBACK(+[](WsSignaller *s, gint type, GBytes *bytes) {
+        ws_.get(), "message", G_CALLBACK(+[](WsSignaler *s, gint type, GBytes *bytes) {
             if (type != SOUP_WEBSOCKET_DATA_TEXT)
                 return;
             gsize n = 0;
@@ -129,21 +129,21 @@ void WsSignaller::on_connected(Ref<SoupWebsocketConnection> ws) {
                 g_message("ignoring a server frame: %s", e->message.c_str());
                 return;
             }
-            s->listener_->on_signaller_message(std::get<proto::ServerMessage>(parsed));
+            s->listener_->on_signaler_message(std::get<proto::ServerMessage>(parsed));
         }),
         this);
     g_signal_connect_swapped(ws_.get(), "closed",
-                             G_CALLBACK(+[](WsSignaller *s) { s->on_closed(); }), this);
+                             G_CALLBACK(+[](WsSignaler *s) { s->on_closed(); }), this);
     g_signal_connect_swapped(
         ws_.get(), "error",
-        G_CALLBACK(+[](WsSignaller *, GError *e) { g_debug("websocket: %s", e->message); }), this);
+        G_CALLBACK(+[](WsSignaler *, GError *e) { g_debug("websocket: %s", e->message); }), this);
     backoff_.reset();
     down_since_us_ = 0;
     g_info("connected to %s", url_.c_str());
-    listener_->on_signaller_open();
+    listener_->on_signaler_open();
 }
 
-void WsSignaller::on_connect_failed(const std::string &why) {
+void WsSignaler::on_connect_failed(const std::string &why) {
     if (closing_) {
         finish_close();
         return;
@@ -152,7 +152,7 @@ void WsSignaller::on_connect_failed(const std::string &why) {
     retry(why);
 }
 
-void WsSignaller::on_closed() {
+void WsSignaler::on_closed() {
     gushort code = soup_websocket_connection_get_close_code(ws_.get());
     const char *data = soup_websocket_connection_get_close_data(ws_.get());
     std::string reason = data ? data : "";
@@ -162,7 +162,7 @@ void WsSignaller::on_closed() {
         return;
     }
     if (code == proto::kCloseSeatReplaced) {
-        listener_->on_signaller_replaced(
+        listener_->on_signaler_replaced(
             "the server handed this seat to a newer connection with our resume token (another "
             "duet-peer with the same identity?); the call continues there");
         return;
@@ -174,25 +174,25 @@ void WsSignaller::on_closed() {
                           : "connection closed (code " + std::to_string(code) +
                                 (reason.empty() ? "" : ", " + reason) + ")";
     g_warning("lost the server: %s", why.c_str());
-    listener_->on_signaller_lost(why);
+    listener_->on_signaler_lost(why);
     retry(why);
 }
 
-void WsSignaller::retry(const std::string &why) {
+void WsSignaler::retry(const std::string &why) {
     gint64 now = g_get_monotonic_time();
     if (!down_since_us_)
         down_since_us_ = now;
     if (give_up_after_s_ > 0 && now - down_since_us_ >= gint64(give_up_after_s_) * G_USEC_PER_SEC) {
-        listener_->on_signaller_fatal("gave up on " + url_ + " after " +
+        listener_->on_signaler_fatal("gave up on " + url_ + " after " +
                                       std::to_string(give_up_after_s_) + " s: " + why);
         return;
     }
     unsigned delay = backoff_.next();
-    listener_->on_signaller_retry(backoff_.attempt(), delay);
+    listener_->on_signaler_retry(backoff_.attempt(), delay);
     retry_timer_ = lifeline_.add_timeout(
         delay,
         [](gpointer self) -> gboolean {
-            auto *s = static_cast<WsSignaller *>(self);
+            auto *s = static_cast<WsSignaler *>(self);
             s->retry_timer_ = 0;
             s->connect();
             return G_SOURCE_REMOVE;
@@ -200,7 +200,7 @@ void WsSignaller::retry(const std::string &why) {
         this);
 }
 
-void WsSignaller::send(const proto::ClientMessage &msg) {
+void WsSignaler::send(const proto::ClientMessage &msg) {
     if (!is_open()) {
         g_debug("not connected; dropping %s", proto::to_json(msg).c_str());
         return;
@@ -208,7 +208,7 @@ void WsSignaller::send(const proto::ClientMessage &msg) {
     soup_websocket_connection_send_text(ws_.get(), proto::to_json(msg).c_str());
 }
 
-void WsSignaller::drop_connection() {
+void WsSignaler::drop_connection() {
     if (!ws_)
         return;
     g_signal_handlers_disconnect_by_data(ws_.get(), this);
@@ -217,7 +217,7 @@ void WsSignaller::drop_connection() {
     post_to_main(lifeline_.context(), [ws = std::move(ws_)] {});
 }
 
-void WsSignaller::close(std::function<void()> done) {
+void WsSignaler::close(std::function<void()> done) {
     close_waiters_.push_back(std::move(done));
     if (closing_)
         return;
@@ -236,7 +236,7 @@ void WsSignaller::close(std::function<void()> done) {
     close_timer_ = lifeline_.add_timeout(
         kCloseTimeoutMs,
         [](gpointer self) -> gboolean {
-            auto *s = static_cast<WsSignaller *>(self);
+            auto *s = static_cast<WsSignaler *>(self);
             s->close_timer_ = 0;
             g_message("the server did not acknowledge the close; going anyway");
             s->drop_connection();
@@ -246,7 +246,7 @@ void WsSignaller::close(std::function<void()> done) {
         this);
 }
 
-void WsSignaller::finish_close() {
+void WsSignaler::finish_close() {
     lifeline_.remove(close_timer_);
     auto waiters = std::move(close_waiters_);
     close_waiters_.clear();

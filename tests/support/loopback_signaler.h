@@ -1,41 +1,41 @@
 // SPDX-License-Identifier: MIT
-// In-process signalling for tests: peers meet through the real room registry, no sockets.
+// In-process signaling for tests: peers meet through the real room registry, no sockets.
 #pragma once
 
 #include "common/main_thread.h"
 #include "signaling/registry.h"
-#include "src/peer/signaller.h"
+#include "src/peer/signaler.h"
 
 #include <memory>
 #include <unordered_map>
 
 namespace duet::peer {
 
-class LoopbackSignaller;
+class LoopbackSignaler;
 
 // Plays duet-server's part with the same Registry; messages are delivered from idle
 // callbacks, so ordering and re-entrancy resemble a real socket.
 class LoopbackHub {
   public:
     explicit LoopbackHub(signaling::RegistryConfig config = {});
-    std::unique_ptr<LoopbackSignaller> make_signaller();
+    std::unique_ptr<LoopbackSignaler> make_signaler();
 
   private:
-    friend class LoopbackSignaller;
-    signaling::ConnId attach(LoopbackSignaller *s);
+    friend class LoopbackSignaler;
+    signaling::ConnId attach(LoopbackSignaler *s);
     void detach(signaling::ConnId id, bool clean);
     void deliver(signaling::ConnId from, const proto::ClientMessage &msg);
     void apply(signaling::Effects &fx);
 
     signaling::Registry registry_;
-    std::unordered_map<signaling::ConnId, LoopbackSignaller *> conns_;
+    std::unordered_map<signaling::ConnId, LoopbackSignaler *> conns_;
     signaling::ConnId next_ = 1;
 };
 
-class LoopbackSignaller : public Signaller {
+class LoopbackSignaler : public Signaler {
   public:
-    explicit LoopbackSignaller(LoopbackHub &hub) : hub_(hub) {}
-    ~LoopbackSignaller() override;
+    explicit LoopbackSignaler(LoopbackHub &hub) : hub_(hub) {}
+    ~LoopbackSignaler() override;
 
     void start(Listener *listener) override;
     void send(const proto::ClientMessage &msg) override;
@@ -53,7 +53,7 @@ class LoopbackSignaller : public Signaller {
     LoopbackHub &hub_;
     Listener *listener_ = nullptr;
     signaling::ConnId conn_ = 0;
-    // Deliveries go through the main loop, and not to a signaller that is gone.
+    // Deliveries go through the main loop, and not to a signaler that is gone.
     Lifeline lifeline_;
 };
 
