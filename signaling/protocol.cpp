@@ -156,16 +156,12 @@ std::variant<Ref<JsonParser>, ParseError> parse_object(std::string_view text, Js
 }
 
 // Field accessors that report a wrong type instead of asserting (json-glib's getters warn).
-std::optional<std::string> get_string(JsonObject *o, const char *name, std::string *why) {
+Result<std::string> get_string(JsonObject *o, const char *name) {
     JsonNode *n = json_object_get_member(o, name);
-    if (!n) {
-        *why = std::string("missing field '") + name + "'";
-        return std::nullopt;
-    }
-    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
-        *why = std::string("field '") + name + "' must be a string";
-        return std::nullopt;
-    }
+    if (!n)
+        return fail(std::string("missing field '") + name + "'");
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+        return fail(std::string("field '") + name + "' must be a string");
     return std::string(json_node_get_string(n));
 }
 
@@ -173,12 +169,10 @@ bool has(JsonObject *o, const char *name) {
     return json_object_has_member(o, name);
 }
 
-std::optional<bool> get_bool(JsonObject *o, const char *name, std::string *why) {
+Result<bool> get_bool(JsonObject *o, const char *name) {
     JsonNode *n = json_object_get_member(o, name);
-    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
-        *why = std::string("field '") + name + "' must be a boolean";
-        return std::nullopt;
-    }
+    if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+        return fail(std::string("field '") + name + "' must be a boolean");
     return bool(json_node_get_boolean(n));
 }
 
@@ -303,30 +297,29 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
     auto parsed = parse_object(text, &o);
     if (auto *e = std::get_if<ParseError>(&parsed))
         return *e;
-    std::string why;
-    auto type = get_string(o, "type", &why);
+    auto type = get_string(o, "type");
     if (!type)
-        return bad(why);
+        return bad(type.message());
     if (*type == "join") {
-        auto room = get_string(o, "room", &why);
+        auto room = get_string(o, "room");
         if (!room)
-            return bad(why);
+            return bad(room.message());
         Join j{std::move(*room), std::nullopt};
         if (has(o, "resume")) {
             JsonNode *n = json_object_get_member(o, "resume");
             if (!JSON_NODE_HOLDS_NULL(n)) {
-                auto token = get_string(o, "resume", &why);
+                auto token = get_string(o, "resume");
                 if (!token)
-                    return bad(why);
+                    return bad(token.message());
                 j.resume = std::move(*token);
             }
         }
         return ClientMessage{std::move(j)};
     }
     if (*type == "signal") {
-        auto to = get_string(o, "to", &why);
+        auto to = get_string(o, "to");
         if (!to)
-            return bad(why);
+            return bad(to.message());
         JsonNode *data = json_object_get_member(o, "data");
         if (!data || !JSON_NODE_HOLDS_OBJECT(data))
             return bad("field 'data' must be an object");
@@ -342,24 +335,25 @@ Parsed<ServerMessage> parse_server(std::string_view text) {
     auto parsed = parse_object(text, &o);
     if (auto *e = std::get_if<ParseError>(&parsed))
         return *e;
-    std::string why;
-    auto type = get_string(o, "type", &why);
+    auto type = get_string(o, "type");
     if (!type)
-        return bad(why);
+        return bad(type.message());
     if (*type == "joined") {
         Joined j;
-        auto id = get_string(o, "id", &why);
-        auto room = get_string(o, "room", &why);
-        auto resume = get_string(o, "resume", &why);
-        if (!id || !room || !resume)
-            return bad(why);
+        auto id = get_string(o, "id");
+        auto room = get_string(o, "room");
+        auto resume = get_string(o, "resume");
+        // The last missing field is the one named, as it always was.
+        for (const Result<std::string> *f : {&resume, &room, &id})
+            if (!*f)
+                return bad(f->message());
         j.id = *id;
         j.room = *room;
         j.resume = *resume;
         if (has(o, "resumed")) {
-            auto r = get_bool(o, "resumed", &why);
+            auto r = get_bool(o, "resumed");
             if (!r)
-                return bad(why);
+                return bad(r.message());
             j.resumed = *r;
         }
         JsonNode *peers = json_object_get_member(o, "peers");
@@ -381,27 +375,27 @@ Parsed<ServerMessage> parse_server(std::string_view text) {
         return ServerMessage{std::move(j)};
     }
     if (*type == "peer-joined") {
-        auto id = get_string(o, "id", &why);
+        auto id = get_string(o, "id");
         if (!id)
-            return bad(why);
+            return bad(id.message());
         bool resumed = false;
         if (has(o, "resumed")) {
-            auto r = get_bool(o, "resumed", &why);
+            auto r = get_bool(o, "resumed");
             if (!r)
-                return bad(why);
+                return bad(r.message());
             resumed = *r;
         }
         return ServerMessage{PeerJoined{*id, resumed}};
     }
     if (*type == "peer-left") {
-        auto id = get_string(o, "id", &why);
+        auto id = get_string(o, "id");
         if (!id)
-            return bad(why);
+            return bad(id.message());
         PeerLeft p{*id, LeaveReason::Left};
         if (has(o, "reason")) {
-            auto r = get_string(o, "reason", &why);
+            auto r = get_string(o, "reason");
             if (!r)
-                return bad(why);
+                return bad(r.message());
             if (*r == "dropped")
                 p.reason = LeaveReason::Dropped;
             else if (*r == "expired")
@@ -410,19 +404,19 @@ Parsed<ServerMessage> parse_server(std::string_view text) {
         return ServerMessage{std::move(p)};
     }
     if (*type == "signal") {
-        auto from = get_string(o, "from", &why);
+        auto from = get_string(o, "from");
         if (!from)
-            return bad(why);
+            return bad(from.message());
         JsonNode *data = json_object_get_member(o, "data");
         if (!data || !JSON_NODE_HOLDS_OBJECT(data))
             return bad("field 'data' must be an object");
         return ServerMessage{Relayed{*from, node_to_json(data)}};
     }
     if (*type == "error") {
-        auto code = get_string(o, "code", &why);
+        auto code = get_string(o, "code");
         if (!code)
-            return bad(why);
-        auto message = get_string(o, "message", &why);
+            return bad(code.message());
+        auto message = get_string(o, "message");
         auto c = error_code_from_name(*code);
         if (!c)
             return bad("unknown error code '" + *code + "'");
@@ -482,59 +476,50 @@ std::string to_json(const ServerMessage &m) {
     return std::visit(V{}, m);
 }
 
-std::optional<SignalData> parse_signal_data(std::string_view json, std::string *why) {
-    std::string scratch;
-    if (!why)
-        why = &scratch;
+Result<SignalData> parse_signal_data(std::string_view json) {
     JsonObject *o = nullptr;
     auto parsed = parse_object(json, &o);
-    if (auto *e = std::get_if<ParseError>(&parsed)) {
-        *why = e->message;
-        return std::nullopt;
-    }
+    if (auto *e = std::get_if<ParseError>(&parsed))
+        return fail(e->message);
     JsonNode *sdp = json_object_get_member(o, "sdp");
     if (sdp && JSON_NODE_HOLDS_OBJECT(sdp)) {
         JsonObject *s = json_node_get_object(sdp);
-        auto type = get_string(s, "type", why);
-        auto text = get_string(s, "sdp", why);
-        if (!type || !text)
-            return std::nullopt;
-        if (*type != "offer" && *type != "answer") {
-            *why = "sdp type must be offer or answer";
-            return std::nullopt;
-        }
+        auto type = get_string(s, "type");
+        auto text = get_string(s, "sdp");
+        // Both missing: the last is the one named, as it always was.
+        if (!text)
+            return text.error();
+        if (!type)
+            return type.error();
+        if (*type != "offer" && *type != "answer")
+            return fail("sdp type must be offer or answer");
         return SignalData{SdpData{*type, *text}};
     }
     JsonNode *cand = json_object_get_member(o, "candidate");
     if (cand && JSON_NODE_HOLDS_OBJECT(cand)) {
         JsonObject *c = json_node_get_object(cand);
-        auto text = get_string(c, "candidate", why);
+        auto text = get_string(c, "candidate");
         if (!text)
-            return std::nullopt;
+            return text.error();
         CandidateData d{*text, 0, {}};
         JsonNode *idx = json_object_get_member(c, "sdpMLineIndex");
         if (!idx || !JSON_NODE_HOLDS_VALUE(idx) ||
             (json_node_get_value_type(idx) != G_TYPE_INT64 &&
-             json_node_get_value_type(idx) != G_TYPE_DOUBLE)) {
-            *why = "candidate needs a numeric sdpMLineIndex";
-            return std::nullopt;
-        }
+             json_node_get_value_type(idx) != G_TYPE_DOUBLE))
+            return fail("candidate needs a numeric sdpMLineIndex");
         // A double is range-checked before it becomes an integer: converting one outside
         // gint64 (5e28, or an overflow to inf) is undefined behaviour (found by fuzzing).
         double v = json_node_get_value_type(idx) == G_TYPE_INT64 ? double(json_node_get_int(idx))
                                                                  : json_node_get_double(idx);
-        if (!(v >= 0 && v <= kMaxMLineIndex) || v != double(unsigned(v))) {
-            *why = "sdpMLineIndex must be a whole number from 0 to 1024";
-            return std::nullopt;
-        }
+        if (!(v >= 0 && v <= kMaxMLineIndex) || v != double(unsigned(v)))
+            return fail("sdpMLineIndex must be a whole number from 0 to 1024");
         d.mline_index = unsigned(v);
         JsonNode *mid = json_object_get_member(c, "sdpMid");
         if (mid && JSON_NODE_HOLDS_VALUE(mid) && json_node_get_value_type(mid) == G_TYPE_STRING)
             d.mid = json_node_get_string(mid);
         return SignalData{std::move(d)};
     }
-    *why = "signal data holds neither 'sdp' nor 'candidate'";
-    return std::nullopt;
+    return fail("signal data holds neither 'sdp' nor 'candidate'");
 }
 
 std::string to_json(const SignalData &d) {

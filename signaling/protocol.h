@@ -2,6 +2,8 @@
 // The duet room protocol: every message as a type, with JSON parsing, validation and output.
 #pragma once
 
+#include "common/result.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -101,8 +103,8 @@ void append_json_string(std::string &out, std::string_view s);
 // Room names (signaling/room_name.cpp, docs/PROTOCOL.md): valid UTF-8, normalised to NFC,
 // trimmed of white space, then 1..kMaxRoomChars code points with no control characters, no
 // bidi embedding/override/isolate controls, and at least one visible character. Returns
-// the normalised name (the room's identity), or nullopt with a human reason in *why.
-std::optional<std::string> normalize_room(std::string_view raw, std::string *why = nullptr);
+// the normalised name (the room's identity), or a human reason why the name is refused.
+Result<std::string> normalize_room(std::string_view raw);
 
 // ---- the `data` payload of signal messages ----
 struct SdpData {
@@ -116,7 +118,8 @@ struct CandidateData {
 };
 using SignalData = std::variant<SdpData, CandidateData>;
 
-std::optional<SignalData> parse_signal_data(std::string_view json, std::string *why = nullptr);
+// The SDP or ICE candidate a signal message carries, or why it is neither.
+Result<SignalData> parse_signal_data(std::string_view json);
 std::string to_json(const SignalData &d);
 
 } // namespace duet::proto

@@ -88,10 +88,9 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
     (void)now;
     if (by_conn_.count(conn))
         return error(conn, proto::ErrorCode::AlreadyJoined, "already in a room; leave first", fx);
-    std::string why;
-    auto room = proto::normalize_room(j.room, &why);
+    auto room = proto::normalize_room(j.room);
     if (!room)
-        return error(conn, proto::ErrorCode::InvalidRoom, why, fx);
+        return error(conn, proto::ErrorCode::InvalidRoom, room.message(), fx);
 
     if (j.resume) {
         auto t = by_token_.find(*j.resume);

@@ -78,63 +78,45 @@ const char *trim_end(const char *begin, const char *end) {
 
 } // namespace
 
-std::optional<std::string> normalize_room(std::string_view raw, std::string *why) {
-    std::string scratch;
-    if (!why)
-        why = &scratch;
-    if (!g_utf8_validate_len(raw.data(), raw.size(), nullptr)) {
-        *why = "room name is not valid UTF-8";
-        return std::nullopt;
-    }
-    if (raw.find('\0') != std::string_view::npos) {
-        *why = "room name must not contain control characters";
-        return std::nullopt;
-    }
+Result<std::string> normalize_room(std::string_view raw) {
+    if (!g_utf8_validate_len(raw.data(), raw.size(), nullptr))
+        return fail("room name is not valid UTF-8");
+    if (raw.find('\0') != std::string_view::npos)
+        return fail("room name must not contain control characters");
     // NFC first, so "café" typed as e + U+0301 and as U+00E9 is one room, and the length
     // limit counts what people see rather than how their keyboard spelled it.
     Owned<gchar> nfc(g_utf8_normalize(raw.data(), gssize(raw.size()), G_NORMALIZE_NFC));
-    if (!nfc) {
-        *why = "room name is not valid UTF-8";
-        return std::nullopt;
-    }
+    if (!nfc)
+        return fail("room name is not valid UTF-8");
     const char *all_end = nfc.get() + std::strlen(nfc.get());
     const char *begin = trim_start(nfc.get(), all_end);
     const char *end = trim_end(begin, all_end);
-    if (begin == end) {
-        *why = "room name is empty";
-        return std::nullopt;
-    }
+    if (begin == end)
+        return fail("room name is empty");
     std::size_t chars = 0;
     bool visible = false;
     for (const char *p = begin; p < end; p = g_utf8_next_char(p)) {
         gunichar c = g_utf8_get_char(p);
         GUnicodeType t = g_unichar_type(c);
         if (t == G_UNICODE_CONTROL || t == G_UNICODE_LINE_SEPARATOR ||
-            t == G_UNICODE_PARAGRAPH_SEPARATOR) {
-            *why = "room name must not contain control characters";
-            return std::nullopt;
-        }
+            t == G_UNICODE_PARAGRAPH_SEPARATOR)
+            return fail("room name must not contain control characters");
         if (bidi_control(c)) {
             char code[16];
             g_snprintf(code, sizeof code, "U+%04X", c);
-            *why = std::string("room name must not contain text-direction controls such as ") +
-                   code +
-                   " (bidi embedding, override or isolate), which make it read as "
-                   "something else";
-            return std::nullopt;
+            return fail(std::string("room name must not contain text-direction controls such as ") +
+                        code +
+                        " (bidi embedding, override or isolate), which make it read as "
+                        "something else");
         }
         visible = visible || !invisible(c);
         ++chars;
     }
-    if (!visible) {
-        *why = "room name has no visible characters (only invisible ones such as zero-width "
-               "spaces)";
-        return std::nullopt;
-    }
-    if (chars > kMaxRoomChars) {
-        *why = "room name is longer than 64 characters";
-        return std::nullopt;
-    }
+    if (!visible)
+        return fail("room name has no visible characters (only invisible ones such as zero-width "
+                    "spaces)");
+    if (chars > kMaxRoomChars)
+        return fail("room name is longer than 64 characters");
     return std::string(begin, end);
 }
 

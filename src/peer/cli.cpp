@@ -150,11 +150,10 @@ Setter checked(std::string &slot, std::function<Result<std::string>(const std::s
 }
 
 Result<std::string> check_room(const std::string &text) {
-    std::string why;
-    auto room = proto::normalize_room(text, &why);
+    auto room = proto::normalize_room(text);
     if (!room)
-        return fail("--room: " + why);
-    return *room;
+        return fail("--room: " + room.message());
+    return room;
 }
 
 Result<std::string> check_server(const std::string &url) {
@@ -229,8 +228,8 @@ std::vector<Option> peer_table(PeerOptions &o) {
             .with_zero_meaning("off")
             .with_unit("ms"),
         integer("duration", 0, G_MAXINT,
-                "Leave and exit 0 after this many seconds (default: run until signaled)",
-                "SECONDS", into(o.duration_s)),
+                "Leave and exit 0 after this many seconds (default: run until signaled)", "SECONDS",
+                into(o.duration_s)),
         filename("video-device", "Camera device (default: the first /dev/video* that works)",
                  "/dev/videoN", into(m.video_device)),
         text("size", "Sent video size (default 640x480)", "WxH", into_size(m)),

@@ -68,10 +68,9 @@ void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<
 }
 
 void RoomLogic::relayed(const proto::Relayed &r, const LegView &legs, std::vector<Action> &out) {
-    std::string why;
-    auto data = proto::parse_signal_data(r.data_json, &why);
+    auto data = proto::parse_signal_data(r.data_json);
     if (!data) {
-        g_message("ignoring signal from %s: %s", r.from.c_str(), why.c_str());
+        g_message("ignoring signal from %s: %s", r.from.c_str(), data.message().c_str());
         return;
     }
     if (auto *sdp = std::get_if<proto::SdpData>(&*data)) {
