@@ -19,7 +19,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     duet::signaling::ServerConfig config = std::move(parsed).value();
-    std::string why;
 
     // Each participant is one socket: allow as many as the hard limit permits.
     rlimit rl;
@@ -32,8 +31,8 @@ int main(int argc, char **argv) {
     int rc = 0;
     {
         duet::signaling::Server server(config);
-        if (!server.start(&why)) {
-            std::fprintf(stderr, "duet-server: %s\n", why.c_str());
+        if (auto started = server.start(); !started) {
+            std::fprintf(stderr, "duet-server: %s\n", started.message().c_str());
             rc = 1;
         } else {
             std::printf("listening on %s\n", server.url().c_str());

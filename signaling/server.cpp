@@ -88,8 +88,7 @@ Server::Server(ServerConfig config)
     : config_(std::move(config)), registry_(registry_config(config_)) {}
 
 Server::~Server() {
-    if (expire_timer_)
-        g_source_remove(expire_timer_);
+    lifeline_.remove(expire_timer_);
     hub_.reset(); // drops every WebSocket, without callbacks
     conns_.clear();
     acceptor_.reset();
@@ -103,13 +102,11 @@ bool Server::healthy(gint64 grace_us) const {
     return acceptor_ && acceptor_->accepting(g_get_monotonic_time(), grace_us);
 }
 
-bool Server::listen(std::string *error) {
+Result<void> Server::listen() {
     Ref<GInetAddress> addr =
         Ref<GInetAddress>::adopt(g_inet_address_new_from_string(config_.host.c_str()));
-    if (!addr) {
-        *error = "--host must be an IP address, got '" + config_.host + "'";
-        return false;
-    }
+    if (!addr)
+        return fail("--host must be an IP address, got '" + config_.host + "'");
     auto sockaddr =
         Ref<GSocketAddress>::adopt(g_inet_socket_address_new(addr.get(), guint16(config_.port)));
     GErr err;
@@ -125,11 +122,9 @@ bool Server::listen(std::string *error) {
         ok = g_socket_bind(sock.get(), sockaddr.get(), TRUE, err.out()) &&
              g_socket_listen(sock.get(), err.out());
     }
-    if (!ok) {
-        *error = std::string("cannot listen on ") + config_.host + ":" +
-                 std::to_string(config_.port) + ": " + err.message();
-        return false;
-    }
+    if (!ok)
+        return fail(std::string("cannot listen on ") + config_.host + ":" +
+                    std::to_string(config_.port) + ": " + err.message());
     int port = config_.port;
     auto local = Ref<GSocketAddress>::adopt(g_socket_get_local_address(sock.get(), nullptr));
     if (local)
@@ -138,10 +133,10 @@ bool Server::listen(std::string *error) {
     url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" : "") + config_.host +
            (v6 ? "]" : "") + ":" + std::to_string(port) + "/";
     listener_ = std::move(sock);
-    return true;
+    return {};
 }
 
-bool Server::start(std::string *error) {
+Result<void> Server::start() {
     rlimit rl{};
     unsigned fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                             ? unsigned(std::min<rlim_t>(rl.rlim_cur, 1u << 30))
@@ -158,10 +153,8 @@ bool Server::start(std::string *error) {
         GErr terr;
         cert = Ref<GTlsCertificate>::adopt(g_tls_certificate_new_from_files(
             config_.tls_cert_file.c_str(), config_.tls_key_file.c_str(), terr.out()));
-        if (!cert) {
-            *error = std::string("cannot load TLS certificate/key: ") + terr.message();
-            return false;
-        }
+        if (!cert)
+            return fail(std::string("cannot load TLS certificate/key: ") + terr.message());
         tls_ = true;
     }
     soup_ = Ref<SoupServer>::adopt(SOUP_SERVER(
@@ -186,11 +179,11 @@ bool Server::start(std::string *error) {
     limits.keepalive_seconds = config_.keepalive_seconds;
     limits.dead_peer_seconds = config_.dead_peer_seconds;
     hub_ = std::make_unique<ws::Hub>(static_cast<ws::Hub::Listener *>(this), limits);
-    if (!hub_->start(error))
-        return false;
+    if (auto started = hub_->start(); !started)
+        return started;
 
-    if (!listen(error))
-        return false;
+    if (auto listening = listen(); !listening)
+        return listening;
     Acceptor::Limits caps;
     caps.max_connections = config_.max_connections;
     caps.max_per_ip = config_.max_connections_per_ip;
@@ -198,14 +191,14 @@ bool Server::start(std::string *error) {
     acceptor_ = std::make_unique<Acceptor>(soup_.get(), cert.get(), caps);
     acceptor_->start(listener_.get());
 
-    expire_timer_ = g_timeout_add_seconds(
+    expire_timer_ = lifeline_.add_timeout_seconds(
         1,
         [](gpointer self) -> gboolean {
             static_cast<Server *>(self)->tick();
             return G_SOURCE_CONTINUE;
         },
         this);
-    return true;
+    return {};
 }
 
 void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,

@@ -6,7 +6,9 @@
 #include "registry.h"
 #include "ws_hub.h"
 
+#include "common/main_thread.h"
 #include "common/ref.h"
+#include "common/result.h"
 
 #include <libsoup/soup.h>
 
@@ -75,9 +77,9 @@ class Server : private ws::Hub::Listener {
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
 
-    // Binds and starts serving on the thread-default main context. Returns false with a
-    // message in *error on failure (port in use, bad host).
-    bool start(std::string *error);
+    // Binds and starts serving on the thread-default main context, or says why it cannot
+    // (port in use, bad host, unreadable certificate).
+    Result<void> start();
     // The URL actually bound (with the real port when --port 0 was given).
     std::string url() const { return url_; }
     // The effective global connection cap (after deriving the default).
@@ -91,7 +93,7 @@ class Server : private ws::Hub::Listener {
   private:
     struct Conn;
     struct Upgrade;
-    bool listen(std::string *error);
+    Result<void> listen();
     void upgrade(SoupServerMessage *msg);
     static void on_upgraded(SoupServerMessage *msg, gpointer upgrade);
     void on_message(ws::Conn &c, bool text, std::string &data) override;
@@ -112,7 +114,7 @@ class Server : private ws::Hub::Listener {
     std::unique_ptr<ws::Hub> hub_;
     std::unique_ptr<Acceptor> acceptor_;
     Ref<GSocket> listener_;
-    guint expire_timer_ = 0;
+    guint expire_timer_ = 0; // on lifeline_'s context
     ConnId next_id_ = 1;
     std::unordered_map<ConnId, std::unique_ptr<Conn>> conns_;
     std::string url_;
@@ -123,6 +125,8 @@ class Server : private ws::Hub::Listener {
     guint64 relayed_total_ = 0;
     guint64 origin_refused_total_ = 0;
     std::unordered_map<std::string, guint64> errors_total_; // by wire code or close reason
+    // The context the server was created on, which its timer attaches to.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::signaling

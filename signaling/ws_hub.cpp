@@ -189,10 +189,8 @@ Hub::Hub(Listener *listener, Limits limits)
     : listener_(listener), limits_(limits), readbuf_(kReadChunk) {}
 
 Hub::~Hub() {
-    if (watch_)
-        g_source_remove(watch_);
-    if (pending_idle_)
-        g_source_remove(pending_idle_);
+    lifeline_.remove(watch_);
+    lifeline_.remove(pending_idle_);
     for (Conn *c : conns_)
         delete c;
     for (Conn *c : retired_)
@@ -201,14 +199,15 @@ Hub::~Hub() {
         ::close(epfd_);
 }
 
-bool Hub::start(std::string *error) {
+Result<void> Hub::start() {
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) {
-        *error = std::string("epoll_create1: ") + std::strerror(errno);
-        return false;
-    }
-    watch_ = g_unix_fd_add(epfd_, G_IO_IN, on_epoll, this);
-    return true;
+    if (epfd_ < 0)
+        return fail(std::string("epoll_create1: ") + std::strerror(errno));
+    GSource *src = g_unix_fd_source_new(epfd_, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_epoll), this, nullptr);
+    watch_ = g_source_attach(src, lifeline_.context());
+    g_source_unref(src);
+    return {};
 }
 
 Conn *Hub::adopt(std::uint64_t id, GIOStream *stream, GSocket *socket) {
@@ -230,7 +229,7 @@ Conn *Hub::adopt(std::uint64_t id, GIOStream *stream, GSocket *socket) {
     if (g_pollable_input_stream_is_readable(c->in_)) {
         pending_.push_back(c);
         if (!pending_idle_)
-            pending_idle_ = g_idle_add(
+            pending_idle_ = lifeline_.add_idle(
                 [](gpointer self) -> gboolean {
                     auto *h = static_cast<Hub *>(self);
                     h->pending_idle_ = 0;

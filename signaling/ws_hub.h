@@ -12,7 +12,9 @@
 
 #include "ws_frame.h"
 
+#include "common/main_thread.h"
 #include "common/ref.h"
+#include "common/result.h"
 
 #include <gio/gio.h>
 
@@ -105,7 +107,8 @@ class Hub {
     Hub &operator=(const Hub &) = delete;
 
     // Creates the epoll set and watches it from the thread-default main context.
-    bool start(std::string *error);
+    // Fails only if the epoll set cannot be created.
+    Result<void> start();
     // Takes over an upgraded connection (the 101 response already written). `stream`
     // may already hold bytes read past the HTTP request; they are read first.
     Conn *adopt(std::uint64_t id, GIOStream *stream, GSocket *socket);
@@ -124,7 +127,7 @@ class Hub {
     Listener *listener_;
     Limits limits_;
     int epfd_ = -1;
-    guint watch_ = 0;
+    guint watch_ = 0; // on lifeline_'s context, as is pending_idle_
     std::unordered_set<Conn *> conns_;
     std::vector<Conn *> retired_;
     std::vector<Event> events_; // scratch
@@ -132,6 +135,8 @@ class Hub {
     int depth_ = 0;               // nested dispatch guard: free retired connections only at the top
     std::vector<Conn *> pending_; // adopted with bytes already buffered
     guint pending_idle_ = 0;
+    // The context the hub was created on, where it watches the epoll set.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::signaling::ws
