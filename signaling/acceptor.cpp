@@ -73,6 +73,27 @@ std::string ip_of(GSocketAddress *addr) {
     return ip;
 }
 
+// An attached GSource this code owns: destroyed (so it never fires again) and unreffed.
+class AttachedSource {
+  public:
+    AttachedSource() = default;
+    ~AttachedSource() { reset(); }
+    AttachedSource(const AttachedSource &) = delete;
+    AttachedSource &operator=(const AttachedSource &) = delete;
+
+    GSource *get() const { return s_; }
+    explicit operator bool() const { return s_ != nullptr; }
+    void reset(GSource *s = nullptr) {
+        if (GSource *old = std::exchange(s_, s)) {
+            g_source_destroy(old);
+            g_source_unref(old);
+        }
+    }
+
+  private:
+    GSource *s_ = nullptr;
+};
+
 const char *reason_phrase(unsigned status) {
     switch (status) {
     case 429:
@@ -91,12 +112,13 @@ const char *reason_phrase(unsigned status) {
 struct Acceptor::Conn {
     enum class Phase { Handshake, Head, Http, Upgraded, Lingering };
     Acceptor *owner;
-    GSocketConnection *tcp;    // borrowed: this record lives exactly as long as it does
-    GSocket *socket;           // borrowed from tcp
-    GIOStream *stream;         // owned while the head is read: tcp, or TLS over it
-    GSocketAddress *remote;    // owned reference
-    GCancellable *cancel;      // owned; cancels a TLS handshake
-    GSource *source = nullptr; // owned; input watch while reading or lingering
+    GSocketConnection *tcp; // borrowed: this record lives exactly as long as it does
+    GSocket *socket;        // borrowed from tcp
+    GIOStream *stream;      // owned while the head is read: tcp, or TLS over it
+    Ref<GSocketAddress> remote;
+    Ref<GCancellable> cancel; // cancels a TLS handshake
+    // Input watch while reading or lingering, attached to the acceptor's context.
+    AttachedSource source;
     std::string ip;
     std::string head;
     Phase phase = Phase::Head;
@@ -104,43 +126,38 @@ struct Acceptor::Conn {
     // Over a cap: answered with this status once its head is in. 0: a normal connection.
     unsigned refuse_status = 0;
     bool counted = false;
-
-    ~Conn() {
-        if (source) {
-            g_source_destroy(source);
-            g_source_unref(source);
-        }
-        g_object_unref(cancel);
-        g_object_unref(remote);
-    }
 };
 
 Acceptor::Acceptor(SoupServer *soup, GTlsCertificate *tls, Limits limits)
-    : soup_(soup), tls_(tls ? G_TLS_CERTIFICATE(g_object_ref(tls)) : nullptr), limits_(limits) {}
+    : soup_(soup), tls_(Ref<GTlsCertificate>::ref(tls)), limits_(limits) {}
 
 Acceptor::~Acceptor() {
-    if (watch_)
-        g_source_remove(watch_);
-    if (retry_)
-        g_source_remove(retry_);
+    lifeline_.remove(watch_);
+    lifeline_.remove(retry_);
     std::vector<GIOStream *> streams;
     for (auto &[p, c] : conns_) {
         // Forget every connection; libsoup and the hub close the ones they hold.
         g_object_weak_unref(G_OBJECT(c->tcp), on_tcp_gone, c.get());
-        g_cancellable_cancel(c->cancel);
+        g_cancellable_cancel(c->cancel.get());
         if (c->stream)
             streams.push_back(c->stream);
     }
     conns_.clear();
     for (GIOStream *s : streams)
         g_object_unref(s);
-    if (tls_)
-        g_object_unref(tls_);
 }
 
 void Acceptor::start(GSocket *listening) {
     listen_fd_ = g_socket_get_fd(listening);
-    watch_ = g_unix_fd_add(listen_fd_, G_IO_IN, on_listen_ready, this);
+    watch_ = watch_listener();
+}
+
+guint Acceptor::watch_listener() {
+    GSource *src = g_unix_fd_source_new(listen_fd_, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_listen_ready), this, nullptr);
+    guint id = g_source_attach(src, lifeline_.context());
+    g_source_unref(src);
+    return id;
 }
 
 gboolean Acceptor::on_listen_ready(gint, GIOCondition, gpointer self) {
@@ -187,7 +204,7 @@ bool Acceptor::accept_some() {
 void Acceptor::pause() {
     if (retry_)
         return;
-    retry_ = g_timeout_add(
+    retry_ = lifeline_.add_timeout(
         kAcceptRetryMs,
         [](gpointer self) -> gboolean {
             auto *a = static_cast<Acceptor *>(self);
@@ -195,7 +212,7 @@ void Acceptor::pause() {
             if (!a->accept_some())
                 return G_SOURCE_REMOVE; // accept_some() scheduled the next try
             if (!a->watch_)
-                a->watch_ = g_unix_fd_add(a->listen_fd_, G_IO_IN, on_listen_ready, a);
+                a->watch_ = a->watch_listener();
             return G_SOURCE_REMOVE;
         },
         this);
@@ -211,13 +228,13 @@ void Acceptor::admit(int fd) {
         close(fd);
         return;
     }
-    GSocketAddress *remote = g_socket_get_remote_address(sock, nullptr);
+    auto remote = Ref<GSocketAddress>::adopt(g_socket_get_remote_address(sock, nullptr));
     if (!remote) { // already reset by the client
         g_object_unref(sock);
         return;
     }
     ++counters_.accepted;
-    std::string ip = ip_of(remote);
+    std::string ip = ip_of(remote.get());
     unsigned status = 0;
     if (counted_ >= limits_.max_connections) {
         status = 503;
@@ -231,7 +248,6 @@ void Acceptor::admit(int fd) {
     // Answering over TLS costs a handshake: under a flood, only while few linger.
     if (status && tls_ && lingering_ >= kMaxLingering) {
         ++counters_.dropped_at_once;
-        g_object_unref(remote);
         g_object_unref(sock); // closes it
         return;
     }
@@ -244,8 +260,8 @@ void Acceptor::admit(int fd) {
     Conn *c = owned.get();
     c->owner = this;
     c->socket = sock;
-    c->remote = remote;
-    c->cancel = g_cancellable_new();
+    c->remote = std::move(remote);
+    c->cancel = Ref<GCancellable>::adopt(g_cancellable_new());
     c->ip = std::move(ip);
     c->refuse_status = status;
     gint64 now = g_get_monotonic_time();
@@ -262,7 +278,7 @@ void Acceptor::admit(int fd) {
     c->tcp = tcp;
     g_object_weak_ref(G_OBJECT(tcp), on_tcp_gone, c);
     conns_.emplace(c, std::move(owned));
-    by_remote_.emplace(remote, c);
+    by_remote_.emplace(c->remote.get(), c);
 
     if (!tls_) {
         c->stream = G_IO_STREAM(tcp);
@@ -273,7 +289,7 @@ void Acceptor::admit(int fd) {
         return;
     }
     GError *err = nullptr;
-    GIOStream *tls = g_tls_server_connection_new(G_IO_STREAM(tcp), tls_, &err);
+    GIOStream *tls = g_tls_server_connection_new(G_IO_STREAM(tcp), tls_.get(), &err);
     if (!tls) {
         g_warning("TLS: %s", err->message);
         g_error_free(err);
@@ -283,7 +299,7 @@ void Acceptor::admit(int fd) {
     c->stream = tls;
     g_object_unref(tcp);
     c->phase = Conn::Phase::Handshake;
-    g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel,
+    g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel.get(),
                                      on_handshake, c);
 }
 
@@ -310,9 +326,9 @@ void Acceptor::on_handshake(GObject *tls, GAsyncResult *res, gpointer data) {
 
 void Acceptor::watch_input(Conn *c) {
     GInputStream *in = g_io_stream_get_input_stream(c->stream);
-    c->source = g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(in), nullptr);
-    g_source_set_callback(c->source, G_SOURCE_FUNC(on_readable), c, nullptr);
-    g_source_attach(c->source, g_main_context_get_thread_default());
+    c->source.reset(g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(in), nullptr));
+    g_source_set_callback(c->source.get(), G_SOURCE_FUNC(on_readable), c, nullptr);
+    g_source_attach(c->source.get(), lifeline_.context());
 }
 
 gboolean Acceptor::on_readable(GObject *, gpointer data) {
@@ -365,8 +381,7 @@ gboolean Acceptor::head_done(Conn *c, std::size_t end) {
         refuse(c, 431, "headers-too-large", "request headers too large\n");
         return G_SOURCE_CONTINUE; // lingering on the same watch, or destroyed by drop
     }
-    g_source_destroy(c->source);
-    g_clear_pointer(&c->source, g_source_unref);
+    c->source.reset();
     c->phase = Conn::Phase::Http;
     // The response must be out within the same time: a client that stops reading it
     // would otherwise hold the connection.
@@ -376,7 +391,7 @@ gboolean Acceptor::head_done(Conn *c, std::size_t end) {
     GIOStream *replay = replay_stream_new(c->stream, head.data(), head.size());
     GSocketAddress *local = g_socket_get_local_address(c->socket, nullptr);
     if (local) {
-        soup_server_accept_iostream(soup_, replay, local, c->remote, nullptr);
+        soup_server_accept_iostream(soup_, replay, local, c->remote.get(), nullptr);
         g_object_unref(local);
     }
     g_object_unref(replay);
@@ -425,11 +440,8 @@ void Acceptor::refuse(Conn *c, unsigned status, const char *reason, const char *
 
 // Lets go of a connection this class still holds; the record goes with its last reference.
 void Acceptor::drop(Conn *c) {
-    if (c->source) {
-        g_source_destroy(c->source);
-        g_clear_pointer(&c->source, g_source_unref);
-    }
-    g_cancellable_cancel(c->cancel);
+    c->source.reset();
+    g_cancellable_cancel(c->cancel.get());
     if (GIOStream *s = std::exchange(c->stream, nullptr))
         g_object_unref(s); // last: may free c
 }
@@ -446,7 +458,7 @@ void Acceptor::on_tcp_gone(gpointer data, GObject *) {
     }
     if (c->phase == Conn::Phase::Lingering)
         --a->lingering_;
-    a->by_remote_.erase(c->remote);
+    a->by_remote_.erase(c->remote.get());
     a->conns_.erase(c); // frees c
 }
 

@@ -10,6 +10,9 @@
 // --http-timeout and fit in kMaxHeadBytes, and a stray '%' in the target is escaped.
 #pragma once
 
+#include "common/main_thread.h"
+#include "common/ref.h"
+
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
@@ -78,12 +81,13 @@ class Acceptor {
     void refuse_over_cap(Conn *c);
     void refuse(Conn *c, unsigned status, const char *reason, const char *body);
     void drop(Conn *c);
+    guint watch_listener();
 
     SoupServer *soup_;
-    GTlsCertificate *tls_; // owned reference, or null
+    Ref<GTlsCertificate> tls_; // or null
     Limits limits_;
     int listen_fd_ = -1;
-    guint watch_ = 0;
+    guint watch_ = 0; // on lifeline_'s context, as are retry_ and every Conn's source
     guint retry_ = 0;
     gint64 failing_since_us_ = 0; // first failed accept() of the current failing stretch
     Counters counters_;
@@ -95,6 +99,8 @@ class Acceptor {
     unsigned counted_ = 0;                             // connections within the caps
     unsigned refusing_ = 0;                            // over a cap, being answered 503/429
     unsigned lingering_ = 0;                           // answered, draining before the close
+    // The context the acceptor was created on: everything it watches is attached there.
+    Lifeline lifeline_;
 };
 
 } // namespace duet::signaling
