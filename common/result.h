@@ -18,6 +18,9 @@ namespace duet {
 // Why something failed: a sentence for a person (logs, stderr, an `error` event).
 struct Error {
     std::string message;
+    // A short machine-readable name, where a caller dispatches on the kind of failure
+    // (e.g. duet-peer's `--events` error codes); empty when there is one kind.
+    std::string code = {};
 
     // Takes over a GError's message (and frees it). `context` goes first, as in
     // "cannot read --config x.conf: No such file".
@@ -36,6 +39,9 @@ struct Error {
 // Builds the failure side of any Result: `return fail("--port must be 0..65535");`.
 inline Error fail(std::string message) {
     return Error{std::move(message)};
+}
+inline Error fail(std::string code, std::string message) {
+    return Error{std::move(message), std::move(code)};
 }
 
 template <typename T> class [[nodiscard]] Result {

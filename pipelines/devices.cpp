@@ -134,8 +134,9 @@ SinkMode resolve_sink(SinkMode requested, bool have_x11, bool have_wayland) {
     return (have_x11 || have_wayland) ? SinkMode::Window : SinkMode::None;
 }
 
-bool resolve_media(const MediaOptions &o, ResolvedMedia *out, std::string *error) {
-    *out = ResolvedMedia{};
+Result<ResolvedMedia> resolve_media(const MediaOptions &o) {
+    ResolvedMedia resolved;
+    ResolvedMedia *out = &resolved;
     if (o.video_source != VideoSource::Test) {
         ProbeOutcome cam = probe_camera(o.video_device);
         if (cam.ok) {
@@ -143,8 +144,7 @@ bool resolve_media(const MediaOptions &o, ResolvedMedia *out, std::string *error
             out->video_device = cam.device;
             g_info("video: camera %s", cam.device.c_str());
         } else if (o.video_source == VideoSource::Camera) {
-            *error = "camera not usable: " + cam.why;
-            return false;
+            return fail("camera not usable: " + cam.why);
         } else {
             g_message("video: no usable camera (%s); sending the test picture instead",
                       cam.why.c_str());
@@ -156,8 +156,7 @@ bool resolve_media(const MediaOptions &o, ResolvedMedia *out, std::string *error
             out->mic = true;
             g_info("audio: microphone via autoaudiosrc");
         } else if (o.audio_source == AudioSource::Mic) {
-            *error = "microphone not usable: " + mic.why;
-            return false;
+            return fail("microphone not usable: " + mic.why);
         } else {
             g_message("audio: no usable microphone (%s); sending test ticks instead",
                       mic.why.c_str());
@@ -178,7 +177,7 @@ bool resolve_media(const MediaOptions &o, ResolvedMedia *out, std::string *error
         }
     }
     g_info("sink: %s%s", sink_mode_name(out->sink), out->wayland ? " (wayland, fullscreen)" : "");
-    return true;
+    return resolved;
 }
 
 } // namespace duet::pipelines

@@ -2,6 +2,7 @@
 // Probes the camera, microphone and display, and turns `auto` choices into real ones.
 #pragma once
 
+#include "common/result.h"
 #include "pipelines/media_options.h"
 
 #include <string>
@@ -27,9 +28,9 @@ ProbeOutcome probe_mic(unsigned timeout_ms = kMicProbeTimeoutMs);
 // Video capture nodes present on this machine, sorted.
 std::vector<std::string> video_device_nodes();
 
-// Resolves Auto sources and sink, logging each fallback. Returns false with *error when a
-// source the user asked for explicitly (camera, mic) does not work.
-bool resolve_media(const MediaOptions &opts, ResolvedMedia *out, std::string *error);
+// Resolves Auto sources and sink, logging each fallback. Fails when a source the user
+// asked for explicitly (camera, mic) does not work.
+Result<ResolvedMedia> resolve_media(const MediaOptions &opts);
 
 // Pure part of the sink decision: Auto means a window when a display is reachable.
 SinkMode resolve_sink(SinkMode requested, bool have_x11, bool have_wayland);

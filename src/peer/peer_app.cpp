@@ -3,10 +3,9 @@
 #include "src/peer/peer_app.h"
 
 #include "common/main_thread.h"
-#include "pipelines/devices.h"
-#include "pipelines/plugins.h"
 #include "pipelines/sdp_util.h"
 #include "src/peer/ice_servers.h"
+#include "src/peer/startup.h"
 
 #include <algorithm>
 
@@ -56,41 +55,19 @@ PeerApp::~PeerApp() {
 }
 
 bool PeerApp::start() {
-    auto missing = pipelines::missing_elements(pipelines::required_elements(options_.media));
-    if (!missing.empty()) {
-        g_warning("%s", pipelines::describe_missing(missing).c_str());
-        events_.emit(events::error("missing-plugins", pipelines::describe_missing(missing)));
+    auto prepared = prepare(options_, this);
+    if (!prepared) {
+        g_warning("%s", prepared.message().c_str());
+        events_.emit(events::error(prepared.error().code, prepared.message()));
         exit_code_ = kExitFailure;
         return false;
     }
-    std::string error;
-    if (!pipelines::resolve_media(options_.media, &media_, &error)) {
-        g_warning("%s", error.c_str());
-        events_.emit(events::error("media", error));
-        exit_code_ = kExitFailure;
-        return false;
-    }
-    auto pipeline = pipelines::CallPipeline::create(options_.media, media_, this);
-    Result<void> started = pipeline ? (pipeline_ = std::move(pipeline).value())->start()
-                                    : Result<void>(pipeline.error());
-    if (!started) {
-        error = started.message();
-        g_warning("%s", error.c_str());
-        events_.emit(events::error("media", error));
-        pipeline_.reset();
-        exit_code_ = kExitFailure;
-        return false;
-    }
-    std::string dir = options_.state_dir.empty() ? default_state_dir() : options_.state_dir;
-    seat_ = SeatStore::open(dir, options_.server, options_.room);
-    if (seat_) {
-        saved_token_ = seat_->load();
-        if (!saved_token_.empty()) {
-            g_message("found our seat from an earlier run (%s); trying to resume it",
-                      seat_->path().c_str());
-            logic_.set_resume_token(saved_token_);
-        }
-    }
+    media_ = prepared->media;
+    pipeline_ = std::move(prepared->pipeline);
+    seat_ = std::move(prepared->seat);
+    saved_token_ = prepared->saved_token;
+    if (!saved_token_.empty())
+        logic_.set_resume_token(saved_token_);
     g_message("duet-peer: room '%s' on %s, sending %s video and %s audio, sink %s",
               options_.room.c_str(), options_.server.c_str(), media_.camera ? "camera" : "test",
               media_.mic ? "microphone" : "test", pipelines::sink_mode_name(media_.sink));
@@ -117,7 +94,7 @@ bool PeerApp::start() {
         [](gpointer self) -> gboolean {
             auto *app = static_cast<PeerApp *>(self);
             app->warm_wait_timer_ = 0;
-            app->stop_waiting_for_warmth_ = true;
+            app->warm_wait_over_ = true;
             g_warning("the media pipeline is not ready after %u ms; joining anyway",
                       kMaxWarmWaitMs);
             app->join_when_ready();
@@ -125,7 +102,7 @@ bool PeerApp::start() {
         },
         this);
     // Connecting to the server overlaps the warm-up; only the join waits for it.
-    started_signaling_ = true;
+    enter(Phase::Connecting);
     signaler_->start(this);
     return true;
 }
@@ -133,9 +110,9 @@ bool PeerApp::start() {
 // ---- signaling ----
 
 void PeerApp::on_signaler_open() {
-    if (shutting_down_)
+    if (leaving())
         return;
-    join_pending_ = true;
+    enter(Phase::AwaitingWarmth);
     join_when_ready();
 }
 
@@ -146,20 +123,20 @@ void PeerApp::on_signaler_open() {
 // arrival mean a call that starts now; the time from our start to the first frame is the
 // same, since the call would have waited for the key anyway.
 void PeerApp::join_when_ready() {
-    if (!join_pending_ || shutting_down_ || !pipeline_)
+    if (phase_ != Phase::AwaitingWarmth || !pipeline_)
         return;
-    if (!pipeline_->warm() && !stop_waiting_for_warmth_) {
+    if (!pipeline_->warm() && !warm_wait_over_) {
         g_debug("connected to the server; joining once the media pipeline is warm");
         return;
     }
-    join_pending_ = false;
+    enter(Phase::Joined);
     proto::Join join = logic_.join_message();
     g_info("joining room '%s'%s", join.room.c_str(), join.resume ? " (resuming our seat)" : "");
     signaler_->send(proto::ClientMessage{join});
 }
 
 void PeerApp::on_signaler_message(const proto::ServerMessage &msg) {
-    if (shutting_down_)
+    if (leaving())
         return;
     auto actions = logic_.on_message(msg, *this);
     // On disk before the `joined` event is printed: whoever reads the event (a supervisor
@@ -172,7 +149,8 @@ void PeerApp::on_signaler_message(const proto::ServerMessage &msg) {
 }
 
 void PeerApp::on_signaler_lost(const std::string &why) {
-    join_pending_ = false; // the next open joins
+    if (!leaving())
+        enter(Phase::Connecting); // the next open joins
     // Media keeps flowing: webrtcbin does not need the server once connected.
     logic_.on_disconnected();
     g_message("signaling lost (%s); %zu call(s) continue while reconnecting", why.c_str(),
@@ -200,7 +178,7 @@ void PeerApp::on_signaler_replaced(const std::string &why) {
 
 void PeerApp::apply(std::vector<Action> actions) {
     for (auto &a : actions) {
-        if (shutting_down_)
+        if (leaving())
             return;
         if (auto *o = std::get_if<action::Offer>(&a)) {
             pending_offers_.drop(o->peer);
@@ -293,7 +271,7 @@ unsigned PeerApp::ms_until_leg_may_start(const std::string &peer) {
 }
 
 void PeerApp::answer_pending_now(const std::string &peer) {
-    if (shutting_down_)
+    if (leaving())
         return;
     auto offer = pending_offers_.take(peer);
     if (!offer)
@@ -345,7 +323,7 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
     }
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
     gint64 now = g_get_monotonic_time();
-    legs_[peer] = Leg{std::move(session).value(), false, 0, 0, now, false, now};
+    legs_[peer] = Leg{std::move(session).value(), false, LegStats(now), false, now};
     return true;
 }
 
@@ -402,25 +380,15 @@ void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) 
 }
 
 void PeerApp::emit_stats() {
-    if (shutting_down_)
+    if (leaving())
         return;
     gint64 now = g_get_monotonic_time();
     for (auto &[peer, leg] : legs_) {
         const auto &c = leg.session->counters();
-        events::ReceiveStats st;
-        st.peer = peer;
-        st.state = pipelines::peer_state_name(leg.session->state());
-        st.video_frames = c.video_frames.load(std::memory_order_relaxed);
-        st.audio_buffers = c.audio_buffers.load(std::memory_order_relaxed);
-        double seconds = double(now - leg.last_us) / G_USEC_PER_SEC;
-        if (seconds > 0) {
-            st.video_fps = double(st.video_frames - leg.last_video) / seconds;
-            st.audio_bps = double(st.audio_buffers - leg.last_audio) / seconds;
-        }
-        leg.last_video = st.video_frames;
-        leg.last_audio = st.audio_buffers;
-        leg.last_us = now;
-        events_.emit(events::stats(st));
+        events_.emit(
+            events::stats(leg.stats.sample(peer, pipelines::peer_state_name(leg.session->state()),
+                                           c.video_frames.load(std::memory_order_relaxed),
+                                           c.audio_buffers.load(std::memory_order_relaxed), now)));
     }
 }
 
@@ -496,14 +464,14 @@ void PeerApp::on_pipeline_error(GstObject *src, const std::string &message,
         if (leg.session->owns(src)) {
             g_warning("call with %s: %s (from %s)", peer.c_str(), message.c_str(),
                       GST_OBJECT_NAME(src));
-            if (!shutting_down_) {
+            if (!leaving()) {
                 events_.emit(events::error("session-failed", message, peer));
                 close_leg_soon(*leg.session, message);
             }
             return;
         }
     }
-    if (shutting_down_)
+    if (leaving())
         return;
     // The capture/encode part or the recorder: without them there is no call to hold.
     std::string text =
@@ -515,9 +483,10 @@ void PeerApp::on_pipeline_error(GstObject *src, const std::string &message,
 // ---- shutdown: leave, close the socket, end the legs, finalise the file, stop ----
 
 void PeerApp::shutdown(int exit_code, const std::string &why) {
-    if (shutting_down_)
+    if (leaving())
         return;
-    shutting_down_ = true;
+    bool signaling_started = phase_ != Phase::Starting;
+    enter(Phase::ShuttingDown);
     exit_code_ = exit_code;
     if (!why.empty()) {
         if (exit_code == kExitOk)
@@ -525,7 +494,7 @@ void PeerApp::shutdown(int exit_code, const std::string &why) {
         else
             g_warning("leaving: %s", why.c_str());
     }
-    if (!started_signaling_) {
+    if (!signaling_started) {
         after_signaler_closed();
         return;
     }
@@ -564,15 +533,40 @@ void PeerApp::after_signaler_closed() {
 }
 
 void PeerApp::finish() {
-    if (finished_)
+    if (phase_ == Phase::Finished)
         return;
     lifeline_.remove(stats_timer_);
     lifeline_.remove(finalize_timer_);
     legs_.clear();
     pipeline_.reset();
-    finished_ = true;
+    enter(Phase::Finished);
     if (on_finished_)
         on_finished_();
+}
+
+const char *PeerApp::phase_name(Phase p) {
+    switch (p) {
+    case Phase::Starting:
+        return "starting";
+    case Phase::Connecting:
+        return "connecting";
+    case Phase::AwaitingWarmth:
+        return "awaiting-warmth";
+    case Phase::Joined:
+        return "joined";
+    case Phase::ShuttingDown:
+        return "shutting-down";
+    case Phase::Finished:
+        return "finished";
+    }
+    return "?";
+}
+
+void PeerApp::enter(Phase next) {
+    if (next == phase_)
+        return;
+    g_debug("peer: %s -> %s", phase_name(phase_), phase_name(next));
+    phase_ = next;
 }
 
 } // namespace duet::peer

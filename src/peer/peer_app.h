@@ -8,6 +8,7 @@
 #include "src/peer/cli.h"
 #include "src/peer/events.h"
 #include "src/peer/exit_codes.h"
+#include "src/peer/leg_stats.h"
 #include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
@@ -40,7 +41,7 @@ class PeerApp : private Signaler::Listener,
     // Leaves the room, closes the socket, finalises any recording, stops. Idempotent;
     // `finished()` turns true (and on_finished runs) once everything is done.
     void shutdown(int exit_code, const std::string &why);
-    bool finished() const { return finished_; }
+    bool finished() const { return phase_ == Phase::Finished; }
     int exit_code() const { return exit_code_; }
     void set_on_finished(std::function<void()> fn) { on_finished_ = std::move(fn); }
 
@@ -54,9 +55,7 @@ class PeerApp : private Signaler::Listener,
     struct Leg {
         std::unique_ptr<pipelines::WebrtcSession> session;
         bool announced_connected = false;
-        // The counters at the previous `stats` event (or the leg's start), for rates.
-        guint64 last_video = 0, last_audio = 0;
-        gint64 last_us = 0;
+        LegStats stats; // for the periodic `stats` event
         // Answering an offer, the answer not sent yet: newer offers wait (see apply).
         bool answering = false;
         gint64 started_us = 0;
@@ -132,12 +131,21 @@ class PeerApp : private Signaler::Listener,
     guint finalize_timer_ = 0;
     guint stats_timer_ = 0;
     guint warm_wait_timer_ = 0;
-    // The socket is open and waits for the pipeline to warm before it joins.
-    bool join_pending_ = false;
-    bool stop_waiting_for_warmth_ = false;
-    bool started_signaling_ = false;
-    bool shutting_down_ = false;
-    bool finished_ = false;
+    // Where the app is, from start() to the end of shutdown(). Printed in debug logs.
+    enum class Phase {
+        Starting,       // start() has not reached the signaler yet
+        Connecting,     // the signaler connects (or reconnects) to the server
+        AwaitingWarmth, // the socket is open; the join waits for the pipeline to warm
+        Joined,         // `join` sent: in the room, or about to be told
+        ShuttingDown,   // leaving, closing the socket, ending legs and the recording
+        Finished,
+    };
+    static const char *phase_name(Phase p);
+    void enter(Phase next);
+    bool leaving() const { return phase_ >= Phase::ShuttingDown; }
+    Phase phase_ = Phase::Starting;
+    // The warm-up took longer than kMaxWarmWaitMs: join without it.
+    bool warm_wait_over_ = false;
     int exit_code_ = kExitOk;
     // Timers and deferred work run on its context, and not after we are gone.
     Lifeline lifeline_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `--events` output: exact JSON lines, escaping, and the writer's flushing contract.
 #include "src/peer/events.h"
+#include "src/peer/leg_stats.h"
 #include "tests/check_str.h"
 
 #include <json-glib/json-glib.h>
@@ -114,10 +115,27 @@ void test_disabled_writer_prints_nothing() {
 
 } // namespace
 
+// Rates come from the counters' change over the time since the previous sample, starting
+// from the leg's start; totals pass through.
+void test_leg_stats_rates() {
+    duet::peer::LegStats leg(1'000'000);
+    auto first = leg.sample("p", "connected", 30, 100, 3'000'000); // 2 s after the start
+    g_assert_cmpfloat_with_epsilon(first.video_fps, 15.0, 1e-9);
+    g_assert_cmpfloat_with_epsilon(first.audio_bps, 50.0, 1e-9);
+    g_assert_cmpuint(first.video_frames, ==, 30);
+    check_str_eq(first.state, "connected");
+    auto second = leg.sample("p", "connected", 60, 100, 4'000'000); // 1 s later
+    g_assert_cmpfloat_with_epsilon(second.video_fps, 30.0, 1e-9);
+    g_assert_cmpfloat_with_epsilon(second.audio_bps, 0.0, 1e-9);
+    auto same_instant = leg.sample("p", "connected", 60, 100, 4'000'000);
+    g_assert_cmpfloat(same_instant.video_fps, ==, 0); // no time passed: no rate, no division
+}
+
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/events/shapes", test_each_event_shape);
     g_test_add_func("/events/stats", test_stats_event);
+    g_test_add_func("/events/leg-stats-rates", test_leg_stats_rates);
     g_test_add_func("/events/time-field", test_time_field_last);
     g_test_add_func("/events/escaping", test_escaping_stays_one_line);
     g_test_add_func("/events/writer", test_writer_lines_and_tap);

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+// duet-peer's start-up steps, in the order a failure should be reported.
+#include "src/peer/startup.h"
+
+#include "pipelines/plugins.h"
+
+namespace duet::peer {
+
+Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Listener *listener) {
+    auto missing = pipelines::missing_elements(pipelines::required_elements(options.media));
+    if (!missing.empty())
+        return fail("missing-plugins", pipelines::describe_missing(missing));
+    auto media = pipelines::resolve_media(options.media);
+    if (!media)
+        return fail("media", media.message());
+    Prepared p;
+    p.media = media.value();
+    auto pipeline = pipelines::CallPipeline::create(options.media, p.media, listener);
+    if (!pipeline)
+        return fail("media", pipeline.message());
+    p.pipeline = std::move(pipeline).value();
+    if (auto started = p.pipeline->start(); !started)
+        return fail("media", started.message());
+    std::string dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
+    p.seat = SeatStore::open(dir, options.server, options.room);
+    if (p.seat) {
+        p.saved_token = p.seat->load();
+        if (!p.saved_token.empty())
+            g_message("found our seat from an earlier run (%s); trying to resume it",
+                      p.seat->path().c_str());
+    }
+    return p;
+}
+
+} // namespace duet::peer
