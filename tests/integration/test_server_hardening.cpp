@@ -2,6 +2,7 @@
 // duet-server under the attacks of docs/BAD-INPUT.md's HTTP rows, against a real process
 // on loopback: descriptor exhaustion, slowloris, DNS rebinding and odd requests.
 #include "harness.h"
+#include "tests/check_str.h"
 #ifdef DUET_TEST_MEDIA_CALL
 #include "peer_harness.h"
 #endif
@@ -172,7 +173,7 @@ void test_fd_exhaustion_is_refused_not_fatal() {
     g_test_message("with 300 connections held: %d after %" G_GINT64_FORMAT " ms", status_of(busy),
                    now_ms() - t0);
     g_assert_cmpint(status_of(busy), ==, 503);
-    g_assert_cmpstr(header_of(busy, "Retry-After").c_str(), ==, "1");
+    check_str_eq(header_of(busy, "Retry-After"), "1");
     held.clear();
     // All closed: the next request is served.
     t0 = now_ms();
@@ -248,7 +249,7 @@ void test_accept_resumes_after_emfile() {
     while (notify.ping_within(1500))
         g_assert_cmpint(now_ms() - t0, <, 15000);
     bool closed = false;
-    g_assert_cmpstr(waiting.read_until_closed(10, &closed).c_str(), ==, "");
+    check_str_eq(waiting.read_until_closed(10, &closed), "");
     g_assert_false(closed);
     held.clear();
     t0 = now_ms();
@@ -343,7 +344,7 @@ void test_http_edges() {
                              "frame-ancestors 'none'"})
         g_assert_nonnull(strstr(csp.c_str(), part));
     g_assert_null(strstr(csp.c_str(), "unsafe-inline"));
-    g_assert_cmpstr(header_of(page, "X-Frame-Options").c_str(), ==, "DENY");
+    check_str_eq(header_of(page, "X-Frame-Options"), "DENY");
 
     for (const char *link : {"/?room=100%", "/?room=%ZZ", "/?room=%", "/?room=a%2"}) {
         std::string r = get(s, link);
@@ -353,7 +354,7 @@ void test_http_edges() {
     }
     std::string post = request(s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     g_assert_cmpint(status_of(post), ==, 405);
-    g_assert_cmpstr(header_of(post, "Allow").c_str(), ==, "GET, HEAD");
+    check_str_eq(header_of(post, "Allow"), "GET, HEAD");
 
     // 100 KiB of headers in one write: the client reads a 431, not a reset.
     std::string big = get(s, "/", "X-Big: " + std::string(100 * 1024, 'a') + "\r\n");
