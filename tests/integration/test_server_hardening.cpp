@@ -233,7 +233,7 @@ class NotifySocket {
 // Issue 11 item 1, with the cap set above the descriptor limit so accept() does fail:
 // the server keeps trying, stops feeding the watchdog while it cannot accept (so systemd
 // would restart it), and serves the waiting request by itself once descriptors are free.
-void test_accept_resumes_after_emfile() {
+[[maybe_unused]] void test_accept_resumes_after_emfile() {
     NotifySocket notify;
     ServerProcess s({"--http-timeout", "60", "--max-connections", "100000"},
                     {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "1000000"}},
