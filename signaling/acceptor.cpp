@@ -239,12 +239,11 @@ void Acceptor::admit(int fd) {
     if (counted_ >= limits_.max_connections) {
         status = 503;
         ++counters_.refused_busy;
-    } else if (per_ip_[ip] >= limits_.max_per_ip) {
+    } else if (auto it = per_ip_.find(ip);
+               it != per_ip_.end() && it->second >= limits_.max_per_ip) {
         status = 429;
         ++counters_.refused_per_ip;
     }
-    if (per_ip_[ip] == 0 && status)
-        per_ip_.erase(ip);
     // Answering over TLS costs a handshake: under a flood, only while few linger.
     if (status && tls_ && lingering_ >= kMaxLingering) {
         ++counters_.dropped_at_once;
@@ -266,9 +265,7 @@ void Acceptor::admit(int fd) {
     c->refuse_status = status;
     gint64 now = g_get_monotonic_time();
     c->deadline_us = now + gint64(limits_.http_timeout_seconds) * G_USEC_PER_SEC;
-    if (status) {
-        ++refusing_;
-    } else {
+    if (!status) {
         c->counted = true;
         ++counted_;
         ++per_ip_[c->ip];
@@ -453,8 +450,6 @@ void Acceptor::on_tcp_gone(gpointer data, GObject *) {
         --a->counted_;
         if (auto it = a->per_ip_.find(c->ip); it != a->per_ip_.end() && --it->second == 0)
             a->per_ip_.erase(it);
-    } else {
-        --a->refusing_;
     }
     if (c->phase == Conn::Phase::Lingering)
         --a->lingering_;

@@ -97,7 +97,6 @@ class Acceptor {
     std::unordered_map<GSocketAddress *, Conn *> by_remote_;
     std::unordered_map<std::string, unsigned> per_ip_; // counted connections by address
     unsigned counted_ = 0;                             // connections within the caps
-    unsigned refusing_ = 0;                            // over a cap, being answered 503/429
     unsigned lingering_ = 0;                           // answered, draining before the close
     // The context the acceptor was created on: everything it watches is attached there.
     Lifeline lifeline_;
