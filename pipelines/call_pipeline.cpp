@@ -74,9 +74,10 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media, Liste
     GstBin *send = GST_BIN(p->pipeline_.get());
     p->video_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kVideoTeeName));
     p->audio_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kAudioTeeName));
-    if (media.camera) {
+    if (media.camera && !media.video_device.empty()) {
         auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
-        g_object_set(cam.get(), "device", media.video_device.c_str(), nullptr);
+        g_object_set(cam.get(), camera_device_property(media.camera_stack),
+                     media.video_device.c_str(), nullptr);
     }
     auto tee_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_.get(), "sink"));
     auto enc_src = Ref<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));

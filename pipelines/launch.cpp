@@ -56,6 +56,15 @@ std::string raw_video_caps(const MediaOptions &o) {
            ",framerate=" + num(o.fps) + "/1,pixel-aspect-ratio=1/1";
 }
 
+// libcamera's ISP scales in hardware, so the camera is asked for the sent size; the rate is
+// made by videorate, since not every libcamerasrc negotiates a frame rate. The camera name
+// is set on the element named kCameraName, never quoted in here.
+std::string libcamera_source(const MediaOptions &o) {
+    return std::string("libcamerasrc name=") + kCameraName +
+           " ! video/x-raw,width=" + num(o.width) + ",height=" + num(o.height) +
+           " ! videoconvert ! videoscale ! videorate ! " + raw_video_caps(o);
+}
+
 int vp8_threads(const MediaOptions &o) {
     long by_size = long(o.width) * long(o.height) / kPixelsPerEncoderThread;
     return int(std::clamp<long>(by_size, 1, std::max(1, o.encoder_threads)));
@@ -113,6 +122,8 @@ const char *video_source_name(VideoSource v) {
         return "auto";
     case VideoSource::Camera:
         return "camera";
+    case VideoSource::Libcamera:
+        return "libcamera";
     case VideoSource::Test:
         return "test";
     }
@@ -149,7 +160,9 @@ const char *media_kind_name(MediaKind k) {
 
 std::string video_send_description(const MediaOptions &o, const ResolvedMedia &m) {
     std::string src;
-    if (m.camera) {
+    if (m.camera && m.camera_stack == CameraStack::Libcamera) {
+        src = libcamera_source(o);
+    } else if (m.camera) {
         // decodebin turns MJPEG cameras into raw video and passes raw ones through.
         // The device path is set on the element named kCameraName, never quoted in here.
         src = std::string("v4l2src name=") + kCameraName +

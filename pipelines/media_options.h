@@ -6,12 +6,19 @@
 
 namespace duet::pipelines {
 
-enum class VideoSource { Auto, Camera, Test };
+// Camera: v4l2 (USB/UVC and most capture devices). Libcamera: libcamerasrc (Raspberry Pi
+// camera modules and other libcamera-only sensors). Auto tries libcamera, then v4l2.
+enum class VideoSource { Auto, Camera, Libcamera, Test };
+// The stack a camera is captured through.
+enum class CameraStack { V4l2, Libcamera };
 enum class AudioSource { Auto, Mic, Test };
 enum class SinkMode { Auto, Window, None };
 enum class MediaKind { Video, Audio };
 
 const char *video_source_name(VideoSource v);
+const char *camera_stack_name(CameraStack s); // "v4l2" | "libcamera"
+// The camera element's property that names the device (kCameraName in launch.h).
+const char *camera_device_property(CameraStack s); // "device" | "camera-name"
 const char *audio_source_name(AudioSource a);
 const char *sink_mode_name(SinkMode s);
 const char *media_kind_name(MediaKind k); // "video" | "audio", as in events
@@ -30,7 +37,9 @@ struct MediaOptions {
     VideoSource video_source = VideoSource::Auto;
     AudioSource audio_source = AudioSource::Auto;
     SinkMode sink = SinkMode::Auto;
-    std::string video_device; // empty: the first /dev/video* that works
+    // v4l2: a /dev/video* node; libcamera: a camera name as `cam --list` shows it. Empty:
+    // the first camera that works.
+    std::string video_device;
     int width = kDefaultWidth;
     int height = kDefaultHeight;
     int fps = kDefaultFps;
@@ -42,8 +51,16 @@ struct MediaOptions {
 
 // The choice made after probing devices: what the call pipeline is actually built from.
 struct ResolvedMedia {
-    bool camera = false; // false: videotestsrc
+    bool camera = false;                          // false: videotestsrc
+    CameraStack camera_stack = CameraStack::V4l2; // with camera: how it is captured
+    // With camera: the element's device (camera_device_property); empty: the stack's first.
     std::string video_device;
+    // The v4l2 camera also delivers H.264 (a UVC H.264 camera, or an encoder exposed as a
+    // camera), so the call could send it without encoding. camera_h264_caps holds the
+    // device's video/x-h264 caps (profiles, sizes, rates) as a caps string, "" when none.
+    // Only reported here: the send pipeline still encodes raw frames.
+    bool camera_h264 = false;
+    std::string camera_h264_caps;
     bool mic = false;               // false: audiotestsrc
     SinkMode sink = SinkMode::None; // Window or None, never Auto
     bool wayland = false;           // window sink on Wayland (waylandsink)

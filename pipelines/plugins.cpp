@@ -30,6 +30,8 @@ const RequiredElement kTestVideo[] = {
     {"videotestsrc", kBase}, {"textoverlay", kX}, {"timeoverlay", kX}};
 const RequiredElement kTestAudio[] = {{"audiotestsrc", kBase}};
 const RequiredElement kCamera[] = {{"v4l2src", kGood}, {"decodebin", kBase}, {"videorate", kBase}};
+const RequiredElement kLibcamera[] = {{"libcamerasrc", "gstreamer1.0-libcamera"},
+                                      {"videorate", kBase}};
 const RequiredElement kMic[] = {{"autoaudiosrc", kGood}};
 const RequiredElement kWindow[] = {{"autovideosink", kGood}, {"autoaudiosink", kGood}};
 const RequiredElement kRecord[] = {{"webmmux", kGood}, {"filesink", kCore}};
@@ -54,6 +56,8 @@ std::vector<RequiredElement> required_elements(const MediaOptions &o) {
     add(out, kCall);
     if (o.video_source == VideoSource::Camera)
         add(out, kCamera);
+    else if (o.video_source == VideoSource::Libcamera)
+        add(out, kLibcamera);
     else
         add(out, kTestVideo);
     if (o.audio_source == AudioSource::Mic)

@@ -20,6 +20,9 @@ int main(int argc, char **argv) {
         return duet::peer::kExitUsage;
     }
     const duet::peer::PeerOptions &opts = cli.value();
+    // libcamera (libcamerasrc, probed by `--video-source auto`) writes its own INFO and WARN
+    // lines to stderr; a kiosk's log keeps to duet's unless the user sets the variable.
+    g_setenv("LIBCAMERA_LOG_LEVELS", "*:ERROR", FALSE);
     gst_init(nullptr, nullptr);
     duet::pipelines::init_debug_category();
 

@@ -209,9 +209,12 @@ std::vector<Option> peer_table(PeerOptions &o) {
         text("room", "Room to join (required)", "NAME", checked(o.room, check_room)).as_required(),
         text("server", "duet-server WebSocket URL (default ws://127.0.0.1:8080/ws)", "URL",
              checked(o.server, check_server)),
-        choice("video-source", {"auto", "camera", "test"},
-               "auto (camera, else test picture), camera or test",
-               pick(m.video_source, {VideoSource::Auto, VideoSource::Camera, VideoSource::Test})),
+        choice("video-source", {"auto", "camera", "libcamera", "test"},
+               "auto (a libcamera camera, else a v4l2 one, else the test picture), camera "
+               "(v4l2: USB cameras), libcamera (libcamerasrc: Raspberry Pi camera modules) or "
+               "test",
+               pick(m.video_source, {VideoSource::Auto, VideoSource::Camera, VideoSource::Libcamera,
+                                     VideoSource::Test})),
         choice("audio-source", {"auto", "mic", "test"},
                "auto (microphone, else test ticks), mic or test",
                pick(m.audio_source, {AudioSource::Auto, AudioSource::Mic, AudioSource::Test})),
@@ -230,8 +233,11 @@ std::vector<Option> peer_table(PeerOptions &o) {
         integer("duration", 0, G_MAXINT,
                 "Leave and exit 0 after this many seconds (default: run until signaled)", "SECONDS",
                 into(o.duration_s)),
-        filename("video-device", "Camera device (default: the first /dev/video* that works)",
-                 "/dev/videoN", into(m.video_device)),
+        filename("video-device",
+                 "Camera device: a /dev/video* node (v4l2; auto then skips libcamera), or with "
+                 "--video-source libcamera a camera name as `cam --list` shows it (default: the "
+                 "first camera that works)",
+                 "DEVICE", into(m.video_device)),
         text("size", "Sent video size (default 640x480)", "WxH", into_size(m)),
         integer("fps", 1, kMaxFps, "Sent frame rate (default 30)", "N", into(m.fps)),
         integer("video-bitrate", kMinKbps, kMaxKbps, "VP8 target bitrate in kbit/s (default 800)",

@@ -69,7 +69,10 @@ bool PeerApp::start() {
     if (!saved_token_.empty())
         logic_.set_resume_token(saved_token_);
     g_message("duet-peer: room '%s' on %s, sending %s video and %s audio, sink %s",
-              options_.room.c_str(), options_.server.c_str(), media_.camera ? "camera" : "test",
+              options_.room.c_str(), options_.server.c_str(),
+              !media_.camera                                             ? "test"
+              : media_.camera_stack == pipelines::CameraStack::Libcamera ? "libcamera camera"
+                                                                         : "camera",
               media_.mic ? "microphone" : "test", pipelines::sink_mode_name(media_.sink));
     if (options_.duration_s > 0)
         duration_timer_ = lifeline_.add_timeout_seconds(

@@ -94,6 +94,27 @@ void test_missing_camera_fails() {
     g_assert_nonnull(strstr(json_str(err, "message").c_str(), "/dev/video-none"));
 }
 
+// An explicit libcamera with no libcamera camera (or no libcamerasrc) is the same clear
+// failure, never a silent switch to v4l2 or the test picture.
+void test_missing_libcamera_fails() {
+    PeerProcess p("no-libcamera", "ws://127.0.0.1:9/ws", "r",
+                  {"--video-source", "libcamera", "--connect-timeout", "1"});
+    g_assert_true(p.wait_exit());
+    g_assert_cmpint(p.exit_status(), ==, 1);
+    std::string err = p.wait_event("error", {}, 100);
+    std::string code = json_str(err, "code"), msg = json_str(err, "message");
+    if (code == "signaling") {
+        g_test_skip("a libcamera camera is attached here, so there is no missing one to report");
+        return;
+    }
+    if (code == "missing-plugins") {
+        g_assert_nonnull(strstr(msg.c_str(), "libcamerasrc (in gstreamer1.0-libcamera)"));
+        return;
+    }
+    check_str_eq(code, "media");
+    g_assert_true(g_str_has_prefix(msg.c_str(), "libcamera camera not usable: "));
+}
+
 // With no GStreamer plugins at all, duet-peer names what is missing and where to get it.
 void test_missing_plugins_listed() {
     std::string empty = scratch_dir() + "/no-plugins";
@@ -334,6 +355,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer/usage-errors", test_usage_errors);
     g_test_add_func("/peer/unreachable-server", test_unreachable_server_gives_up);
     g_test_add_func("/peer/missing-camera", test_missing_camera_fails);
+    g_test_add_func("/peer/missing-libcamera", test_missing_libcamera_fails);
     g_test_add_func("/peer/missing-plugins", test_missing_plugins_listed);
     g_test_add_func("/peer/call-both-ways", test_call_both_ways);
     g_test_add_func("/peer/joins-once-warm", test_joins_once_warm);
