@@ -11,6 +11,8 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps
   libx11-dev chromium xvfb coturn openssl
+  # libcamerasrc, for --video-source libcamera (Raspberry Pi camera modules)
+  gstreamer1.0-libcamera
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.
   clang libclang-rt-14-dev
 )
