@@ -330,6 +330,100 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
     return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
 }
 
+namespace {
+
+// An optional boolean field: `fallback` when absent, an error when not a boolean.
+Result<bool> optional_bool(JsonObject *o, const char *name, bool fallback) {
+    if (!has(o, name))
+        return fallback;
+    return get_bool(o, name);
+}
+
+Parsed<ServerMessage> parse_joined(JsonObject *o) {
+    Joined j;
+    auto id = get_string(o, "id");
+    auto room = get_string(o, "room");
+    auto resume = get_string(o, "resume");
+    // The last missing field is the one named, as it always was.
+    for (const Result<std::string> *f : {&resume, &room, &id})
+        if (!*f)
+            return bad(f->message());
+    j.id = *id;
+    j.room = *room;
+    j.resume = *resume;
+    auto resumed = optional_bool(o, "resumed", j.resumed);
+    if (!resumed)
+        return bad(resumed.message());
+    j.resumed = *resumed;
+    JsonNode *peers = json_object_get_member(o, "peers");
+    if (!peers || !JSON_NODE_HOLDS_ARRAY(peers))
+        return bad("field 'peers' must be an array");
+    JsonArray *a = json_node_get_array(peers);
+    for (guint i = 0; i < json_array_get_length(a); ++i) {
+        JsonNode *p = json_array_get_element(a, i);
+        if (!JSON_NODE_HOLDS_VALUE(p) || json_node_get_value_type(p) != G_TYPE_STRING)
+            return bad("'peers' must hold strings");
+        j.peers.emplace_back(json_node_get_string(p));
+    }
+    JsonNode *ice = json_object_get_member(o, "iceServers");
+    if (ice) {
+        if (!JSON_NODE_HOLDS_ARRAY(ice))
+            return bad("field 'iceServers' must be an array");
+        j.ice_servers_json = node_to_json(ice);
+    }
+    return ServerMessage{std::move(j)};
+}
+
+Parsed<ServerMessage> parse_peer_joined(JsonObject *o) {
+    auto id = get_string(o, "id");
+    if (!id)
+        return bad(id.message());
+    auto resumed = optional_bool(o, "resumed", false);
+    if (!resumed)
+        return bad(resumed.message());
+    return ServerMessage{PeerJoined{*id, *resumed}};
+}
+
+Parsed<ServerMessage> parse_peer_left(JsonObject *o) {
+    auto id = get_string(o, "id");
+    if (!id)
+        return bad(id.message());
+    PeerLeft p{*id, LeaveReason::Left};
+    if (has(o, "reason")) {
+        auto r = get_string(o, "reason");
+        if (!r)
+            return bad(r.message());
+        if (*r == "dropped")
+            p.reason = LeaveReason::Dropped;
+        else if (*r == "expired")
+            p.reason = LeaveReason::Expired;
+    }
+    return ServerMessage{std::move(p)};
+}
+
+Parsed<ServerMessage> parse_relayed(JsonObject *o) {
+    auto from = get_string(o, "from");
+    if (!from)
+        return bad(from.message());
+    JsonNode *data = json_object_get_member(o, "data");
+    if (!data || !JSON_NODE_HOLDS_OBJECT(data))
+        return bad("field 'data' must be an object");
+    return ServerMessage{Relayed{*from, node_to_json(data)}};
+}
+
+Parsed<ServerMessage> parse_server_error(JsonObject *o) {
+    auto code = get_string(o, "code");
+    if (!code)
+        return bad(code.message());
+    auto message = get_string(o, "message");
+    auto c = error_code_from_name(*code);
+    if (!c)
+        return bad("unknown error code '" + *code + "'");
+    return ServerMessage{Error{*c, message ? *message : std::string()}};
+}
+
+} // namespace
+
 Parsed<ServerMessage> parse_server(std::string_view text) {
     JsonObject *o = nullptr;
     auto parsed = parse_object(text, &o);
@@ -338,90 +432,15 @@ Parsed<ServerMessage> parse_server(std::string_view text) {
     auto type = get_string(o, "type");
     if (!type)
         return bad(type.message());
-    if (*type == "joined") {
-        Joined j;
-        auto id = get_string(o, "id");
-        auto room = get_string(o, "room");
-        auto resume = get_string(o, "resume");
-        // The last missing field is the one named, as it always was.
-        for (const Result<std::string> *f : {&resume, &room, &id})
-            if (!*f)
-                return bad(f->message());
-        j.id = *id;
-        j.room = *room;
-        j.resume = *resume;
-        if (has(o, "resumed")) {
-            auto r = get_bool(o, "resumed");
-            if (!r)
-                return bad(r.message());
-            j.resumed = *r;
-        }
-        JsonNode *peers = json_object_get_member(o, "peers");
-        if (!peers || !JSON_NODE_HOLDS_ARRAY(peers))
-            return bad("field 'peers' must be an array");
-        JsonArray *a = json_node_get_array(peers);
-        for (guint i = 0; i < json_array_get_length(a); ++i) {
-            JsonNode *p = json_array_get_element(a, i);
-            if (!JSON_NODE_HOLDS_VALUE(p) || json_node_get_value_type(p) != G_TYPE_STRING)
-                return bad("'peers' must hold strings");
-            j.peers.emplace_back(json_node_get_string(p));
-        }
-        JsonNode *ice = json_object_get_member(o, "iceServers");
-        if (ice) {
-            if (!JSON_NODE_HOLDS_ARRAY(ice))
-                return bad("field 'iceServers' must be an array");
-            j.ice_servers_json = node_to_json(ice);
-        }
-        return ServerMessage{std::move(j)};
-    }
-    if (*type == "peer-joined") {
-        auto id = get_string(o, "id");
-        if (!id)
-            return bad(id.message());
-        bool resumed = false;
-        if (has(o, "resumed")) {
-            auto r = get_bool(o, "resumed");
-            if (!r)
-                return bad(r.message());
-            resumed = *r;
-        }
-        return ServerMessage{PeerJoined{*id, resumed}};
-    }
-    if (*type == "peer-left") {
-        auto id = get_string(o, "id");
-        if (!id)
-            return bad(id.message());
-        PeerLeft p{*id, LeaveReason::Left};
-        if (has(o, "reason")) {
-            auto r = get_string(o, "reason");
-            if (!r)
-                return bad(r.message());
-            if (*r == "dropped")
-                p.reason = LeaveReason::Dropped;
-            else if (*r == "expired")
-                p.reason = LeaveReason::Expired;
-        }
-        return ServerMessage{std::move(p)};
-    }
-    if (*type == "signal") {
-        auto from = get_string(o, "from");
-        if (!from)
-            return bad(from.message());
-        JsonNode *data = json_object_get_member(o, "data");
-        if (!data || !JSON_NODE_HOLDS_OBJECT(data))
-            return bad("field 'data' must be an object");
-        return ServerMessage{Relayed{*from, node_to_json(data)}};
-    }
-    if (*type == "error") {
-        auto code = get_string(o, "code");
-        if (!code)
-            return bad(code.message());
-        auto message = get_string(o, "message");
-        auto c = error_code_from_name(*code);
-        if (!c)
-            return bad("unknown error code '" + *code + "'");
-        return ServerMessage{Error{*c, message ? *message : std::string()}};
-    }
+    using Parser = Parsed<ServerMessage> (*)(JsonObject *);
+    static constexpr std::pair<const char *, Parser> kParsers[] = {
+        {"joined", parse_joined},       {"peer-joined", parse_peer_joined},
+        {"peer-left", parse_peer_left}, {"signal", parse_relayed},
+        {"error", parse_server_error},
+    };
+    for (const auto &[name, parse] : kParsers)
+        if (*type == name)
+            return parse(o);
     return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
 }
 
