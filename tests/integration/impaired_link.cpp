@@ -2,6 +2,8 @@
 // Network namespaces with netem on a veth pair, or a userspace TUN relay doing the same.
 #include "impaired_link.h"
 
+#include "common/ref.h"
+
 #include <gio/gio.h>
 #include <glib.h>
 
@@ -13,6 +15,7 @@
 #include <deque>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -28,37 +31,39 @@ namespace {
 
 constexpr const char *kPrefix = "duetf-";
 
-// Runs a command; true on exit 0. Its output goes to *out if given, else to stderr on
-// failure.
-bool run(const std::vector<std::string> &args, std::string *out = nullptr) {
+std::string command_line(const std::vector<std::string> &args) {
+    std::string cmd;
+    for (const auto &a : args)
+        cmd += (cmd.empty() ? "" : " ") + a;
+    return cmd;
+}
+
+// Runs a command to its end: its output (stdout and stderr together) on exit 0, else a
+// failure that names the command and quotes that output.
+Result<std::string> run(const std::vector<std::string> &args) {
     std::vector<const char *> argv;
     for (const auto &a : args)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
-    GError *err = nullptr;
-    GSubprocess *p = g_subprocess_newv(
+    GErr err;
+    auto p = Ref<GSubprocess>::adopt(g_subprocess_newv(
         argv.data(),
-        GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE), &err);
-    if (!p) {
-        if (out)
-            *out = err->message;
-        g_error_free(err);
-        return false;
-    }
-    gchar *text = nullptr;
-    g_subprocess_communicate_utf8(p, nullptr, nullptr, &text, nullptr, nullptr);
-    bool ok = g_subprocess_get_if_exited(p) && g_subprocess_get_exit_status(p) == 0;
-    if (out) {
-        *out = text ? text : "";
-    } else if (!ok) {
-        std::string cmd;
-        for (const auto &a : args)
-            cmd += a + " ";
-        g_printerr("command failed: %s\n%s", cmd.c_str(), text ? text : "");
-    }
-    g_free(text);
-    g_object_unref(p);
-    return ok;
+        GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE),
+        err.out()));
+    if (!p)
+        return fail(command_line(args) + ": " + err.message());
+    Owned<gchar> text;
+    g_subprocess_communicate_utf8(p.get(), nullptr, nullptr, text.out(), nullptr, nullptr);
+    std::string out = text ? text.get() : "";
+    if (!g_subprocess_get_if_exited(p.get()) || g_subprocess_get_exit_status(p.get()) != 0)
+        return fail(command_line(args) + " failed: " + g_strstrip(out.data()));
+    return out;
+}
+
+// For clean-up steps whose failure changes nothing: said on stderr, then carried on.
+void run_or_say(const std::vector<std::string> &args) {
+    if (auto r = run(args); !r)
+        g_printerr("%s\n", r.message().c_str());
 }
 
 std::vector<std::string> in_ns(const std::string &ns, std::vector<std::string> cmd) {
@@ -103,47 +108,55 @@ void on_abort(int sig) {
 
 // Namespaces left by an earlier run that was killed outright (their pid is gone).
 void delete_stale() {
-    std::string list;
-    if (!run({"ip", "netns", "list"}, &list))
+    auto list = run({"ip", "netns", "list"});
+    if (!list)
         return;
-    gchar **lines = g_strsplit(list.c_str(), "\n", -1);
-    for (gchar **l = lines; *l; ++l) {
+    Owned<gchar *> lines(g_strsplit(list->c_str(), "\n", -1));
+    for (gchar **l = lines.get(); *l; ++l) {
         std::string name = g_strstrip(*l);
         name = name.substr(0, name.find(' '));
         if (name.rfind(kPrefix, 0) != 0)
             continue;
         int pid = std::atoi(name.c_str() + std::strlen(kPrefix));
         if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH)
-            run({"ip", "netns", "del", name});
+            run_or_say({"ip", "netns", "del", name});
     }
-    g_strfreev(lines);
 }
 
-// A TUN device named `dev` inside namespace `ns`. Switches the calling thread's network
-// namespace: call it on a thread of its own.
-int open_tun_in(const std::string &ns, const std::string &dev, std::string *error) {
+// A TUN device named `dev` inside namespace `ns`: its descriptor. Switches the calling
+// thread's network namespace: call it on a thread of its own.
+Result<int> open_tun_in(const std::string &ns, const std::string &dev) {
     int nsfd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
     if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) {
-        *error = "cannot enter namespace " + ns + ": " + g_strerror(errno);
+        std::string why = "cannot enter namespace " + ns + ": " + g_strerror(errno);
         if (nsfd >= 0)
             close(nsfd);
-        return -1;
+        return fail(why);
     }
     close(nsfd);
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        *error = std::string("cannot open /dev/net/tun: ") + g_strerror(errno);
-        return -1;
-    }
+    if (fd < 0)
+        return fail(std::string("cannot open /dev/net/tun: ") + g_strerror(errno));
     ifreq ifr{};
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
     g_strlcpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ);
     if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
-        *error = "cannot create TUN device " + dev + ": " + g_strerror(errno);
+        std::string why = "cannot create TUN device " + dev + ": " + g_strerror(errno);
         close(fd);
-        return -1;
+        return fail(why);
     }
     return fd;
+}
+
+// netem on `dev` inside `ns`: `verb` is "add" for a new one, "change" for the one there.
+Result<void> netem(const std::string &ns, const std::string &dev, const char *verb,
+                   int loss_percent, unsigned delay_ms) {
+    auto r = run(
+        in_ns(ns, {"tc", "qdisc", verb, "dev", dev, "root", "netem", "loss",
+                   std::to_string(loss_percent) + "%", "delay", std::to_string(delay_ms) + "ms"}));
+    if (!r)
+        return r.error();
+    return {};
 }
 
 } // namespace
@@ -169,24 +182,29 @@ class ImpairedLink::Relay {
                 close(fd);
     }
 
-    bool start(const std::string &ns_a, const std::string &dev_a, const std::string &ns_b,
-               const std::string &dev_b, std::string *error) {
+    Result<void> start(const std::string &ns_a, const std::string &dev_a, const std::string &ns_b,
+                       const std::string &dev_b) {
         // The devices must be made inside their namespaces; the thread that enters them
         // ends right after, so no other thread of ours changes namespace.
+        Result<void> made;
         std::thread maker([&] {
-            fd_a_ = open_tun_in(ns_a, dev_a, error);
-            if (fd_a_ >= 0)
-                fd_b_ = open_tun_in(ns_b, dev_b, error);
+            for (auto [ns, dev, fd] :
+                 {std::tuple{&ns_a, &dev_a, &fd_a_}, {&ns_b, &dev_b, &fd_b_}}) {
+                auto tun = open_tun_in(*ns, *dev);
+                if (!tun) {
+                    made = tun.error();
+                    return;
+                }
+                *fd = *tun;
+            }
         });
         maker.join();
-        if (fd_a_ < 0 || fd_b_ < 0)
-            return false;
-        if (pipe2(wake_, O_CLOEXEC) != 0) {
-            *error = std::string("pipe: ") + g_strerror(errno);
-            return false;
-        }
+        if (!made)
+            return made;
+        if (pipe2(wake_, O_CLOEXEC) != 0)
+            return fail(std::string("pipe: ") + g_strerror(errno));
         thread_ = std::thread([this] { relay(); });
-        return true;
+        return {};
     }
 
     void set_loss(int percent) { loss_.store(percent); }
@@ -245,22 +263,17 @@ class ImpairedLink::Relay {
     std::thread thread_;
 };
 
-std::string ImpairedLink::unavailable() {
+Result<void> ImpairedLink::available() {
     if (geteuid() != 0)
-        return "needs root (creates network namespaces and links)";
-    gchar *ip = g_find_program_in_path("ip");
-    bool have_ip = ip != nullptr;
-    g_free(ip);
-    if (!have_ip)
-        return "needs the ip command (apt-get install iproute2)";
-    std::string out;
-    if (!run({"ip", "netns", "list"}, &out))
-        return "ip netns does not work here: " + out;
+        return fail("needs root (creates network namespaces and links)");
+    if (!Owned<gchar>(g_find_program_in_path("ip")))
+        return fail("needs the ip command (apt-get install iproute2)");
+    if (auto list = run({"ip", "netns", "list"}); !list)
+        return fail("ip netns does not work here: " + list.message());
     return {};
 }
 
-std::unique_ptr<ImpairedLink> ImpairedLink::create(int loss_percent, unsigned delay_ms,
-                                                   std::string *error) {
+Result<std::unique_ptr<ImpairedLink>> ImpairedLink::create(int loss_percent, unsigned delay_ms) {
     static bool handlers = false;
     if (!handlers) {
         handlers = true;
@@ -270,12 +283,12 @@ std::unique_ptr<ImpairedLink> ImpairedLink::create(int loss_percent, unsigned de
     delete_stale();
     std::unique_ptr<ImpairedLink> link(new ImpairedLink());
     link->delay_ms_ = delay_ms;
-    if (!link->setup(loss_percent, error))
-        return nullptr; // the destructor removed what was made
+    if (auto made = link->setup(loss_percent); !made)
+        return made.error(); // the destructor removed what was made
     return link;
 }
 
-bool ImpairedLink::setup(int loss_percent, std::string *error) {
+Result<void> ImpairedLink::setup(int loss_percent) {
     std::string tag = std::to_string(getpid());
     ns_a_ = kPrefix + tag + "-a";
     ns_b_ = kPrefix + tag + "-b";
@@ -290,42 +303,37 @@ bool ImpairedLink::setup(int loss_percent, std::string *error) {
     for (int i = 0; i < 2; ++i) {
         const std::string &ns = i == 0 ? ns_a_ : ns_b_;
         g_strlcpy(g_cleanup[i], ns.c_str(), sizeof g_cleanup[i]);
-        if (!run({"ip", "netns", "add", ns}) ||
-            !run(in_ns(ns, {"ip", "link", "set", "lo", "up"}))) {
-            *error = "cannot create network namespace " + ns;
-            return false;
-        }
+        auto made = run({"ip", "netns", "add", ns});
+        if (made)
+            made = run(in_ns(ns, {"ip", "link", "set", "lo", "up"}));
+        if (!made)
+            return fail("cannot create network namespace " + ns + ": " + made.message());
     }
-    std::string loss = std::to_string(loss_percent) + "%";
-    std::string delay = std::to_string(delay_ms_) + "ms";
-    bool veth = run({"ip", "link", "add", dev_a_, "netns", ns_a_, "type", "veth", "peer", "name",
+    auto veth = run({"ip", "link", "add", dev_a_, "netns", ns_a_, "type", "veth", "peer", "name",
                      dev_b_, "netns", ns_b_});
-    std::string why = "no veth pair";
-    bool netem = veth && run(in_ns(ns_a_, {"tc", "qdisc", "add", "dev", dev_a_, "root", "netem",
-                                           "loss", loss, "delay", delay}),
-                             &why);
-    if (netem && !run(in_ns(ns_b_, {"tc", "qdisc", "add", "dev", dev_b_, "root", "netem", "loss",
-                                    loss, "delay", delay}))) {
-        *error = "cannot add netem on " + dev_b_;
-        return false;
-    }
-    if (!netem) {
+    Result<void> with_netem = veth ? netem(ns_a_, dev_a_, "add", loss_percent, delay_ms_)
+                                   : Result<void>(fail("no veth pair: " + veth.message()));
+    if (with_netem) {
+        if (auto b = netem(ns_b_, dev_b_, "add", loss_percent, delay_ms_); !b)
+            return fail("cannot add netem on " + dev_b_ + ": " + b.message());
+    } else {
         // No netem (e.g. a VM kernel without sch_netem): relay through TUN devices instead.
         g_test_message("netem unavailable (%s); using a userspace relay between TUN devices",
-                       g_strstrip(why.data()));
+                       with_netem.message().c_str());
         if (veth)
-            run(in_ns(ns_a_, {"ip", "link", "del", dev_a_}));
+            run_or_say(in_ns(ns_a_, {"ip", "link", "del", dev_a_}));
         relay_ = std::make_unique<Relay>(delay_ms_, loss_percent);
-        if (!relay_->start(ns_a_, dev_a_, ns_b_, dev_b_, error))
-            return false;
+        if (auto started = relay_->start(ns_a_, dev_a_, ns_b_, dev_b_); !started)
+            return started;
     }
-    bool ok = run(in_ns(ns_a_, {"ip", "addr", "add", ip_a_ + "/24", "dev", dev_a_})) &&
-              run(in_ns(ns_b_, {"ip", "addr", "add", ip_b_ + "/24", "dev", dev_b_})) &&
-              run(in_ns(ns_a_, {"ip", "link", "set", dev_a_, "up"})) &&
-              run(in_ns(ns_b_, {"ip", "link", "set", dev_b_, "up"}));
-    if (!ok)
-        *error = "cannot configure the link's addresses";
-    return ok;
+    for (const auto &[ns, dev, ip] : {std::tuple{ns_a_, dev_a_, ip_a_}, {ns_b_, dev_b_, ip_b_}}) {
+        auto up = run(in_ns(ns, {"ip", "addr", "add", ip + "/24", "dev", dev}));
+        if (up)
+            up = run(in_ns(ns, {"ip", "link", "set", dev, "up"}));
+        if (!up)
+            return fail("cannot configure the link's addresses: " + up.message());
+    }
+    return {};
 }
 
 ImpairedLink::~ImpairedLink() {
@@ -333,16 +341,14 @@ ImpairedLink::~ImpairedLink() {
     delete_all();
 }
 
-bool ImpairedLink::set_loss(int percent) {
+Result<void> ImpairedLink::set_loss(int percent) {
     if (relay_) {
         relay_->set_loss(percent);
-        return true;
+        return {};
     }
-    std::string loss = std::to_string(percent) + "%", delay = std::to_string(delay_ms_) + "ms";
-    return run(in_ns(ns_a_, {"tc", "qdisc", "change", "dev", dev_a_, "root", "netem", "loss", loss,
-                             "delay", delay})) &&
-           run(in_ns(ns_b_, {"tc", "qdisc", "change", "dev", dev_b_, "root", "netem", "loss", loss,
-                             "delay", delay}));
+    if (auto a = netem(ns_a_, dev_a_, "change", percent, delay_ms_); !a)
+        return a;
+    return netem(ns_b_, dev_b_, "change", percent, delay_ms_);
 }
 
 const char *ImpairedLink::how() const {

@@ -2,6 +2,8 @@
 // Two network namespaces joined by a lossy, slow link, for media tests under impairment.
 #pragma once
 
+#include "common/result.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +18,9 @@ namespace duet::testing {
 // at exit and on abort (a failed assertion), and leftovers of killed runs at the next start.
 class ImpairedLink {
   public:
-    // Why this machine cannot have one (not root, no `ip`), or "" if it can.
-    static std::string unavailable();
-    static std::unique_ptr<ImpairedLink> create(int loss_percent, unsigned delay_ms,
-                                                std::string *error);
+    // Fails with why this machine cannot have one (not root, no `ip`).
+    static Result<void> available();
+    static Result<std::unique_ptr<ImpairedLink>> create(int loss_percent, unsigned delay_ms);
     ~ImpairedLink();
     ImpairedLink(const ImpairedLink &) = delete;
     ImpairedLink &operator=(const ImpairedLink &) = delete;
@@ -30,7 +31,7 @@ class ImpairedLink {
     std::vector<std::string> in_a() const { return {"ip", "netns", "exec", ns_a_}; }
     std::vector<std::string> in_b() const { return {"ip", "netns", "exec", ns_b_}; }
     // Packet loss from now on, both ways (100: the link is dead).
-    bool set_loss(int percent);
+    Result<void> set_loss(int percent);
     // How the impairment is made, for the test log.
     const char *how() const;
 
@@ -38,7 +39,7 @@ class ImpairedLink {
 
   private:
     ImpairedLink() = default;
-    bool setup(int loss_percent, std::string *error);
+    Result<void> setup(int loss_percent);
 
     std::string ns_a_, ns_b_, dev_a_, dev_b_, ip_a_, ip_b_;
     unsigned delay_ms_ = 0;

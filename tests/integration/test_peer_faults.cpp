@@ -265,17 +265,23 @@ gint64 time_to_recover(PeerProcess &p, const std::string &peer, std::size_t from
     return now_ms() - t0;
 }
 
+// A step that must work, with its reason in the failure.
+void check_ok(const duet::Result<void> &r) {
+    if (!r)
+        g_error("%s", r.message().c_str());
+}
+
 void test_impaired_link() {
-    std::string why = ImpairedLink::unavailable();
-    if (!why.empty()) {
-        g_test_skip(why.c_str());
+    if (auto usable = ImpairedLink::available(); !usable) {
+        g_test_skip(usable.message().c_str());
         return;
     }
-    auto link = ImpairedLink::create(5, 100, &why);
-    if (!link) {
-        g_test_fail_printf("cannot set up the impaired link: %s", why.c_str());
+    auto made = ImpairedLink::create(5, 100);
+    if (!made) {
+        g_test_fail_printf("cannot set up the impaired link: %s", made.message().c_str());
         return;
     }
+    std::unique_ptr<ImpairedLink> link = std::move(made).value();
     g_test_message("impaired link: %s", link->how());
     // The server on side a's address: b's signaling crosses the impaired link too.
     ServerProcess server({"--host", link->ip_a()}, {}, link->in_a());
@@ -297,11 +303,11 @@ void test_impaired_link() {
     g_assert_cmpfloat(fps_b, >=, kMinImpairedFps);
 
     // A total outage, then the impaired link again.
-    g_assert_true(link->set_loss(100));
+    check_ok(link->set_loss(100));
     wait_until([] { return false; }, kOutageMs);
     ma = p.a->mark();
     mb = p.b->mark();
-    g_assert_true(link->set_loss(5));
+    check_ok(link->set_loss(5));
     gint64 t_back = now_ms();
     gint64 rec_a = time_to_recover(*p.a, p.b_id, ma, t_back);
     gint64 rec_b = time_to_recover(*p.b, p.a_id, mb, t_back);
