@@ -9,7 +9,7 @@
 //             GstMiniObject types (GstCaps, GstBuffer, GstMessage, GstPromise, ...) get
 //             their traits from common/gst_ref.h.
 //   Owned<T>  the sole owner of a pointer that is freed, not shared: gchar* strings,
-//             GError, GKeyFile, GOptionContext, GUri, GstStructure, GstSDPMessage,
+//             GError, GKeyFile, GOptionContext, GUri, GBytes, GstStructure, GstSDPMessage,
 //             GstWebRTCSessionDescription. OwnedTraits<T> names the free function.
 //   GErr      Owned<GError> with `message()`, for `GError **` out-parameters.
 //
@@ -115,6 +115,9 @@ template <> struct OwnedTraits<GOptionContext> {
 };
 template <> struct OwnedTraits<GUri> {
     static void free(GUri *p) { g_uri_unref(p); }
+};
+template <> struct OwnedTraits<GBytes> {
+    static void free(GBytes *p) { g_bytes_unref(p); }
 };
 template <> struct OwnedTraits<GMainContext> {
     static void free(GMainContext *p) { g_main_context_unref(p); }

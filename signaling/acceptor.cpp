@@ -114,7 +114,9 @@ struct Acceptor::Conn {
     Acceptor *owner;
     GSocketConnection *tcp; // borrowed: this record lives exactly as long as it does
     GSocket *socket;        // borrowed from tcp
-    GIOStream *stream;      // owned while the head is read: tcp, or TLS over it
+    // Held while the head is read: tcp, or TLS over it. The last reference to tcp, so
+    // letting go of it may free this record (on_tcp_gone).
+    Ref<GIOStream> stream;
     Ref<GSocketAddress> remote;
     Ref<GCancellable> cancel; // cancels a TLS handshake
     // Input watch while reading or lingering, attached to the acceptor's context.
@@ -134,17 +136,16 @@ Acceptor::Acceptor(SoupServer *soup, GTlsCertificate *tls, Limits limits)
 Acceptor::~Acceptor() {
     lifeline_.remove(watch_);
     lifeline_.remove(retry_);
-    std::vector<GIOStream *> streams;
+    std::vector<Ref<GIOStream>> streams;
     for (auto &[p, c] : conns_) {
         // Forget every connection; libsoup and the hub close the ones they hold.
         g_object_weak_unref(G_OBJECT(c->tcp), on_tcp_gone, c.get());
         g_cancellable_cancel(c->cancel.get());
         if (c->stream)
-            streams.push_back(c->stream);
+            streams.push_back(std::move(c->stream));
     }
     conns_.clear();
-    for (GIOStream *s : streams)
-        g_object_unref(s);
+    streams.clear(); // after the records: nothing refers to them any more
 }
 
 void Acceptor::start(GSocket *listening) {
@@ -278,7 +279,7 @@ void Acceptor::admit(int fd) {
     by_remote_.emplace(c->remote.get(), c);
 
     if (!tls_) {
-        c->stream = G_IO_STREAM(tcp);
+        c->stream = Ref<GIOStream>::adopt(G_IO_STREAM(tcp));
         if (status)
             refuse_over_cap(c);
         else
@@ -293,8 +294,8 @@ void Acceptor::admit(int fd) {
         g_object_unref(tcp); // gone: on_tcp_gone forgets the record
         return;
     }
-    c->stream = tls;
-    g_object_unref(tcp);
+    c->stream = Ref<GIOStream>::adopt(tls);
+    g_object_unref(tcp); // the TLS stream holds it now
     c->phase = Conn::Phase::Handshake;
     g_tls_connection_handshake_async(G_TLS_CONNECTION(tls), G_PRIORITY_DEFAULT, c->cancel.get(),
                                      on_handshake, c);
@@ -322,7 +323,7 @@ void Acceptor::on_handshake(GObject *tls, GAsyncResult *res, gpointer data) {
 }
 
 void Acceptor::watch_input(Conn *c) {
-    GInputStream *in = g_io_stream_get_input_stream(c->stream);
+    GInputStream *in = g_io_stream_get_input_stream(c->stream.get());
     c->source.reset(g_pollable_input_stream_create_source(G_POLLABLE_INPUT_STREAM(in), nullptr));
     g_source_set_callback(c->source.get(), G_SOURCE_FUNC(on_readable), c, nullptr);
     g_source_attach(c->source.get(), lifeline_.context());
@@ -331,7 +332,7 @@ void Acceptor::watch_input(Conn *c) {
 gboolean Acceptor::on_readable(GObject *, gpointer data) {
     auto *c = static_cast<Conn *>(data);
     Acceptor *a = c->owner;
-    auto *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream));
+    auto *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream.get()));
     char buf[4096];
     // Bounded per wake-up, so one fast sender cannot hold the main loop.
     for (int round = 0; round < 16; ++round) {
@@ -385,15 +386,14 @@ gboolean Acceptor::head_done(Conn *c, std::size_t end) {
     c->deadline_us = g_get_monotonic_time() + gint64(limits_.http_timeout_seconds) * G_USEC_PER_SEC;
     std::string head = escape_stray_percents(c->head);
     c->head = std::string();
-    GIOStream *replay = replay_stream_new(c->stream, head.data(), head.size());
+    GIOStream *replay = replay_stream_new(c->stream.get(), head.data(), head.size());
     GSocketAddress *local = g_socket_get_local_address(c->socket, nullptr);
     if (local) {
         soup_server_accept_iostream(soup_, replay, local, c->remote.get(), nullptr);
         g_object_unref(local);
     }
     g_object_unref(replay);
-    GIOStream *ours = std::exchange(c->stream, nullptr);
-    g_object_unref(ours); // last: without libsoup's references the record is gone now
+    c->stream.reset(); // last: without libsoup's references the record is gone now
     return G_SOURCE_REMOVE;
 }
 
@@ -410,7 +410,7 @@ void Acceptor::refuse(Conn *c, unsigned status, const char *reason, const char *
         r += "Retry-After: 1\r\n";
     r += "\r\n";
     r += body;
-    auto *out = G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream));
+    auto *out = G_POLLABLE_OUTPUT_STREAM(g_io_stream_get_output_stream(c->stream.get()));
     // Best effort: a few hundred bytes fit in any socket buffer.
     g_pollable_output_stream_write_nonblocking(out, r.data(), r.size(), nullptr, nullptr);
     if (!tls_)
@@ -419,7 +419,7 @@ void Acceptor::refuse(Conn *c, unsigned status, const char *reason, const char *
     if (lingering_ >= kMaxLingering) {
         // Take what has arrived, so that at least a client that sent its request at once
         // (every browser does) is not reset, and close.
-        auto *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream));
+        auto *in = G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(c->stream.get()));
         char buf[4096];
         for (int i = 0; i < 16; ++i)
             if (g_pollable_input_stream_read_nonblocking(in, buf, sizeof buf, nullptr, nullptr) <=
@@ -439,8 +439,7 @@ void Acceptor::refuse(Conn *c, unsigned status, const char *reason, const char *
 void Acceptor::drop(Conn *c) {
     c->source.reset();
     g_cancellable_cancel(c->cancel.get());
-    if (GIOStream *s = std::exchange(c->stream, nullptr))
-        g_object_unref(s); // last: may free c
+    c->stream.reset(); // last: may free c
 }
 
 void Acceptor::on_tcp_gone(gpointer data, GObject *) {

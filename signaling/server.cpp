@@ -28,7 +28,7 @@ struct Server::Conn {
 // A WebSocket upgrade accepted by libsoup, waiting for its 101 response to be written.
 struct Server::Upgrade {
     Server *server;
-    GSocket *socket; // owned reference
+    Ref<GSocket> socket;
     std::string ip;
 };
 
@@ -273,15 +273,10 @@ void Server::upgrade(SoupServerMessage *msg) {
         return;
     }
     const char *ip = soup_server_message_get_remote_host(msg);
-    auto *up = new Upgrade{this, G_SOCKET(g_object_ref(sock)), ip ? ip : ""};
+    auto *up = new Upgrade{this, Ref<GSocket>::ref(sock), ip ? ip : ""};
     g_signal_connect_data(
         msg, "wrote-informational", G_CALLBACK(on_upgraded), up,
-        [](gpointer up, GClosure *) {
-            auto *u = static_cast<Upgrade *>(up);
-            g_object_unref(u->socket);
-            delete u;
-        },
-        GConnectFlags(0));
+        [](gpointer up, GClosure *) { delete static_cast<Upgrade *>(up); }, GConnectFlags(0));
 }
 
 void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
@@ -291,7 +286,7 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     GIOStream *stream = soup_server_message_steal_connection(msg);
     if (!stream)
         return;
-    int fd = g_socket_get_fd(up->socket);
+    int fd = g_socket_get_fd(up->socket.get());
     // With pings in flight, a half-open peer leaves data unacknowledged; the kernel then
     // aborts the connection after this timeout.
     guint ms = s->config_.dead_peer_seconds * 1000;
@@ -302,7 +297,7 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->acceptor_->upgraded(msg);
     ConnId id = s->next_id_++;
-    ws::Conn *ws = s->hub_->adopt(id, stream, up->socket);
+    ws::Conn *ws = s->hub_->adopt(id, stream, up->socket.get());
     g_object_unref(stream);
     if (!ws) {
         g_warning("connection %" G_GUINT64_FORMAT ": cannot take over the socket", id);
