@@ -57,10 +57,10 @@ class Conn {
 
     Hub *hub_;
     std::uint64_t id_;
-    Ref<GIOStream> stream_;
+    Ref<GIOStream> stream_; // keeps in_ and out_ alive
     Ref<GSocket> socket_;
-    GPollableInputStream *in_;
-    GPollableOutputStream *out_;
+    GPollableInputStream *in_;   // borrowed from stream_
+    GPollableOutputStream *out_; // borrowed from stream_
     int fd_;
     State state_ = State::Open;
     Decoder decoder_;

@@ -48,7 +48,6 @@ class PeerApp : private Signaler::Listener,
     // For tests.
     Signaler &signaler() { return *signaler_; }
     std::size_t leg_count() const { return legs_.size(); }
-    std::size_t pending_offer_count() const { return pending_offers_.size(); }
     const std::string &id() const { return logic_.id(); }
 
   private:
