@@ -185,6 +185,14 @@ std::string node_to_json(JsonNode *n) {
     return out;
 }
 
+// A signal's `data` object, as the JSON text that is relayed.
+Result<std::string> signal_data(JsonObject *o) {
+    JsonNode *data = json_object_get_member(o, "data");
+    if (!data || !JSON_NODE_HOLDS_OBJECT(data))
+        return fail("field 'data' must be an object");
+    return node_to_json(data);
+}
+
 // Small writer for flat objects; keeps output allocation-light on the relay path.
 class Obj {
   public:
@@ -320,10 +328,10 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
         auto to = get_string(o, "to");
         if (!to)
             return bad(to.message());
-        JsonNode *data = json_object_get_member(o, "data");
-        if (!data || !JSON_NODE_HOLDS_OBJECT(data))
-            return bad("field 'data' must be an object");
-        return ClientMessage{Signal{std::move(*to), node_to_json(data)}};
+        auto data = signal_data(o);
+        if (!data)
+            return bad(data.message());
+        return ClientMessage{Signal{std::move(*to), std::move(*data)}};
     }
     if (*type == "leave")
         return ClientMessage{Leave{}};
@@ -405,10 +413,10 @@ Parsed<ServerMessage> parse_relayed(JsonObject *o) {
     auto from = get_string(o, "from");
     if (!from)
         return bad(from.message());
-    JsonNode *data = json_object_get_member(o, "data");
-    if (!data || !JSON_NODE_HOLDS_OBJECT(data))
-        return bad("field 'data' must be an object");
-    return ServerMessage{Relayed{*from, node_to_json(data)}};
+    auto data = signal_data(o);
+    if (!data)
+        return bad(data.message());
+    return ServerMessage{Relayed{*from, std::move(*data)}};
 }
 
 Parsed<ServerMessage> parse_server_error(JsonObject *o) {
