@@ -10,11 +10,15 @@ enum class VideoSource { Auto, Camera, Test };
 enum class AudioSource { Auto, Mic, Test };
 enum class SinkMode { Auto, Window, None };
 enum class MediaKind { Video, Audio };
+// --video-codec: auto picks the first codec of the remote offer we can send (a hardware-
+// encoded one first); when we offer, a hardware-encoded codec if there is one, else VP8.
+enum class VideoCodecPref { Auto, VP8, H264 };
 
 const char *video_source_name(VideoSource v);
 const char *audio_source_name(AudioSource a);
 const char *sink_mode_name(SinkMode s);
 const char *media_kind_name(MediaKind k); // "video" | "audio", as in events
+const char *video_codec_pref_name(VideoCodecPref p); // "auto" | "vp8" | "h264"
 
 // 640x480@30 at 800 kbit/s is a clear picture for a face on a LAN or a decent uplink and is
 // cheap enough for a Raspberry Pi 4 to encode in real time with the settings in launch.cpp.
@@ -30,6 +34,7 @@ struct MediaOptions {
     VideoSource video_source = VideoSource::Auto;
     AudioSource audio_source = AudioSource::Auto;
     SinkMode sink = SinkMode::Auto;
+    VideoCodecPref video_codec = VideoCodecPref::Auto;
     std::string video_device; // empty: the first /dev/video* that works
     int width = kDefaultWidth;
     int height = kDefaultHeight;

@@ -3,11 +3,13 @@
 #include "src/peer/peer_app.h"
 
 #include "common/main_thread.h"
+#include "pipelines/codec_choice.h"
 #include "pipelines/sdp_util.h"
 #include "src/peer/ice_servers.h"
 #include "src/peer/startup.h"
 
 #include <algorithm>
+#include <malloc.h>
 
 namespace duet::peer {
 namespace {
@@ -24,6 +26,9 @@ constexpr unsigned kMaxWarmWaitMs = 3000;
 // Calls held at once. duet-server admits two people per room by default (one call); this
 // bounds what a misconfigured or hostile server could make us build (a webrtcbin each).
 constexpr std::size_t kMaxLegs = 8;
+// Quiet after the last call ended before freed memory is handed back (malloc_trim): long
+// enough that churn does not trim after every leg, short next to a settling check.
+constexpr guint kTrimAfterMs = 500;
 
 // A leg writes its answer within a frame or two of its offer; one that has not after this
 // long is stuck, and a newer offer from the same peer replaces it at once.
@@ -46,7 +51,8 @@ PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaler> signaler, EventW
 
 PeerApp::~PeerApp() {
     lifeline_.cut();
-    for (guint *t : {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_})
+    for (guint *t :
+         {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_, &trim_timer_})
         lifeline_.remove(*t);
     pending_offers_.clear();
     // Legs reference the pipeline: they go first.
@@ -63,6 +69,7 @@ bool PeerApp::start() {
         return false;
     }
     media_ = prepared->media;
+    encoders_ = prepared->encoders;
     pipeline_ = std::move(prepared->pipeline);
     seat_ = std::move(prepared->seat);
     saved_token_ = prepared->saved_token;
@@ -183,7 +190,7 @@ void PeerApp::apply(std::vector<Action> actions) {
         if (auto *o = std::get_if<action::Offer>(&a)) {
             pending_offers_.drop(o->peer);
             close_leg(o->peer);
-            open_leg(o->peer, true, pipelines::kVideoPayloadType, pipelines::kAudioPayloadType);
+            open_offering_leg(o->peer);
         } else if (auto *an = std::get_if<action::Answer>(&a)) {
             // One leg in construction per peer: while one is answering, the newest offer
             // waits for it (an older waiting one is dropped), so a peer that offers faster
@@ -226,15 +233,34 @@ void PeerApp::answer_offer(const std::string &peer, const std::string &sdp,
     if (legs_.count(peer))
         g_info("new offer from %s: replacing its call with a fresh one", peer.c_str());
     close_leg(peer);
-    auto pts = pipelines::find_payload_types(sdp);
-    if (!pts.vp8 && !pts.opus) {
-        g_warning("offer from %s has neither VP8 nor Opus; cannot answer", peer.c_str());
-        events_.emit(
-            events::error("incompatible-offer", "the offer has neither VP8 nor Opus", peer));
+    auto offer = pipelines::parse_sdp(sdp);
+    if (!offer) {
+        g_warning("offer from %s is not usable: %s", peer.c_str(), offer.message().c_str());
+        events_.emit(events::error("incompatible-offer", "the offer is " + offer.message(), peer));
         return;
     }
-    if (!open_leg(peer, false, pts.vp8.value_or(pipelines::kVideoPayloadType),
-                  pts.opus.value_or(pipelines::kAudioPayloadType)))
+    auto plan = pipelines::plan_answer(offer.value(), options_.media.video_codec, encoders_);
+    if (!plan.video && !plan.audio) {
+        g_warning("offer from %s has no codec we can use; cannot answer", peer.c_str());
+        events_.emit(events::error("incompatible-offer", "the offer has no codec we can use", peer)
+                         .with("offered", plan.refused_video));
+        return;
+    }
+    if (!plan.video && offer.value().first("video")) {
+        // Rejected in the answer (port 0), so the sender stops instead of encoding for
+        // nobody; audio goes on.
+        std::string offered;
+        for (const auto &c : plan.refused_video)
+            offered += (offered.empty() ? "" : ", ") + c;
+        g_warning("%s offers video in %s only, none of which we send with --video-codec %s: "
+                  "the call goes on without video",
+                  peer.c_str(), offered.c_str(),
+                  pipelines::video_codec_pref_name(options_.media.video_codec));
+        events_.emit(events::error("no-common-video-codec",
+                                   "no video codec in common: offered " + offered, peer)
+                         .with("offered", plan.refused_video));
+    }
+    if (!open_leg(peer, false, std::move(plan)))
         return;
     Leg &leg = legs_[peer];
     leg.answering = true;
@@ -288,13 +314,18 @@ void PeerApp::answer_pending_soon(const std::string &peer) {
     lifeline_.post([this, peer] { on_offer_due(peer); });
 }
 
-bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
-                       unsigned audio_pt) {
+bool PeerApp::open_offering_leg(const std::string &peer) {
+    // Checked at startup, so it does not fail here.
+    auto plan = pipelines::plan_offer(options_.media.video_codec, encoders_);
+    return plan && open_leg(peer, true, std::move(plan).value());
+}
+
+bool PeerApp::open_leg(const std::string &peer, bool offerer, pipelines::LegPlan plan) {
     pipelines::SessionConfig cfg;
     cfg.peer_id = peer;
     cfg.offerer = offerer;
-    cfg.video_pt = video_pt;
-    cfg.audio_pt = audio_pt;
+    cfg.plan = std::move(plan);
+    cfg.send = options_.media;
     cfg.latency_ms = options_.media.latency_ms;
     cfg.media = media_;
     IceConfig ice = parse_ice_servers(logic_.ice_servers_json());
@@ -335,7 +366,20 @@ void PeerApp::close_leg(const std::string &peer) {
         for (GstPad *pad : it->second.session->record_pads())
             rec->detach(pad);
     g_info("closing the call with %s", peer.c_str());
-    legs_.erase(it); // ~WebrtcSession unlinks from the encoders, then stops
+    legs_.erase(it); // ~WebrtcSession unlinks from the capture, then stops
+    // Each leg encodes on threads of its own, and glibc keeps what those threads freed in
+    // per-thread arenas: after 500 legs of churn RSS stayed 20 MB up (with one arena,
+    // +0.8 MB). A kiosk runs for months, so once calls have stopped ending for a moment the
+    // free memory goes back to the system.
+    lifeline_.remove(trim_timer_);
+    trim_timer_ = lifeline_.add_timeout(
+        kTrimAfterMs,
+        [](gpointer data) {
+            static_cast<PeerApp *>(data)->trim_timer_ = 0;
+            malloc_trim(0);
+            return G_SOURCE_REMOVE;
+        },
+        this);
 }
 
 void PeerApp::close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why) {
@@ -414,10 +458,10 @@ void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) 
         return;
     if (state == pipelines::PeerState::Connected && !it->second.announced_connected) {
         it->second.announced_connected = true;
-        events_.emit(events::connected(s.peer_id()));
-        // Whoever just connected needs a keyframe to start decoding; the shared encoder
-        // would otherwise make them wait for the next periodic one.
-        pipeline_->request_keyframe();
+        events_.emit(events::connected(s.peer_id(), s.video_codec(), s.video_encoder()));
+        // A keyframe at once: decoding starts on one, and a frame lost while connecting
+        // would otherwise freeze the picture until the receiver asks.
+        s.request_keyframe();
     } else if (state == pipelines::PeerState::Failed) {
         // webrtcbin 1.22 cannot restart ICE; the leg is over. A new offer (the peer
         // rejoining, or our own after a signaling resume) starts a fresh one.
@@ -428,6 +472,12 @@ void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) 
 
 void PeerApp::on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) {
     events_.emit(events::first_frame(pipelines::media_kind_name(kind), s.peer_id()));
+}
+
+void PeerApp::on_video_rejected(pipelines::WebrtcSession &s, const std::string &codec) {
+    events_.emit(events::error("no-common-video-codec",
+                               "the peer does not take our video: offered " + codec, s.peer_id())
+                     .with("offered", std::vector<std::string>{codec}));
 }
 
 void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {
