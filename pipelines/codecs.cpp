@@ -263,6 +263,22 @@ std::string try_encoder(const CodecSpec &c, const EncoderSpec &e, const MediaOpt
 
 } // namespace
 
+bool is_video_encoder(const std::string &element) {
+    for (const CodecSpec *c : video_codecs())
+        for (const auto &e : c->encoders)
+            if (element == e.element.element)
+                return true;
+    return false;
+}
+
+std::string video_encoder_names() {
+    std::string out;
+    for (const CodecSpec *c : video_codecs())
+        for (const auto &e : c->encoders)
+            out += (out.empty() ? "" : ", ") + std::string(e.element.element);
+    return out;
+}
+
 const char *codec_name(Codec c) {
     return codec_spec(c).encoding_name;
 }
@@ -345,6 +361,8 @@ const ChosenEncoder *EncoderChoices::hardware() const {
 const EncoderSpec *first_working_encoder(const CodecSpec &c, const MediaOptions &opts,
                                          std::string *refused) {
     for (const auto &e : c.encoders) {
+        if (!opts.video_encoder.empty() && opts.video_encoder != e.element.element)
+            continue;
         std::string why = try_encoder(c, e, opts);
         if (why.empty())
             return &e;
@@ -371,7 +389,7 @@ EncoderChoices probe_encoders(const std::vector<Codec> &wanted, const MediaOptio
             g_message("%s: encoding with %s (%s)%s%s", c->encoding_name, e->element.element,
                       e->hardware ? "hardware" : "software",
                       refused.empty() ? "" : "; passed over: ", refused.c_str());
-        else
+        else if (opts.video_encoder.empty() || !refused.empty())
             g_message("%s: no working encoder, so we will not send it (%s)", c->encoding_name,
                       refused.c_str());
     }

@@ -64,6 +64,11 @@ std::vector<const CodecSpec *> video_codecs();
 // The codec whose encoding name (any case) and kind match; null if we have none.
 const CodecSpec *find_codec(MediaKind kind, const std::string &encoding_name);
 
+// Whether `element` is one of the table's video encoders (for --video-encoder), and their
+// names, comma-separated, for its error message.
+bool is_video_encoder(const std::string &element);
+std::string video_encoder_names();
+
 // RTP caps for requesting webrtcbin's sink pad and for its codec preferences: codec, clock
 // rate, payload type and `sdp_fields`.
 std::string rtp_caps(const CodecSpec &c, unsigned payload_type);

@@ -35,6 +35,9 @@ struct MediaOptions {
     AudioSource audio_source = AudioSource::Auto;
     SinkMode sink = SinkMode::Auto;
     VideoCodecPref video_codec = VideoCodecPref::Auto;
+    // One encoder element from the codec table, e.g. "x264enc"; empty: each codec's first
+    // that works. Pinning an encoder pins its codec too.
+    std::string video_encoder;
     std::string video_device; // empty: the first /dev/video* that works
     int width = kDefaultWidth;
     int height = kDefaultHeight;

@@ -199,6 +199,20 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
     return {};
 }
 
+// Our video m-line was rejected: nothing will carry what the encoder makes, and what
+// webrtcbin answers a push into that transceiver (an error) would travel back through the
+// tee and stop the capture for every other leg. So this leg lets go of the capture.
+void WebrtcSession::stop_sending_video() {
+    for (auto it = tee_links_.begin(); it != tee_links_.end(); ++it)
+        if (g_str_equal(GST_OBJECT_NAME(it->ghost), "video_sink")) {
+            gst_pad_unlink(it->tee_pad.get(), it->ghost);
+            gst_element_release_request_pad(it->tee, it->tee_pad.get());
+            tee_links_.erase(it);
+            break;
+        }
+    video_send_src_ = nullptr;
+}
+
 std::string WebrtcSession::video_codec() const {
     return config_.plan.video && !video_rejected_ ? config_.plan.video->codec->encoding_name : "";
 }
@@ -461,6 +475,7 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
         step(Negotiation::Stable);
         flush_remote_candidates();
         if (video_rejected_) {
+            stop_sending_video();
             g_warning("peer %s does not take our video in %s (its answer rejected it): the "
                       "call goes on without video",
                       config_.peer_id.c_str(), config_.plan.video->codec->encoding_name);

@@ -127,6 +127,7 @@ class WebrtcSession {
     Result<void> link_tees(Sources sources);
     void connect_signals();
     void step(Negotiation next);
+    void stop_sending_video();
     bool local_description_sent() const;
 
     void create_offer();

@@ -10,6 +10,8 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps
+  # H.264: x264enc (plugins-ugly) beside openh264enc (plugins-bad), and avdec_h264 (libav).
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libx11-dev chromium xvfb coturn openssl
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.
   clang libclang-rt-14-dev

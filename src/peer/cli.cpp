@@ -4,6 +4,7 @@
 
 #include "common/options.h"
 #include "common/ref.h"
+#include "pipelines/codecs.h"
 #include "signaling/protocol.h"
 
 #include <gio/gio.h>
@@ -162,6 +163,13 @@ Result<std::string> check_server(const std::string &url) {
     return url;
 }
 
+Result<std::string> check_video_encoder(const std::string &name) {
+    if (!pipelines::is_video_encoder(name))
+        return fail("--video-encoder must be one of " + pipelines::video_encoder_names() +
+                    " (got '" + name + "')");
+    return name;
+}
+
 Result<std::string> check_record(const std::string &path) {
     if (path.empty())
         return fail("--record needs a file name");
@@ -216,6 +224,10 @@ std::vector<Option> peer_table(PeerOptions &o) {
                "auto (the remote offer's first codec we can send, hardware-encoded first; "
                "when we offer, H.264 if a hardware encoder works, else VP8), vp8 or h264",
                pick(m.video_codec, {VideoCodecPref::Auto, VideoCodecPref::VP8, VideoCodecPref::H264})),
+        text("video-encoder",
+             "Use only this video encoder, e.g. x264enc or v4l2h264enc (default: each codec's "
+             "first that works here; see docs/KIOSK.md)",
+             "ELEMENT", checked(m.video_encoder, check_video_encoder)),
         choice("audio-source", {"auto", "mic", "test"},
                "auto (microphone, else test ticks), mic or test",
                pick(m.audio_source, {AudioSource::Auto, AudioSource::Mic, AudioSource::Test})),
