@@ -121,6 +121,14 @@ class PeerApp : private Signaler::Listener,
     std::unique_ptr<Signaler> signaler_;
     EventWriter &events_;
     RoomLogic logic_;
+    // Our own signaling stays within half of duet-server's default limit (50 messages/s, a
+    // burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
+    // candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
+    // offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
+    // when this budget has room for one.
+    static constexpr double kSendPerSecond = 25;
+    static constexpr double kSendBurst = 100;
+    static constexpr double kMessagesPerLeg = 20;
     pipelines::ResolvedMedia media_;
     pipelines::EncoderChoices encoders_;
     std::unique_ptr<pipelines::CallPipeline> pipeline_;
