@@ -2,6 +2,7 @@
 // The duet client's flow: camera first, then a room, then the call, surviving drops on either side.
 
 import { Call } from './call.js';
+import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import * as rules from './room_rules.js';
@@ -143,7 +144,9 @@ async function acquireMedia() {
 function createCall(stream) {
   // `?relay=1` keeps the call on TURN relays (hides this device's IP addresses).
   const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
-  const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly });
+  // `?codec=h264|vp8` (a test hook) puts that video codec first in our offers and answers.
+  const videoCodec = codecFromQuery(location.search);
+  const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly, videoCodec });
   call.addEventListener('stream', (e) => {
     ui.showRemote(e.detail.id, e.detail.stream);
     ui.setRemoteState(e.detail.id, remoteState(e.detail.id));
