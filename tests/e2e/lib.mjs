@@ -164,22 +164,27 @@ export async function launchBrowser({ fakeUi = true, args = [] } = {}) {
 /**
  * A server and a browser for one test, both stopped when the test ends.
  * @param {import('node:test').TestContext} t
- * @param {{serverArgs?: string[], fakeUi?: boolean, browserArgs?: string[], firefox?: boolean}} [opts]
+ * @param {{serverArgs?: string[], fakeUi?: boolean, browserArgs?: string[], firefox?: boolean,
+ *   firefoxPrefs?: object, chromium?: boolean}} [opts]
  *   firefox: also start Firefox now, beside Chromium (otherwise it starts at the first
- *   `open(where, {browser: 'firefox'})`)
+ *   `open(where, {browser: 'firefox'})`); firefoxPrefs: prefs over FIREFOX_PREFS;
+ *   chromium: false for a test with Firefox tabs only (env.browser is then null)
  */
-export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs = [], firefox = false } = {}) {
+export async function startEnv(
+  t,
+  { serverArgs = [], fakeUi = true, browserArgs = [], firefox = false, firefoxPrefs = {}, chromium = true } = {},
+) {
   const server = await startServer({ args: serverArgs });
   let browser;
   /** @type {Promise<Firefox>|null} */
   let firefoxStarting = null;
   const startFirefox = () => {
-    firefoxStarting ??= launchFirefox();
+    firefoxStarting ??= launchFirefox({ prefs: firefoxPrefs });
     return firefoxStarting;
   };
   try {
     if (firefox) startFirefox().catch(() => {}); // awaited (and its error thrown) below
-    browser = await launchBrowser({ fakeUi, args: browserArgs });
+    browser = chromium ? await launchBrowser({ fakeUi, args: browserArgs }) : null;
     if (firefox) await startFirefox();
   } catch (err) {
     await browser?.close().catch(() => {});
@@ -189,7 +194,7 @@ export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs 
   }
   const pages = [];
   t.after(async () => {
-    await browser.close().catch(() => {});
+    await browser?.close().catch(() => {});
     if (firefoxStarting) await firefoxStarting.then((ff) => ff.close(), () => {});
     const crashed = server.crashed;
     await server.stop();
@@ -221,6 +226,7 @@ export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs 
         page = await (await startFirefox()).newPage({ viewport, initScripts: [CSP_REPORTER, ...scripts] });
         watch(page, `firefox${pages.length + 1}`);
       } else {
+        if (!browser) throw new Error('this test started without Chromium (startEnv chromium: false)');
         const context = await browser.newContext({ viewport, permissions });
         for (const script of scripts) await context.addInitScript(typeof script === 'string' ? { content: script } : script);
         page = await context.newPage();
@@ -260,9 +266,10 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 /**
  * Launches headless Firefox ESR with a fresh profile (removed again by close()).
+ * @param {{prefs?: object}} [opts] prefs over FIREFOX_PREFS
  * @returns {Promise<Firefox>}
  */
-export async function launchFirefox() {
+export async function launchFirefox({ prefs = {} } = {}) {
   if (!fs.existsSync(FIREFOX)) {
     throw new Error(`Firefox not found at ${FIREFOX}: install firefox-esr (scripts/setup.sh does) or set DUET_FIREFOX`);
   }
@@ -276,7 +283,7 @@ export async function launchFirefox() {
       executablePath: FIREFOX,
       headless: true,
       userDataDir: profile,
-      extraPrefsFirefox: FIREFOX_PREFS,
+      extraPrefsFirefox: { ...FIREFOX_PREFS, ...prefs },
       timeout: 60000,
       // Its stderr is noise (GLib and graphics warnings); a failed wait shows the page's console.
       dumpio: !!process.env.DUET_E2E_VERBOSE,

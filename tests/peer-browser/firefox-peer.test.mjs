@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Firefox ESR (duet-server's own client, driven by puppeteer-core) and duet-peer in one room,
-// both join orders: each side decodes the other's video and hears its audio.
+// both join orders: each side decodes the other's video and hears its audio; and Firefox as
+// it comes, hiding its host addresses behind mDNS names, still reaches duet-peer.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { test } from 'node:test';
 
 import { expectSeesAndHears, peerIdOf, startEnv, waitForState } from '../e2e/lib.mjs';
@@ -60,8 +62,41 @@ function linkReport(page, peerId) {
   }, peerId);
 }
 
+/** Waits until Firefox has sent `more` audio packets on the link beyond what it had sent. */
+async function audioSentBeyond(page, peerId, more) {
+  const start = (await linkReport(page, peerId)).audio?.packetsSent ?? 0;
+  await page.waitForFunction(
+    async ({ id, n }) => {
+      let sent = 0;
+      (await window.duet.pcs.get(id).getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'audio') sent = s.packetsSent;
+      });
+      return sent >= n;
+    },
+    { id: peerId, n: start + more },
+    { timeout: 20000, polling: 250 },
+  );
+  return linkReport(page, peerId);
+}
+
+// Issue 13, bug 2: every duet-peer jitter buffer has do-retransmission on, so it NACKs
+// audio although no `nack` was negotiated for it, and Firefox resends those packets
+// (~5-8% of its audio on a clean loopback link). Runs on the call already up and reports;
+// a todo until duet-peer requests retransmission only for streams that negotiated nack.
+const AUDIO_NACK_BUG =
+  'issue 13 bug 2: duet-peer requests retransmission of audio without NACK negotiated; Firefox resends ~5-8% of its audio';
+
+async function audioNeverResent(t, page, peerId) {
+  await t.test('duet-peer never asks Firefox to resend audio', { todo: AUDIO_NACK_BUG }, async () => {
+    // ~3 s of Opus at 50 packets/s.
+    const r = await audioSentBeyond(page, peerId, 150);
+    assert.equal(r.audioNackOffered, false, 'no nack feedback negotiated for audio');
+    assert.equal(r.audio.retransmittedPacketsSent, 0, `Firefox resent audio: ${JSON.stringify(r.audio)}`);
+  });
+}
+
 test('Firefox first, then duet-peer (duet-peer offers)', async (t) => {
-  const env = await startEnv(t, { firefox: true });
+  const env = await startEnv(t, { firefox: true, chromium: false });
   const room = freshRoom('firefox-first');
   const page = await env.open(`/?room=${room}`, { browser: 'firefox' });
   await waitForState(page, 'waiting');
@@ -73,12 +108,13 @@ test('Firefox first, then duet-peer (duet-peer offers)', async (t) => {
   await waitForState(page, 'connected');
   await peer.waitEvent('connected', (e) => e.peer === browserId);
   await assertTwoWay(page, peer, browserId, joined.id);
+  await audioNeverResent(t, page, joined.id);
   t.diagnostic(`Firefox's view of duet-peer's offer: ${JSON.stringify(await linkReport(page, joined.id))}`);
   await stopCleanly(page, peer);
 });
 
 test('duet-peer first, then Firefox (Firefox offers)', async (t) => {
-  const env = await startEnv(t, { firefox: true });
+  const env = await startEnv(t, { firefox: true, chromium: false });
   const room = freshRoom('peer-first');
   const peer = peerFor(t, env, room, { name: 'peer-first' });
   const joined = await peer.waitEvent('joined');
@@ -89,6 +125,40 @@ test('duet-peer first, then Firefox (Firefox offers)', async (t) => {
   const browserId = await peerIdOf(page);
   await peer.waitEvent('peer-joined', (e) => e.peer === browserId);
   await assertTwoWay(page, peer, browserId, joined.id);
+  await audioNeverResent(t, page, joined.id);
   t.diagnostic(`Firefox's view of duet-peer's answer: ${JSON.stringify(await linkReport(page, joined.id))}`);
+  await stopCleanly(page, peer);
+});
+
+// Issue 13, bug 3: duet-peer's advice for mDNS candidates names a Chromium flag even when
+// the other side is Firefox, whose setting is media.peerconnection.ice.obfuscate_host_addresses.
+const MDNS_ADVICE_BUG = "issue 13 bug 3: duet-peer's mDNS warning names Chromium's flag to a Firefox peer";
+
+test('Firefox with mDNS host names (its default) still reaches duet-peer', async (t) => {
+  const env = await startEnv(t, {
+    firefox: true,
+    chromium: false,
+    firefoxPrefs: { 'media.peerconnection.ice.obfuscate_host_addresses': true },
+  });
+  const room = freshRoom('mdns');
+  const page = await env.open(`/?room=${room}`, { browser: 'firefox' });
+  await waitForState(page, 'waiting');
+  const browserId = await peerIdOf(page);
+  const peer = peerFor(t, env, room, { name: 'peer-mdns' });
+  const joined = await peer.waitEvent('joined');
+  await waitForState(page, 'connected');
+  // Firefox's checks reach duet-peer's plain host candidates, which learns Firefox's address
+  // from them (peer-reflexive): the call works although no .local name is resolved.
+  await assertTwoWay(page, peer, browserId, joined.id);
+
+  const warnings = fs
+    .readFileSync(peer.logPath, 'utf8')
+    .split('\n')
+    .filter((l) => /mDNS|\.local\b/.test(l));
+  assert.ok(warnings.length > 0, 'Firefox really sent .local host candidates and duet-peer noticed');
+  await t.test('the advice names what applies to Firefox', { todo: MDNS_ADVICE_BUG }, () => {
+    const wrong = warnings.filter((l) => /WebRtcHideLocalIpsWithMdns/.test(l) && !/obfuscate_host_addresses/.test(l));
+    assert.deepEqual(wrong, [], 'advice for Chromium given to a Firefox peer');
+  });
   await stopCleanly(page, peer);
 });
