@@ -223,7 +223,7 @@ export async function startEnv(
       const scripts = [MEDIA_SAMPLER, recordHistory, ...[initScript ?? []].flat()];
       let page;
       if (which === 'firefox') {
-        page = await (await startFirefox()).newPage({ viewport, initScripts: [CSP_REPORTER, ...scripts] });
+        page = await (await startFirefox()).newPage({ viewport, initScripts: scripts });
         watch(page, `firefox${pages.length + 1}`);
       } else {
         if (!browser) throw new Error('this test started without Chromium (startEnv chromium: false)');
@@ -253,16 +253,6 @@ async function puppeteer() {
   }
   return puppeteerModule;
 }
-
-/**
- * Firefox reports a blocked load on its web console, which WebDriver BiDi does not pass
- * on; this init script says so on the page's console instead, in the words `watch` looks for.
- */
-const CSP_REPORTER = `
-document.addEventListener('securitypolicyviolation', (e) => {
-  console.error('Content Security Policy violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') +
-    ' at ' + e.sourceFile + ':' + e.lineNumber);
-});`;
 
 /**
  * Launches headless Firefox ESR with a fresh profile (removed again by close()).
@@ -485,11 +475,14 @@ function watch(page, name) {
   };
   page.on('console', (msg) => {
     add(`console.${msg.type()}: ${msg.text()}`);
-    // Chromium reports each blocked load or script as "Refused to ... Content Security
-    // Policy"; in Firefox, CSP_REPORTER says so on the console in the same words.
+    // Chromium reports each blocked load or script as "Refused to ... Content Security Policy".
     if (/Content Security Policy/i.test(msg.text())) page.duetCspViolations.push(msg.text());
   });
-  page.on('pageerror', (err) => add(`pageerror: ${err.stack || err.message}`));
+  page.on('pageerror', (err) => {
+    add(`pageerror: ${err.stack || err.message}`);
+    // Firefox reports them as errors: "Content-Security-Policy: The page’s settings blocked ...".
+    if (/^Content-Security-Policy:/.test(err.message)) page.duetCspViolations.push(err.message);
+  });
   page.on('crash', () => add('page crashed'));
 }
 
