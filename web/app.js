@@ -219,7 +219,23 @@ function exitCall() {
   session.everJoined = false;
   session.linkDown = false;
   session.someoneLeft = false;
-  history.replaceState(null, '', location.pathname);
+  history.replaceState(null, '', keepTabParams('') || location.pathname);
+}
+
+/** Query parameters about this tab, not the room (`?relay=1`, the `?codec=` test hook). */
+const TAB_PARAMS = ['relay', 'codec'];
+
+/**
+ * `search` with this tab's own parameters from the address bar added back, so a reload
+ * keeps them; the share link never carries them.
+ */
+function keepTabParams(search) {
+  const current = new URLSearchParams(location.search);
+  const kept = TAB_PARAMS.filter((k) => current.has(k));
+  if (!kept.length) return search;
+  const out = new URLSearchParams(search);
+  for (const k of kept) out.set(k, current.get(k));
+  return `?${out}`;
 }
 
 function shareLink(room) {
@@ -277,7 +293,7 @@ function onJoined(msg) {
   }
 
   const link = shareLink(msg.room);
-  history.replaceState(null, '', new URL(link).search);
+  history.replaceState(null, '', keepTabParams(new URL(link).search));
   ui.setRoom(msg.room, link);
   ui.closeRoomDialog();
   if (wasAway) ui.toast('Reconnected.');

@@ -65,6 +65,9 @@ test('?codec= makes Chromium prefer and send that video codec, offering or answe
   const answering = await callWith(env, 'h264-answer', 'h264', null);
   t.diagnostic(`H.264 from the answer: ${JSON.stringify(answering.codecs)}`);
   assertRunsOn(answering.codecs, 'video/H264');
+  // The address bar keeps the hook once in the room (a reload keeps it), beside the room.
+  const address = new URL(answering.a.url()).searchParams;
+  assert.deepEqual([address.get('room'), address.get('codec')], ['h264-answer', 'h264']);
   await close(answering.a, answering.b);
 
   // Each side sends what it was told to: the answerer VP8 although the offer put H.264
