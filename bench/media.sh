@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Media bench: time to first frame (duet-peer<->duet-peer and Chromium<->duet-peer),
 # glass-to-glass latency at several --latency-ms, CPU and RSS of duet-peer and of headless
-# Chromium in a 640x480@30 call. Prints a table and writes bench/results/media.json.
+# Chromium in a 640x480@30 call, then glass-to-glass and CPU per codec and encoder side by
+# side, and what a second call adds to one duet-peer (each call has its own encoder).
+# Prints a table and writes bench/results/media.json.
 # Usage: bench/media.sh [--smoke] [--runs N] [--cpu-seconds S] [--latencies 0,20,50,200]
 #                       [--switches N] [--no-browser] [--out FILE]
+#                       [--codecs vp8:vp8enc,h264:openh264enc,h264:x264enc]
 # Env: BUILD (default build; configured with meson and built if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,7 +7,6 @@
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
 
-#include <gst/video/video.h>
 
 #define GST_CAT_DEFAULT duet_debug
 
@@ -16,9 +15,8 @@ namespace {
 
 // Elements every call leg creates inside webrtcbin. Loading their plugins (libsrtp, libnice,
 // OpenSSL) costs tens of milliseconds each on first use.
-constexpr const char *kCallElements[] = {"dtlssrtpenc", "dtlssrtpdec", "srtpenc",     "srtpdec",
-                                         "nicesrc",     "nicesink",    "rtpbin",      "vp8dec",
-                                         "opusdec",     "rtpvp8depay", "rtpopusdepay"};
+constexpr const char *kCallElements[] = {"dtlssrtpenc", "dtlssrtpdec", "srtpenc", "srtpdec",
+                                         "nicesrc",     "nicesink",    "rtpbin"};
 
 // The first webrtcbin of a process waits for its DTLS certificate while it writes the first
 // offer or answer: dtlsdec generates an RSA-2048 key once per process, which takes 0.2-1.5 s
@@ -33,6 +31,25 @@ void warm_up_webrtc() {
              (g_get_monotonic_time() - start) / 1000);
     for (const char *name : kCallElements)
         auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
+    // And each codec's payloader, depayloader, parser and decoder (the encoders were loaded
+    // by the startup probe).
+    for (const auto &c : all_codecs()) {
+        const PackagedElement *decoder = installed_decoder(c);
+        for (const char *name : {c.payloader.element, c.depayloader.element, c.parser.element,
+                                 decoder ? decoder->element : nullptr})
+            if (name)
+                auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
+    }
+}
+
+// A muxer that holds every video codec this peer may negotiate: WebM when that is VP8
+// alone, else Matroska (which holds VP8, H.264 and Opus alike).
+const PackagedElement &record_muxer(const EncoderChoices &encoders) {
+    const PackagedElement *muxer = &codec_spec(Codec::Opus).record_muxer;
+    for (const auto &v : encoders.video)
+        if (g_strcmp0(v.codec->record_muxer.element, muxer->element) != 0)
+            muxer = &v.codec->record_muxer;
+    return *muxer;
 }
 
 // The bus watch hands the main thread one message per main-loop iteration, and every
@@ -57,10 +74,12 @@ GstBusSyncReply keep_what_on_bus_uses(GstBus *, GstMessage *msg, gpointer) {
 } // namespace
 
 Result<std::unique_ptr<CallPipeline>>
-CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media, Listener *listener) {
+CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
+                     const EncoderChoices &encoders, Listener *listener) {
     std::unique_ptr<CallPipeline> p(new CallPipeline());
     p->listener_ = listener;
-    std::string desc = video_send_description(opts, media) + "  " + audio_send_description(media);
+    std::string desc =
+        video_send_description(opts, media) + "  " + audio_send_description(opts, media);
     GST_INFO("send pipeline: %s", desc.c_str());
     GErr err;
     // Two chains make gst_parse_launch return a pipeline with the tees as direct children,
@@ -79,12 +98,10 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media, Liste
         g_object_set(cam.get(), camera_device_property(media.camera_stack),
                      media.video_device.c_str(), nullptr);
     }
-    auto tee_sink = Ref<GstPad>::adopt(gst_element_get_static_pad(p->video_tee_.get(), "sink"));
-    auto enc_src = Ref<GstPad>::adopt(gst_pad_get_peer(tee_sink.get()));
-    p->encoder_ = Ref<GstElement>::adopt(gst_pad_get_parent_element(enc_src.get()));
-
     if (!opts.record_path.empty()) {
-        auto recorder = Recorder::create(p->bin(), opts.record_path);
+        const PackagedElement &muxer = record_muxer(encoders);
+        GST_INFO("recording with %s", muxer.element);
+        auto recorder = Recorder::create(p->bin(), opts.record_path, muxer);
         if (!recorder)
             return recorder.error();
         p->recorder_ = std::move(recorder).value();
@@ -130,15 +147,6 @@ Result<void> CallPipeline::start() {
         return fail(error);
     }
     return {};
-}
-
-void CallPipeline::request_keyframe() {
-    if (!encoder_)
-        return;
-    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(encoder_.get(), "src"));
-    GST_DEBUG("requesting a keyframe");
-    gst_pad_send_event(src.get(),
-                       gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 bool CallPipeline::contains(GstObject *obj) const {

@@ -5,6 +5,7 @@
 #include "common/main_thread.h"
 #include "common/ref.h"
 #include "common/result.h"
+#include "pipelines/codecs.h"
 #include "pipelines/media_options.h"
 #include "pipelines/recorder.h"
 #include "pipelines/webrtc_session.h"
@@ -17,8 +18,8 @@
 
 namespace duet::pipelines {
 
-// Capture and encoding happen once, whatever the number of remote peers: each session
-// hangs its own payloaders and webrtcbin off the two tees after the encoders.
+// Capture (and Opus encoding) happen once, whatever the number of remote peers: each
+// session hangs its own video encoder, payloaders and webrtcbin off the two tees.
 class CallPipeline {
   public:
     class Listener {
@@ -33,8 +34,12 @@ class CallPipeline {
         virtual void on_pipeline_warm() {}
     };
 
-    static Result<std::unique_ptr<CallPipeline>>
-    create(const MediaOptions &opts, const ResolvedMedia &media, Listener *listener);
+    // `encoders`: what the startup probe found (codecs.h); the recorder's muxer must hold
+    // every codec a leg may use.
+    static Result<std::unique_ptr<CallPipeline>> create(const MediaOptions &opts,
+                                                        const ResolvedMedia &media,
+                                                        const EncoderChoices &encoders,
+                                                        Listener *listener);
     ~CallPipeline();
     CallPipeline(const CallPipeline &) = delete;
     CallPipeline &operator=(const CallPipeline &) = delete;
@@ -43,8 +48,6 @@ class CallPipeline {
     GstBin *bin() const { return GST_BIN(pipeline_.get()); }
     WebrtcSession::Sources sources() const { return {video_tee_.get(), audio_tee_.get()}; }
     Recorder *recorder() const { return recorder_.get(); }
-    // Asks the VP8 encoder for a keyframe now (a new peer connected).
-    void request_keyframe();
     // Whether on_pipeline_warm has run.
     bool warm() const { return warm_; }
     // True if `obj` is (still) inside the pipeline. Bus messages can outlive the element
@@ -62,7 +65,6 @@ class CallPipeline {
     Ref<GstElement> pipeline_;
     Ref<GstElement> video_tee_;
     Ref<GstElement> audio_tee_;
-    Ref<GstElement> encoder_;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
     // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined

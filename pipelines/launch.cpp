@@ -4,43 +4,11 @@
 
 #include <gst/gst.h>
 
-#include <algorithm>
 
 namespace duet::pipelines {
 namespace {
 
-// libvpx VP8 in real-time mode: higher cpu-used trades a little quality for speed; 8 keeps
-// a Raspberry Pi 4 under one core at 640x480@30 while a laptop barely notices it.
-constexpr int kVp8CpuUsed = 8;
-// Blocks whose difference from the previous frame is below this are sent as unchanged
-// without a motion search. 1 skips only blocks that did not change, as browsers' WebRTC
-// does for camera video; libvpx's default 0 searches every block. Measured: -15% of the
-// encoder's CPU on the test picture.
-constexpr int kVp8StaticThreshold = 1;
-// Keyframes are expensive bursts; receivers ask for one with PLI and we force one whenever
-// a new peer connects, so the periodic safety net can be far apart (100 s at 30 fps).
-constexpr int kVp8KeyframeMaxDist = 3000;
-// CBR rate-control buffer in milliseconds. libvpx's 4-6 s defaults suit files; a call
-// wants the encoder to react within a few frames.
-constexpr int kVp8BufferInitialMs = 100;
-constexpr int kVp8BufferOptimalMs = 120;
-constexpr int kVp8BufferMs = 150;
-// Opus at 48 kbit/s is transparent for speech and fine for music in a call.
-constexpr int kOpusBitrate = 48000;
-// libopus's effort, 0-10 (opusenc defaults to 10). Browsers' WebRTC uses 5 on phone-class
-// CPUs, which is what a kiosk or a Raspberry Pi is; at 48 kbit/s the difference is not
-// audible, and opusenc then costs a quarter of its CPU (measured: 2.2% of a core at 10,
-// 0.5% at 5, on a 2-core Xeon).
-constexpr int kOpusComplexity = 5;
-// 20 ms frames are WebRTC's default packetisation; the test source produces exactly that.
-constexpr int kOpusFrameMs = 20;
 constexpr int kAudioSamplesPer20Ms = 960;
-// libvpx's VP8 encoder synchronises its row threads with spin-waits. On a 2-core machine with
-// other work a second thread mostly spins: at 640x480@30, threads=2 cost twice the CPU of
-// threads=1 (perf: ~45% of duet-peer's samples in two `pause` loops in libvpx) for no gain.
-// One thread encodes 640x480@30 in real time with cpu-used=8, so pictures get one thread per
-// 640x480 of pixels, up to MediaOptions::encoder_threads.
-constexpr long kPixelsPerEncoderThread = 640L * 480L;
 // Raw frames waiting for the encoder: if it falls behind, drop old frames rather than
 // adding latency.
 constexpr int kRawQueueBuffers = 3;
@@ -65,21 +33,6 @@ std::string libcamera_source(const MediaOptions &o) {
            " ! videoconvert ! videoscale ! videorate ! " + raw_video_caps(o);
 }
 
-int vp8_threads(const MediaOptions &o) {
-    long by_size = long(o.width) * long(o.height) / kPixelsPerEncoderThread;
-    return int(std::clamp<long>(by_size, 1, std::max(1, o.encoder_threads)));
-}
-
-std::string vp8enc(const MediaOptions &o) {
-    return "vp8enc deadline=1 cpu-used=" + num(kVp8CpuUsed) +
-           " static-threshold=" + num(kVp8StaticThreshold) +
-           " end-usage=cbr target-bitrate=" + num(long(o.video_kbps) * 1000) +
-           " keyframe-max-dist=" + num(kVp8KeyframeMaxDist) +
-           " error-resilient=default lag-in-frames=0 threads=" + num(vp8_threads(o)) +
-           " buffer-initial-size=" + num(kVp8BufferInitialMs) +
-           " buffer-optimal-size=" + num(kVp8BufferOptimalMs) + " buffer-size=" + num(kVp8BufferMs);
-}
-
 std::string video_sink(const ResolvedMedia &m) {
     if (m.sink != SinkMode::Window)
         return "fakesink sync=false async=false";
@@ -101,17 +54,21 @@ std::string audio_sink(const ResolvedMedia &m) {
     return "audioconvert ! audioresample ! autoaudiosink sync=true";
 }
 
-std::string record_tap(bool record, const char *depay) {
-    if (!record)
-        return std::string(depay) + " ! ";
-    return std::string(depay) + " ! tee name=record_tee ! queue ! ";
+// After the depayloader (and parser): with `record`, a tee whose second branch is left
+// unlinked on purpose, for the bin to ghost as "src" and the recorder to take.
+std::string record_tap(bool record) {
+    return record ? "tee name=record_tee ! queue ! " : "";
 }
 
 std::string record_out(bool record) {
-    if (!record)
-        return "";
-    // Unlinked on purpose: the bin ghosts this queue's src pad for the recorder to take.
-    return "  record_tee. ! queue";
+    return record ? "  record_tee. ! queue" : "";
+}
+
+std::string element_with(const PackagedElement &e, const char *options) {
+    std::string out = e.element;
+    if (options && *options)
+        out += std::string(" ") + options;
+    return out;
 }
 
 } // namespace
@@ -158,6 +115,18 @@ const char *media_kind_name(MediaKind k) {
     return k == MediaKind::Video ? "video" : "audio";
 }
 
+const char *video_codec_pref_name(VideoCodecPref p) {
+    switch (p) {
+    case VideoCodecPref::Auto:
+        return "auto";
+    case VideoCodecPref::VP8:
+        return "vp8";
+    case VideoCodecPref::H264:
+        return "h264";
+    }
+    return "auto";
+}
+
 std::string video_send_description(const MediaOptions &o, const ResolvedMedia &m) {
     std::string src;
     if (m.camera && m.camera_stack == CameraStack::Libcamera) {
@@ -176,63 +145,56 @@ std::string video_send_description(const MediaOptions &o, const ResolvedMedia &m
               "videoconvert ! " +
               raw_video_caps(o);
     }
-    return src + " ! queue leaky=downstream max-size-buffers=" + num(kRawQueueBuffers) +
-           " max-size-bytes=0 max-size-time=0 ! " + vp8enc(o) + " ! tee name=" + kVideoTeeName +
-           " allow-not-linked=true";
+    // Raw frames: each call leg encodes for itself (codec and bitrate per peer).
+    return src + " ! tee name=" + kVideoTeeName + " allow-not-linked=true";
 }
 
-std::string audio_send_description(const ResolvedMedia &m) {
+std::string audio_send_description(const MediaOptions &o, const ResolvedMedia &m) {
     std::string src = m.mic ? "autoaudiosrc"
                             : "audiotestsrc is-live=true wave=ticks volume=0.4 samplesperbuffer=" +
                                   num(kAudioSamplesPer20Ms);
+    const CodecSpec &opus = codec_spec(Codec::Opus);
+    // Opus is the one audio codec, so it is encoded once and shared by every leg.
     return src +
            " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! queue "
-           "leaky=downstream ! opusenc bitrate=" +
-           num(kOpusBitrate) + " complexity=" + num(kOpusComplexity) +
-           " frame-size=" + num(kOpusFrameMs) +
-           " perfect-timestamp=true ! tee name=" + kAudioTeeName + " allow-not-linked=true";
+           "leaky=downstream ! " +
+           opus.encoders.front().launch(o) + " ! tee name=" + kAudioTeeName +
+           " allow-not-linked=true";
 }
 
-std::string video_rtp_caps(unsigned pt) {
-    return "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + num(pt);
-}
-
-std::string audio_rtp_caps(unsigned pt) {
-    return "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=" + num(pt);
-}
-
-std::string video_payload_description(unsigned pt) {
-    // 15-bit picture ids let the receiver detect loss across wrap-arounds, as browsers do.
+std::string video_payload_description(const VideoPlan &v, const MediaOptions &o) {
+    // If the encoder falls behind, drop old frames rather than adding latency.
     // A caps string may not end a description (it only filters a link), hence capsfilter.
-    return "queue ! rtpvp8pay pt=" + num(pt) +
-           " picture-id-mode=15-bit ! capsfilter caps=" + video_rtp_caps(pt);
+    return "queue leaky=downstream max-size-buffers=" + num(kRawQueueBuffers) +
+           " max-size-bytes=0 max-size-time=0 ! " + v.encoder->launch(o) + " ! " +
+           v.codec->encoded_caps + " ! " + v.codec->payloader.element + " pt=" + num(v.pt) + " " +
+           v.codec->payloader_options + " ! capsfilter caps=\"" + rtp_caps_basic(*v.codec, v.pt) + "\"";
 }
 
-std::string audio_payload_description(unsigned pt) {
-    return "queue ! rtpopuspay pt=" + num(pt) + " ! capsfilter caps=" + audio_rtp_caps(pt);
+std::string audio_payload_description(const AudioPlan &a) {
+    const CodecSpec &opus = codec_spec(Codec::Opus);
+    return std::string("queue ! ") + opus.payloader.element + " pt=" + num(a.pt) + " " +
+           opus.payloader_options + " ! capsfilter caps=\"" + rtp_caps_basic(opus, a.pt) + "\"";
 }
 
-std::string video_receive_description(const ResolvedMedia &m, bool record) {
-    // request-keyframe sends PLI on loss; wait-for-keyframe keeps garbage out of the decoder
-    // and makes a recording start on a keyframe.
-    return "queue ! " +
-           record_tap(record, "rtpvp8depay request-keyframe=true wait-for-keyframe=true") +
-           "vp8dec name=" + kDecoderName + " ! " + video_sink(m) + record_out(record);
-}
-
-std::string audio_receive_description(const ResolvedMedia &m, bool record) {
-    return "queue ! " + record_tap(record, "rtpopusdepay") + "opusdec name=" + kDecoderName +
-           " plc=true ! " + audio_sink(m) + record_out(record);
+std::string receive_description(const CodecSpec &c, const PackagedElement &decoder,
+                                const ResolvedMedia &m, bool record) {
+    std::string out = "queue ! " + element_with(c.depayloader, c.depayloader_options) + " ! ";
+    if (c.parser.element)
+        out += std::string(c.parser.element) + " ! ";
+    out += record_tap(record) + element_with(decoder, c.decoder_options) + " name=" + kDecoderName +
+           " ! " + (c.kind == MediaKind::Video ? video_sink(m) : audio_sink(m)) + record_out(record);
+    return out;
 }
 
 std::string discard_description() {
     return "fakesink sync=false async=false";
 }
 
-std::string recorder_description() {
+std::string recorder_description(const PackagedElement &muxer) {
     std::string q = "queue leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=" +
                     num(long(kRecordQueueNs));
-    return std::string("webmmux name=record_mux ! filesink name=") + kRecordSinkName +
+    return std::string(muxer.element) + " name=record_mux ! filesink name=" + kRecordSinkName +
            " async=false  " + q + " name=" + kRecordVideoQueue + " ! record_mux.video_0  " + q +
            " name=" + kRecordAudioQueue + " ! record_mux.audio_0";
 }

@@ -14,6 +14,9 @@ enum class CameraStack { V4l2, Libcamera };
 enum class AudioSource { Auto, Mic, Test };
 enum class SinkMode { Auto, Window, None };
 enum class MediaKind { Video, Audio };
+// --video-codec: auto picks the first codec of the remote offer we can send (a hardware-
+// encoded one first); when we offer, a hardware-encoded codec if there is one, else VP8.
+enum class VideoCodecPref { Auto, VP8, H264 };
 
 const char *video_source_name(VideoSource v);
 const char *camera_stack_name(CameraStack s); // "v4l2" | "libcamera"
@@ -22,6 +25,7 @@ const char *camera_device_property(CameraStack s); // "device" | "camera-name"
 const char *audio_source_name(AudioSource a);
 const char *sink_mode_name(SinkMode s);
 const char *media_kind_name(MediaKind k); // "video" | "audio", as in events
+const char *video_codec_pref_name(VideoCodecPref p); // "auto" | "vp8" | "h264"
 
 // 640x480@30 at 800 kbit/s is a clear picture for a face on a LAN or a decent uplink and is
 // cheap enough for a Raspberry Pi 4 to encode in real time with the settings in launch.cpp.
@@ -37,6 +41,10 @@ struct MediaOptions {
     VideoSource video_source = VideoSource::Auto;
     AudioSource audio_source = AudioSource::Auto;
     SinkMode sink = SinkMode::Auto;
+    VideoCodecPref video_codec = VideoCodecPref::Auto;
+    // One encoder element from the codec table, e.g. "x264enc"; empty: each codec's first
+    // that works. Pinning an encoder pins its codec too.
+    std::string video_encoder;
     // v4l2: a /dev/video* node; libcamera: a camera name as `cam --list` shows it. Empty:
     // the first camera that works.
     std::string video_device;

@@ -2,6 +2,8 @@
 // Lists the elements each part of a call uses and finds the ones not installed.
 #include "pipelines/plugins.h"
 
+#include "common/ref.h"
+
 #include <gst/gst.h>
 
 #include <algorithm>
@@ -17,14 +19,12 @@ constexpr const char *kNice = "gstreamer1.0-nice";
 constexpr const char *kX = "gstreamer1.0-x";
 
 const RequiredElement kCall[] = {
-    {"webrtcbin", kBad},     {"nicesrc", kNice},       {"nicesink", kNice},
-    {"dtlssrtpenc", kBad},   {"dtlssrtpdec", kBad},    {"srtpenc", kBad},
-    {"srtpdec", kBad},       {"rtpbin", kGood},        {"vp8enc", kGood},
-    {"vp8dec", kGood},       {"rtpvp8pay", kGood},     {"rtpvp8depay", kGood},
-    {"opusenc", kBase},      {"opusdec", kBase},       {"rtpopuspay", kGood},
-    {"rtpopusdepay", kGood}, {"videoconvert", kBase},  {"videoscale", kBase},
-    {"audioconvert", kBase}, {"audioresample", kBase}, {"queue", kCore},
-    {"tee", kCore},          {"fakesink", kCore},
+    {"webrtcbin", kBad},      {"nicesrc", kNice},    {"nicesink", kNice},
+    {"dtlssrtpenc", kBad},    {"dtlssrtpdec", kBad}, {"srtpenc", kBad},
+    {"srtpdec", kBad},        {"rtpbin", kGood},     {"videoconvert", kBase},
+    {"videoscale", kBase},    {"audioconvert", kBase}, {"audioresample", kBase},
+    {"queue", kCore},         {"tee", kCore},        {"fakesink", kCore},
+    {"capsfilter", kCore},
 };
 const RequiredElement kTestVideo[] = {
     {"videotestsrc", kBase}, {"textoverlay", kX}, {"timeoverlay", kX}};
@@ -34,7 +34,30 @@ const RequiredElement kLibcamera[] = {{"libcamerasrc", "gstreamer1.0-libcamera"}
                                       {"videorate", kBase}};
 const RequiredElement kMic[] = {{"autoaudiosrc", kGood}};
 const RequiredElement kWindow[] = {{"autovideosink", kGood}, {"autoaudiosink", kGood}};
-const RequiredElement kRecord[] = {{"webmmux", kGood}, {"filesink", kCore}};
+const RequiredElement kRecord[] = {{"webmmux", kGood}, {"matroskamux", kGood}, {"filesink", kCore}};
+
+RequiredElement one_of(const std::vector<PackagedElement> &list) {
+    RequiredElement r{list.front().element, list.front().package};
+    r.alternatives.assign(list.begin() + 1, list.end());
+    return r;
+}
+
+// Everything a call in codec `c` needs: some encoder, the payloader, the depayloader, the
+// parser and some decoder.
+void add_codec(std::vector<RequiredElement> &out, const CodecSpec &c) {
+    // Software encoders first: the package a message suggests should be one that works on
+    // any machine.
+    std::vector<PackagedElement> encoders;
+    for (bool hardware : {false, true})
+        for (const auto &e : c.encoders)
+            if (e.hardware == hardware)
+                encoders.push_back(e.element);
+    out.push_back(one_of(encoders));
+    for (const PackagedElement &e : {c.payloader, c.depayloader, c.parser})
+        if (e.element)
+            out.push_back(RequiredElement{e.element, e.package});
+    out.push_back(one_of(c.decoders));
+}
 
 template <std::size_t N>
 void add(std::vector<RequiredElement> &out, const RequiredElement (&a)[N]) {
@@ -42,11 +65,7 @@ void add(std::vector<RequiredElement> &out, const RequiredElement (&a)[N]) {
 }
 
 bool registry_has(const char *name) {
-    GstElementFactory *f = gst_element_factory_find(name);
-    if (!f)
-        return false;
-    gst_object_unref(f);
-    return true;
+    return bool(Ref<GstElementFactory>::adopt(gst_element_factory_find(name)));
 }
 
 } // namespace
@@ -54,6 +73,8 @@ bool registry_has(const char *name) {
 std::vector<RequiredElement> required_elements(const MediaOptions &o) {
     std::vector<RequiredElement> out;
     add(out, kCall);
+    add_codec(out, codec_spec(Codec::Opus));
+    add_codec(out, codec_spec(o.video_codec == VideoCodecPref::H264 ? Codec::H264 : Codec::VP8));
     if (o.video_source == VideoSource::Camera)
         add(out, kCamera);
     else if (o.video_source == VideoSource::Libcamera)
@@ -75,9 +96,14 @@ std::vector<RequiredElement> required_elements(const MediaOptions &o) {
 std::vector<RequiredElement> missing_elements(const std::vector<RequiredElement> &needed,
                                               const std::function<bool(const char *)> &exists) {
     std::vector<RequiredElement> out;
-    for (const auto &r : needed)
-        if (!(exists ? exists(r.element) : registry_has(r.element)))
+    auto has = [&](const char *e) { return exists ? exists(e) : registry_has(e); };
+    for (const auto &r : needed) {
+        bool found = has(r.element);
+        for (const auto &alt : r.alternatives)
+            found = found || has(alt.element);
+        if (!found)
             out.push_back(r);
+    }
     return out;
 }
 
@@ -85,7 +111,11 @@ std::string describe_missing(const std::vector<RequiredElement> &missing) {
     std::string out = "missing GStreamer elements:\n";
     std::vector<std::string> packages;
     for (const auto &r : missing) {
-        out += std::string("  ") + r.element + " (in " + r.package + ")\n";
+        out += std::string("  ") + r.element + " (in " + r.package + ")";
+        for (const auto &alt : r.alternatives)
+            out += std::string(" or ") + alt.element + " (in " + alt.package + ")";
+        out += "\n";
+        // The first choice's package is the one to install.
         if (std::find(packages.begin(), packages.end(), r.package) == packages.end())
             packages.emplace_back(r.package);
     }

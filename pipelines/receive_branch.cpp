@@ -10,49 +10,50 @@
 
 namespace duet::pipelines {
 
-std::optional<MediaKind> rtp_media_kind(const GstCaps *caps) {
+const CodecSpec *rtp_codec(const GstCaps *caps) {
     if (!caps || gst_caps_get_size(caps) == 0)
-        return std::nullopt;
+        return nullptr;
     const GstStructure *s = gst_caps_get_structure(caps, 0);
     const char *media = gst_structure_get_string(s, "media");
     const char *enc = gst_structure_get_string(s, "encoding-name");
     if (!media || !enc)
-        return std::nullopt;
-    if (std::strcmp(media, "video") == 0 && g_ascii_strcasecmp(enc, "VP8") == 0)
-        return MediaKind::Video;
-    if (std::strcmp(media, "audio") == 0 && g_ascii_strcasecmp(enc, "OPUS") == 0)
-        return MediaKind::Audio;
-    return std::nullopt;
+        return nullptr;
+    MediaKind kind;
+    if (std::strcmp(media, "video") == 0)
+        kind = MediaKind::Video;
+    else if (std::strcmp(media, "audio") == 0)
+        kind = MediaKind::Audio;
+    else
+        return nullptr;
+    return find_codec(kind, enc);
 }
 
-ReceiveBranch build_receive_branch(const GstCaps *caps, const ResolvedMedia &media, bool record,
-                                   std::string *error) {
+Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMedia &media,
+                                           bool record) {
     ReceiveBranch out;
-    out.kind = rtp_media_kind(caps);
-    std::string desc;
-    if (!out.kind)
-        desc = discard_description();
-    else if (*out.kind == MediaKind::Video)
-        desc = video_receive_description(media, record);
-    else
-        desc = audio_receive_description(media, record);
+    out.codec = rtp_codec(caps);
+    const PackagedElement *decoder = out.codec ? installed_decoder(*out.codec) : nullptr;
+    if (out.codec && !decoder)
+        g_warning("no %s decoder installed (%s): the stream is discarded",
+                  out.codec->encoding_name, out.codec->decoders.front().package);
+    if (!decoder)
+        out.codec = nullptr;
+    std::string desc = out.codec ? receive_description(*out.codec, *decoder, media, record)
+                                 : discard_description();
     GErr err;
-    out.bin = gst_parse_bin_from_description(desc.c_str(), TRUE, err.out());
-    if (!out.bin) {
-        *error = std::string("cannot build receive branch: ") + err.message();
-        return out;
-    }
-    if (out.kind) {
+    out.bin = Ref<GstElement>::adopt(gst_parse_bin_from_description(desc.c_str(), TRUE, err.out()));
+    if (!out.bin)
+        return fail(std::string("cannot build receive branch: ") + err.message());
+    if (out.codec) {
         // The bin keeps its children alive; the borrowed pointer is valid as long as it.
-        GstElement *dec = gst_bin_get_by_name(GST_BIN(out.bin), kDecoderName);
-        out.decoder = dec;
-        gst_object_unref(dec);
+        auto dec = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(out.bin.get()), kDecoderName));
+        out.decoder = dec.get();
     }
     return out;
 }
 
 void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters) {
-    if (!branch.decoder || !branch.kind)
+    if (!branch.decoder || !branch.codec)
         return;
     auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.decoder, "src"));
     if (!src)
@@ -62,7 +63,7 @@ void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> 
         std::atomic<guint64> *count;
     };
     auto *probe = new Probe{std::move(counters), nullptr};
-    probe->count = *branch.kind == MediaKind::Video ? &probe->counters->video_frames
+    probe->count = branch.codec->kind == MediaKind::Video ? &probe->counters->video_frames
                                                     : &probe->counters->audio_buffers;
     gst_pad_add_probe(
         src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),

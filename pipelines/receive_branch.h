@@ -2,6 +2,9 @@
 // Builds the decode (and optional record tap) branch for one incoming RTP stream.
 #pragma once
 
+#include "common/ref.h"
+#include "common/result.h"
+#include "pipelines/codecs.h"
 #include "pipelines/media_options.h"
 
 #include <gst/gst.h>
@@ -13,18 +16,19 @@
 
 namespace duet::pipelines {
 
-// What an RTP src pad of webrtcbin carries, from its caps; nullopt for anything else.
-std::optional<MediaKind> rtp_media_kind(const GstCaps *caps);
+// The codec of an RTP src pad of webrtcbin, from its caps; null for anything we do not
+// decode.
+const CodecSpec *rtp_codec(const GstCaps *caps);
 
 struct ReceiveBranch {
-    GstElement *bin = nullptr;     // floating until added to a bin; ghost "sink" (+ "src")
-    std::optional<MediaKind> kind; // nullopt: a discard branch for an unknown stream
+    Ref<GstElement> bin;           // ghost "sink" (+ "src" when recording)
+    const CodecSpec *codec = nullptr; // null: a discard branch for an unknown stream
     GstElement *decoder = nullptr; // borrowed from `bin`, null for discard branches
 };
 
 // `record`: also expose the depayloaded stream on ghost pad "src".
-ReceiveBranch build_receive_branch(const GstCaps *caps, const ResolvedMedia &media, bool record,
-                                   std::string *error);
+Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMedia &media,
+                                           bool record);
 
 // What one call's decoders have put out so far. Written from streaming threads, read from
 // the main thread (the `stats` event): relaxed atomics, since each count stands alone.

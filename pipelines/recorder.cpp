@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// WebM recorder: input queues into webmmux into a file, finalised by EOS on every track.
+// Recorder: input queues into the muxer (WebM or Matroska) into a file, finalised by EOS on every track.
 #include "pipelines/recorder.h"
 
 #include "common/gst_ref.h"
@@ -11,10 +11,11 @@
 
 namespace duet::pipelines {
 
-Result<std::unique_ptr<Recorder>> Recorder::create(GstBin *pipeline, const std::string &path) {
+Result<std::unique_ptr<Recorder>> Recorder::create(GstBin *pipeline, const std::string &path,
+                                                   const PackagedElement &muxer) {
     GErr err;
     auto bin_ref = Ref<GstElement>::adopt(
-        gst_parse_bin_from_description(recorder_description().c_str(), FALSE, err.out()));
+        gst_parse_bin_from_description(recorder_description(muxer).c_str(), FALSE, err.out()));
     if (!bin_ref)
         return fail(std::string("cannot build the recorder: ") + err.message());
     std::unique_ptr<Recorder> r(new Recorder());

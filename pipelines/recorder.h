@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
-// Records the remote side's VP8 and Opus, as received, into one WebM file.
+// Records the remote side's video and Opus, as received, into one WebM or Matroska file.
 #pragma once
 
 #include "common/main_thread.h"
 #include "common/ref.h"
 #include "common/result.h"
+#include "pipelines/codecs.h"
 #include "pipelines/media_options.h"
 
 #include <gst/gst.h>
@@ -23,7 +24,9 @@ namespace duet::pipelines {
 // All methods run on the main thread.
 class Recorder {
   public:
-    static Result<std::unique_ptr<Recorder>> create(GstBin *pipeline, const std::string &path);
+    // `muxer`: from the codec table, one that holds every codec a leg may use.
+    static Result<std::unique_ptr<Recorder>> create(GstBin *pipeline, const std::string &path,
+                                                    const PackagedElement &muxer);
     ~Recorder();
     Recorder(const Recorder &) = delete;
     Recorder &operator=(const Recorder &) = delete;

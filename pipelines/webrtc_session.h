@@ -5,10 +5,12 @@
 #include "common/main_thread.h"
 #include "common/ref.h"
 #include "common/result.h"
-#include "pipelines/launch.h"
+#include "pipelines/codec_choice.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
+#include "pipelines/sdp_util.h"
 
+#include <gio/gio.h>
 #include <gst/gst.h>
 
 #include <memory>
@@ -21,12 +23,29 @@ namespace duet::pipelines {
 enum class PeerState { New, Connecting, Connected, Disconnected, Failed, Closed };
 const char *peer_state_name(PeerState s);
 
+// Where offer/answer stands. An offerer goes Idle, CreatingOffer, SettingLocal,
+// AwaitingAnswer, SettingRemote, Stable; an answerer Idle, SettingRemote, WaitingForMedia
+// (see on_remote_set), CreatingAnswer, SettingLocal, Stable. Failed is final.
+enum class Negotiation {
+    Idle,
+    CreatingOffer,
+    SettingLocal,
+    AwaitingAnswer,
+    SettingRemote,
+    WaitingForMedia,
+    CreatingAnswer,
+    Stable,
+    Failed
+};
+const char *negotiation_name(Negotiation n);
+
 struct SessionConfig {
     std::string peer_id;
     bool offerer = false;
-    // When answering, the offer's numbers (see sdp_util.h); ours when offering.
-    unsigned video_pt = kVideoPayloadType;
-    unsigned audio_pt = kAudioPayloadType;
+    // Codecs and payload types (codec_choice.h): from the offer when answering.
+    LegPlan plan;
+    // Picture size, rate, bitrate and --video-codec for this leg's encoder.
+    MediaOptions send;
     int latency_ms = kDefaultLatencyMs;
     std::string stun_server;               // stun://host:port, or empty
     std::vector<std::string> turn_servers; // turn(s)://user:pass@host:port
@@ -49,6 +68,8 @@ class SessionListener {
     virtual void on_state(WebrtcSession &s, PeerState state) = 0;
     virtual void on_first_frame(WebrtcSession &s, MediaKind kind) = 0;
     virtual void on_failure(WebrtcSession &s, const std::string &why) = 0;
+    // The answer to our offer rejected our video (no codec in common); audio goes on.
+    virtual void on_video_rejected(WebrtcSession &, const std::string &) {}
     // Asked when a remote stream appears: should it also go to the recorder?
     virtual bool wants_recording(WebrtcSession &, MediaKind) { return false; }
     // The depayloaded stream's pad, when wants_recording said yes.
@@ -61,7 +82,7 @@ class SessionListener {
 class WebrtcSession {
   public:
     struct Sources {
-        GstElement *video_tee; // encoded VP8
+        GstElement *video_tee; // raw frames: each leg has its own encoder
         GstElement *audio_tee; // encoded Opus
     };
 
@@ -81,7 +102,13 @@ class WebrtcSession {
     const std::string &peer_id() const { return config_.peer_id; }
     bool offerer() const { return config_.offerer; }
     PeerState state() const { return state_; }
-    bool remote_description_set() const { return remote_set_; }
+    bool remote_description_set() const;
+    Negotiation negotiation() const { return step_; }
+    // The video codec and encoder this leg sends with ("" when it sends no video).
+    std::string video_codec() const;
+    std::string video_encoder() const;
+    // Asks this leg's video encoder for a keyframe now (its peer just connected).
+    void request_keyframe();
     // True if `obj` is this session's bin or anything inside it (for bus errors).
     bool owns(GstObject *obj) const;
     // Depayloaded pads handed to the recorder (to detach before destruction).
@@ -93,10 +120,15 @@ class WebrtcSession {
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
-    bool build(GstBin *pipeline, Sources sources, std::string *error);
-    bool link_send_branch(const std::string &description, const std::string &caps,
-                          const char *ghost_name, std::string *error);
+    Result<void> build(GstBin *pipeline, Sources sources);
+    Result<void> make_webrtcbin();
+    Result<void> link_send_branch(const std::string &description, const std::string &caps,
+                                  const char *ghost_name);
+    Result<void> link_tees(Sources sources);
     void connect_signals();
+    void step(Negotiation next);
+    void stop_sending_video();
+    bool local_description_sent() const;
 
     void create_offer();
     void create_answer();
@@ -105,6 +137,10 @@ class WebrtcSession {
     void flush_local_candidates();
     void handle_local_candidate(unsigned mline, const std::string &candidate);
     void handle_new_pad(GstPad *pad, gulong block_probe);
+    void watch_first_frame(const ReceiveBranch &branch);
+    void expose_for_recording(const ReceiveBranch &branch);
+    void resolve_mdns(unsigned mline, const std::string &candidate);
+    void on_mdns_resolved(unsigned mline, const std::string &candidate, const std::string &addr);
     void handle_state_change();
     // A payloader's first packet reached webrtcbin; the answer waits for both (on_remote_set).
     void on_send_flowing();
@@ -136,13 +172,12 @@ class WebrtcSession {
     std::vector<gulong> handlers_;
 
     PeerState state_ = PeerState::New;
-    bool offer_started_ = false;
-    int send_pending_ = 0;        // send branches whose first packet has not reached webrtcbin
-    bool answer_waiting_ = false; // the remote offer is set, the answer waits for them
-    bool remote_set_ = false;
-    bool local_sent_ = false;
-    bool failed_ = false;
-    bool seen_video_ = false, seen_audio_ = false;
+    Negotiation step_ = Negotiation::Idle;
+    int send_pending_ = 0; // send branches whose first packet has not reached webrtcbin
+    GstPad *video_send_src_ = nullptr; // borrowed: the video payload branch's src, in bin_
+    SdpAuthor remote_author_ = SdpAuthor::Unknown;
+    bool video_rejected_ = false; // by the answer to our offer
+    Ref<GCancellable> resolving_; // mDNS lookups in flight; cancelled with the session
     std::string local_type_;
     std::string pending_local_sdp_; // sent once set-local-description succeeded
     std::vector<std::string> local_mids_;

@@ -10,7 +10,11 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-nice gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base-apps
+  # H.264: x264enc (plugins-ugly) beside openh264enc (plugins-bad), and avdec_h264 (libav).
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libx11-dev chromium xvfb coturn openssl
+  # The second browser of the e2e and peer-browser suites (driven by puppeteer-core).
+  firefox-esr
   # libcamerasrc, for --video-source libcamera (Raspberry Pi camera modules)
   gstreamer1.0-libcamera
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.
@@ -31,9 +35,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# playwright-core drives Debian's /usr/bin/chromium; it never downloads a browser.
-if [[ ! -d tests/e2e/node_modules/playwright-core || tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/e2e --no-audit --no-fund
+# playwright-core drives Debian's /usr/bin/chromium and puppeteer-core its
+# /usr/bin/firefox-esr; neither downloads a browser.
+if [[ ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/puppeteer-core ||
+      tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/e2e --no-audit --no-fund
 fi
 
 if [[ ! -f build/build.ninja ]]; then

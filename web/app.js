@@ -2,6 +2,7 @@
 // The duet client's flow: camera first, then a room, then the call, surviving drops on either side.
 
 import { Call } from './call.js';
+import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import * as rules from './room_rules.js';
@@ -143,7 +144,9 @@ async function acquireMedia() {
 function createCall(stream) {
   // `?relay=1` keeps the call on TURN relays (hides this device's IP addresses).
   const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
-  const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly });
+  // `?codec=h264|vp8` (a test hook) puts that video codec first in our offers and answers.
+  const videoCodec = codecFromQuery(location.search);
+  const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly, videoCodec });
   call.addEventListener('stream', (e) => {
     ui.showRemote(e.detail.id, e.detail.stream);
     ui.setRemoteState(e.detail.id, remoteState(e.detail.id));
@@ -216,7 +219,23 @@ function exitCall() {
   session.everJoined = false;
   session.linkDown = false;
   session.someoneLeft = false;
-  history.replaceState(null, '', location.pathname);
+  history.replaceState(null, '', keepTabParams('') || location.pathname);
+}
+
+/** Query parameters about this tab, not the room (`?relay=1`, the `?codec=` test hook). */
+const TAB_PARAMS = ['relay', 'codec'];
+
+/**
+ * `search` with this tab's own parameters from the address bar added back, so a reload
+ * keeps them; the share link never carries them.
+ */
+function keepTabParams(search) {
+  const current = new URLSearchParams(location.search);
+  const kept = TAB_PARAMS.filter((k) => current.has(k));
+  if (!kept.length) return search;
+  const out = new URLSearchParams(search);
+  for (const k of kept) out.set(k, current.get(k));
+  return `?${out}`;
 }
 
 function shareLink(room) {
@@ -274,7 +293,7 @@ function onJoined(msg) {
   }
 
   const link = shareLink(msg.room);
-  history.replaceState(null, '', new URL(link).search);
+  history.replaceState(null, '', keepTabParams(new URL(link).search));
   ui.setRoom(msg.room, link);
   ui.closeRoomDialog();
   if (wasAway) ui.toast('Reconnected.');

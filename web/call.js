@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // WebRTC side of a call: one RTCPeerConnection per remote peer, offers, answers and queued ICE candidates.
 
+import { applyCodecPreference, applySendCodec } from './codecs.js';
 import { candidateData, parseSignalData, sdpData } from './protocol.js';
 
 /**
@@ -35,18 +36,23 @@ export class Call extends EventTarget {
   #send;
   #iceServers = [];
   #relayOnly = false;
+  /** @type {'h264'|'vp8'|null} */
+  #videoCodec = null;
 
   /**
    * @param {MediaStream} localStream our camera and microphone
    * @param {(to: string, data: object) => boolean} send relays signaling data to a peer
-   * @param {{relayOnly?: boolean}} [options] relayOnly: use TURN relays only, never a
-   *   direct path, so the other side never learns this device's addresses
+   * @param {{relayOnly?: boolean, videoCodec?: 'h264'|'vp8'|null}} [options] relayOnly:
+   *   use TURN relays only, never a direct path, so the other side never learns this
+   *   device's addresses; videoCodec: put this video codec first in offers and answers,
+   *   and send it whenever the other side accepted it (the `?codec=` test hook)
    */
-  constructor(localStream, send, { relayOnly = false } = {}) {
+  constructor(localStream, send, { relayOnly = false, videoCodec = null } = {}) {
     super();
     this.#stream = localStream;
     this.#send = send;
     this.#relayOnly = relayOnly;
+    this.#videoCodec = videoCodec;
   }
 
   /** ICE servers from the latest `joined`; used by connections created from now on. */
@@ -86,6 +92,7 @@ export class Call extends EventTarget {
   offer(id) {
     return this.#queue(id, async () => {
       const link = this.#replace(id, true);
+      applyCodecPreference(link.pc, this.#videoCodec);
       const offer = await link.pc.createOffer();
       if (!this.#current(link)) return;
       await link.pc.setLocalDescription(offer);
@@ -128,11 +135,15 @@ export class Call extends EventTarget {
     await link.pc.setRemoteDescription(desc);
     if (!this.#current(link)) return;
     await this.#flush(link);
+    // The offer's m-lines are now bound to our transceivers; the answer lists their codecs
+    // in the order set here (what the offerer will send us).
+    applyCodecPreference(link.pc, this.#videoCodec);
     const answer = await link.pc.createAnswer();
     if (!this.#current(link)) return;
     await link.pc.setLocalDescription(answer);
     if (!this.#current(link)) return;
     this.#send(from, sdpData(link.pc.localDescription));
+    if (this.#current(link)) await applySendCodec(link.pc, this.#videoCodec);
   }
 
   async #onAnswer(from, desc) {
@@ -142,7 +153,9 @@ export class Call extends EventTarget {
       return;
     }
     await link.pc.setRemoteDescription(desc);
-    if (this.#current(link)) await this.#flush(link);
+    if (!this.#current(link)) return;
+    await this.#flush(link);
+    await applySendCodec(link.pc, this.#videoCodec);
   }
 
   async #onCandidate(from, candidate) {

@@ -4,10 +4,11 @@
 //
 // No product code is changed for this: GStreamer elements are found as they are added to
 // bins (an emission hook on GstBin::element-added), the sender's videotestsrc gets its
-// `pattern` flipped from the main thread, and a buffer probe on the receiving vp8dec's src
+// `pattern` flipped from the main thread, and a buffer probe on the receiving decoder's src
 // pad reads the mean luma of every decoded frame. Both ends use CLOCK_MONOTONIC
 // (g_get_monotonic_time, and GStreamer's system clock for the sync-sink estimate).
 #include "pipelines/debug.h"
+#include "pipelines/launch.h"
 #include "tests/support/loopback_signaler.h"
 #include "src/peer/peer_app.h"
 
@@ -39,6 +40,8 @@ struct Options {
     int interval_ms = 250;
     int width = 640, height = 480, fps = 30;
     int timeout_s = 30;
+    std::string video_codec = "vp8"; // --video-codec of both peers
+    std::string video_encoder;       // --video-encoder of both peers ("": the first that works)
 };
 
 // One decoded frame class change seen by the receiver.
@@ -169,7 +172,16 @@ GstPadProbeReturn on_captured(GstPad *pad, GstPadProbeInfo *info, gpointer) {
     return GST_PAD_PROBE_OK;
 }
 
-// Sees every element added to any bin: remembers test sources, probes VP8 decoders.
+// A receive branch's video decoder, whatever the codec: the element launch.cpp names
+// "decoder", of the video decoder class.
+bool is_video_decoder(GstElement *el) {
+    GstElementFactory *f = gst_element_get_factory(el);
+    const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
+    return std::strcmp(GST_OBJECT_NAME(el), duet::pipelines::kDecoderName) == 0 && klass &&
+           std::strstr(klass, "Decoder") && std::strstr(klass, "Video");
+}
+
+// Sees every element added to any bin: remembers test sources, probes video decoders.
 gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params, gpointer) {
     if (n < 2)
         return TRUE;
@@ -181,7 +193,7 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
         gst_object_unref(src);
         std::lock_guard<std::mutex> hold(g_shared.lock);
         g_shared.test_sources.push_back(el);
-    } else if (std::strcmp(f, "vp8dec") == 0) {
+    } else if (is_video_decoder(el)) {
         GstPad *src = gst_element_get_static_pad(el, "src");
         gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, on_decoded, nullptr, nullptr);
         gst_object_unref(src);
@@ -206,6 +218,9 @@ struct BenchPeer {
         p.media.height = o.height;
         p.media.fps = o.fps;
         p.media.latency_ms = o.latency_ms;
+        p.media.video_codec = o.video_codec == "h264" ? duet::pipelines::VideoCodecPref::H264
+                                                      : duet::pipelines::VideoCodecPref::VP8;
+        p.media.video_encoder = o.video_encoder;
         p.state_dir = state_dir;
         app = std::make_unique<PeerApp>(p, hub.make_signaler(), writer);
     }
@@ -263,13 +278,18 @@ bool parse_args(int argc, char **argv, Options *o) {
             ok = next(&o->fps);
         else if (a == "--timeout")
             ok = next(&o->timeout_s);
+        else if (a == "--video-codec" && i + 1 < argc)
+            o->video_codec = argv[++i];
+        else if (a == "--video-encoder" && i + 1 < argc)
+            o->video_encoder = argv[++i];
         else if (a == "--size" && i + 1 < argc)
             ok = std::sscanf(argv[++i], "%dx%d", &o->width, &o->height) == 2;
         else
             ok = false;
         if (!ok) {
             std::fprintf(stderr, "usage: duet-bench-g2g [--latency-ms MS] [--switches N] "
-                                 "[--interval-ms MS] [--size WxH] [--fps N] [--timeout S]\n");
+                                 "[--interval-ms MS] [--size WxH] [--fps N] [--timeout S] "
+                                 "[--video-codec vp8|h264] [--video-encoder ELEMENT]\n");
             return false;
         }
     }
@@ -409,13 +429,15 @@ int main(int argc, char **argv) {
                     "\"sync_sink_p50_ms\":%.1f,\"sync_sink_p95_ms\":%.1f,"
                     "\"sync_latency_ms\":%.1f,\"capture_p50_ms\":%.1f,"
                     "\"after_capture_p50_ms\":%.1f,"
-                    "\"ttff_inprocess_ms\":%.1f,\"size\":\"%dx%d\",\"fps\":%d}\n",
+                    "\"ttff_inprocess_ms\":%.1f,\"size\":\"%dx%d\",\"fps\":%d,"
+                    "\"codec\":\"%s\",\"encoder\":\"%s\"}\n",
                     o.latency_ms, o.switches, lat.size(), frames, percentile(lat, 0.5),
                     percentile(lat, 0.95), percentile(lat, 0.0), percentile(lat, 1.0),
                     percentile(sync_lat, 0.5), percentile(sync_lat, 0.95),
                     double(sync_latency) / 1e6, percentile(capture, 0.5),
                     percentile(lat, 0.5) - percentile(capture, 0.5), double(ttff_us) / 1000.0,
-                    o.width, o.height, o.fps);
+                    o.width, o.height, o.fps, o.video_codec.c_str(),
+                    o.video_encoder.empty() ? "auto" : o.video_encoder.c_str());
         std::fflush(stdout);
         if (lat.size() < size_t(o.switches) / 2) {
             std::fprintf(stderr, "g2g: only %zu of %d flips were seen\n", lat.size(), o.switches);

@@ -32,6 +32,14 @@ const opts = {
   latencies: value('--latencies', smoke ? '50' : '0,20,50,200').split(',').map(Number),
   switches: Number(value('--switches', smoke ? 6 : 60)),
   browser: !flag('--no-browser'),
+  // Each CODEC:ENCODER pair gets a glass-to-glass run and a CPU window of its own.
+  codecs: value('--codecs', 'vp8:vp8enc,h264:openh264enc,h264:x264enc')
+    .split(',')
+    .filter(Boolean)
+    .map((c) => {
+      const [codec, encoder] = c.split(':');
+      return { codec, encoder };
+    }),
   out: path.resolve(value('--out', path.join(repoRoot, 'bench/results/media.json'))),
 };
 const build = path.resolve(repoRoot, process.env.BUILD || 'build');
@@ -338,16 +346,55 @@ async function glassToGlass() {
 }
 
 // ---- 3. CPU and memory ----
-async function cpuNative(server) {
-  const r = room('cpu-native');
-  const a = peer(server, 'cpu-a', r, { phaseLog: false });
+async function cpuNative(server, args = [], label = 'native') {
+  const r = room(`cpu-${label}`);
+  const a = peer(server, `cpu-a-${label}`, r, { phaseLog: false, args });
   await a.wait('joined');
-  const b = peer(server, 'cpu-b', r, { phaseLog: false });
+  const b = peer(server, `cpu-b-${label}`, r, { phaseLog: false, args });
   await Promise.all([a.wait('first-frame', isVideo), b.wait('first-frame', isVideo)]);
   const load = loadavg();
   const m = await measure(() => [a.proc.pid], opts.cpuSeconds);
   await Promise.all([a.stop(), b.stop()]);
   return { ...m, load_before: load, load_after: loadavg() };
+}
+
+// ---- 4. codecs and encoders side by side ----
+const codecArgs = (c) => ['--video-codec', c.codec, '--video-encoder', c.encoder];
+
+async function perCodec(server) {
+  const out = [];
+  for (const c of opts.codecs) {
+    const load = loadavg();
+    const g = await run(exe.g2g, ['--latency-ms', '50', '--switches', String(opts.switches),
+      '--size', SIZE, '--fps', String(FPS), ...codecArgs(c)], { timeout: 120000 }).catch((err) => ({ err }));
+    if (g.err) {
+      log(`${c.codec}/${c.encoder}: glass-to-glass failed (${g.err.message.split('\n')[0]}); skipped`);
+      out.push({ ...c, error: String(g.err.message).split('\n')[0] });
+      continue;
+    }
+    const g2g = { ...JSON.parse(g.stdout.split('\n').find((l) => l.startsWith('{'))), load };
+    const cpu = await cpuNative(server, codecArgs(c), `${c.codec}-${c.encoder}`);
+    log(`${c.codec}/${c.encoder}: g2g p50 ${g2g.p50_ms} ms, duet-peer CPU ${cpu.cpu_percent_of_one_core}%`);
+    out.push({ ...c, g2g, cpu });
+  }
+  return out;
+}
+
+// An encoder per call: what a second call in the room adds to one duet-peer's CPU.
+async function cpuPerLeg(server) {
+  const r = room('cpu-legs');
+  const args = ['--video-codec', 'vp8'];
+  const a = peer(server, 'legs-a', r, { phaseLog: false, args });
+  await a.wait('joined');
+  const b = peer(server, 'legs-b', r, { phaseLog: false, args });
+  const bId = (await b.wait('joined')).id;
+  await a.wait('first-frame', isVideo);
+  const one = await measure(() => [a.proc.pid], opts.cpuSeconds);
+  const c = peer(server, 'legs-c', r, { phaseLog: false, args });
+  await a.wait('first-frame', (e) => isVideo(e) && e.peer !== bId);
+  const two = await measure(() => [a.proc.pid], opts.cpuSeconds);
+  await Promise.all([a.stop(), b.stop(), c.stop()]);
+  return { one_leg: one, two_legs: two };
 }
 
 async function cpuBrowser(server, browser) {
@@ -406,7 +453,8 @@ async function main() {
   }
   const started = new Date();
   const result = { date: started.toISOString(), machine: machine(), options: { ...opts, size: SIZE, fps: FPS } };
-  const server = await startServer();
+  // Three seats: the per-leg measurement holds two calls in one room.
+  const server = await startServer({ args: ['--max-peers', '3'] });
   let browser;
   try {
     log(`native<->native TTFF, ${opts.runs} runs`);
@@ -448,6 +496,10 @@ async function main() {
     result.glass_to_glass = await glassToGlass();
     log(`CPU/RSS, ${opts.cpuSeconds} s windows`);
     result.cpu_native_call = await cpuNative(server);
+    log(`codecs and encoders: ${opts.codecs.map((c) => `${c.codec}/${c.encoder}`).join(', ')}`);
+    result.codecs = await perCodec(server);
+    log('one call, then two, on one duet-peer (an encoder per call)');
+    result.cpu_per_leg = await cpuPerLeg(server);
     if (browser) {
       result.cpu_browser_call = await cpuBrowser(server, browser);
       const c = result.cpu_browser_call;
@@ -537,6 +589,20 @@ function printTable(r) {
       `${r.cpu_ratio.duet_peer_native_call_over_chromium} (native call)   [target <=0.5]`);
   }
   lines.push('');
+  lines.push(`Codecs and encoders side by side, ${r.options.size}@${r.options.fps}, duet-peer<->duet-peer, latency-ms 50`);
+  lines.push('  codec  encoder        g2g decoded p50   p95   CPU % of one core (p10-p90)   RSS peak MB');
+  for (const c of r.codecs) {
+    if (c.error) {
+      lines.push(`  ${c.codec.padEnd(6)} ${c.encoder.padEnd(14)} failed: ${c.error}`);
+      continue;
+    }
+    lines.push(`  ${c.codec.padEnd(6)} ${c.encoder.padEnd(14)} ${c.g2g.p50_ms.toFixed(0).padStart(15)} ${c.g2g.p95_ms.toFixed(0).padStart(5)}` +
+      `   ${spread(c.cpu).padEnd(28)} ${c.cpu.rss_peak_mb}`);
+  }
+  const legs = r.cpu_per_leg;
+  lines.push(`  an encoder per call (VP8): one call ${spread(legs.one_leg)}, two calls ${spread(legs.two_legs)} ` +
+    `(RSS peak ${legs.one_leg.rss_peak_mb} -> ${legs.two_legs.rss_peak_mb} MB)`);
+  lines.push('');
   lines.push(`wrote ${path.relative(repoRoot, opts.out)}; reproduce with: bench/media.sh${smoke ? ' --smoke' : ''}`);
   console.log(lines.join('\n'));
 }
@@ -561,6 +627,11 @@ function checkSane(r) {
     if (g.detected < g.switches / 2) problems.push(`g2g saw ${g.detected} of ${g.switches} flips`);
   }
   positive('duet-peer CPU', r.cpu_native_call.cpu_percent_of_one_core);
+  for (const c of r.codecs) {
+    if (c.error) problems.push(`${c.codec}/${c.encoder}: ${c.error}`);
+    else positive(`${c.codec}/${c.encoder} g2g p50`, c.g2g.p50_ms);
+  }
+  positive('CPU with two calls', r.cpu_per_leg.two_legs.cpu_percent_of_one_core);
   positive('duet-peer RSS', r.cpu_native_call.rss_peak_mb);
   if (problems.length) {
     console.error(`media bench smoke: implausible numbers:\n  ${problems.join('\n  ')}`);

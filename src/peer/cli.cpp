@@ -4,6 +4,7 @@
 
 #include "common/options.h"
 #include "common/ref.h"
+#include "pipelines/codecs.h"
 #include "signaling/protocol.h"
 
 #include <gio/gio.h>
@@ -162,6 +163,13 @@ Result<std::string> check_server(const std::string &url) {
     return url;
 }
 
+Result<std::string> check_video_encoder(const std::string &name) {
+    if (!pipelines::is_video_encoder(name))
+        return fail("--video-encoder must be one of " + pipelines::video_encoder_names() +
+                    " (got '" + name + "')");
+    return name;
+}
+
 Result<std::string> check_record(const std::string &path) {
     if (path.empty())
         return fail("--record needs a file name");
@@ -215,13 +223,21 @@ std::vector<Option> peer_table(PeerOptions &o) {
                "test",
                pick(m.video_source, {VideoSource::Auto, VideoSource::Camera, VideoSource::Libcamera,
                                      VideoSource::Test})),
+        choice("video-codec", {"auto", "vp8", "h264"},
+               "auto (the remote offer's first codec we can send, hardware-encoded first; "
+               "when we offer, H.264 if a hardware encoder works, else VP8), vp8 or h264",
+               pick(m.video_codec, {VideoCodecPref::Auto, VideoCodecPref::VP8, VideoCodecPref::H264})),
+        text("video-encoder",
+             "Use only this video encoder, e.g. x264enc or v4l2h264enc (default: each codec's "
+             "first that works here; see docs/KIOSK.md)",
+             "ELEMENT", checked(m.video_encoder, check_video_encoder)),
         choice("audio-source", {"auto", "mic", "test"},
                "auto (microphone, else test ticks), mic or test",
                pick(m.audio_source, {AudioSource::Auto, AudioSource::Mic, AudioSource::Test})),
         choice("sink", {"auto", "window", "none"},
                "window (full screen), none (decode only) or auto (window if a display is set)",
                pick(m.sink, {SinkMode::Auto, SinkMode::Window, SinkMode::None})),
-        filename("record", "Record the remote audio and video to this WebM file", "FILE",
+        filename("record", "Record the remote audio and video to this file (WebM when only VP8 can be negotiated, else Matroska)", "FILE",
                  checked(m.record_path, check_record)),
         flag("events", "Print one JSON event per line on stdout", into(o.events)),
         integer("stats-interval", kMinStatsIntervalMs, kMaxStatsIntervalMs,
@@ -279,6 +295,17 @@ Result<PeerOptions> parse_cli(const std::vector<std::string> &args) {
     if (auto parsed = options::parse(kPeer, peer_table(o), args); !parsed)
         return parsed.error();
     o.media.encoder_threads = std::min(int(g_get_num_processors()), kMaxEncoderThreads);
+    // WebM holds VP8 and Opus only. A .webm recording therefore means VP8 calls (auto), and
+    // H.264 with a .webm name is a contradiction to point out, not a file to mislabel.
+    if (g_str_has_suffix(o.media.record_path.c_str(), ".webm")) {
+        if (o.media.video_codec == pipelines::VideoCodecPref::H264)
+            return fail("--record " + o.media.record_path +
+                                     ": WebM cannot hold H.264; name the file .mkv");
+        if (o.media.video_codec == pipelines::VideoCodecPref::Auto) {
+            g_message("recording to WebM, which holds VP8 only: calls use VP8");
+            o.media.video_codec = pipelines::VideoCodecPref::VP8;
+        }
+    }
     return o;
 }
 

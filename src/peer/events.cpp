@@ -20,8 +20,12 @@ Event joined(const std::string &id, const std::string &room, const std::vector<s
 Event peer_joined(const std::string &peer, bool resumed) {
     return Event{"peer-joined", {}}.with("peer", peer).with("resumed", resumed);
 }
-Event connected(const std::string &peer) {
-    return Event{"connected", {}}.with("peer", peer);
+Event connected(const std::string &peer, const std::string &codec, const std::string &encoder) {
+    Event e = Event{"connected", {}}.with("peer", peer);
+    // No video in this call (the offer had no codec we send): no codec fields.
+    if (!codec.empty())
+        e.with("codec", codec).with("encoder", encoder);
+    return e;
 }
 Event first_frame(const char *kind, const std::string &peer) {
     return Event{"first-frame", {}}.with("kind", std::string(kind)).with("peer", peer);

@@ -63,7 +63,9 @@ namespace events {
 Event joined(const std::string &id, const std::string &room, const std::vector<std::string> &peers,
              bool resumed);
 Event peer_joined(const std::string &peer, bool resumed);
-Event connected(const std::string &peer);
+// `codec` and `encoder`: the video this call sends, e.g. "H264" and "x264enc".
+Event connected(const std::string &peer, const std::string &codec = {},
+                const std::string &encoder = {});
 Event first_frame(const char *kind, const std::string &peer);
 Event peer_left(const std::string &peer, const char *reason);
 Event reconnecting(unsigned attempt, unsigned delay_ms);

@@ -3,8 +3,6 @@
 #include "src/peer/peer_app.h"
 
 #include "common/main_thread.h"
-#include "pipelines/sdp_util.h"
-#include "src/peer/ice_servers.h"
 #include "src/peer/startup.h"
 
 #include <algorithm>
@@ -21,22 +19,8 @@ constexpr unsigned kFinalizeTimeoutMs = 3000;
 // machine, and being seen in the room matters more than a fast first frame.
 constexpr unsigned kMaxWarmWaitMs = 3000;
 
-// Calls held at once. duet-server admits two people per room by default (one call); this
-// bounds what a misconfigured or hostile server could make us build (a webrtcbin each).
-constexpr std::size_t kMaxLegs = 8;
 
-// A leg writes its answer within a frame or two of its offer; one that has not after this
-// long is stuck, and a newer offer from the same peer replaces it at once.
-constexpr gint64 kMaxAnswerUs = 10 * G_USEC_PER_SEC;
 
-// Our own signaling stays within half of duet-server's default limit (50 messages/s, a
-// burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
-// candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
-// offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
-// when this budget has room for one.
-constexpr double kSendPerSecond = 25;
-constexpr double kSendBurst = 100;
-constexpr double kMessagesPerLeg = 20;
 
 } // namespace
 
@@ -46,7 +30,8 @@ PeerApp::PeerApp(PeerOptions options, std::unique_ptr<Signaler> signaler, EventW
 
 PeerApp::~PeerApp() {
     lifeline_.cut();
-    for (guint *t : {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_})
+    for (guint *t :
+         {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_, &trim_timer_})
         lifeline_.remove(*t);
     pending_offers_.clear();
     // Legs reference the pipeline: they go first.
@@ -63,6 +48,7 @@ bool PeerApp::start() {
         return false;
     }
     media_ = prepared->media;
+    encoders_ = prepared->encoders;
     pipeline_ = std::move(prepared->pipeline);
     seat_ = std::move(prepared->seat);
     saved_token_ = prepared->saved_token;
@@ -186,7 +172,7 @@ void PeerApp::apply(std::vector<Action> actions) {
         if (auto *o = std::get_if<action::Offer>(&a)) {
             pending_offers_.drop(o->peer);
             close_leg(o->peer);
-            open_leg(o->peer, true, pipelines::kVideoPayloadType, pipelines::kAudioPayloadType);
+            open_offering_leg(o->peer);
         } else if (auto *an = std::get_if<action::Answer>(&a)) {
             // One leg in construction per peer: while one is answering, the newest offer
             // waits for it (an older waiting one is dropped), so a peer that offers faster
@@ -220,232 +206,6 @@ void PeerApp::apply(std::vector<Action> actions) {
             shutdown(x->code, x->message);
         }
     }
-}
-
-// ---- legs ----
-
-void PeerApp::answer_offer(const std::string &peer, const std::string &sdp,
-                           const std::vector<proto::CandidateData> &candidates) {
-    if (legs_.count(peer))
-        g_info("new offer from %s: replacing its call with a fresh one", peer.c_str());
-    close_leg(peer);
-    auto pts = pipelines::find_payload_types(sdp);
-    if (!pts.vp8 && !pts.opus) {
-        g_warning("offer from %s has neither VP8 nor Opus; cannot answer", peer.c_str());
-        events_.emit(
-            events::error("incompatible-offer", "the offer has neither VP8 nor Opus", peer));
-        return;
-    }
-    if (!open_leg(peer, false, pts.vp8.value_or(pipelines::kVideoPayloadType),
-                  pts.opus.value_or(pipelines::kAudioPayloadType)))
-        return;
-    Leg &leg = legs_[peer];
-    leg.answering = true;
-    leg.session->apply_remote_description("offer", sdp);
-    for (const auto &c : candidates)
-        leg.session->add_remote_candidate(c.mline_index, c.candidate);
-}
-
-bool PeerApp::answering(const std::string &peer) const {
-    auto it = legs_.find(peer);
-    return it != legs_.end() && it->second.answering &&
-           g_get_monotonic_time() - it->second.started_us < kMaxAnswerUs;
-}
-
-unsigned PeerApp::ms_until_stuck(const std::string &peer) const {
-    auto it = legs_.find(peer);
-    gint64 since = it == legs_.end() ? 0 : g_get_monotonic_time() - it->second.started_us;
-    return unsigned(std::clamp<gint64>(kMaxAnswerUs - since, 0, kMaxAnswerUs) / 1000 + 1);
-}
-
-// A waiting offer's timer: it fires when the budget has room again, or when the leg being
-// built counts as stuck (kMaxAnswerUs after it started), so the offer gets its turn even if
-// that leg never answers.
-void PeerApp::on_offer_due(const std::string &peer) {
-    if (unsigned wait_ms = ms_until_leg_may_start(peer))
-        pending_offers_.rearm(peer, wait_ms); // a newer leg, or the budget: wait for it
-    else
-        answer_pending_now(peer);
-}
-
-unsigned PeerApp::ms_until_leg_may_start(const std::string &peer) {
-    unsigned budget_ms = send_budget_.ms_until(g_get_monotonic_time(), kMessagesPerLeg);
-    return std::max(answering(peer) ? ms_until_stuck(peer) : 0u, budget_ms);
-}
-
-void PeerApp::answer_pending_now(const std::string &peer) {
-    if (leaving())
-        return;
-    auto offer = pending_offers_.take(peer);
-    if (!offer)
-        return;
-    g_debug("the newest offer from %s waited for the previous answer; its turn now", peer.c_str());
-    answer_offer(peer, offer->sdp, offer->candidates);
-}
-
-void PeerApp::answer_pending_soon(const std::string &peer) {
-    if (!pending_offers_.waiting(peer))
-        return;
-    // From the main loop: this runs after a session callback, which must not see its own
-    // session replaced under it.
-    lifeline_.post([this, peer] { on_offer_due(peer); });
-}
-
-bool PeerApp::open_leg(const std::string &peer, bool offerer, unsigned video_pt,
-                       unsigned audio_pt) {
-    pipelines::SessionConfig cfg;
-    cfg.peer_id = peer;
-    cfg.offerer = offerer;
-    cfg.video_pt = video_pt;
-    cfg.audio_pt = audio_pt;
-    cfg.latency_ms = options_.media.latency_ms;
-    cfg.media = media_;
-    IceConfig ice = parse_ice_servers(logic_.ice_servers_json());
-    // Our own flags come first: webrtcbin takes one STUN server, and a local TURN server
-    // is the one the operator chose for this machine.
-    cfg.stun_server = options_.stun.empty() ? ice.stun : options_.stun;
-    cfg.turn_servers = options_.turns;
-    cfg.turn_servers.insert(cfg.turn_servers.end(), ice.turns.begin(), ice.turns.end());
-    cfg.relay_only = options_.relay_only;
-    if (cfg.relay_only && cfg.turn_servers.empty())
-        g_warning("--relay-only but no TURN server (neither --turn nor from the server): the "
-                  "call with %s cannot connect",
-                  peer.c_str());
-    if (!legs_.count(peer) && legs_.size() >= kMaxLegs) {
-        std::string why = "already " + std::to_string(legs_.size()) + " calls, the most we hold";
-        g_warning("not starting a call with %s: %s", peer.c_str(), why.c_str());
-        events_.emit(events::error("session-failed", why, peer));
-        return false;
-    }
-    auto session = pipelines::WebrtcSession::create(pipeline_->bin(), pipeline_->sources(),
-                                                    std::move(cfg), this);
-    if (!session) {
-        g_warning("cannot start a call with %s: %s", peer.c_str(), session.message().c_str());
-        events_.emit(events::error("session-failed", session.message(), peer));
-        return false;
-    }
-    g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
-    gint64 now = g_get_monotonic_time();
-    legs_[peer] = Leg{std::move(session).value(), false, LegStats(now), false, now};
-    return true;
-}
-
-void PeerApp::close_leg(const std::string &peer) {
-    auto it = legs_.find(peer);
-    if (it == legs_.end())
-        return;
-    if (auto *rec = pipeline_ ? pipeline_->recorder() : nullptr)
-        for (GstPad *pad : it->second.session->record_pads())
-            rec->detach(pad);
-    g_info("closing the call with %s", peer.c_str());
-    legs_.erase(it); // ~WebrtcSession unlinks from the encoders, then stops
-}
-
-void PeerApp::close_leg_soon(const pipelines::WebrtcSession &session, const std::string &why) {
-    std::string peer = session.peer_id();
-    const pipelines::WebrtcSession *which = &session;
-    // Never destroy a session from inside one of its own callbacks.
-    lifeline_.post([this, peer, which, why] {
-        auto it = legs_.find(peer);
-        if (it != legs_.end() && it->second.session.get() == which) {
-            g_message("call with %s ended: %s", peer.c_str(), why.c_str());
-            close_leg(peer);
-            answer_pending_soon(peer); // a newer offer that waited for this leg
-        }
-    });
-}
-
-LegStatus PeerApp::status(const std::string &peer) const {
-    auto it = legs_.find(peer);
-    if (it == legs_.end())
-        return LegStatus::None;
-    switch (it->second.session->state()) {
-    case pipelines::PeerState::Connected:
-        return LegStatus::Connected;
-    case pipelines::PeerState::Failed:
-    case pipelines::PeerState::Closed:
-        return LegStatus::Broken;
-    default:
-        return LegStatus::Negotiating;
-    }
-}
-
-std::vector<std::string> PeerApp::peers() const {
-    std::vector<std::string> out;
-    for (const auto &[id, leg] : legs_)
-        out.push_back(id);
-    return out;
-}
-
-void PeerApp::send_signal(const std::string &to, const proto::SignalData &data) {
-    send_budget_.spend(g_get_monotonic_time());
-    signaler_->send(proto::ClientMessage{proto::Signal{to, proto::to_json(data)}});
-}
-
-void PeerApp::emit_stats() {
-    if (leaving())
-        return;
-    gint64 now = g_get_monotonic_time();
-    for (auto &[peer, leg] : legs_) {
-        const auto &c = leg.session->counters();
-        events_.emit(
-            events::stats(leg.stats.sample(peer, pipelines::peer_state_name(leg.session->state()),
-                                           c.video_frames.load(std::memory_order_relaxed),
-                                           c.audio_buffers.load(std::memory_order_relaxed), now)));
-    }
-}
-
-void PeerApp::on_local_description(pipelines::WebrtcSession &s, const std::string &type,
-                                   const std::string &sdp) {
-    g_debug("sending %s to %s", type.c_str(), s.peer_id().c_str());
-    send_signal(s.peer_id(), proto::SdpData{type, sdp});
-    auto it = legs_.find(s.peer_id());
-    if (type == "answer" && it != legs_.end() && it->second.session.get() == &s) {
-        it->second.answering = false;
-        answer_pending_soon(s.peer_id());
-    }
-}
-
-void PeerApp::on_local_candidate(pipelines::WebrtcSession &s, unsigned mline,
-                                 const std::string &mid, const std::string &candidate) {
-    send_signal(s.peer_id(), proto::CandidateData{candidate, mline, mid});
-}
-
-void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) {
-    auto it = legs_.find(s.peer_id());
-    if (it == legs_.end() || it->second.session.get() != &s)
-        return;
-    if (state == pipelines::PeerState::Connected && !it->second.announced_connected) {
-        it->second.announced_connected = true;
-        events_.emit(events::connected(s.peer_id()));
-        // Whoever just connected needs a keyframe to start decoding; the shared encoder
-        // would otherwise make them wait for the next periodic one.
-        pipeline_->request_keyframe();
-    } else if (state == pipelines::PeerState::Failed) {
-        // webrtcbin 1.22 cannot restart ICE; the leg is over. A new offer (the peer
-        // rejoining, or our own after a signaling resume) starts a fresh one.
-        events_.emit(events::error("connection-failed", "ICE/DTLS connection failed", s.peer_id()));
-        close_leg_soon(s, "connection failed");
-    }
-}
-
-void PeerApp::on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) {
-    events_.emit(events::first_frame(pipelines::media_kind_name(kind), s.peer_id()));
-}
-
-void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {
-    events_.emit(events::error("session-failed", why, s.peer_id()));
-    close_leg_soon(s, why);
-}
-
-bool PeerApp::wants_recording(pipelines::WebrtcSession &, pipelines::MediaKind kind) {
-    auto *rec = pipeline_ ? pipeline_->recorder() : nullptr;
-    return rec && rec->wants(kind);
-}
-
-void PeerApp::on_record_pad(pipelines::WebrtcSession &, pipelines::MediaKind kind, GstPad *pad) {
-    if (auto *rec = pipeline_->recorder())
-        rec->attach(kind, pad);
 }
 
 void PeerApp::on_pipeline_warm() {

@@ -75,6 +75,7 @@ class PeerApp : private Signaler::Listener,
     void on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) override;
     void on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
     void on_failure(pipelines::WebrtcSession &s, const std::string &why) override;
+    void on_video_rejected(pipelines::WebrtcSession &s, const std::string &codec) override;
     bool wants_recording(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
     void on_record_pad(pipelines::WebrtcSession &s, pipelines::MediaKind kind,
                        GstPad *pad) override;
@@ -87,7 +88,8 @@ class PeerApp : private Signaler::Listener,
     std::vector<std::string> peers() const override;
 
     void apply(std::vector<Action> actions);
-    bool open_leg(const std::string &peer, bool offerer, unsigned video_pt, unsigned audio_pt);
+    bool open_leg(const std::string &peer, bool offerer, pipelines::LegPlan plan);
+    bool open_offering_leg(const std::string &peer);
     // A fresh leg answering `sdp` (replacing any leg with `peer`), then `candidates`.
     void answer_offer(const std::string &peer, const std::string &sdp,
                       const std::vector<proto::CandidateData> &candidates);
@@ -118,7 +120,16 @@ class PeerApp : private Signaler::Listener,
     std::unique_ptr<Signaler> signaler_;
     EventWriter &events_;
     RoomLogic logic_;
+    // Our own signaling stays within half of duet-server's default limit (50 messages/s, a
+    // burst of 200; more closes the socket with 1008). A leg sends its answer and a handful of
+    // candidates (4-5 on loopback, a dozen or two on a multi-homed box): answering a member who
+    // offers every 22 ms sent ~80/s and got us thrown out. So a new answering leg starts only
+    // when this budget has room for one.
+    static constexpr double kSendPerSecond = 25;
+    static constexpr double kSendBurst = 100;
+    static constexpr double kMessagesPerLeg = 20;
     pipelines::ResolvedMedia media_;
+    pipelines::EncoderChoices encoders_;
     std::unique_ptr<pipelines::CallPipeline> pipeline_;
     std::unique_ptr<SeatStore> seat_;
     std::string saved_token_;
@@ -130,6 +141,7 @@ class PeerApp : private Signaler::Listener,
     guint finalize_timer_ = 0;
     guint stats_timer_ = 0;
     guint warm_wait_timer_ = 0;
+    guint trim_timer_ = 0; // hands freed memory back to the system after calls end
     // Where the app is, from start() to the end of shutdown(). Printed in debug logs.
     enum class Phase {
         Starting,       // start() has not reached the signaler yet

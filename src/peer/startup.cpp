@@ -2,6 +2,7 @@
 // duet-peer's start-up steps, in the order a failure should be reported.
 #include "src/peer/startup.h"
 
+#include "pipelines/codec_choice.h"
 #include "pipelines/plugins.h"
 
 namespace duet::peer {
@@ -15,7 +16,11 @@ Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Li
         return fail("media", media.message());
     Prepared p;
     p.media = media.value();
-    auto pipeline = pipelines::CallPipeline::create(options.media, p.media, listener);
+    p.encoders = pipelines::probe_encoders(
+        pipelines::allowed_video_codecs(options.media.video_codec), options.media);
+    if (auto offer = pipelines::plan_offer(options.media.video_codec, p.encoders); !offer)
+        return fail("media", offer.message());
+    auto pipeline = pipelines::CallPipeline::create(options.media, p.media, p.encoders, listener);
     if (!pipeline)
         return fail("media", pipeline.message());
     p.pipeline = std::move(pipeline).value();

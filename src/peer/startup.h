@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "pipelines/call_pipeline.h"
+#include "pipelines/codecs.h"
 #include "pipelines/devices.h"
 #include "src/peer/cli.h"
 #include "src/peer/seat_store.h"
@@ -16,6 +17,7 @@ namespace duet::peer {
 
 struct Prepared {
     pipelines::ResolvedMedia media;
+    pipelines::EncoderChoices encoders; // one proven encoder per video codec we can send
     std::unique_ptr<pipelines::CallPipeline> pipeline; // started
     std::unique_ptr<SeatStore> seat;                   // null: no crash-resume (logged)
     std::string saved_token;                           // from an earlier run; "" if none

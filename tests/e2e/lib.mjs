@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Shared e2e helpers: a real duet-server, Debian's headless Chromium, and bounded waits on what the page shows.
+// Shared e2e helpers: a real duet-server, Debian's headless Chromium (and Firefox ESR), and bounded waits on what the page shows.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,33 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
   '--autoplay-policy=no-user-gesture-required',
 ];
+
+/** Debian's own Firefox ESR, driven by puppeteer-core over WebDriver BiDi; never downloaded. */
+export const FIREFOX = process.env.DUET_FIREFOX || '/usr/bin/firefox-esr';
+
+/** Firefox's counterpart of CHROMIUM_ARGS, written into a fresh profile's user.js. */
+export const FIREFOX_PREFS = {
+  // A fake camera (a moving picture) and microphone (a tone), granted without asking.
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  // Host candidates as plain IP addresses, not mDNS .local names (libnice in duet-peer
+  // cannot resolve those), and loopback addresses gathered where they are the only ones
+  // (a network namespace with just `lo`); with another interface up, Firefox 153 still
+  // offers only that interface's addresses, like Chromium.
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.peerconnection.ice.loopback': true,
+  // Remote audio plays without a user gesture (Chromium: --autoplay-policy).
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'media.block-autoplay-until-in-foreground': false,
+  // Several tabs share one window: keep the ones in the background running at full speed.
+  'dom.min_background_timeout_value': 4,
+  'dom.timeout.enable_budget_timer_throttling': false,
+  'media.suspend-background-video.enabled': false,
+  // Nothing to fetch from outside during a test.
+  'media.gmp-manager.updateEnabled': false,
+  'media.gmp-gmpopenh264.enabled': false,
+};
 
 /** Default bound for waits on the page; generous for a loaded 2-core machine. */
 export const WAIT_MS = 20000;
@@ -136,19 +164,38 @@ export async function launchBrowser({ fakeUi = true, args = [] } = {}) {
 /**
  * A server and a browser for one test, both stopped when the test ends.
  * @param {import('node:test').TestContext} t
+ * @param {{serverArgs?: string[], fakeUi?: boolean, browserArgs?: string[], firefox?: boolean,
+ *   firefoxPrefs?: object, chromium?: boolean}} [opts]
+ *   firefox: also start Firefox now, beside Chromium (otherwise it starts at the first
+ *   `open(where, {browser: 'firefox'})`); firefoxPrefs: prefs over FIREFOX_PREFS;
+ *   chromium: false for a test with Firefox tabs only (env.browser is then null)
  */
-export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs = [] } = {}) {
+export async function startEnv(
+  t,
+  { serverArgs = [], fakeUi = true, browserArgs = [], firefox = false, firefoxPrefs = {}, chromium = true } = {},
+) {
   const server = await startServer({ args: serverArgs });
   let browser;
+  /** @type {Promise<Firefox>|null} */
+  let firefoxStarting = null;
+  const startFirefox = () => {
+    firefoxStarting ??= launchFirefox({ prefs: firefoxPrefs });
+    return firefoxStarting;
+  };
   try {
-    browser = await launchBrowser({ fakeUi, args: browserArgs });
+    if (firefox) startFirefox().catch(() => {}); // awaited (and its error thrown) below
+    browser = chromium ? await launchBrowser({ fakeUi, args: browserArgs }) : null;
+    if (firefox) await startFirefox();
   } catch (err) {
+    await browser?.close().catch(() => {});
+    if (firefoxStarting) await firefoxStarting.then((ff) => ff.close(), () => {});
     await server.stop();
     throw err;
   }
   const pages = [];
   t.after(async () => {
-    await browser.close().catch(() => {});
+    await browser?.close().catch(() => {});
+    if (firefoxStarting) await firefoxStarting.then((ff) => ff.close(), () => {});
     const crashed = server.crashed;
     await server.stop();
     if (crashed) throw new Error(`duet-server died during the test:\n${server.log}`);
@@ -165,19 +212,255 @@ export async function startEnv(t, { serverArgs = [], fakeUi = true, browserArgs 
     /**
      * Opens a tab in its own browser context (its own storage, like a separate person).
      * @param {string} [where] path and query, e.g. '/?room=x'
+     * @param {{browser?: 'chromium'|'firefox', viewport?: {width: number, height: number},
+     *   permissions?: string[], initScript?: Function|string|Array<Function|string>}} [opts]
+     *   browser 'firefox' opens it in Firefox (camera and microphone always granted there)
      */
-    async open(where = '/', { viewport = { width: 800, height: 600 }, permissions = ['camera', 'microphone'], initScript } = {}) {
-      const context = await browser.newContext({ viewport, permissions });
-      await context.addInitScript({ content: MEDIA_SAMPLER });
-      await context.addInitScript(recordHistory);
-      for (const script of [initScript ?? []].flat()) await context.addInitScript(script);
-      const page = await context.newPage();
-      watch(page, `tab${pages.length + 1}`);
+    async open(
+      where = '/',
+      { browser: which = 'chromium', viewport = { width: 800, height: 600 }, permissions = ['camera', 'microphone'], initScript } = {},
+    ) {
+      const scripts = [MEDIA_SAMPLER, recordHistory, ...[initScript ?? []].flat()];
+      let page;
+      if (which === 'firefox') {
+        page = await (await startFirefox()).newPage({ viewport, initScripts: scripts });
+        watch(page, `firefox${pages.length + 1}`);
+      } else {
+        if (!browser) throw new Error('this test started without Chromium (startEnv chromium: false)');
+        const context = await browser.newContext({ viewport, permissions });
+        for (const script of scripts) await context.addInitScript(typeof script === 'string' ? { content: script } : script);
+        page = await context.newPage();
+        watch(page, `tab${pages.length + 1}`);
+      }
       pages.push(page);
       await page.goto(new URL(where, server.url).href);
       return page;
     },
   };
+}
+
+// ---- Firefox ----
+
+let puppeteerModule;
+async function puppeteer() {
+  try {
+    puppeteerModule ??= (await import('puppeteer-core')).default;
+  } catch (err) {
+    throw new Error(
+      'puppeteer-core is not installed for the Firefox tests.\n' +
+        `Run \`npm ci --prefix tests/e2e\` from the repository root, then run the tests again.\n(${err.message})`,
+    );
+  }
+  return puppeteerModule;
+}
+
+/**
+ * Launches headless Firefox ESR with a fresh profile (removed again by close()).
+ * @param {{prefs?: object}} [opts] prefs over FIREFOX_PREFS
+ * @returns {Promise<Firefox>}
+ */
+export async function launchFirefox({ prefs = {} } = {}) {
+  if (!fs.existsSync(FIREFOX)) {
+    throw new Error(`Firefox not found at ${FIREFOX}: install firefox-esr (scripts/setup.sh does) or set DUET_FIREFOX`);
+  }
+  const pptr = await puppeteer();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-firefox-'));
+  let browser;
+  try {
+    browser = await pptr.launch({
+      browser: 'firefox',
+      protocol: 'webDriverBiDi',
+      executablePath: FIREFOX,
+      headless: true,
+      userDataDir: profile,
+      extraPrefsFirefox: { ...FIREFOX_PREFS, ...prefs },
+      timeout: 60000,
+      // Its stderr is noise (GLib and graphics warnings); a failed wait shows the page's console.
+      dumpio: !!process.env.DUET_E2E_VERBOSE,
+    });
+  } catch (err) {
+    fs.rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
+  return new Firefox(browser, profile);
+}
+
+class Firefox {
+  constructor(browser, profile) {
+    this.browser = browser;
+    this.profile = profile;
+  }
+
+  /** A tab in a fresh user context (its own storage, like a separate person). */
+  async newPage({ viewport, initScripts = [] }) {
+    const context = await this.browser.createBrowserContext();
+    const page = await context.newPage();
+    if (viewport) await page.setViewport(viewport);
+    for (const script of initScripts) {
+      if (typeof script === 'function') await page.evaluateOnNewDocument(script);
+      else await page.evaluateOnNewDocument(typeof script === 'string' ? script : script.content);
+    }
+    return new FirefoxPage(page);
+  }
+
+  async close() {
+    await this.browser.close().catch(() => {});
+    fs.rmSync(this.profile, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A puppeteer Page dressed as the part of Playwright's Page that the helpers and tests
+ * use, so every helper here works on Firefox tabs unchanged. Anything else is reachable
+ * as `.puppeteer`.
+ */
+class FirefoxPage {
+  browserName = 'firefox';
+
+  constructor(page) {
+    this.puppeteer = page;
+  }
+
+  goto(url) {
+    return this.puppeteer.goto(url, { waitUntil: 'load' });
+  }
+
+  reload() {
+    return this.puppeteer.reload({ waitUntil: 'load' });
+  }
+
+  url() {
+    return this.puppeteer.url();
+  }
+
+  on(event, fn) {
+    // Playwright's 'crash' is puppeteer's 'error'; 'console' and 'pageerror' match.
+    this.puppeteer.on(event === 'crash' ? 'error' : event, fn);
+    return this;
+  }
+
+  /** Playwright's order: (fn, arg). */
+  evaluate(fn, arg) {
+    return this.puppeteer.evaluate(fn, arg);
+  }
+
+  /** Playwright's (fn, arg, {timeout, polling}); polling in ms, never 'raf' (throttled in background tabs). */
+  waitForFunction(fn, arg, { timeout = WAIT_MS, polling = 100 } = {}) {
+    return this.puppeteer.waitForFunction(fn, { timeout, polling: polling === 'raf' ? 100 : polling }, arg);
+  }
+
+  getAttribute(selector, name) {
+    return this.puppeteer.$eval(selector, (el, n) => el.getAttribute(n), name);
+  }
+
+  getByTestId(id) {
+    return new FirefoxLocator(this.puppeteer, `[data-testid="${id}"]`);
+  }
+
+  locator(selector) {
+    return new FirefoxLocator(this.puppeteer, selector);
+  }
+
+  get keyboard() {
+    return this.puppeteer.keyboard;
+  }
+
+  screenshot(opts) {
+    return this.puppeteer.screenshot(opts);
+  }
+
+  close() {
+    return this.puppeteer.close();
+  }
+}
+
+/** Playwright's Locator, the part the tests use: resolved afresh on each call. */
+class FirefoxLocator {
+  constructor(page, selector) {
+    this.page = page;
+    this.selector = selector;
+  }
+
+  async #element() {
+    const el = await this.page.waitForSelector(this.selector, { timeout: 5000 });
+    if (!el) throw new Error(`no element matches ${this.selector}`);
+    return el;
+  }
+
+  async #on(fn, arg) {
+    const el = await this.#element();
+    try {
+      return await el.evaluate(fn, arg);
+    } finally {
+      await el.dispose();
+    }
+  }
+
+  /** @param {{state?: 'visible'|'hidden'|'attached', timeout?: number}} [opts] */
+  async waitFor({ state = 'visible', timeout = WAIT_MS } = {}) {
+    const el = await this.page.waitForSelector(this.selector, {
+      visible: state === 'visible',
+      hidden: state === 'hidden',
+      timeout,
+    });
+    await el?.dispose();
+  }
+
+  async count() {
+    const all = await this.page.$$(this.selector);
+    await Promise.all(all.map((el) => el.dispose()));
+    return all.length;
+  }
+
+  async isVisible() {
+    const el = await this.page.$(this.selector);
+    if (!el) return false;
+    try {
+      return await el.isVisible();
+    } finally {
+      await el.dispose();
+    }
+  }
+
+  innerText() {
+    return this.#on((el) => el.innerText);
+  }
+
+  inputValue() {
+    return this.#on((el) => el.value);
+  }
+
+  getAttribute(name) {
+    return this.#on((el, n) => el.getAttribute(n), name);
+  }
+
+  evaluate(fn, arg) {
+    return this.#on(fn, arg);
+  }
+
+  /** Replaces the value as a user would: focus, select all, type. */
+  async fill(value) {
+    await this.#on((el) => {
+      el.focus();
+      el.select?.();
+    });
+    if (value === '') await this.page.keyboard.press('Backspace');
+    else await this.page.keyboard.type(value);
+  }
+
+  async press(key) {
+    await this.#on((el) => el.focus());
+    await this.page.keyboard.press(key);
+  }
+
+  async click() {
+    const el = await this.#element();
+    try {
+      await el.click();
+    } finally {
+      await el.dispose();
+    }
+  }
 }
 
 /** Keeps the page's console and errors, to explain a failed wait. */
@@ -195,7 +478,11 @@ function watch(page, name) {
     // Chromium reports each blocked load or script as "Refused to ... Content Security Policy".
     if (/Content Security Policy/i.test(msg.text())) page.duetCspViolations.push(msg.text());
   });
-  page.on('pageerror', (err) => add(`pageerror: ${err.stack || err.message}`));
+  page.on('pageerror', (err) => {
+    add(`pageerror: ${err.stack || err.message}`);
+    // Firefox reports them as errors: "Content-Security-Policy: The page’s settings blocked ...".
+    if (/^Content-Security-Policy:/.test(err.message)) page.duetCspViolations.push(err.message);
+  });
   page.on('crash', () => add('page crashed'));
 }
 
@@ -361,6 +648,32 @@ export async function expectSeesAndHears(page, peerId, timeout = WAIT_MS) {
     });
   const first = await ready(0, 0);
   return ready(first.framesDecoded + 5, first.audioPackets);
+}
+
+/**
+ * The video codec each way on the page's link to `peerId`, from getStats: the codec report
+ * of the inbound and the outbound video RTP stream (mimeType and fmtp), with the frame
+ * counts and, where the browser tells, the encoder and decoder behind them.
+ */
+export function videoCodecs(page, peerId) {
+  return page.evaluate(async (id) => {
+    const pc = window.duet.pcs.get(id);
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    const out = { inbound: null, outbound: null };
+    stats.forEach((s) => {
+      if (s.kind !== 'video' || (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp')) return;
+      const codec = stats.get(s.codecId);
+      const side = s.type === 'inbound-rtp' ? 'inbound' : 'outbound';
+      out[side] = {
+        mimeType: codec?.mimeType ?? null,
+        fmtp: codec?.sdpFmtpLine ?? null,
+        frames: (side === 'inbound' ? s.framesDecoded : s.framesEncoded) ?? 0,
+        implementation: (side === 'inbound' ? s.decoderImplementation : s.encoderImplementation) ?? null,
+      };
+    });
+    return out;
+  }, peerId);
 }
 
 /** Peer id as the page knows itself. */

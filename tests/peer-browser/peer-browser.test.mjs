@@ -87,3 +87,90 @@ test('a reloaded tab resumes its seat and the call with duet-peer', async (t) =>
   await assertTwoWay(page, peer, browserId, joined.id, mark);
   await stopCleanly(page, peer);
 });
+
+/** The m-section of `kind` in an SDP text. */
+function section(sdp, kind) {
+  const parts = sdp.split(/\r?\n(?=m=)/);
+  return parts.find((p) => p.startsWith(`m=${kind} `)) ?? '';
+}
+
+/** What the page's connection with `peerId` sends and receives: codecs, NACKs, both SDPs. */
+function rtpReport(page, peerId) {
+  return page.evaluate(async (id) => {
+    const pc = window.duet.pcs.get(id);
+    const stats = await pc.getStats();
+    const codecs = new Map();
+    stats.forEach((s) => s.type === 'codec' && codecs.set(s.id, s.mimeType));
+    const out = { local: pc.localDescription?.sdp ?? '', remote: pc.remoteDescription?.sdp ?? '' };
+    stats.forEach((s) => {
+      if (s.type !== 'inbound-rtp' && s.type !== 'outbound-rtp') return;
+      const key = `${s.type === 'inbound-rtp' ? 'in' : 'out'}_${s.kind}`;
+      out[key] = { codec: codecs.get(s.codecId) ?? null, nackCount: s.nackCount ?? 0, packets: s.packetsSent ?? s.packetsReceived };
+    });
+    return out;
+  }, peerId);
+}
+
+// Issue 13: duet-peer asked for retransmission of audio that nobody offered to resend, so
+// browsers resent audio (Firefox 4-12% of it) or answered a NACK a second (Chromium).
+for (const order of ['duet-peer offers', 'browser offers']) {
+  test(`audio is never NACKed, video may be (${order})`, async (t) => {
+    const env = await startEnv(t);
+    const room = freshRoom('nack');
+    let page, peer, peerId;
+    if (order === 'duet-peer offers') {
+      page = await env.open(`/?room=${room}`);
+      await waitForState(page, 'waiting');
+      peer = peerFor(t, env, room, { name: 'peer-nack-offers' });
+      peerId = (await peer.waitEvent('joined')).id;
+    } else {
+      peer = peerFor(t, env, room, { name: 'peer-nack-answers' });
+      peerId = (await peer.waitEvent('joined')).id;
+      page = await env.open(`/?room=${room}`);
+    }
+    await waitForState(page, 'connected');
+    const browserId = await peerIdOf(page);
+    // Five seconds of the browser's audio decoded by duet-peer: time for NACKs to show.
+    await peer.waitEvent('stats', (e) => e.peer === browserId && e.audio_buffers >= 250);
+    const r = await rtpReport(page, peerId);
+    // What duet-peer wrote (its offer or its answer): NACK for video, not for audio.
+    const theirs = r.remote;
+    assert.match(section(theirs, 'video'), /a=rtcp-fb:\d+ nack\r?\n/, 'video should ask for lost packets');
+    assert.doesNotMatch(section(theirs, 'audio'), /a=rtcp-fb:\d+ nack/, 'audio must not ask for lost packets');
+    // No m-line on port 0 with bundle-only in duet-peer's SDP (stacks without it refuse it).
+    assert.doesNotMatch(theirs, /a=bundle-only/);
+    assert.ok(r.out_audio.packets > 200, `browser sent audio: ${JSON.stringify(r.out_audio)}`);
+    assert.equal(r.out_audio.nackCount, 0, `duet-peer NACKed the browser's audio: ${JSON.stringify(r.out_audio)}`);
+    await stopCleanly(page, peer);
+  });
+}
+
+// The web client's test hook (/?codec=h264) makes Chromium prefer H.264; duet-peer answers
+// in it (auto takes the offer's first codec it can send), or offers it (--video-codec h264).
+for (const order of ['duet-peer offers', 'browser offers']) {
+  test(`H.264 both ways with Chromium (${order})`, async (t) => {
+    const env = await startEnv(t);
+    const room = freshRoom('h264');
+    let page, peer, peerId;
+    if (order === 'duet-peer offers') {
+      page = await env.open(`/?room=${room}&codec=h264`);
+      await waitForState(page, 'waiting');
+      peer = peerFor(t, env, room, { name: 'peer-h264-offers', args: ['--video-codec', 'h264'] });
+      peerId = (await peer.waitEvent('joined')).id;
+    } else {
+      peer = peerFor(t, env, room, { name: 'peer-h264-answers' });
+      peerId = (await peer.waitEvent('joined')).id;
+      page = await env.open(`/?room=${room}&codec=h264`);
+    }
+    await waitForState(page, 'connected');
+    const browserId = await peerIdOf(page);
+    const connected = await peer.waitEvent('connected', (e) => e.peer === browserId);
+    assert.equal(connected.codec, 'H264');
+    await assertTwoWay(page, peer, browserId, peerId);
+    await peer.waitEvent('stats', (e) => e.peer === browserId && e.video_frames >= 30);
+    const r = await rtpReport(page, peerId);
+    assert.equal(r.in_video?.codec, 'video/H264', `browser receives ${JSON.stringify(r.in_video)}`);
+    assert.equal(r.out_video?.codec, 'video/H264', `browser sends ${JSON.stringify(r.out_video)}`);
+    await stopCleanly(page, peer);
+  });
+}

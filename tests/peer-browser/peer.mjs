@@ -32,7 +32,7 @@ const scratchBase = process.env.DUET_SCRATCH || os.tmpdir();
 fs.mkdirSync(scratchBase, { recursive: true });
 const scratch = fs.mkdtempSync(path.join(scratchBase, 'duet-peer-browser-'));
 process.on('exit', (code) => {
-  if (code === 0 && !process.exitCode) fs.rmSync(scratch, { recursive: true, force: true });
+  if (code === 0 && !process.exitCode && !process.env.DUET_KEEP_SCRATCH) fs.rmSync(scratch, { recursive: true, force: true });
   else console.error(`duet-peer logs kept in ${scratch}`);
 });
 

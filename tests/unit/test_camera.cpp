@@ -105,7 +105,7 @@ void check_libcamera_chain(const std::string &desc) {
         g_assert_cmpint(caps_int(caps.get(), "width"), ==, 320);
         g_assert_cmpint(caps_int(caps.get(), "height"), ==, 240);
     }
-    // ...then converted, scaled and paced to what the encoder takes.
+    // ...then converted, scaled and paced to what the encoders take.
     for (const char *f : {"videoconvert", "videoscale", "videorate"}) {
         e = next_of(e);
         check_str_eq(factory_name(e), f);
@@ -122,8 +122,10 @@ void check_libcamera_chain(const std::string &desc) {
         g_assert_cmpint(n, ==, 15);
         g_assert_cmpint(d, ==, 1);
     }
-    check_str_eq(factory_name(next_of(e)), "queue");
-    check_str_eq(factory_name(next_of(next_of(e))), "vp8enc");
+    // Raw frames end in the tee that every call leg encodes from.
+    GstElement *tee = next_of(e);
+    check_str_eq(factory_name(tee), "tee");
+    check_str_eq(GST_OBJECT_NAME(tee), kVideoTeeName);
     for (const char *absent : {"v4l2src", "videotestsrc", "decodebin"})
         g_assert_false(bin_has(bin.get(), absent));
 }
@@ -147,7 +149,8 @@ void check_libcamera_links(const std::string &desc) {
     auto raw = Ref<GstCaps>::adopt(gst_caps_from_string(parts[5].c_str()));
     g_assert_nonnull(raw.get());
     g_assert_cmpint(caps_int(raw.get(), "width"), ==, 320);
-    g_assert_true(g_str_has_prefix(parts[6].c_str(), "queue"));
+    g_assert_true(
+        g_str_has_prefix(parts[6].c_str(), (std::string("tee name=") + kVideoTeeName).c_str()));
 }
 
 void test_libcamera_description() {

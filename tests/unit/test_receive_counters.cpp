@@ -18,8 +18,7 @@ std::shared_ptr<DecodeCounters> count_through(MediaKind kind, int buffers) {
     GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
     g_assert_nonnull(pipeline);
     ReceiveBranch branch;
-    branch.bin = pipeline;
-    branch.kind = kind;
+    branch.codec = &codec_spec(kind == MediaKind::Video ? Codec::VP8 : Codec::Opus);
     branch.decoder = gst_bin_get_by_name(GST_BIN(pipeline), "dec");
     auto counters = std::make_shared<DecodeCounters>();
     count_decoded(branch, counters);

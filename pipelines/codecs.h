@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// The codec table: everything duet knows about each codec it sends and receives, in one
+// place. Launch strings, payload-type matching, the plugin check, the encoder probe, the
+// receive branch and the recorder all read from here; a new codec is one more entry.
+#pragma once
+
+#include "pipelines/media_options.h"
+
+#include <gst/gst.h>
+
+#include <string>
+#include <vector>
+
+namespace duet::pipelines {
+
+enum class Codec { VP8, H264, Opus };
+const char *codec_name(Codec c); // "VP8" | "H264" | "OPUS", as in SDP rtpmap lines
+
+// One GStreamer element and the Debian 12 package that ships it.
+struct PackagedElement {
+    const char *element;
+    const char *package;
+};
+
+// One way of encoding a codec. `launch` gives the gst-launch text from raw video (or audio)
+// to encoded frames in the caps `CodecSpec::encoded_caps` names.
+struct EncoderSpec {
+    PackagedElement element;
+    bool hardware;
+    std::string (*launch)(const MediaOptions &);
+};
+
+struct CodecSpec {
+    Codec id;
+    MediaKind kind;
+    const char *encoding_name; // as in SDP and RTP caps
+    int clock_rate;
+    // What the SDP says beyond name, clock rate and payload type: caps fields, comma-
+    // separated ("" for none), e.g. H.264's fmtp or Opus's two channels in its rtpmap.
+    const char *sdp_fields;
+    // Caps forced right after the encoder (profile, stream format).
+    const char *encoded_caps;
+    std::vector<EncoderSpec> encoders; // in preference order: hardware first
+    PackagedElement payloader;
+    const char *payloader_options; // appended after "pt=N"
+    PackagedElement depayloader;
+    const char *depayloader_options;
+    // Run after the depayloader, before the decoder and the recorder (may be empty).
+    PackagedElement parser;
+    std::vector<PackagedElement> decoders; // the first one installed is used
+    const char *decoder_options;
+    // Muxer that can hold this codec for --record; VP8 and Opus fit WebM, H.264 needs
+    // Matroska.
+    PackagedElement record_muxer;
+    // Whether the receiver should ask for lost packets again (NACK/RTX). Audio conceals.
+    bool nack;
+};
+
+// Every codec, video codecs in our default preference order, then audio.
+const std::vector<CodecSpec> &all_codecs();
+const CodecSpec &codec_spec(Codec c);
+// The video codecs, in our default preference order (VP8 first: every browser has it).
+std::vector<const CodecSpec *> video_codecs();
+// The codec whose encoding name (any case) and kind match; null if we have none.
+const CodecSpec *find_codec(MediaKind kind, const std::string &encoding_name);
+
+// Whether `element` is one of the table's video encoders (for --video-encoder), and their
+// names, comma-separated, for its error message.
+bool is_video_encoder(const std::string &element);
+std::string video_encoder_names();
+
+// RTP caps for requesting webrtcbin's sink pad and for its codec preferences: codec, clock
+// rate, payload type and `sdp_fields`.
+std::string rtp_caps(const CodecSpec &c, unsigned payload_type);
+// Only codec, clock rate and payload type: what a payloader's output is held to (its other
+// fields, such as H.264's level, follow what the encoder made).
+std::string rtp_caps_basic(const CodecSpec &c, unsigned payload_type);
+
+// The decoder element of `c` installed here, or null.
+const PackagedElement *installed_decoder(const CodecSpec &c);
+
+// H.264 that every browser decodes: constrained baseline (profile_idc 0x42 with
+// constraint_set1) in packetization mode 1. `profile_level_id` is the SDP's hex text.
+bool h264_constrained_baseline(const std::string &profile_level_id);
+
+// The encoder chosen for one codec after proving it works on this machine.
+struct ChosenEncoder {
+    const CodecSpec *codec = nullptr;
+    const EncoderSpec *encoder = nullptr;
+};
+
+// What the startup probe found: one working encoder per video codec it could encode.
+struct EncoderChoices {
+    std::vector<ChosenEncoder> video; // in our preference order
+    const ChosenEncoder *find(Codec c) const;
+    // A codec whose chosen encoder is hardware, if any (auto prefers it).
+    const ChosenEncoder *hardware() const;
+};
+
+// The first of `c`'s encoders, in order, that exists and encodes a few real frames at
+// `opts`' size within a few seconds; null if none does. Why each earlier one was passed
+// over is appended to `refused` ("x264enc not installed (...); ...").
+const EncoderSpec *first_working_encoder(const CodecSpec &c, const MediaOptions &opts,
+                                         std::string *refused);
+
+// Tries each candidate encoder of each codec in `wanted`, in order: the element must exist
+// and must encode a few real frames at `opts`' size within a few seconds. Logs which one was
+// chosen for each codec and why the others were not. Blocking; call at startup.
+EncoderChoices probe_encoders(const std::vector<Codec> &wanted, const MediaOptions &opts);
+
+} // namespace duet::pipelines

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+// webrtcbin knobs: UPnP, NACK per stream, jitter buffers, RTCP timing, codec preferences
+// for unplanned m-lines, and the SDP we put on the wire.
+#include "pipelines/webrtcbin_setup.h"
+
+#include "common/gst_ref.h"
+#include "common/ref.h"
+#include "pipelines/debug.h"
+
+#include <gst/rtp/rtp.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#define GST_CAT_DEFAULT duet_debug
+
+namespace duet::pipelines {
+namespace {
+
+// Consecutive packets after which a new jitter buffer starts pushing. Without this it holds
+// the first packet of every stream for the whole `latency` (50 ms by default, more on the
+// Internet), which adds straight to the time to first frame; reordering at the very start
+// of a stream is what the wait protects against, and two in-order packets rule it out.
+constexpr guint kFaststartPackets = 2;
+
+// The shortest gap between regular RTCP packets. rtpsession's default of 5 s (RTP's
+// classic minimum) also serves as AVPF's T_rr_interval: after one early feedback packet
+// the next may only go ~5 s later, so most NACKs and keyframe requests waited for a
+// regular packet seconds away and expired ("Removing N expired NACKS"), and each lost
+// packet froze the picture until a keyframe. At 5% loss that cost up to half the frames.
+// 100 ms lets feedback out within a fraction of any jitter-buffer latency worth having;
+// the regular reports it allows are ~100 bytes each, under 10 kbit/s.
+constexpr guint64 kRtcpMinIntervalNs = 100 * GST_MSECOND;
+
+// The port browsers write on m-lines whose transport is negotiated by ICE (RFC 8839).
+constexpr guint kDiscardPort = 9;
+
+// Sets a new jitter buffer's retransmission requests from its stream's payload type, read
+// from the first packet. webrtcbin 1.22 turns them on only for streams whose SSRC the
+// remote SDP names, and an offer made before the first frame names none for video, so the
+// answerer would never ask; and asking for audio, which nobody offered to resend, only
+// made browsers resend 4-12% of it (Firefox) or answer NACKs they cannot serve.
+struct NackByPt {
+    unsigned pt;
+    GstElement *jitterbuffer; // borrowed: the probe lives on its pad
+};
+
+GstPadProbeReturn on_first_packet(GstPad *, GstPadProbeInfo *info, gpointer data) {
+    auto *d = static_cast<NackByPt *>(data);
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!buf || !gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+        return GST_PAD_PROBE_OK; // not RTP: wait for the next packet
+    bool nack = gst_rtp_buffer_get_payload_type(&rtp) == d->pt;
+    gst_rtp_buffer_unmap(&rtp);
+    g_object_set(d->jitterbuffer, "do-retransmission", gboolean(nack), nullptr);
+    GST_DEBUG_OBJECT(d->jitterbuffer, "retransmission requests %s", nack ? "on" : "off");
+    return GST_PAD_PROBE_REMOVE;
+}
+
+void on_new_jitterbuffer(GstElement *, GstElement *jb, guint, guint, gpointer data) {
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
+        g_object_set(jb, "faststart-min-packets", kFaststartPackets, nullptr);
+    g_object_set(jb, "do-retransmission", FALSE, nullptr);
+    int nack_pt = GPOINTER_TO_INT(data);
+    if (nack_pt < 0)
+        return;
+    auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(jb, "sink"));
+    if (!sink)
+        return;
+    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_first_packet,
+                      new NackByPt{unsigned(nack_pt), jb},
+                      [](gpointer d) { delete static_cast<NackByPt *>(d); });
+}
+
+// What we can take on an m-line of `kind` that we did not plan for: the codecs
+// --video-codec allows (for video) or Opus, each with its table fmtp, any payload type.
+Ref<GstCaps> acceptable_caps(GstWebRTCKind kind, VideoCodecPref pref) {
+    auto caps = Ref<GstCaps>::adopt(gst_caps_new_empty());
+    std::vector<Codec> codecs;
+    if (kind == GST_WEBRTC_KIND_VIDEO)
+        codecs = allowed_video_codecs(pref);
+    else if (kind == GST_WEBRTC_KIND_AUDIO)
+        codecs = {Codec::Opus};
+    for (Codec c : codecs) {
+        const CodecSpec &spec = codec_spec(c);
+        if (!installed_decoder(spec))
+            continue;
+        std::string s = rtp_caps(spec, 0);
+        // Any payload type: the offer's numbers are kept.
+        auto one = Ref<GstCaps>::adopt(gst_caps_from_string(s.c_str()));
+        if (!one)
+            continue;
+        gst_structure_remove_field(gst_caps_get_structure(one.get(), 0), "payload");
+        gst_caps_append(caps.get(), gst_caps_copy(one.get()));
+    }
+    return caps;
+}
+
+} // namespace
+
+// libnice would search the LAN for a UPnP gateway to map ports on: slow, chatty, and of no
+// use when STUN/TURN come from the server. Reached through plain GObject properties, so
+// nothing here depends on libnice's headers; a different ICE backend is left alone.
+void disable_upnp(GstElement *webrtc) {
+    Ref<GObject> ice;
+    g_object_get(webrtc, "ice-agent", ice.out(), nullptr);
+    if (!ice || !g_object_class_find_property(G_OBJECT_GET_CLASS(ice.get()), "agent"))
+        return;
+    Ref<GObject> agent;
+    g_object_get(ice.get(), "agent", agent.out(), nullptr);
+    if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent.get()), "upnp"))
+        g_object_set(agent.get(), "upnp", FALSE, nullptr);
+    else
+        GST_DEBUG("ICE agent has no upnp switch");
+}
+
+// A lost video packet is asked for again instead of freezing the picture until the next
+// keyframe (depayloaders wait for one after a gap). Needs a jitter-buffer latency above the
+// round trip to help. Audio is left alone: Opus conceals a lost packet better than a late
+// one helps.
+void enable_video_nack(GstElement *webrtc) {
+    GArray *transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; ++i) {
+        auto *t = g_array_index(transceivers, GstWebRTCRTPTransceiver *, i);
+        GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+        g_object_get(t, "kind", &kind, nullptr);
+        if (kind == GST_WEBRTC_KIND_VIDEO)
+            g_object_set(t, "do-nack", TRUE, nullptr);
+    }
+    if (transceivers)
+        g_array_unref(transceivers);
+}
+
+void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt) {
+    auto rtpbin = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin"));
+    if (!rtpbin) {
+        GST_WARNING("webrtcbin has no child named rtpbin: jitter buffers start slowly, "
+                    "retransmissions only where webrtcbin asks, feedback keeps the 5 s rule");
+        return;
+    }
+    g_signal_connect(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
+                     GINT_TO_POINTER(nack_pt ? int(*nack_pt) : -1));
+    g_signal_connect(
+        rtpbin.get(), "element-added", G_CALLBACK(+[](GstBin *, GstElement *child, gpointer) {
+            GstElementFactory *f = gst_element_get_factory(child);
+            if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0 &&
+                g_object_class_find_property(G_OBJECT_GET_CLASS(child), "rtcp-min-interval"))
+                g_object_set(child, "rtcp-min-interval", kRtcpMinIntervalNs, nullptr);
+        }),
+        nullptr);
+}
+
+void pin_codec_preferences(GstElement *webrtc, const GstCaps *caps) {
+    GArray *transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; ++i) {
+        auto *t = g_array_index(transceivers, GstWebRTCRTPTransceiver *, i);
+        Ref<GstCaps> prefs;
+        g_object_get(t, "codec-preferences", prefs.out(), nullptr);
+        if (!prefs)
+            g_object_set(t, "codec-preferences", caps, nullptr);
+    }
+    if (transceivers)
+        g_array_unref(transceivers);
+}
+
+void narrow_new_transceivers(GstElement *webrtc, VideoCodecPref pref) {
+    // webrtcbin 1.22 makes the transceiver for an offered m-line that none of ours matches
+    // while it writes the answer, and emits on-new-transceiver before it reads the
+    // transceiver's codec preferences: set there, they decide the answer.
+    g_signal_connect(webrtc, "on-new-transceiver",
+                     G_CALLBACK(+[](GstElement *, GstWebRTCRTPTransceiver *t, gpointer data) {
+                         GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+                         g_object_get(t, "kind", &kind, nullptr);
+                         auto caps = acceptable_caps(kind, VideoCodecPref(GPOINTER_TO_INT(data)));
+                         Owned<gchar> text(gst_caps_to_string(caps.get()));
+                         GST_INFO_OBJECT(t, "an m-line we did not plan for: answered only with %s",
+                                         gst_caps_is_empty(caps.get()) ? "nothing (rejected)"
+                                                                       : text.get());
+                         g_object_set(t, "codec-preferences", caps.get(), nullptr);
+                     }),
+                     GINT_TO_POINTER(int(pref)));
+}
+
+void tidy_rejected_media(GstSDPMessage *answer) {
+    // Our own transport's attributes, from the first m-line we accepted.
+    constexpr const char *kTransport[] = {"fingerprint", "ice-ufrag", "ice-pwd", "setup"};
+    std::vector<std::pair<std::string, std::string>> ours;
+    for (guint i = 0; i < gst_sdp_message_medias_len(answer) && ours.empty(); ++i) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(answer, i);
+        if (gst_sdp_media_get_port(m) == 0)
+            continue;
+        for (const char *key : kTransport)
+            if (const char *v = gst_sdp_media_get_attribute_val(m, key))
+                ours.emplace_back(key, v);
+    }
+    for (guint i = 0; i < gst_sdp_message_medias_len(answer); ++i) {
+        auto *m = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(answer, i));
+        if (gst_sdp_media_get_port(m) != 0 || gst_sdp_media_get_attribute_val(m, "bundle-only"))
+            continue;
+        // Left: what identifies the m-line (mid, formats). Replaced: the offerer's transport
+        // attributes, by ours. Gone: its streams and its direction.
+        for (guint a = gst_sdp_media_attributes_len(m); a-- > 0;) {
+            const char *key = gst_sdp_media_get_attribute(m, a)->key;
+            for (const char *drop : {"fingerprint", "ice-ufrag", "ice-pwd", "setup", "candidate",
+                                     "ssrc", "ssrc-group", "msid", "sendrecv", "sendonly",
+                                     "recvonly"})
+                if (g_strcmp0(key, drop) == 0) {
+                    gst_sdp_media_remove_attribute(m, a);
+                    break;
+                }
+        }
+        for (const auto &[key, value] : ours)
+            gst_sdp_media_add_attribute(m, key.c_str(), value.c_str());
+        gst_sdp_media_add_attribute(m, "inactive", ""); // NULL crashes gstsdp later
+    }
+}
+
+std::string sdp_for_wire(const GstSDPMessage *sdp) {
+    GstSDPMessage *raw = nullptr;
+    gst_sdp_message_copy(sdp, &raw);
+    Owned<GstSDPMessage> copy(raw);
+    for (guint i = 0; i < gst_sdp_message_medias_len(copy.get()); ++i) {
+        auto *m = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(copy.get(), i));
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            if (g_strcmp0(attr->key, "bundle-only") != 0)
+                continue;
+            gst_sdp_media_remove_attribute(m, a);
+            if (gst_sdp_media_get_port(m) == 0)
+                gst_sdp_media_set_port_info(m, kDiscardPort, 0);
+            break;
+        }
+    }
+    Owned<gchar> text(gst_sdp_message_as_text(copy.get()));
+    return text.get();
+}
+
+} // namespace duet::pipelines

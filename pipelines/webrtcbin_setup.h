@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Settings a call leg applies to its webrtcbin and to what webrtcbin creates inside itself.
+#pragma once
+
+#include "pipelines/codec_choice.h"
+
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+
+#include <optional>
+#include <string>
+
+namespace duet::pipelines {
+
+// Turns off libnice's UPnP port mapping (slow, chatty, useless with STUN/TURN).
+void disable_upnp(GstElement *webrtc);
+
+// NACK (with RTX) on the video transceivers: only video asks for and offers
+// retransmissions.
+void enable_video_nack(GstElement *webrtc);
+
+// Jitter buffers start pushing after two packets, RTCP feedback may go out every 100 ms,
+// and a jitter buffer asks for retransmissions only if its stream's payload type is
+// `nack_pt` (the video, when NACK was negotiated for it): never for audio.
+void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt);
+
+// Gives the transceivers that have no codec preferences yet (the one a sink pad request
+// just made) exactly `caps`: the offer or answer then names our codec, payload type and
+// format parameters and nothing else, whatever the encoder's caps say before it runs.
+void pin_codec_preferences(GstElement *webrtc, const GstCaps *caps);
+
+// Every transceiver webrtcbin makes by itself (for an offered m-line that matches none of
+// ours) gets codec preferences of what we can take for its kind, so the answer accepts it
+// only with a codec we decode and --video-codec allows, and otherwise rejects it (port 0)
+// instead of accepting media it would throw away or a codec the user ruled out.
+void narrow_new_transceivers(GstElement *webrtc, VideoCodecPref pref);
+
+// webrtcbin 1.22 writes a rejected m-line (port 0) of an answer as a copy of the offer's,
+// the offerer's DTLS fingerprint and ICE credentials included, and then refuses its own
+// answer ("Fingerprint in media 1 differs"). Strips those and marks the m-line inactive.
+void tidy_rejected_media(GstSDPMessage *answer);
+
+// Our SDP as it goes on the wire: m-lines that webrtcbin marks `a=bundle-only` on port 0
+// get a real port (9, "discard", as browsers write) and lose the attribute. Browsers do
+// not need bundle-only, and stacks that do not know it reject such m-lines.
+std::string sdp_for_wire(const GstSDPMessage *sdp);
+
+} // namespace duet::pipelines
