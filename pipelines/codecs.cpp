@@ -5,6 +5,7 @@
 #include "common/gst_ref.h"
 #include "common/ref.h"
 #include "pipelines/debug.h"
+#include "pipelines/packages.h"
 
 #include <algorithm>
 #include <atomic>
@@ -15,13 +16,7 @@
 namespace duet::pipelines {
 namespace {
 
-constexpr const char *kCore = "libgstreamer1.0-0";
-constexpr const char *kBase = "gstreamer1.0-plugins-base";
-constexpr const char *kGood = "gstreamer1.0-plugins-good";
-constexpr const char *kBad = "gstreamer1.0-plugins-bad";
-constexpr const char *kUgly = "gstreamer1.0-plugins-ugly";
-constexpr const char *kLibav = "gstreamer1.0-libav";
-constexpr const char *kVaapi = "gstreamer1.0-vaapi";
+using namespace packages;
 
 // ---- VP8 (libvpx) ----
 

@@ -3,6 +3,7 @@
 #include "pipelines/devices.h"
 
 #include "pipelines/debug.h"
+#include "pipelines/packages.h"
 #include "pipelines/x11_screen.h"
 
 #include <glib/gstdio.h>
@@ -15,7 +16,6 @@ namespace duet::pipelines {
 namespace {
 
 constexpr const char *kLibcameraElement = "libcamerasrc";
-constexpr const char *kLibcameraPackage = "gstreamer1.0-libcamera";
 
 bool element_exists(const char *name) {
     auto f = Ref<GstElementFactory>::adopt(gst_element_factory_find(name));
@@ -169,7 +169,7 @@ Result<FoundCamera> probe_camera(const std::string &device, unsigned timeout_ms)
 
 Result<FoundCamera> probe_libcamera(const std::string &name, unsigned timeout_ms) {
     if (!element_exists(kLibcameraElement))
-        return fail(std::string(kLibcameraElement) + " is not installed (" + kLibcameraPackage +
+        return fail(std::string(kLibcameraElement) + " is not installed (" + packages::kLibcameraPackage +
                     ")");
     // libcamerasrc has no num-buffers: fakesink ends the probe after the first frame.
     auto caps = run_probe(std::string(kLibcameraElement) +
@@ -193,7 +193,7 @@ Result<CameraChoice> choose_camera(VideoSource requested, const std::string &dev
                                    const CameraProbes &probes) {
     CameraChoice choice;
     const std::string no_plugin =
-        std::string(kLibcameraElement) + " is not installed (" + kLibcameraPackage + ")";
+        std::string(kLibcameraElement) + " is not installed (" + packages::kLibcameraPackage + ")";
     std::string why;
     switch (requested) {
     case VideoSource::Test:

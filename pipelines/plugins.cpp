@@ -3,6 +3,7 @@
 #include "pipelines/plugins.h"
 
 #include "common/ref.h"
+#include "pipelines/packages.h"
 
 #include <gst/gst.h>
 
@@ -11,12 +12,7 @@
 namespace duet::pipelines {
 namespace {
 
-constexpr const char *kCore = "libgstreamer1.0-0";
-constexpr const char *kBase = "gstreamer1.0-plugins-base";
-constexpr const char *kGood = "gstreamer1.0-plugins-good";
-constexpr const char *kBad = "gstreamer1.0-plugins-bad";
-constexpr const char *kNice = "gstreamer1.0-nice";
-constexpr const char *kX = "gstreamer1.0-x";
+using namespace packages;
 
 const RequiredElement kCall[] = {
     {"webrtcbin", kBad},      {"nicesrc", kNice},    {"nicesink", kNice},
@@ -30,7 +26,7 @@ const RequiredElement kTestVideo[] = {
     {"videotestsrc", kBase}, {"textoverlay", kX}, {"timeoverlay", kX}};
 const RequiredElement kTestAudio[] = {{"audiotestsrc", kBase}};
 const RequiredElement kCamera[] = {{"v4l2src", kGood}, {"decodebin", kBase}, {"videorate", kBase}};
-const RequiredElement kLibcamera[] = {{"libcamerasrc", "gstreamer1.0-libcamera"},
+const RequiredElement kLibcamera[] = {{"libcamerasrc", kLibcameraPackage},
                                       {"videorate", kBase}};
 const RequiredElement kMic[] = {{"autoaudiosrc", kGood}};
 const RequiredElement kWindow[] = {{"autovideosink", kGood}, {"autoaudiosink", kGood}};

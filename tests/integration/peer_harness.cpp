@@ -243,4 +243,35 @@ void PeerProcess::print_log_tail(std::size_t lines) const {
         g_printerr("%s\n", all[i].c_str());
 }
 
+void end_recorded_call(Pair &p, unsigned prompt_ms) {
+    std::size_t mark = p.a->mark();
+    p.b->send_signal(SIGTERM);
+    g_assert_true(p.b->wait_exit());
+    g_assert_false(p.a->wait_event("peer-left", {}, prompt_ms, mark).empty());
+    p.a->send_signal(SIGINT);
+    g_assert_true(p.a->wait_exit());
+    g_assert_cmpint(p.a->exit_status(), ==, 0);
+}
+
+std::string discover_media_file(const std::string &file) {
+    gchar *discoverer = g_find_program_in_path("gst-discoverer-1.0");
+    if (!discoverer) {
+        g_test_skip("gst-discoverer-1.0 missing (apt-get install gstreamer1.0-plugins-base-apps)");
+        return {};
+    }
+    const char *argv[] = {discoverer, file.c_str(), nullptr};
+    GError *err = nullptr;
+    GSubprocess *d = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    g_assert_no_error(err);
+    gchar *out = nullptr;
+    g_assert_true(g_subprocess_communicate_utf8(d, nullptr, nullptr, &out, nullptr, &err));
+    g_assert_no_error(err);
+    std::string text = out ? out : "";
+    g_test_message("%s", text.c_str());
+    g_free(out);
+    g_object_unref(d);
+    g_free(discoverer);
+    return text;
+}
+
 } // namespace duet::testing

@@ -91,6 +91,14 @@ Pair connected_pair(const std::string &ws_url, const std::string &room,
 // $DUET_PEER_ASAN_OPTIONS when set (sanitizer builds need a slower unwinder for them).
 void assert_media_call_completes(const ServerProcess &server);
 
+// Ends a recorded call: `b` leaves (SIGTERM), `a` is told and then stopped with SIGINT,
+// which finishes its file; `a` must exit 0 within the bounds.
+void end_recorded_call(Pair &p, unsigned prompt_ms);
+
+// What gst-discoverer-1.0 says of a media file (its container, streams and codecs), or ""
+// after marking the test skipped when the tool is not installed.
+std::string discover_media_file(const std::string &file);
+
 // Path of the built duet-peer (DUET_PEER, else build/src/duet-peer).
 const char *peer_path();
 // A scratch directory for this test binary's files (logs, recordings), under
