@@ -73,32 +73,6 @@ std::string element_with(const PackagedElement &e, const char *options) {
 
 } // namespace
 
-const char *video_source_name(VideoSource v) {
-    switch (v) {
-    case VideoSource::Auto:
-        return "auto";
-    case VideoSource::Camera:
-        return "camera";
-    case VideoSource::Libcamera:
-        return "libcamera";
-    case VideoSource::Test:
-        return "test";
-    }
-    return "auto";
-}
-
-const char *audio_source_name(AudioSource a) {
-    switch (a) {
-    case AudioSource::Auto:
-        return "auto";
-    case AudioSource::Mic:
-        return "mic";
-    case AudioSource::Test:
-        return "test";
-    }
-    return "auto";
-}
-
 const char *sink_mode_name(SinkMode s) {
     switch (s) {
     case SinkMode::Auto:

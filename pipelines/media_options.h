@@ -18,11 +18,9 @@ enum class MediaKind { Video, Audio };
 // encoded one first); when we offer, a hardware-encoded codec if there is one, else VP8.
 enum class VideoCodecPref { Auto, VP8, H264 };
 
-const char *video_source_name(VideoSource v);
 const char *camera_stack_name(CameraStack s); // "v4l2" | "libcamera"
 // The camera element's property that names the device (kCameraName in launch.h).
 const char *camera_device_property(CameraStack s); // "device" | "camera-name"
-const char *audio_source_name(AudioSource a);
 const char *sink_mode_name(SinkMode s);
 const char *media_kind_name(MediaKind k); // "video" | "audio", as in events
 const char *video_codec_pref_name(VideoCodecPref p); // "auto" | "vp8" | "h264"
