@@ -64,6 +64,8 @@ constexpr int kProbeFrames = 5;
 // How long an encoder may take for those frames. A software encoder needs milliseconds;
 // a hardware one that has not answered by then is not one to hold a call on.
 constexpr GstClockTime kProbeTimeout = 5 * GST_SECOND;
+// How often the probe looks at its frame count between bus messages.
+constexpr GstClockTime kProbePoll = 10 * GST_MSECOND;
 
 std::string num(long v) {
     return std::to_string(v);
@@ -216,8 +218,9 @@ bool element_installed(const char *name) {
 std::string try_encoder(const CodecSpec &c, const EncoderSpec &e, const MediaOptions &o) {
     if (!element_installed(e.element.element))
         return std::string("not installed (") + e.element.package + ")";
-    std::string desc = "videotestsrc num-buffers=" + num(kProbeFrames) +
-                       " ! video/x-raw,format=I420,width=" + num(o.width) +
+    // No EOS at the end: OpenH264 prints an "Error" while it drains, which would alarm
+    // whoever reads the log. The probe stops the pipeline once enough frames came out.
+    std::string desc = "videotestsrc ! video/x-raw,format=I420,width=" + num(o.width) +
                        ",height=" + num(o.height) + ",framerate=" + num(o.fps) + "/1 ! " +
                        e.launch(o) + " ! " + c.encoded_caps + " ! fakesink name=out";
     GErr err;
@@ -239,12 +242,15 @@ std::string try_encoder(const CodecSpec &c, const EncoderSpec &e, const MediaOpt
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
         why = "did not start";
     auto bus = Ref<GstBus>::adopt(gst_element_get_bus(pipeline.get()));
-    if (why.empty()) {
-        auto msg = Ref<GstMessage>::adopt(gst_bus_timed_pop_filtered(
-            bus.get(), kProbeTimeout, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
-        if (!msg) {
+    gint64 deadline = g_get_monotonic_time() + gint64(kProbeTimeout / GST_USECOND);
+    while (why.empty() && frames.load() < kProbeFrames) {
+        if (g_get_monotonic_time() >= deadline) {
             why = "no frames within " + num(long(kProbeTimeout / GST_SECOND)) + " s";
-        } else if (GST_MESSAGE_TYPE(msg.get()) == GST_MESSAGE_ERROR) {
+            break;
+        }
+        auto msg = Ref<GstMessage>::adopt(
+            gst_bus_timed_pop_filtered(bus.get(), kProbePoll, GST_MESSAGE_ERROR));
+        if (msg) {
             GErr e;
             gst_message_parse_error(msg.get(), e.out(), nullptr);
             why = std::string("failed: ") + e.message();
