@@ -31,15 +31,6 @@ void warm_up_webrtc() {
              (g_get_monotonic_time() - start) / 1000);
     for (const char *name : kCallElements)
         auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
-    // And each codec's payloader, depayloader, parser and decoder (the encoders were loaded
-    // by the startup probe).
-    for (const auto &c : all_codecs()) {
-        const PackagedElement *decoder = installed_decoder(c);
-        for (const char *name : {c.payloader.element, c.depayloader.element, c.parser.element,
-                                 decoder ? decoder->element : nullptr})
-            if (name)
-                auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
-    }
 }
 
 // A muxer that holds every video codec this peer may negotiate: WebM when that is VP8

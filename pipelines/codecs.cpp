@@ -372,8 +372,22 @@ const EncoderSpec *first_working_encoder(const CodecSpec &c, const MediaOptions 
     return nullptr;
 }
 
+// Loads the plugins of `c`'s payloader, depayloader, parser and decoder now, on the
+// calling thread, so the first call in that codec does not wait for them. Not in the
+// DTLS warm-up thread: loading a plugin (libav's above all) while another thread builds
+// elements tripped a GLib hash table "modified during iteration" check in the sanitizer
+// build, where two PeerApps share a process.
+static void preload(const CodecSpec &c) {
+    const PackagedElement *decoder = installed_decoder(c);
+    for (const char *name : {c.payloader.element, c.depayloader.element, c.parser.element,
+                             decoder ? decoder->element : nullptr})
+        if (name)
+            auto made = Ref<GstElement>::adopt(gst_element_factory_make(name, nullptr));
+}
+
 EncoderChoices probe_encoders(const std::vector<Codec> &wanted, const MediaOptions &opts) {
     EncoderChoices out;
+    preload(codec_spec(Codec::Opus));
     for (const CodecSpec *c : video_codecs()) {
         if (std::find(wanted.begin(), wanted.end(), c->id) == wanted.end())
             continue;
@@ -384,8 +398,10 @@ EncoderChoices probe_encoders(const std::vector<Codec> &wanted, const MediaOptio
         }
         std::string refused;
         const EncoderSpec *e = first_working_encoder(*c, opts, &refused);
-        if (e)
+        if (e) {
             out.video.push_back(ChosenEncoder{c, e});
+            preload(*c);
+        }
         if (e)
             g_message("%s: encoding with %s (%s)%s%s", c->encoding_name, e->element.element,
                       e->hardware ? "hardware" : "software",
