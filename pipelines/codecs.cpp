@@ -280,10 +280,6 @@ std::string video_encoder_names() {
     return out;
 }
 
-const char *codec_name(Codec c) {
-    return codec_spec(c).encoding_name;
-}
-
 const std::vector<CodecSpec> &all_codecs() {
     static const std::vector<CodecSpec> table = make_table();
     return table;

@@ -14,7 +14,6 @@
 namespace duet::pipelines {
 
 enum class Codec { VP8, H264, Opus };
-const char *codec_name(Codec c); // "VP8" | "H264" | "OPUS", as in SDP rtpmap lines
 
 // One GStreamer element and the Debian 12 package that ships it.
 struct PackagedElement {

@@ -130,13 +130,16 @@ Result<SdpSummary> parse_sdp(const std::string &text) {
     if (gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(text.data()),
                                      guint(text.size()), msg.get()) != GST_SDP_OK)
         return fail("not SDP");
-    guint n = gst_sdp_message_medias_len(msg.get());
-    if (n == 0)
+    if (gst_sdp_message_medias_len(msg.get()) == 0)
         return fail("SDP without media");
+    return summarize_sdp(msg.get());
+}
+
+SdpSummary summarize_sdp(const GstSDPMessage *sdp) {
     SdpSummary out;
-    out.author = author_of(msg.get());
-    for (guint i = 0; i < n; ++i)
-        out.media.push_back(read_media(gst_sdp_message_get_media(msg.get(), i)));
+    out.author = author_of(sdp);
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i)
+        out.media.push_back(read_media(gst_sdp_message_get_media(sdp, i)));
     return out;
 }
 

@@ -5,6 +5,8 @@
 
 #include "common/result.h"
 
+#include <gst/sdp/sdp.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +48,8 @@ struct SdpSummary {
 
 // Fails with a reason on text that is not SDP or has no m-line.
 Result<SdpSummary> parse_sdp(const std::string &text);
+// The same, of a description already parsed (e.g. the one handed to webrtcbin).
+SdpSummary summarize_sdp(const GstSDPMessage *sdp);
 
 // The `a=mid` of each m-line, in m-line order ("" where an m-line has none).
 std::vector<std::string> media_mids(const SdpSummary &sdp);

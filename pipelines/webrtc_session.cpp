@@ -418,8 +418,7 @@ void WebrtcSession::set_local_from_reply(GstPromise *p, const char *field) {
     // webrtcbin keeps its own text; the remote side gets it without bundle-only m-lines.
     std::string sdp = sdp_for_wire(desc->sdp);
     GST_DEBUG("peer %s: local %s:\n%s", config_.peer_id.c_str(), field, sdp.c_str());
-    auto parsed = parse_sdp(sdp);
-    local_mids_ = parsed ? media_mids(parsed.value()) : std::vector<std::string>{};
+    local_mids_ = media_mids(summarize_sdp(desc->sdp)); // the wire text keeps every mid
     step(Negotiation::SettingLocal);
     emit_with_promise("set-local-description", desc.get(), &WebrtcSession::on_local_set);
     // The SDP goes out once webrtcbin accepted it (on_local_set); keep it until then.
@@ -457,10 +456,9 @@ void WebrtcSession::apply_remote_description(const std::string &type, const std:
         fail("the remote " + type + " is not usable SDP");
         return;
     }
-    if (auto summary = parse_sdp(sdp)) {
-        remote_author_ = summary.value().author;
-        video_rejected_ = !is_offer && config_.plan.video && !summary.value().first("video");
-    }
+    SdpSummary summary = summarize_sdp(raw);
+    remote_author_ = summary.author;
+    video_rejected_ = !is_offer && config_.plan.video && !summary.first("video");
     // The description takes the message over.
     Owned<GstWebRTCSessionDescription> desc(gst_webrtc_session_description_new(
         is_offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, raw));

@@ -102,8 +102,6 @@ class WebrtcSession {
     const std::string &peer_id() const { return config_.peer_id; }
     bool offerer() const { return config_.offerer; }
     PeerState state() const { return state_; }
-    bool remote_description_set() const;
-    Negotiation negotiation() const { return step_; }
     // The video codec and encoder this leg sends with ("" when it sends no video).
     std::string video_codec() const;
     std::string video_encoder() const;
@@ -128,6 +126,7 @@ class WebrtcSession {
     void connect_signals();
     void step(Negotiation next);
     void stop_sending_video();
+    bool remote_description_set() const;
     bool local_description_sent() const;
 
     void create_offer();
