@@ -7,6 +7,8 @@
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
 
+#include <atomic>
+
 
 #define GST_CAT_DEFAULT duet_debug
 
@@ -69,8 +71,16 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
                      const EncoderChoices &encoders, Listener *listener) {
     std::unique_ptr<CallPipeline> p(new CallPipeline());
     p->listener_ = listener;
+    ResolvedMedia m = media;
+    if (m.audio_processing && m.speaker) {
+        // webrtcdsp finds its probe by name, among every probe of the process.
+        static std::atomic<unsigned> probes{0};
+        m.echo_probe = "duet_echo_probe_" + std::to_string(probes++);
+    }
     std::string desc =
-        video_send_description(opts, media) + "  " + audio_send_description(opts, media);
+        video_send_description(opts, m) + "  " + audio_send_description(opts, m);
+    if (m.speaker)
+        desc += "  " + speaker_description(m);
     GST_INFO("send pipeline: %s", desc.c_str());
     GErr err;
     // Two chains make gst_parse_launch return a pipeline with the tees as direct children,
@@ -84,6 +94,34 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
     GstBin *send = GST_BIN(p->pipeline_.get());
     p->video_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kVideoTeeName));
     p->audio_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kAudioTeeName));
+    if (m.speaker)
+        p->speaker_mix_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kSpeakerMixName));
+    if (!m.echo_probe.empty()) {
+        LifelineHandle life = p->lifeline_.handle();
+        CallPipeline *self = p.get();
+        auto aligner = EchoAligner::attach(
+            send, m.echo_probe, kDspName, opts.echo_delay_ms, [life, self](int ms, bool moved) {
+                life.post([self, ms, moved] { self->listener_->on_echo_delay(ms, moved); });
+            });
+        if (!aligner)
+            return aligner.error();
+        p->aligner_ = std::move(aligner).value();
+    }
+    if (m.room_sim) {
+        auto spec = room::parse_room_spec(opts.room_spec);
+        if (!spec)
+            return fail("--simulate-room: " + spec.message());
+        auto sim = RoomSim::create(spec.value());
+        if (!sim)
+            return sim.error();
+        p->room_ = std::move(sim).value();
+        CallPipeline *self = p.get();
+        if (auto hooked = p->room_->attach(send, [self](const room::EchoFigures &f) {
+                self->listener_->on_echo_figures(f);
+            });
+            !hooked)
+            return hooked.error();
+    }
     if (media.camera && !media.video_device.empty()) {
         auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
         g_object_set(cam.get(), camera_device_property(media.camera_stack),
@@ -121,6 +159,8 @@ CallPipeline::~CallPipeline() {
     recorder_.reset();
     if (pipeline_)
         gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+    room_.reset(); // their probes ran on streaming threads, which have stopped now
+    aligner_.reset();
 }
 
 Result<void> CallPipeline::start() {
@@ -138,6 +178,24 @@ Result<void> CallPipeline::start() {
         return fail(error);
     }
     return {};
+}
+
+Ref<GstPad> CallPipeline::play(GstPad *src) {
+    if (!speaker_mix_)
+        return {};
+    auto pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(speaker_mix_.get(), "sink_%u"));
+    if (!pad || GST_PAD_LINK_FAILED(gst_pad_link(src, pad.get()))) {
+        g_warning("cannot mix a call's audio into the speaker");
+        if (pad)
+            gst_element_release_request_pad(speaker_mix_.get(), pad.get());
+        return {};
+    }
+    return pad;
+}
+
+void CallPipeline::unplay(const Ref<GstPad> &mixer_pad) {
+    if (speaker_mix_ && mixer_pad)
+        gst_element_release_request_pad(speaker_mix_.get(), mixer_pad.get());
 }
 
 bool CallPipeline::contains(GstObject *obj) const {

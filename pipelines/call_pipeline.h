@@ -7,7 +7,9 @@
 #include "common/result.h"
 #include "pipelines/codecs.h"
 #include "pipelines/media_options.h"
+#include "pipelines/echo_align.h"
 #include "pipelines/recorder.h"
+#include "pipelines/room_sim.h"
 #include "pipelines/webrtc_session.h"
 
 #include <gst/gst.h>
@@ -32,6 +34,11 @@ class CallPipeline {
         // set up from now on waits for nothing but the network. Runs once, on the main
         // context that created the pipeline.
         virtual void on_pipeline_warm() {}
+        // The echo canceller measured the speaker-to-microphone delay (echo_align.h); `moved`:
+        // its reference now follows it (not with --echo-delay-ms).
+        virtual void on_echo_delay(int, bool) {}
+        // --simulate-room with talk-after-ms: the echo figures, once.
+        virtual void on_echo_figures(const room::EchoFigures &) {}
     };
 
     // `encoders`: what the startup probe found (codecs.h); the recorder's muxer must hold
@@ -48,6 +55,12 @@ class CallPipeline {
     GstBin *bin() const { return GST_BIN(pipeline_.get()); }
     WebrtcSession::Sources sources() const { return {video_tee_.get(), audio_tee_.get()}; }
     Recorder *recorder() const { return recorder_.get(); }
+    // With media.speaker: mixes a call's decoded audio (a session's play pad) into the
+    // speaker. Returns the mixer's pad, to give back with unplay() once that session is gone.
+    Ref<GstPad> play(GstPad *src);
+    void unplay(const Ref<GstPad> &mixer_pad);
+    // The echo delay found beyond timestamps, in ms; -1 without echo cancellation.
+    int echo_delay_ms() const { return aligner_ ? aligner_->delay_ms() : -1; }
     // Whether on_pipeline_warm has run.
     bool warm() const { return warm_; }
     // True if `obj` is (still) inside the pipeline. Bus messages can outlive the element
@@ -67,6 +80,9 @@ class CallPipeline {
     Ref<GstElement> audio_tee_;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
+    Ref<GstElement> speaker_mix_; // null without a speaker
+    std::unique_ptr<RoomSim> room_;
+    std::unique_ptr<EchoAligner> aligner_;
     // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined
     // in the destructor, so it never outlives GStreamer.
     std::thread warm_up_;

@@ -2,6 +2,7 @@
 // Device probing with bounded waits, and the fallback decisions for `auto` sources.
 #include "pipelines/devices.h"
 
+#include "pipelines/codecs.h"
 #include "pipelines/debug.h"
 #include "pipelines/packages.h"
 #include "pipelines/x11_screen.h"
@@ -261,13 +262,45 @@ Result<void> resolve_video(const MediaOptions &o, ResolvedMedia &out) {
     return {};
 }
 
+// One playback chain for all remote audio when something hears it (a window sink's speaker,
+// or the simulated room); webrtcdsp on the microphone when asked, or by default when a
+// microphone and that speaker are both in use (the case where the far end hears itself).
+Result<void> resolve_audio_processing(const MediaOptions &o, ResolvedMedia &out) {
+    out.speaker = out.sink == SinkMode::Window || out.room_sim;
+    bool talking_room = (out.mic || out.room_sim) && out.speaker;
+    bool want = o.audio_processing == AudioProcessing::On ||
+                (o.audio_processing == AudioProcessing::Auto && talking_room);
+    if (!want) {
+        g_info("audio processing: off");
+        return {};
+    }
+    const PackagedElement dsp{"webrtcdsp", packages::kBad};
+    if (!element_exists(dsp.element)) {
+        if (o.audio_processing == AudioProcessing::On)
+            return fail(std::string("--audio-processing on needs ") + dsp.element + " (" +
+                        dsp.package + ")");
+        g_message("audio processing: %s is not installed (%s); sending the microphone as is",
+                  dsp.element, dsp.package);
+        return {};
+    }
+    out.audio_processing = true;
+    g_info("audio processing: on (%s)", out.speaker ? "echo cancellation, noise suppression, "
+                                                       "gain control"
+                                                     : "no speaker: noise suppression and gain "
+                                                       "control only");
+    return {};
+}
+
 } // namespace
 
 Result<ResolvedMedia> resolve_media(const MediaOptions &o) {
     ResolvedMedia out;
     if (auto video = resolve_video(o, out); !video)
         return video.error();
-    if (o.audio_source != AudioSource::Test) {
+    if (!o.room_spec.empty()) {
+        out.room_sim = true; // the simulated room is the microphone and the speaker
+        g_message("audio: a simulated room (--simulate-room) instead of microphone and speaker");
+    } else if (o.audio_source != AudioSource::Test) {
         auto mic = probe_mic();
         if (mic) {
             out.mic = true;
@@ -294,6 +327,8 @@ Result<ResolvedMedia> resolve_media(const MediaOptions &o) {
         }
     }
     g_info("sink: %s%s", sink_mode_name(out.sink), out.wayland ? " (wayland, fullscreen)" : "");
+    if (auto ap = resolve_audio_processing(o, out); !ap)
+        return ap.error();
     return out;
 }
 

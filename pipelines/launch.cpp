@@ -48,10 +48,45 @@ std::string video_sink(const ResolvedMedia &m) {
     return out + " ! autovideosink sync=true";
 }
 
+// The audio one remote stream ends in: the shared speaker's mixer (through kPlayOutName),
+// or nothing heard at all.
 std::string audio_sink(const ResolvedMedia &m) {
-    if (m.sink != SinkMode::Window)
+    if (!m.speaker)
         return "fakesink sync=false async=false";
-    return "audioconvert ! audioresample ! autoaudiosink sync=true";
+    return std::string("audioconvert ! audioresample name=") + kPlayOutName;
+}
+
+// What the echo canceller and the speaker take: 48 kHz mono, 16 bit.
+constexpr const char *kRoomAudioCaps =
+    "audio/x-raw,format=S16LE,layout=interleaved,rate=48000,channels=1";
+
+std::string microphone(const ResolvedMedia &m) {
+    if (m.room_sim)
+        // Silence at the pace of a real microphone; the room (room_sim.cpp) writes the talker
+        // and the echo into each buffer.
+        return std::string("audiotestsrc name=") + kRoomMicName +
+               " is-live=true wave=silence samplesperbuffer=480 ! " + kRoomAudioCaps;
+    if (m.mic)
+        return "autoaudiosrc";
+    return "audiotestsrc is-live=true wave=ticks volume=0.4 samplesperbuffer=" +
+           num(kAudioSamplesPer20Ms);
+}
+
+// webrtcdsp works on 10 ms frames of 48 kHz mono here; its probe sits on the speaker.
+// Delay-agnostic: without it, webrtcdsp 1.22 lines the speaker up by timestamps and asks
+// for speaker audio further ahead than the mixer has it, and cancelled nothing here. It
+// finds up to ~40 ms of delay by itself; echo_align.h moves its reference by the rest.
+std::string audio_processing(const ResolvedMedia &m) {
+    if (!m.audio_processing)
+        return "";
+    std::string dsp = std::string("webrtcdsp name=") + kDspName +
+                      " high-pass-filter=true noise-suppression=true gain-control=true "
+                      "delay-agnostic=true";
+    if (m.echo_probe.empty())
+        dsp += " echo-cancel=false";
+    else
+        dsp += " echo-cancel=true probe=" + m.echo_probe;
+    return dsp + " ! audioconvert ! ";
 }
 
 // After the depayloader (and parser): with `record`, a tee whose second branch is left
@@ -61,7 +96,7 @@ std::string record_tap(bool record) {
 }
 
 std::string record_out(bool record) {
-    return record ? "  record_tee. ! queue" : "";
+    return record ? std::string("  record_tee. ! queue name=") + kRecordOutName : "";
 }
 
 std::string element_with(const PackagedElement &e, const char *options) {
@@ -124,16 +159,33 @@ std::string video_send_description(const MediaOptions &o, const ResolvedMedia &m
 }
 
 std::string audio_send_description(const MediaOptions &o, const ResolvedMedia &m) {
-    std::string src = m.mic ? "autoaudiosrc"
-                            : "audiotestsrc is-live=true wave=ticks volume=0.4 samplesperbuffer=" +
-                                  num(kAudioSamplesPer20Ms);
     const CodecSpec &opus = codec_spec(Codec::Opus);
     // Opus is the one audio codec, so it is encoded once and shared by every leg.
-    return src +
-           " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! queue "
-           "leaky=downstream ! " +
-           opus.encoders.front().launch(o) + " ! tee name=" + kAudioTeeName +
-           " allow-not-linked=true";
+    std::string out = microphone(m) + " ! audioconvert ! audioresample ! " +
+                      (m.audio_processing ? kRoomAudioCaps : "audio/x-raw,rate=48000,channels=1") +
+                      " ! " + audio_processing(m) + "queue leaky=downstream ! " +
+                      opus.encoders.front().launch(o) + " ! tee name=" + kAudioTeeName +
+                      " allow-not-linked=true";
+    if (m.room_sim)
+        // The room measures what is sent: the encoded audio, decoded again.
+        out += std::string("  ") + kAudioTeeName + ". ! queue ! " +
+               opus.decoders.front().element + " ! audioconvert ! audioresample ! " +
+               kRoomAudioCaps + " ! fakesink name=" + kRoomSentName + " sync=false async=false";
+    return out;
+}
+
+std::string speaker_description(const ResolvedMedia &m) {
+    // A silent input keeps the mixer (and the echo probe) running between calls, so the
+    // canceller always has the speaker's signal and calls can come and go.
+    std::string out = "audiotestsrc is-live=true wave=silence samplesperbuffer=480 ! audiomixer name=" +
+                      std::string(kSpeakerMixName) +
+                      " ! audioconvert ! audioresample ! capsfilter name=" + kSpeakerCapsName +
+                      " caps=\"" + kRoomAudioCaps + "\" ! ";
+    if (!m.echo_probe.empty())
+        out += "webrtcechoprobe name=" + m.echo_probe + " ! ";
+    if (m.room_sim)
+        return out + "fakesink name=" + kRoomSpeakerName + " sync=true async=false";
+    return out + "audioconvert ! audioresample ! autoaudiosink sync=true";
 }
 
 std::string video_payload_description(const VideoPlan &v, const MediaOptions &o) {
@@ -153,7 +205,8 @@ std::string audio_payload_description(const AudioPlan &a) {
 
 std::string receive_description(const CodecSpec &c, const PackagedElement &decoder,
                                 const ResolvedMedia &m, bool record) {
-    std::string out = "queue ! " + element_with(c.depayloader, c.depayloader_options) + " ! ";
+    std::string out = std::string("queue name=") + kReceiveInName + " ! " +
+                      element_with(c.depayloader, c.depayloader_options) + " ! ";
     if (c.parser.element)
         out += std::string(c.parser.element) + " ! ";
     out += record_tap(record) + element_with(decoder, c.decoder_options) + " name=" + kDecoderName +

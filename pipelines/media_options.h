@@ -17,6 +17,9 @@ enum class MediaKind { Video, Audio };
 // --video-codec: auto picks the first codec of the remote offer we can send (a hardware-
 // encoded one first); when we offer, a hardware-encoded codec if there is one, else VP8.
 enum class VideoCodecPref { Auto, VP8, H264 };
+// --audio-processing: webrtcdsp on the microphone (echo cancellation, noise suppression,
+// gain control). Auto: on when a microphone and a speaker are both in use.
+enum class AudioProcessing { Auto, On, Off };
 
 const char *camera_stack_name(CameraStack s); // "v4l2" | "libcamera"
 // The camera element's property that names the device (kCameraName in launch.h).
@@ -53,6 +56,13 @@ struct MediaOptions {
     int latency_ms = kDefaultLatencyMs;
     int encoder_threads = 1;
     std::string record_path; // empty: no recording
+    AudioProcessing audio_processing = AudioProcessing::Auto;
+    // How much later than the speaker's timestamps its echo reaches the microphone (an HDMI
+    // screen's or a Bluetooth speaker's own delay, ...); -1: measured during calls.
+    int echo_delay_ms = -1;
+    // --simulate-room (tests and benches): the microphone and speaker are a simulated room
+    // (echo_room.h, "talk=FILE,..."), checked by the CLI; empty: the real devices.
+    std::string room_spec;
 };
 
 // The choice made after probing devices: what the call pipeline is actually built from.
@@ -72,6 +82,14 @@ struct ResolvedMedia {
     bool wayland = false;           // window sink on Wayland (waylandsink)
     int screen_width = 0;           // >0: scale remote video to fill this screen
     int screen_height = 0;
+    // Remote audio is mixed into one playback chain (speaker_description) that the echo
+    // canceller can listen to: with a window sink (a real speaker) or a simulated room.
+    bool speaker = false;
+    bool room_sim = false;          // microphone and speaker are the simulated room
+    bool audio_processing = false;  // webrtcdsp on the microphone
+    // The webrtcechoprobe on the speaker that the canceller listens to; empty: no echo
+    // cancellation (no speaker). Unique per process: webrtcdsp finds its probe by name.
+    std::string echo_probe;
 };
 
 } // namespace duet::pipelines

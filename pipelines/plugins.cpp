@@ -29,7 +29,8 @@ const RequiredElement kCamera[] = {{"v4l2src", kGood}, {"decodebin", kBase}, {"v
 const RequiredElement kLibcamera[] = {{"libcamerasrc", kLibcameraPackage},
                                       {"videorate", kBase}};
 const RequiredElement kMic[] = {{"autoaudiosrc", kGood}};
-const RequiredElement kWindow[] = {{"autovideosink", kGood}, {"autoaudiosink", kGood}};
+const RequiredElement kWindow[] = {{"autovideosink", kGood}, {"autoaudiosink", kGood},
+                                   {"audiomixer", kBase}, {"audiotestsrc", kBase}};
 const RequiredElement kRecord[] = {{"webmmux", kGood}, {"matroskamux", kGood}, {"filesink", kCore}};
 
 RequiredElement one_of(const std::vector<PackagedElement> &list) {

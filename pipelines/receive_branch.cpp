@@ -28,6 +28,20 @@ const CodecSpec *rtp_codec(const GstCaps *caps) {
     return find_codec(kind, enc);
 }
 
+namespace {
+
+// Ghosts `pad` of the element named `element` in `bin` as `name`.
+bool ghost(GstBin *bin, const char *element, const char *pad, const char *name) {
+    auto e = Ref<GstElement>::adopt(gst_bin_get_by_name(bin, element));
+    auto target = e ? Ref<GstPad>::adopt(gst_element_get_static_pad(e.get(), pad)) : Ref<GstPad>();
+    if (!target)
+        return false;
+    GstPad *g = gst_ghost_pad_new(name, target.get());
+    return gst_element_add_pad(GST_ELEMENT(bin), g);
+}
+
+} // namespace
+
 Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMedia &media,
                                            bool record) {
     ReceiveBranch out;
@@ -41,10 +55,22 @@ Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMe
     std::string desc = out.codec ? receive_description(*out.codec, *decoder, media, record)
                                  : discard_description();
     GErr err;
-    out.bin = Ref<GstElement>::adopt(gst_parse_bin_from_description(desc.c_str(), TRUE, err.out()));
+    // A decode branch may leave two pads open (record and play), so its ghost pads are
+    // made by name; a discard branch is one sink.
+    out.bin = Ref<GstElement>::adopt(
+        gst_parse_bin_from_description(desc.c_str(), out.codec ? FALSE : TRUE, err.out()));
     if (!out.bin)
         return fail(std::string("cannot build receive branch: ") + err.message());
     if (out.codec) {
+        GstBin *bin = GST_BIN(out.bin.get());
+        if (!ghost(bin, kReceiveInName, "sink", "sink") ||
+            (record && !ghost(bin, kRecordOutName, "src", "src")))
+            return fail("cannot build receive branch: a ghost pad failed");
+        if (media.speaker && out.codec->kind == MediaKind::Audio) {
+            if (!ghost(bin, kPlayOutName, "src", "play"))
+                return fail("cannot build receive branch: a ghost pad failed");
+            out.plays = true;
+        }
         // The bin keeps its children alive; the borrowed pointer is valid as long as it.
         auto dec = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(out.bin.get()), kDecoderName));
         out.decoder = dec.get();

@@ -21,9 +21,10 @@ namespace duet::pipelines {
 const CodecSpec *rtp_codec(const GstCaps *caps);
 
 struct ReceiveBranch {
-    Ref<GstElement> bin;           // ghost "sink" (+ "src" when recording)
+    Ref<GstElement> bin;           // ghost "sink" (+ "src" when recording, + "play")
     const CodecSpec *codec = nullptr; // null: a discard branch for an unknown stream
     GstElement *decoder = nullptr; // borrowed from `bin`, null for discard branches
+    bool plays = false; // decoded audio leaves on ghost "play" for the speaker's mixer
 };
 
 // `record`: also expose the depayloaded stream on ghost pad "src".

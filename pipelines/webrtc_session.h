@@ -74,6 +74,8 @@ class SessionListener {
     virtual bool wants_recording(WebrtcSession &, MediaKind) { return false; }
     // The depayloaded stream's pad, when wants_recording said yes.
     virtual void on_record_pad(WebrtcSession &, MediaKind, GstPad *) {}
+    // Decoded remote audio for the speaker (media.speaker). The pad goes with the session.
+    virtual void on_play_pad(WebrtcSession &, GstPad *) {}
 };
 
 // Lives on the main thread. Work that webrtcbin reports from its own threads (promise
@@ -138,6 +140,7 @@ class WebrtcSession {
     void handle_new_pad(GstPad *pad, gulong block_probe);
     void watch_first_frame(const ReceiveBranch &branch);
     void expose_for_recording(const ReceiveBranch &branch);
+    void expose_for_playback(const ReceiveBranch &branch);
     void resolve_mdns(unsigned mline, const std::string &candidate);
     void on_mdns_resolved(unsigned mline, const std::string &candidate, const std::string &addr);
     void handle_state_change();

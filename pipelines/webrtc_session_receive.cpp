@@ -40,6 +40,8 @@ void WebrtcSession::handle_new_pad(GstPad *pad, gulong block_probe) {
         count_decoded(branch, counters_);
         if (record)
             expose_for_recording(branch);
+        if (branch.plays)
+            expose_for_playback(branch);
     }
     GST_INFO("peer %s: receiving %s", config_.peer_id.c_str(),
              branch.codec ? branch.codec->encoding_name : "an unknown stream");
@@ -72,6 +74,14 @@ void WebrtcSession::expose_for_recording(const ReceiveBranch &branch) {
     gst_element_add_pad(bin_.get(), ghost);
     record_pads_.push_back(ghost);
     listener_->on_record_pad(*this, k, ghost);
+}
+
+void WebrtcSession::expose_for_playback(const ReceiveBranch &branch) {
+    auto play = Ref<GstPad>::adopt(gst_element_get_static_pad(branch.bin.get(), "play"));
+    GstPad *ghost = gst_ghost_pad_new("play_audio", play.get());
+    gst_pad_set_active(ghost, TRUE);
+    gst_element_add_pad(bin_.get(), ghost);
+    listener_->on_play_pad(*this, ghost);
 }
 
 } // namespace duet::pipelines

@@ -15,6 +15,8 @@ PACKAGES=(
   libx11-dev chromium xvfb coturn openssl
   # The second browser of the e2e and peer-browser suites (driven by puppeteer-core).
   firefox-esr
+  # Speech for the echo-cancellation test and bench (tests/integration/test_peer_echo.cpp).
+  espeak-ng
   # libcamerasrc, for --video-source libcamera (Raspberry Pi camera modules)
   gstreamer1.0-libcamera
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.

@@ -5,6 +5,7 @@
 #include "common/options.h"
 #include "common/ref.h"
 #include "pipelines/codecs.h"
+#include "pipelines/echo_room.h"
 #include "signaling/protocol.h"
 
 #include <gio/gio.h>
@@ -176,6 +177,12 @@ Result<std::string> check_record(const std::string &path) {
     return path;
 }
 
+Result<std::string> check_room_spec(const std::string &spec) {
+    if (auto parsed = pipelines::room::parse_room_spec(spec); !parsed)
+        return fail("--simulate-room: " + parsed.message());
+    return spec;
+}
+
 // GTlsFileDatabase wants an absolute path (and a relative one would break on chdir).
 Result<std::string> check_ca_file(const std::string &path) {
     if (auto ok = valid_ca_file(path); !ok)
@@ -234,6 +241,23 @@ std::vector<Option> peer_table(PeerOptions &o) {
         choice("audio-source", {"auto", "mic", "test"},
                "auto (microphone, else test ticks), mic or test",
                pick(m.audio_source, {AudioSource::Auto, AudioSource::Mic, AudioSource::Test})),
+        choice("audio-processing", {"auto", "on", "off"},
+               "Echo cancellation, noise suppression and gain control on the microphone "
+               "(webrtcdsp): auto (on when a microphone and a speaker are both in use), on "
+               "or off",
+               pick(m.audio_processing,
+                    {AudioProcessing::Auto, AudioProcessing::On, AudioProcessing::Off})),
+        integer("echo-delay-ms", 0, 1000,
+                "How much later than the speaker plays it its echo reaches the microphone, "
+                "beyond what the audio devices report (an HDMI screen or Bluetooth speaker "
+                "adds 50-200 ms). Default: measured during calls; the `echo-delay` event "
+                "tells what to put here",
+                "MS", into(m.echo_delay_ms))
+            .with_unit("ms"),
+        text("simulate-room",
+             "For tests and benches: replace microphone and speaker with a simulated room, "
+             "talk=FILE[,talk-after-ms=N][,delay-ms=80][,echo-gain=0.5] (docs/KIOSK.md)",
+             "SPEC", checked(m.room_spec, check_room_spec)),
         choice("sink", {"auto", "window", "none"},
                "window (full screen), none (decode only) or auto (window if a display is set)",
                pick(m.sink, {SinkMode::Auto, SinkMode::Window, SinkMode::None})),

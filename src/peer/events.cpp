@@ -56,6 +56,24 @@ Event stats(const ReceiveStats &s) {
         .with("audio_buffers", gint64(s.audio_buffers))
         .with("audio_bps", tenth(s.audio_bps));
 }
+
+Event echo_delay(int delay_ms, bool following) {
+    return Event{"echo-delay", {}}.with("delay_ms", gint64(delay_ms)).with("following", following);
+}
+
+Event echo_report(const EchoReport &r) {
+    return Event{"echo-report", {}}
+        .with("processing", r.processing)
+        .with("delay_ms", gint64(r.delay_ms))
+        .with("erle_db", r.erle_db)
+        .with("echo_dbfs", r.echo_dbfs)
+        .with("residual_dbfs", r.residual_dbfs)
+        .with("near_kept_db", r.near_kept_db)
+        .with("double_talk_gain_db", r.double_talk_gain_db)
+        .with("alone_gain_db", r.alone_gain_db)
+        .with("echo_only_s", r.echo_only_s)
+        .with("double_talk_s", r.double_talk_s);
+}
 } // namespace events
 
 std::string format_event(const Event &e, gint64 t_ms) {

@@ -81,6 +81,19 @@ struct ReceiveStats {
     double audio_bps = 0;      // decoded buffers per second over the last interval
 };
 Event stats(const ReceiveStats &s);
+
+// --simulate-room with talk-after-ms: the echo figures of what was sent (echo_room.h).
+struct EchoReport {
+    bool processing = false; // webrtcdsp was on
+    int delay_ms = 0;
+    double erle_db = 0, echo_dbfs = 0, residual_dbfs = 0;
+    double near_kept_db = 0, double_talk_gain_db = 0, alone_gain_db = 0;
+    double echo_only_s = 0, double_talk_s = 0;
+};
+Event echo_report(const EchoReport &r);
+// The echo canceller measured the speaker-to-microphone delay; `following`: its reference
+// moved to it (no --echo-delay-ms given).
+Event echo_delay(int delay_ms, bool following);
 } // namespace events
 
 // Compact JSON, `event` first, then the fields, then `t_ms` if given (>= 0).

@@ -59,7 +59,8 @@ bool PeerApp::start() {
               !media_.camera                                             ? "test"
               : media_.camera_stack == pipelines::CameraStack::Libcamera ? "libcamera camera"
                                                                          : "camera",
-              media_.mic ? "microphone" : "test", pipelines::sink_mode_name(media_.sink));
+              media_.room_sim ? "simulated-room" : media_.mic ? "microphone" : "test",
+              pipelines::sink_mode_name(media_.sink));
     if (options_.duration_s > 0)
         duration_timer_ = lifeline_.add_timeout_seconds(
             guint(options_.duration_s),
@@ -212,6 +213,21 @@ void PeerApp::on_pipeline_warm() {
     g_info("media pipeline warm (DTLS key made, call plugins loaded)");
     lifeline_.remove(warm_wait_timer_);
     join_when_ready();
+}
+
+void PeerApp::on_echo_delay(int delay_ms, bool following) {
+    events_.emit(events::echo_delay(delay_ms, following));
+}
+
+void PeerApp::on_echo_figures(const pipelines::room::EchoFigures &f) {
+    events::EchoReport r{media_.audio_processing, f.delay_ms,         f.erle_db,
+                         f.echo_dbfs,             f.residual_dbfs,    f.near_kept_db,
+                         f.double_talk_gain_db,   f.alone_gain_db,    f.echo_only_s,
+                         f.double_talk_s};
+    g_message("simulated room: ERLE %.1f dB (echo %.1f dBFS, sent %.1f dBFS); near end in "
+              "double talk %+.1f dB against alone",
+              f.erle_db, f.echo_dbfs, f.residual_dbfs, f.near_kept_db);
+    events_.emit(events::echo_report(r));
 }
 
 void PeerApp::on_pipeline_error(GstObject *src, const std::string &message,

@@ -58,6 +58,7 @@ class PeerApp : private Signaler::Listener,
         // Answering an offer, the answer not sent yet: newer offers wait (see apply).
         bool answering = false;
         gint64 started_us = 0;
+        Ref<GstPad> speaker_pad; // the speaker mixer's pad this call's audio plays through
     };
 
     // Signaler::Listener
@@ -83,6 +84,9 @@ class PeerApp : private Signaler::Listener,
     void on_pipeline_error(GstObject *src, const std::string &message,
                            const std::string &debug) override;
     void on_pipeline_warm() override;
+    void on_echo_figures(const pipelines::room::EchoFigures &f) override;
+    void on_echo_delay(int delay_ms, bool following) override;
+    void on_play_pad(pipelines::WebrtcSession &s, GstPad *pad) override;
     // LegView
     LegStatus status(const std::string &peer) const override;
     std::vector<std::string> peers() const override;

@@ -164,7 +164,10 @@ void PeerApp::close_leg(const std::string &peer) {
         for (GstPad *pad : it->second.session->record_pads())
             rec->detach(pad);
     g_info("closing the call with %s", peer.c_str());
+    Ref<GstPad> speaker_pad = std::move(it->second.speaker_pad);
     legs_.erase(it); // ~WebrtcSession unlinks from the capture, then stops
+    // The session's bin is gone, and with it the link: the mixer's pad can go too.
+    pipeline_->unplay(speaker_pad);
     // Each leg encodes on threads of its own, and glibc keeps what those threads freed in
     // per-thread arenas: after 500 legs of churn RSS stayed 20 MB up (with one arena,
     // +0.8 MB). A kiosk runs for months, so once calls have stopped ending for a moment the
@@ -281,6 +284,12 @@ void PeerApp::on_video_rejected(pipelines::WebrtcSession &s, const std::string &
 void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {
     events_.emit(events::error("session-failed", why, s.peer_id()));
     close_leg_soon(s, why);
+}
+
+void PeerApp::on_play_pad(pipelines::WebrtcSession &s, GstPad *pad) {
+    auto it = legs_.find(s.peer_id());
+    if (it != legs_.end() && it->second.session.get() == &s)
+        it->second.speaker_pad = pipeline_->play(pad);
 }
 
 bool PeerApp::wants_recording(pipelines::WebrtcSession &, pipelines::MediaKind kind) {

@@ -110,6 +110,58 @@ void test_audio_send() {
     Parsed mic(audio_send_description(MediaOptions{}, m));
     g_assert_cmpint(GST_ELEMENT(mic.one("autoaudiosrc"))->numsinkpads, ==, 0);
     g_assert_false(mic.has_element("audiotestsrc"));
+    g_assert_false(mic.has_element("webrtcdsp")); // not resolved on: the microphone as is
+}
+
+// Audio processing: webrtcdsp between the microphone and the encoder, listening to the
+// speaker's probe when there is one, and only noise and gain processing without one.
+void test_audio_processing() {
+    ResolvedMedia m = test_media(SinkMode::Window);
+    m.mic = m.speaker = m.audio_processing = true;
+    m.echo_probe = "probe_7";
+    Parsed t(audio_send_description(MediaOptions{}, m));
+    GstElement *dsp = t.one("webrtcdsp");
+    g_assert_true(bool_prop(dsp, "echo-cancel"));
+    g_assert_true(bool_prop(dsp, "noise-suppression"));
+    g_assert_true(bool_prop(dsp, "gain-control"));
+    g_assert_true(bool_prop(dsp, "delay-agnostic"));
+    gchar *probe = nullptr;
+    g_object_get(dsp, "probe", &probe, nullptr);
+    check_str_eq(probe, "probe_7");
+    g_free(probe);
+    g_assert_cmpstr(factory(downstream(downstream(dsp))), ==, "queue"); // then the encoder
+
+    m.echo_probe.clear();
+    Parsed quiet(audio_send_description(MediaOptions{}, m));
+    g_assert_false(bool_prop(quiet.one("webrtcdsp"), "echo-cancel"));
+}
+
+// The speaker: every call's audio into one mixer, kept running by a silent input, through
+// the echo probe (when cancelling) to the audio device, or to the simulated room.
+void test_speaker() {
+    ResolvedMedia m = test_media(SinkMode::Window);
+    m.speaker = true;
+    {
+        Parsed s(speaker_description(m), false);
+        GstElement *mix = s.named(kSpeakerMixName);
+        g_assert_cmpstr(factory(mix), ==, "audiomixer");
+        g_assert_true(s.has_element("audiotestsrc")); // its silent input
+        g_assert_true(bool_prop(s.one("autoaudiosink"), "sync"));
+        g_assert_false(s.has_element("webrtcechoprobe"));
+    }
+    m.echo_probe = "probe_3";
+    {
+        Parsed s(speaker_description(m), false);
+        GstElement *probe = s.named("probe_3");
+        g_assert_cmpstr(factory(probe), ==, "webrtcechoprobe");
+        g_assert_true(upstream(probe) == s.named(kSpeakerCapsName));
+    }
+    m.room_sim = true;
+    Parsed room(speaker_description(m), false);
+    g_assert_false(room.has_element("autoaudiosink"));
+    GstElement *ear = room.named(kRoomSpeakerName);
+    g_assert_cmpstr(factory(ear), ==, "fakesink");
+    g_assert_true(bool_prop(ear, "sync"));
 }
 
 VideoPlan vp8_plan(unsigned pt) {
@@ -243,8 +295,11 @@ void test_receive_window() {
         g_test_message("waylandsink is not installed: checking the description only");
         g_assert_true(has(w, "waylandsink fullscreen=true"));
     }
+    // Audio goes to the shared speaker (speaker_description), not to a sink of its own.
+    m.speaker = true;
     Parsed a(audio_receive_description(m, false));
-    g_assert_true(a.has_element("autoaudiosink"));
+    g_assert_false(a.has_element("autoaudiosink"));
+    g_assert_cmpstr(factory(a.named(kPlayOutName)), ==, "audioresample");
 }
 
 void test_receive_record_tap() {
@@ -361,6 +416,8 @@ int main(int argc, char **argv) {
     g_test_add_func("/pipeline/video-send-test-source", test_video_send_test_source);
     g_test_add_func("/pipeline/video-send-camera", test_video_send_camera);
     g_test_add_func("/pipeline/audio-send", test_audio_send);
+    g_test_add_func("/pipeline/audio-processing", test_audio_processing);
+    g_test_add_func("/pipeline/speaker", test_speaker);
     g_test_add_func("/pipeline/payloaders", test_payloaders);
     g_test_add_func("/pipeline/receive-none", test_receive_none_decodes_and_discards);
     g_test_add_func("/pipeline/receive-window", test_receive_window);

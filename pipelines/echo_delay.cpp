@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+// Echo delay from the speaker's and the microphone's level envelopes (see echo_delay.h).
+#include "pipelines/echo_delay.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+namespace duet::pipelines {
+namespace {
+
+// Levels in dB; silence is floored so that a quiet room does not dominate the shape.
+constexpr double kFloorDb = -70.0;
+// The speaker must have played something with a shape: a window whose level barely moves
+// (silence, a steady tone) says nothing about delay.
+constexpr double kMinSpreadDb = 6.0;
+// A lag is believed when the envelopes match this well and clearly better than any lag
+// away from it (echo plus a talker at the microphone still correlates well above this).
+constexpr double kMinCorrelation = 0.4;
+constexpr double kMinMargin = 0.05;
+// The first estimate is taken from one window when it is this clear.
+constexpr double kFirstCorrelation = 0.6;
+constexpr int kPeakWidthFrames = 3;
+// Two estimates this close are the same (jitter of a frame or two is normal).
+constexpr int kSameFrames = 2;
+
+double to_db(double power) {
+    return power > 0 ? std::max(kFloorDb, 10.0 * std::log10(power)) : kFloorDb;
+}
+
+} // namespace
+
+void EchoDelayEstimator::speaker(std::int64_t frame, double power) {
+    if (frame < 0)
+        return;
+    // Frames skipped since the newest count as silence.
+    for (std::int64_t f = std::max(far_newest_ + 1, frame - kRing + 1); f < frame; ++f)
+        far_[std::size_t(f % kRing)] = float(kFloorDb);
+    far_[std::size_t(frame % kRing)] = float(to_db(power));
+    far_newest_ = std::max(far_newest_, frame);
+}
+
+void EchoDelayEstimator::microphone(std::int64_t frame, double power) {
+    if (frame < 0)
+        return;
+    for (std::int64_t f = std::max(mic_newest_ + 1, frame - kRing + 1); f < frame; ++f)
+        mic_[std::size_t(f % kRing)] = float(kFloorDb);
+    mic_[std::size_t(frame % kRing)] = float(to_db(power));
+    mic_newest_ = std::max(mic_newest_, frame);
+}
+
+double EchoDelayEstimator::level(const std::vector<float> &ring, std::int64_t frame,
+                                 std::int64_t newest) const {
+    if (frame < 0 || frame > newest || frame <= newest - kRing)
+        return kFloorDb;
+    return ring[std::size_t(frame % kRing)];
+}
+
+std::optional<int> EchoDelayEstimator::update() {
+    if (mic_newest_ < kWindowFrames + kMaxLagFrames)
+        return std::nullopt;
+    if (last_update_ >= 0 && mic_newest_ - last_update_ < kEveryFrames)
+        return std::nullopt;
+    last_update_ = mic_newest_;
+    std::int64_t end = mic_newest_ + 1, start = end - kWindowFrames;
+
+    // The microphone window, mean removed.
+    std::vector<double> m(kWindowFrames);
+    double mean_m = 0;
+    for (int k = 0; k < kWindowFrames; ++k)
+        mean_m += (m[std::size_t(k)] = level(mic_, start + k, mic_newest_));
+    mean_m /= kWindowFrames;
+    double norm_m = 0;
+    for (double &v : m) {
+        v -= mean_m;
+        norm_m += v * v;
+    }
+
+    // The speaker over the window and the lags before it.
+    int span = kWindowFrames + kMaxLagFrames;
+    std::vector<double> f(static_cast<std::size_t>(span));
+    double lo = 1e9, hi = -1e9;
+    for (int k = 0; k < span; ++k) {
+        f[std::size_t(k)] = level(far_, start - kMaxLagFrames + k, far_newest_);
+        lo = std::min(lo, f[std::size_t(k)]);
+        hi = std::max(hi, f[std::size_t(k)]);
+    }
+    if (hi - lo < kMinSpreadDb || norm_m <= 0)
+        return std::nullopt;
+
+    std::vector<double> corr(kMaxLagFrames + 1, -1.0);
+    for (int lag = 0; lag <= kMaxLagFrames; ++lag) {
+        // Speaker frame t - lag against microphone frame t.
+        const double *fs = f.data() + (kMaxLagFrames - lag);
+        double mean_f = 0;
+        for (int k = 0; k < kWindowFrames; ++k)
+            mean_f += fs[k];
+        mean_f /= kWindowFrames;
+        double dot = 0, norm_f = 0;
+        for (int k = 0; k < kWindowFrames; ++k) {
+            double a = fs[k] - mean_f;
+            dot += a * m[std::size_t(k)];
+            norm_f += a * a;
+        }
+        if (norm_f > 0)
+            corr[std::size_t(lag)] = dot / std::sqrt(norm_f * norm_m);
+    }
+    int best = int(std::max_element(corr.begin(), corr.end()) - corr.begin());
+    double second = -1;
+    for (int lag = 0; lag <= kMaxLagFrames; ++lag)
+        if (std::abs(lag - best) > kPeakWidthFrames)
+            second = std::max(second, corr[std::size_t(lag)]);
+    confidence_ = std::max(0.0, corr[std::size_t(best)]);
+    if (corr[std::size_t(best)] < kMinCorrelation || corr[std::size_t(best)] - second < kMinMargin)
+        return std::nullopt;
+    if (found_ && std::abs(best - delay_frames_) <= kSameFrames && candidate_ < 0)
+        return std::nullopt; // nothing new
+    if (!found_ && corr[std::size_t(best)] >= kFirstCorrelation) {
+        found_ = true;
+        delay_frames_ = best;
+        candidate_ = -1;
+        return delay_ms();
+    }
+    // A change is believed when two windows in a row agree on it.
+    if (candidate_ >= 0 && std::abs(best - candidate_) <= kSameFrames) {
+        candidate_ = -1;
+        if (found_ && std::abs(best - delay_frames_) <= kSameFrames)
+            return std::nullopt;
+        delay_frames_ = best;
+        found_ = true;
+        return delay_ms();
+    }
+    candidate_ = best;
+    return std::nullopt;
+}
+
+} // namespace duet::pipelines
