@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -25,6 +26,8 @@ constexpr unsigned kTimeoutMs = 20000;
 
 std::atomic<bool> g_jitter{false};
 std::atomic<guint64> g_decoded{0}; // video frames decoded by either peer
+std::vector<GWeakRef *> g_jitterbuffers; // every rtpjitterbuffer made (main thread reads)
+std::mutex g_jb_lock;
 
 // While g_jitter is set: one packet in eight holds its sender's thread 40-120 ms.
 GstPadProbeReturn stall_sometimes(GstPad *, GstPadProbeInfo *, gpointer) {
@@ -44,7 +47,12 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
     auto *el = GST_ELEMENT(g_value_get_object(&params[1]));
     GstElementFactory *f = gst_element_get_factory(el);
     const char *name = f ? GST_OBJECT_NAME(f) : "";
-    if (std::strcmp(name, "nicesink") == 0) {
+    if (std::strcmp(name, "rtpjitterbuffer") == 0) {
+        auto *ref = new GWeakRef;
+        g_weak_ref_init(ref, el);
+        std::lock_guard<std::mutex> hold(g_jb_lock);
+        g_jitterbuffers.push_back(ref);
+    } else if (std::strcmp(name, "nicesink") == 0) {
         GstPad *sink = gst_element_get_static_pad(el, "sink");
         gst_pad_add_probe(sink,
                           GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER |
@@ -101,6 +109,20 @@ struct TestPeer {
     }
 };
 
+// The latency property of every jitter buffer that still exists.
+std::vector<guint> jitterbuffer_latencies() {
+    std::vector<guint> out;
+    std::lock_guard<std::mutex> hold(g_jb_lock);
+    for (GWeakRef *ref : g_jitterbuffers)
+        if (auto *jb = static_cast<GstElement *>(g_weak_ref_get(ref))) {
+            guint ms = 0;
+            g_object_get(jb, "latency", &ms, nullptr);
+            out.push_back(ms);
+            gst_object_unref(jb);
+        }
+    return out;
+}
+
 gint64 highest(const std::vector<gint64> &v) {
     gint64 m = 0;
     for (gint64 x : v)
@@ -131,6 +153,13 @@ void test_latency_follows_jitter() {
         g_jitter.store(true);
         auto rose = [&](const TestPeer &p) { return highest(p.latencies()) >= calm + 30; };
         g_assert_true(duet::testing::wait_until([&] { return rose(a) && rose(b); }, kTimeoutMs));
+        // The jitter buffers themselves hold the latency the events report (the follower
+        // runs on this thread, so nothing changes between the two reads), audio's and
+        // video's alike: four of them, two per call side.
+        auto held = jitterbuffer_latencies();
+        g_assert_cmpuint(held.size(), ==, 4);
+        for (guint ms : held)
+            g_assert_true(gint64(ms) == a.latencies().back() || gint64(ms) == b.latencies().back());
         // Frames still get decoded with the jitter on and the latency raised.
         guint64 before = g_decoded.load();
         g_assert_true(duet::testing::wait_until([&] { return g_decoded.load() >= before + 30; },
@@ -154,6 +183,14 @@ void test_latency_follows_jitter() {
         b.app->shutdown(0, "");
         g_assert_true(duet::testing::wait_until(
             [&] { return a.app->finished() && b.app->finished(); }, kTimeoutMs));
+    }
+    {
+        std::lock_guard<std::mutex> hold(g_jb_lock);
+        for (GWeakRef *ref : g_jitterbuffers) {
+            g_weak_ref_clear(ref);
+            delete ref;
+        }
+        g_jitterbuffers.clear();
     }
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);
