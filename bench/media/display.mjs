@@ -116,17 +116,26 @@ function canvasCamera({ width, height }) {
   };
 }
 
-// The viewer's own camera: a small still canvas at 5 fps, so that its two encoders take
-// little of the CPU the timed paths need.
-function stillCamera() {
+// The viewer's own camera: a small canvas at 10 fps, so that its two encoders take little
+// of the CPU the timed paths need. It keeps moving: a still canvas sends frames only now and
+// then, which reads as 100+ ms of jitter at duet-peer, and a sync sink's latency is the whole
+// pipeline's, so that call's latency would hold back the timed one's picture too.
+function smallCamera() {
   const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async () => {
     const canvas = document.createElement('canvas');
     canvas.width = 160;
     canvas.height = 120;
-    canvas.getContext('2d').fillRect(0, 0, 160, 120);
+    const ctx = canvas.getContext('2d');
+    let n = 0;
+    setInterval(() => {
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, 160, 120);
+      ctx.fillStyle = '#808080';
+      ctx.fillRect((n++ % 20) * 8, 52, 16, 16);
+    }, 100);
     document.body.append(canvas);
-    const stream = canvas.captureStream(5);
+    const stream = canvas.captureStream(10);
     const mic = await original({ audio: true });
     for (const t of mic.getAudioTracks()) stream.addTrack(t);
     return stream;
@@ -225,7 +234,7 @@ export async function displayLatency(server, browser, opts) {
       reject(new Error(`duet-bench-display-peer exited (${code ?? signal}); log: ${kiosk.logPath}`))));
     died.catch(() => {});
     const kioskId = (await Promise.race([kiosk.wait('joined', () => true, 60000), died])).id;
-    const viewer = await joinPage(browser, server, room, stillCamera);
+    const viewer = await joinPage(browser, server, room, smallCamera);
     pages.push(viewer);
     const sender = await joinPage(browser, server, room, canvasCamera);
     pages.push(sender);
@@ -271,7 +280,7 @@ export async function displayLatency(server, browser, opts) {
       .filter((c) => c.at >= flips[0].at && c.at <= flips.at(-1).at);
     const fromKiosk = (seen[kioskId]?.changes ?? []).map((c) => ({ white: c.white, at: c.shown - viewerClock.off }));
     const kioskToChromium = matchFlips(captures, fromKiosk);
-    const latencies = kiosk.events.filter((e) => e.event === 'latency').map((e) => e.latency_ms);
+    const latencyOf = (peer) => kiosk.events.filter((e) => e.event === 'latency' && e.peer === peer).map((e) => e.latency_ms);
     return {
       latency,
       flips: flips.length,
@@ -284,7 +293,8 @@ export async function displayLatency(server, browser, opts) {
       duet_peer_frames_to_sink: native.frames,
       duet_peer_late_dropped: native.late,
       viewer_frames: { from_sender: seen[sender.id]?.frames ?? 0, from_duet_peer: seen[kioskId]?.frames ?? 0 },
-      duet_peer_latency_ms: latencies,
+      duet_peer_latency_ms: latencyOf(sender.id),
+      duet_peer_latency_viewer_ms: latencyOf(viewer.id),
     };
   } finally {
     if (kiosk) await kiosk.stop().catch(() => {});

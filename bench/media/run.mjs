@@ -610,7 +610,9 @@ function printTable(r) {
         `   [presented ${d.chromium_presented_ms.n ? d.chromium_presented_ms.median.toFixed(0) : 'n/a'}]`);
       lines.push(`    duet-peer's own flips (320x240), from capture to Chromium's screen: ` +
         `${f(d.duet_peer_sends_to_chromium_ms)}${d.duet_peer_sends_to_chromium.length}`);
-      lines.push(`    latency set by auto: ${lat.length ? lat.join(' ') : 'none'}; late frames dropped by the sink ` +
+      const latViewer = d.duet_peer_latency_viewer_ms;
+      lines.push(`    latency set by auto: ${lat.length ? lat.join(' ') : 'none'} (call with the viewer: ` +
+        `${latViewer.length ? latViewer.join(' ') : 'none'}); late frames dropped by the sink ` +
         `${d.duet_peer_late_dropped} of ${d.duet_peer_frames_to_sink}; clock error <= ${d.clock_error_ms} ms; load ${d.load[0]}`);
     }
     lines.push('');
