@@ -118,8 +118,6 @@ class WebrtcSession {
     GstElement *bin() const { return bin_.get(); }
     // Decoded video frames and audio buffers from this peer so far (the `stats` event).
     const DecodeCounters &counters() const { return *counters_; }
-    // The receive latency now (ms): --latency-ms, or where `auto` has got to.
-    int latency_ms() const { return latency_ ? latency_->current_ms() : config_.latency_ms; }
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
