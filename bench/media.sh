@@ -5,8 +5,11 @@
 # Chromium in a 640x480@30 call, then glass-to-glass and CPU per codec and encoder side by
 # side, and what a second call adds to one duet-peer (each call has its own encoder).
 # Prints a table and writes bench/results/media.json.
-# Usage: bench/media.sh [--smoke] [--runs N] [--cpu-seconds S] [--latencies 0,20,50,200]
+# Then what the screen shows: canvas flips from Chromium to duet-peer --sink window (Xvfb)
+# and to Chromium, in one run (bench/media/display.mjs).
+# Usage: bench/media.sh [--smoke] [--runs N] [--cpu-seconds S] [--latencies auto,0,20,50,200]
 #                       [--switches N] [--no-browser] [--out FILE]
+#                       [--display-flips N] [--display-latencies auto,50]
 #                       [--codecs vp8:vp8enc,h264:openh264enc,h264:x264enc]
 # Env: BUILD (default build; configured with meson and built if needed).
 set -euo pipefail
@@ -16,7 +19,8 @@ export BUILD
 
 if [[ -z "${DUET_BENCH_NO_BUILD:-}" ]]; then
   [[ -f "$BUILD/build.ninja" ]] || meson setup "$BUILD" >/dev/null
-  ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g >/dev/null
+  ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g \
+    bench/media/duet-bench-display-peer >/dev/null
   [[ -d tests/e2e/node_modules/playwright-core ]] || npm ci --prefix tests/e2e >/dev/null
 fi
 

@@ -34,9 +34,11 @@ inline constexpr int kDefaultWidth = 640;
 inline constexpr int kDefaultHeight = 480;
 inline constexpr int kDefaultFps = 30;
 inline constexpr int kDefaultVideoKbps = 800;
-// webrtcbin's jitter buffers default to 200 ms, tuned for the Internet; 50 ms absorbs LAN
-// jitter and keeps the call feeling immediate.
-inline constexpr int kDefaultLatencyMs = 50;
+// webrtcbin's jitter buffers default to 200 ms, tuned for the Internet. A fixed 50 ms
+// absorbs LAN jitter, but a window sink shows every frame that much later; `auto` (the
+// default) starts small and follows the measured jitter (adaptive_latency.h).
+inline constexpr int kLatencyAuto = -1;
+inline constexpr int kDefaultLatencyMs = kLatencyAuto;
 
 struct MediaOptions {
     VideoSource video_source = VideoSource::Auto;
@@ -53,7 +55,7 @@ struct MediaOptions {
     int height = kDefaultHeight;
     int fps = kDefaultFps;
     int video_kbps = kDefaultVideoKbps;
-    int latency_ms = kDefaultLatencyMs;
+    int latency_ms = kDefaultLatencyMs; // ms, or kLatencyAuto
     int encoder_threads = 1;
     std::string record_path; // empty: no recording
     AudioProcessing audio_processing = AudioProcessing::Auto;

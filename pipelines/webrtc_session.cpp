@@ -117,8 +117,14 @@ Result<void> WebrtcSession::make_webrtcbin() {
     if (!webrtc_)
         return duet::fail("webrtcbin is not installed (gstreamer1.0-plugins-bad)");
     gst_bin_add(GST_BIN(bin_.get()), webrtc_); // the bin owns it from here
-    g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency",
-                 guint(config_.latency_ms), nullptr);
+    g_object_set(webrtc_, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+    if (config_.latency_ms == kLatencyAuto)
+        latency_ = std::make_unique<LatencyFollower>(
+            webrtc_, AdaptiveLatencyConfig{}, [this](int ms, double jitter_ms) {
+                listener_->on_latency(*this, ms, jitter_ms);
+            });
+    else
+        g_object_set(webrtc_, "latency", guint(config_.latency_ms), nullptr);
     if (config_.relay_only)
         g_object_set(webrtc_, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
                      nullptr);

@@ -6,6 +6,7 @@
 #include "common/ref.h"
 #include "common/result.h"
 #include "pipelines/codec_choice.h"
+#include "pipelines/latency_follower.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
@@ -46,7 +47,7 @@ struct SessionConfig {
     LegPlan plan;
     // Picture size, rate, bitrate and --video-codec for this leg's encoder.
     MediaOptions send;
-    int latency_ms = kDefaultLatencyMs;
+    int latency_ms = kDefaultLatencyMs; // ms, or kLatencyAuto: follow the jitter
     std::string stun_server;               // stun://host:port, or empty
     std::vector<std::string> turn_servers; // turn(s)://user:pass@host:port
     bool relay_only = false;               // ICE transport policy "relay"
@@ -68,6 +69,8 @@ class SessionListener {
     virtual void on_state(WebrtcSession &s, PeerState state) = 0;
     virtual void on_first_frame(WebrtcSession &s, MediaKind kind) = 0;
     virtual void on_failure(WebrtcSession &s, const std::string &why) = 0;
+    // With `--latency-ms auto`: the receive latency changed, following this jitter.
+    virtual void on_latency(WebrtcSession &, int /*latency_ms*/, double /*jitter_ms*/) {}
     // The answer to our offer rejected our video (no codec in common); audio goes on.
     virtual void on_video_rejected(WebrtcSession &, const std::string &) {}
     // Asked when a remote stream appears: should it also go to the recorder?
@@ -188,6 +191,8 @@ class WebrtcSession {
     unsigned mdns_skipped_ = 0;
     // Shared with the decoder probes, which may outlive the session by a buffer or two.
     std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
+    // With `--latency-ms auto`; holds its own reference to rtpbin.
+    std::unique_ptr<LatencyFollower> latency_;
     // Where webrtcbin's reports are posted; they are dropped once the session is gone.
     Lifeline lifeline_;
 };

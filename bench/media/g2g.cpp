@@ -268,7 +268,9 @@ bool parse_args(int argc, char **argv, Options *o) {
             return true;
         };
         bool ok = true;
-        if (a == "--latency-ms")
+        if (a == "--latency-ms" && i + 1 < argc && std::strcmp(argv[i + 1], "auto") == 0)
+            o->latency_ms = duet::pipelines::kLatencyAuto, ++i;
+        else if (a == "--latency-ms")
             ok = next(&o->latency_ms);
         else if (a == "--switches")
             ok = next(&o->switches);
@@ -287,7 +289,7 @@ bool parse_args(int argc, char **argv, Options *o) {
         else
             ok = false;
         if (!ok) {
-            std::fprintf(stderr, "usage: duet-bench-g2g [--latency-ms MS] [--switches N] "
+            std::fprintf(stderr, "usage: duet-bench-g2g [--latency-ms MS|auto] [--switches N] "
                                  "[--interval-ms MS] [--size WxH] [--fps N] [--timeout S] "
                                  "[--video-codec vp8|h264] [--video-encoder ELEMENT]\n");
             return false;
@@ -424,14 +426,17 @@ int main(int argc, char **argv) {
                 ++fi;
             }
         }
-        std::printf("{\"latency_ms\":%d,\"switches\":%d,\"detected\":%zu,\"frames\":%" PRId64
+        std::string latency_json = o.latency_ms == duet::pipelines::kLatencyAuto
+                                       ? std::string("\"auto\"")
+                                       : std::to_string(o.latency_ms);
+        std::printf("{\"latency_ms\":%s,\"switches\":%d,\"detected\":%zu,\"frames\":%" PRId64
                     ",\"p50_ms\":%.1f,\"p95_ms\":%.1f,\"min_ms\":%.1f,\"max_ms\":%.1f,"
                     "\"sync_sink_p50_ms\":%.1f,\"sync_sink_p95_ms\":%.1f,"
                     "\"sync_latency_ms\":%.1f,\"capture_p50_ms\":%.1f,"
                     "\"after_capture_p50_ms\":%.1f,"
                     "\"ttff_inprocess_ms\":%.1f,\"size\":\"%dx%d\",\"fps\":%d,"
                     "\"codec\":\"%s\",\"encoder\":\"%s\"}\n",
-                    o.latency_ms, o.switches, lat.size(), frames, percentile(lat, 0.5),
+                    latency_json.c_str(), o.switches, lat.size(), frames, percentile(lat, 0.5),
                     percentile(lat, 0.95), percentile(lat, 0.0), percentile(lat, 1.0),
                     percentile(sync_lat, 0.5), percentile(sync_lat, 0.95),
                     double(sync_latency) / 1e6, percentile(capture, 0.5),

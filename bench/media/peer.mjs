@@ -14,9 +14,10 @@ export const now = () => performance.timeOrigin + performance.now();
 /**
  * Starts duet-peer sending test media at `size`@`fps`, decoding to fakesinks.
  * webrtcbin's INFO lines go to `logPath` for the phase breakdown, unless `phaseLog` is
- * false: the CPU runs leave that logging out, since it costs CPU of its own.
+ * false: the CPU runs leave that logging out, since it costs CPU of its own. `env` adds to
+ * the environment (the display part's DISPLAY and stopwatch file).
  */
-export function startPeer(exe, wsUrl, room, { logPath, stateDir, size = '640x480', fps = 30, args = [], phaseLog = true }) {
+export function startPeer(exe, wsUrl, room, { logPath, stateDir, size = '640x480', fps = 30, args = [], phaseLog = true, env = {} }) {
   const log = fs.openSync(logPath, 'w');
   const proc = spawn(
     exe,
@@ -24,7 +25,7 @@ export function startPeer(exe, wsUrl, room, { logPath, stateDir, size = '640x480
       '--audio-source', 'test', '--size', size, '--fps', String(fps), '--state-dir', stateDir, ...args],
     {
       stdio: ['ignore', 'pipe', log],
-      env: { ...process.env, GST_DEBUG: [phaseLog && 'webrtcbin:5', process.env.DUET_BENCH_GST_DEBUG].filter(Boolean).join(','), GST_DEBUG_NO_COLOR: '1' },
+      env: { ...process.env, ...env, GST_DEBUG: [phaseLog && 'webrtcbin:5', process.env.DUET_BENCH_GST_DEBUG].filter(Boolean).join(','), GST_DEBUG_NO_COLOR: '1' },
     },
   );
   fs.closeSync(log);

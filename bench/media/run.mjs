@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { CHROMIUM, CHROMIUM_ARGS, startServer } from '../../tests/e2e/lib.mjs';
+import { displayLatency } from './display.mjs';
 import { now, phasesOf, removeQuietly, scratchDir, startPeer } from './peer.mjs';
 import { descendants, loadavg, machine, measure } from './procstat.mjs';
 
@@ -29,9 +30,12 @@ const smoke = flag('--smoke');
 const opts = {
   runs: Number(value('--runs', smoke ? 1 : 10)),
   cpuSeconds: Number(value('--cpu-seconds', smoke ? 3 : 30)),
-  latencies: value('--latencies', smoke ? '50' : '0,20,50,200').split(',').map(Number),
+  latencies: value('--latencies', smoke ? 'auto' : 'auto,0,20,50,200').split(',').map((x) => (x === 'auto' ? x : Number(x))),
   switches: Number(value('--switches', smoke ? 6 : 60)),
   browser: !flag('--no-browser'),
+  // The display part (display.mjs): flips per run, and duet-peer's --latency-ms per run.
+  displayFlips: Number(value('--display-flips', smoke ? 6 : 40)),
+  displayLatencies: value('--display-latencies', smoke ? 'auto' : 'auto,50').split(','),
   // Each CODEC:ENCODER pair gets a glass-to-glass run and a CPU window of its own.
   codecs: value('--codecs', 'vp8:vp8enc,h264:openh264enc,h264:x264enc')
     .split(',')
@@ -47,6 +51,7 @@ const exe = {
   server: path.join(build, 'signaling/duet-server'),
   peer: path.join(build, 'src/duet-peer'),
   g2g: path.join(build, 'bench/media/duet-bench-g2g'),
+  displayPeer: path.join(build, 'bench/media/duet-bench-display-peer'),
 };
 process.env.DUET_SERVER = exe.server;
 const SIZE = '640x480';
@@ -426,6 +431,16 @@ async function cpuBrowser(server, browser) {
   return { chromium: browserM, duet_peer: peerM, browser_sends: sent, load_before: load, load_after: loadavg() };
 }
 
+// ---- 5. what the screen shows (display.mjs) ----
+function summariseDisplay(d) {
+  const seen = (xs) => xs.filter((x) => x !== null).length;
+  const out = { ...d, load: loadavg() };
+  for (const k of ['duet_peer_window', 'duet_peer_enters_sink', 'chromium_shown', 'chromium_presented',
+    'duet_peer_sends_to_chromium'])
+    out[`${k}_ms`] = { ...summary(d[k].filter((x) => x !== null)), p95: quantile(d[k].filter((x) => x !== null), 0.95), seen: seen(d[k]) };
+  return out;
+}
+
 // ---- report ----
 function fmt(s) {
   return s && s.median !== null ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)})` : 'n/a';
@@ -491,6 +506,14 @@ async function main() {
         native_decodes_ms: summary(nj.map((r) => r.native_decodes_ms)),
         phases_duet_peer: phaseSummary(nj, 'duet_peer'),
       };
+    }
+    if (browser) {
+      log(`display: Chromium -> duet-peer --sink window and -> Chromium, ${opts.displayFlips} flips`);
+      result.display = [];
+      for (const latency of opts.displayLatencies)
+        result.display.push(summariseDisplay(await displayLatency(server, browser, {
+          flips: opts.displayFlips, latency, scratch, exe: exe.displayPeer, log,
+        })));
     }
     log(`glass-to-glass at latency-ms ${opts.latencies.join(', ')}`);
     result.glass_to_glass = await glassToGlass();
@@ -574,6 +597,26 @@ function printTable(r) {
       `${g.after_capture_p50_ms.toFixed(0).padStart(19)} ${g.sync_sink_p50_ms.toFixed(0).padStart(14)}/${g.sync_sink_p95_ms.toFixed(0)}` +
       `  ${g.load[0]}`);
   lines.push('');
+  if (r.display) {
+    lines.push('Displayed glass-to-glass, 640x480@30 canvas flips from one Chromium page to duet-peer --sink window');
+    lines.push('  (Xvfb, sync on, timed at render) and to a Chromium page (requestVideoFrameCallback');
+    lines.push('  expectedDisplayTime), same flips, same run; ms p50 (p10-p90) p95, flips seen');
+    const f = (s) => (s.n ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)}) p95 ${s.p95.toFixed(0)}, ${s.seen}/` : 'n/a, 0/');
+    for (const d of r.display) {
+      const lat = d.duet_peer_latency_ms;
+      lines.push(`  duet-peer --latency-ms ${d.latency}: window ${f(d.duet_peer_window_ms)}${d.flips}` +
+        `   [into the sink ${f(d.duet_peer_enters_sink_ms)}${d.flips}]`);
+      lines.push(`    Chromium shows ${f(d.chromium_shown_ms)}${d.flips}` +
+        `   [presented ${d.chromium_presented_ms.n ? d.chromium_presented_ms.median.toFixed(0) : 'n/a'}]`);
+      lines.push(`    duet-peer's own flips (320x240), from capture to Chromium's screen: ` +
+        `${f(d.duet_peer_sends_to_chromium_ms)}${d.duet_peer_sends_to_chromium.length}`);
+      const latViewer = d.duet_peer_latency_viewer_ms;
+      lines.push(`    latency set by auto: ${lat.length ? lat.join(' ') : 'none'} (call with the viewer: ` +
+        `${latViewer.length ? latViewer.join(' ') : 'none'}); late frames dropped by the sink ` +
+        `${d.duet_peer_late_dropped} of ${d.duet_peer_frames_to_sink}; clock error <= ${d.clock_error_ms} ms; load ${d.load[0]}`);
+    }
+    lines.push('');
+  }
   lines.push(`CPU (% of one core) and RSS over ${r.options.cpuSeconds} s, ${r.options.size}@${r.options.fps} VP8+Opus two-way`);
   lines.push('  CPU is the whole window; (p10-p90) is over its 1 s parts; steal = host CPU taken from this VM');
   const c = r.cpu_native_call;
@@ -621,6 +664,11 @@ function checkSane(r) {
     positive('browser TTFF (duet-peer joins)', r.ttff_native_joins.browser_decodes_ms.median);
     positive('Chromium CPU', r.cpu_browser_call.chromium.cpu_percent_of_one_core);
     positive('Chromium RSS', r.cpu_browser_call.chromium.rss_peak_mb);
+  }
+  for (const d of r.display ?? []) {
+    positive(`displayed g2g p50, duet-peer --latency-ms ${d.latency}`, d.duet_peer_window_ms.median);
+    positive(`displayed g2g p50, Chromium (with --latency-ms ${d.latency})`, d.chromium_shown_ms.median);
+    if (d.duet_peer_window_ms.seen < d.flips / 2) problems.push(`duet-peer's window showed ${d.duet_peer_window_ms.seen} of ${d.flips} flips`);
   }
   for (const g of r.glass_to_glass) {
     positive(`g2g p50 at ${g.latency_ms}`, g.p50_ms);

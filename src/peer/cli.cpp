@@ -193,6 +193,23 @@ Result<std::string> check_ca_file(const std::string &path) {
     return out;
 }
 
+// "auto" or a whole number of ms in [0, kMaxLatencyMs].
+Setter into_latency(pipelines::MediaOptions &m) {
+    return [&m](const Value &v) -> Result<void> {
+        if (v.text == "auto") {
+            m.latency_ms = pipelines::kLatencyAuto;
+            return {};
+        }
+        char *end = nullptr;
+        gint64 ms = g_ascii_strtoll(v.text.c_str(), &end, 10);
+        if (v.text.empty() || *end != '\0' || ms < 0 || ms > kMaxLatencyMs)
+            return fail("--latency-ms must be auto or a whole number of ms from 0 to " +
+                        std::to_string(kMaxLatencyMs) + " (got '" + v.text + "')");
+        m.latency_ms = int(ms);
+        return {};
+    };
+}
+
 Setter into_size(pipelines::MediaOptions &m) {
     return [&m](const Value &v) -> Result<void> {
         auto size = parse_size(v.text);
@@ -283,9 +300,10 @@ std::vector<Option> peer_table(PeerOptions &o) {
         integer("video-bitrate", kMinKbps, kMaxKbps, "VP8 target bitrate in kbit/s (default 800)",
                 "KBPS", into(m.video_kbps))
             .with_unit("kbit/s"),
-        integer("latency-ms", 0, kMaxLatencyMs,
-                "Receive jitter-buffer latency in ms (default 50, for a LAN)", "MS",
-                into(m.latency_ms)),
+        text("latency-ms",
+             "Receive jitter-buffer latency in ms, or auto: start small and follow the "
+             "measured jitter (default auto)",
+             "MS|auto", into_latency(m)),
         integer("connect-timeout", 0, G_MAXINT,
                 "Exit 1 when the server has been unreachable this long (default 0: retry "
                 "forever)",

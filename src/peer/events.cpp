@@ -30,6 +30,12 @@ Event connected(const std::string &peer, const std::string &codec, const std::st
 Event first_frame(const char *kind, const std::string &peer) {
     return Event{"first-frame", {}}.with("kind", std::string(kind)).with("peer", peer);
 }
+Event latency(const std::string &peer, int latency_ms, double jitter_ms) {
+    return Event{"latency", {}}
+        .with("peer", peer)
+        .with("latency_ms", gint64(latency_ms))
+        .with("jitter_ms", double(std::lround(jitter_ms * 10)) / 10);
+}
 Event peer_left(const std::string &peer, const char *reason) {
     return Event{"peer-left", {}}.with("peer", peer).with("reason", std::string(reason));
 }

@@ -67,6 +67,8 @@ Event peer_joined(const std::string &peer, bool resumed);
 Event connected(const std::string &peer, const std::string &codec = {},
                 const std::string &encoder = {});
 Event first_frame(const char *kind, const std::string &peer);
+// `--latency-ms auto` set a new receive latency for `peer`'s call, after this jitter.
+Event latency(const std::string &peer, int latency_ms, double jitter_ms);
 Event peer_left(const std::string &peer, const char *reason);
 Event reconnecting(unsigned attempt, unsigned delay_ms);
 Event error(const std::string &code, const std::string &message, const std::string &peer = {});

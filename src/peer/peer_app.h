@@ -75,6 +75,7 @@ class PeerApp : private Signaler::Listener,
                             const std::string &candidate) override;
     void on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) override;
     void on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
+    void on_latency(pipelines::WebrtcSession &s, int latency_ms, double jitter_ms) override;
     void on_failure(pipelines::WebrtcSession &s, const std::string &why) override;
     void on_video_rejected(pipelines::WebrtcSession &s, const std::string &codec) override;
     bool wants_recording(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;

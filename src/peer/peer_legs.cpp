@@ -271,6 +271,10 @@ void PeerApp::on_state(pipelines::WebrtcSession &s, pipelines::PeerState state) 
     }
 }
 
+void PeerApp::on_latency(pipelines::WebrtcSession &s, int latency_ms, double jitter_ms) {
+    events_.emit(events::latency(s.peer_id(), latency_ms, jitter_ms));
+}
+
 void PeerApp::on_first_frame(pipelines::WebrtcSession &s, pipelines::MediaKind kind) {
     events_.emit(events::first_frame(pipelines::media_kind_name(kind), s.peer_id()));
 }

@@ -29,6 +29,8 @@ void test_each_event_shape() {
          R"({"event":"first-frame","kind":"video","peer":"p2"})"},
         {events::first_frame("audio", "p2"),
          R"({"event":"first-frame","kind":"audio","peer":"p2"})"},
+        {events::latency("p2", 45, 13.26),
+         R"({"event":"latency","peer":"p2","latency_ms":45,"jitter_ms":13.3})"},
         {events::peer_left("p2", "dropped"),
          R"({"event":"peer-left","peer":"p2","reason":"dropped"})"},
         {events::reconnecting(3, 2000), R"({"event":"reconnecting","attempt":3,"delay_ms":2000})"},

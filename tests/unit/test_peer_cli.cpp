@@ -82,7 +82,7 @@ void test_defaults() {
     g_assert_cmpint(o.media.height, ==, 480);
     g_assert_cmpint(o.media.fps, ==, 30);
     g_assert_cmpint(o.media.video_kbps, ==, 800);
-    g_assert_cmpint(o.media.latency_ms, ==, 50);
+    g_assert_cmpint(o.media.latency_ms, ==, duet::pipelines::kLatencyAuto); // follows the jitter
     g_assert_false(o.events);
     g_assert_cmpint(o.stats_interval_ms, ==, 1000);
     g_assert_cmpint(o.duration_s, ==, 0);
@@ -143,6 +143,13 @@ void test_every_flag() {
     auto off = parse({"--room", "r", "--stats-interval", "0"});
     g_assert_true(off.ok());
     g_assert_cmpint(off->stats_interval_ms, ==, 0);
+    // A number pins the latency; `auto` asks for it to follow the jitter.
+    auto pinned = parse({"--room", "r", "--latency-ms", "0"});
+    g_assert_true(pinned.ok());
+    g_assert_cmpint(pinned->media.latency_ms, ==, 0);
+    auto follow = parse({"--room", "r", "--latency-ms", "120", "--latency-ms", "auto"});
+    g_assert_true(follow.ok());
+    g_assert_cmpint(follow->media.latency_ms, ==, duet::pipelines::kLatencyAuto);
 }
 
 void test_usage_errors() {
@@ -164,6 +171,10 @@ void test_usage_errors() {
         {"--room", "r", "--fps", "abc"},
         {"--room", "r", "--video-bitrate", "1"},
         {"--room", "r", "--latency-ms", "-1"},
+        {"--room", "r", "--latency-ms", "5001"},
+        {"--room", "r", "--latency-ms", "12ms"},
+        {"--room", "r", "--latency-ms", ""},
+        {"--room", "r", "--latency-ms", "Auto"},
         {"--room", "r", "--duration", "-5"},
         {"--room", "r", "--connect-timeout", "-1"},
         {"--room", "r", "--stats-interval", "-1"},
