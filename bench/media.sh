@@ -6,10 +6,12 @@
 # side, and what a second call adds to one duet-peer (each call has its own encoder).
 # Prints a table and writes bench/results/media.json.
 # Then what the screen shows: canvas flips from Chromium to duet-peer --sink window (Xvfb)
-# and to Chromium, in one run (bench/media/display.mjs).
+# and to Chromium, in one run (bench/media/display.mjs). First of all, echo cancellation in
+# a simulated room (bench/media/echo.mjs; --echo-only runs just that, about 3 minutes).
 # Usage: bench/media.sh [--smoke] [--runs N] [--cpu-seconds S] [--latencies auto,0,20,50,200]
 #                       [--switches N] [--no-browser] [--out FILE]
 #                       [--display-flips N] [--display-latencies auto,50]
+#                       [--echo-delays 30,80,150] [--echo-only]
 #                       [--codecs vp8:vp8enc,h264:openh264enc,h264:x264enc]
 # Env: BUILD (default build; configured with meson and built if needed).
 set -euo pipefail

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 
 import { CHROMIUM, CHROMIUM_ARGS, startServer } from '../../tests/e2e/lib.mjs';
 import { displayLatency } from './display.mjs';
+import { echoBench, echoProblems, echoTable } from './echo.mjs';
 import { now, phasesOf, removeQuietly, scratchDir, startPeer } from './peer.mjs';
 import { descendants, loadavg, machine, measure } from './procstat.mjs';
 
@@ -35,6 +36,9 @@ const opts = {
   browser: !flag('--no-browser'),
   // The display part (display.mjs): flips per run, and duet-peer's --latency-ms per run.
   displayFlips: Number(value('--display-flips', smoke ? 6 : 40)),
+  // Simulated-room echo delays (ms); each is run with processing off, on, and given.
+  echoDelays: value('--echo-delays', smoke ? '30' : '30,80,150').split(',').filter(Boolean).map(Number),
+  echoOnly: flag('--echo-only'),
   displayLatencies: value('--display-latencies', smoke ? 'auto' : 'auto,50').split(','),
   // Each CODEC:ENCODER pair gets a glass-to-glass run and a CPU window of its own.
   codecs: value('--codecs', 'vp8:vp8enc,h264:openh264enc,h264:x264enc')
@@ -471,7 +475,29 @@ async function main() {
   // Three seats: the per-leg measurement holds two calls in one room.
   const server = await startServer({ args: ['--max-peers', '3'] });
   let browser;
+  const echo = async () => {
+    log(`echo cancellation: room delays ${opts.echoDelays.join(', ')} ms`);
+    result.echo = await echoBench({
+      server: { wsUrl: server.url.replace(/^http/, 'ws') + 'ws' }, exe: exe.peer, scratch,
+      delays: opts.echoDelays, log,
+    });
+  };
+  if (opts.echoOnly) {
+    try {
+      await echo();
+    } finally {
+      await server.stop();
+    }
+    for (const line of echoTable(result.echo)) console.log(line);
+    const problems = echoProblems(result.echo);
+    if (problems.length) {
+      console.error(`echo bench: ${problems.join('; ')}`);
+      process.exitCode = 1;
+    }
+    return;
+  }
   try {
+    await echo();
     log(`native<->native TTFF, ${opts.runs} runs`);
     const native = await ttffNative(server);
     result.ttff_native = {
@@ -646,13 +672,17 @@ function printTable(r) {
   lines.push(`  an encoder per call (VP8): one call ${spread(legs.one_leg)}, two calls ${spread(legs.two_legs)} ` +
     `(RSS peak ${legs.one_leg.rss_peak_mb} -> ${legs.two_legs.rss_peak_mb} MB)`);
   lines.push('');
+  if (r.echo) {
+    lines.push(...echoTable(r.echo));
+    lines.push('');
+  }
   lines.push(`wrote ${path.relative(repoRoot, opts.out)}; reproduce with: bench/media.sh${smoke ? ' --smoke' : ''}`);
   console.log(lines.join('\n'));
 }
 
 // The smoke test: the tooling produced numbers, and they are plausible. No speed limits.
 function checkSane(r) {
-  const problems = [];
+  const problems = [...echoProblems(r.echo ?? [])];
   const positive = (what, x) => {
     if (!(Number.isFinite(x) && x > 0 && x < 60000)) problems.push(`${what} = ${x}`);
   };
