@@ -6,6 +6,7 @@
 #include "common/ref.h"
 #include "common/result.h"
 #include "pipelines/codec_choice.h"
+#include "pipelines/congestion.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
@@ -13,7 +14,10 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include <atomic>
 #include <memory>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,15 @@ struct SessionConfig {
 
 class WebrtcSession;
 
+// What a leg's bandwidth adaptation is doing with its video (the `stats` event).
+struct SendFigures {
+    int target_kbps = 0; // the encoder's bitrate now
+    int sent_kbps = 0;   // video actually sent over the last second or so (0: not yet)
+    double loss = 0;     // share of our video the receiver reports lost (smoothed)
+    double rtt_ms = -1;  // round trip from the receiver's reports (-1: none yet)
+    int width = 0, height = 0, fps = 0; // the picture sent
+};
+
 // Everything a session reports. Always called on the main thread, never from inside a
 // GStreamer call. The session may still be running code after a callback returns, so a
 // listener that wants the session gone defers that (PeerApp::close_leg_soon).
@@ -70,6 +83,8 @@ class SessionListener {
     virtual void on_failure(WebrtcSession &s, const std::string &why) = 0;
     // The answer to our offer rejected our video (no codec in common); audio goes on.
     virtual void on_video_rejected(WebrtcSession &, const std::string &) {}
+    // A new receiver report about what we send changed send_figures() (loss, round trip).
+    virtual void on_send_report(WebrtcSession &) {}
     // Asked when a remote stream appears: should it also go to the recorder?
     virtual bool wants_recording(WebrtcSession &, MediaKind) { return false; }
     // The depayloaded stream's pad, when wants_recording said yes.
@@ -115,6 +130,8 @@ class WebrtcSession {
     GstElement *bin() const { return bin_.get(); }
     // Decoded video frames and audio buffers from this peer so far (the `stats` event).
     const DecodeCounters &counters() const { return *counters_; }
+    // The video this leg sends and what adapts it (all zero when it sends no video).
+    const SendFigures &send_figures() const { return figures_; }
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
@@ -144,6 +161,21 @@ class WebrtcSession {
     // A payloader's first packet reached webrtcbin; the answer waits for both (on_remote_set).
     void on_send_flowing();
     void fail(const std::string &why);
+
+    // Bandwidth adaptation (webrtc_session_bwe.cpp).
+    void find_video_controls(GstElement *branch);
+    void start_bwe();
+    void poll_bwe();
+    void on_bwe_stats(GstPromise *p);
+    void apply_bwe(gint64 now_us, BweAction action);
+    void watch_rtcp();
+    struct RtcpBlock {
+        guint32 ssrc;
+        double fraction_lost;
+        guint32 highest_seq;
+        double rtt_ms;
+    };
+    void on_rtcp(std::size_t n, gint64 at_us, const std::function<RtcpBlock(std::size_t)> &block);
 
     // Runs `fn` on the main thread with the replied promise, if the session still exists.
     GstPromise *promise_to_main(void (WebrtcSession::*fn)(GstPromise *));
@@ -185,6 +217,26 @@ class WebrtcSession {
     unsigned mdns_skipped_ = 0;
     // Shared with the decoder probes, which may outlive the session by a buffer or two.
     std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
+    // Bandwidth adaptation: the controller, the picture ladder, what they act on (borrowed
+    // from bin_), and the figures they read.
+    std::optional<BandwidthController> bwe_;
+    std::optional<PictureLadder> ladder_;
+    GstElement *video_encoder_ = nullptr;
+    GstElement *video_size_ = nullptr;
+    Ref<GstPad> video_webrtc_sink_; // webrtcbin's sink pad for our video: its get-stats
+    std::shared_ptr<std::atomic<int>> frame_divisor_ = std::make_shared<std::atomic<int>>(1);
+    guint bwe_timer_ = 0;
+    bool bwe_polling_ = false;
+    guint32 video_ssrc_ = 0;      // 0: not known yet
+    guint32 last_report_seq_ = 0; // highest sequence number of the last report used
+    struct RtcpWatch {
+        Ref<GObject> session;
+        gulong handler;
+    };
+    std::vector<RtcpWatch> rtcp_watches_;
+    double sent_bytes_ = 0;
+    gint64 sent_at_us_ = 0;
+    SendFigures figures_;
     // Where webrtcbin's reports are posted; they are dropped once the session is gone.
     Lifeline lifeline_;
 };
