@@ -143,8 +143,10 @@ std::string x264enc(const MediaOptions &o) {
 
 std::string opusenc(const MediaOptions &) {
     return "opusenc bitrate=" + num(kOpusBitrate) + " complexity=" + num(kOpusComplexity) +
-           " frame-size=" + num(kOpusFrameMs) + " perfect-timestamp=true inband-fec=true "
-           "packet-loss-percentage=" + num(kOpusInitialLossPercent);
+           " frame-size=" + num(kOpusFrameMs) +
+           " perfect-timestamp=true inband-fec=true "
+           "packet-loss-percentage=" +
+           num(kOpusInitialLossPercent);
 }
 
 std::vector<CodecSpec> make_table() {
@@ -284,8 +286,8 @@ int opus_fec_loss_percent(double fraction_lost) {
 bool set_encoder_bitrate(GstElement *encoder, const EncoderSpec &e, int kbps) {
     if (!encoder || !e.bitrate_property || kbps <= 0)
         return false;
-    GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(encoder),
-                                                    e.bitrate_property);
+    GParamSpec *spec =
+        g_object_class_find_property(G_OBJECT_GET_CLASS(encoder), e.bitrate_property);
     if (!spec)
         return false;
     long value = std::max(1L, long(kbps) * 1000 / std::max(1, e.bitrate_unit_bps));

@@ -64,8 +64,8 @@ const char *bwe_action_name(BweAction a) {
 BandwidthController::BandwidthController(const BweLimits &limits) : limits_(limits) {
     limits_.min_kbps = std::max(1, limits_.min_kbps);
     limits_.max_kbps = std::max(limits_.min_kbps, limits_.max_kbps);
-    target_ = std::clamp(double(limits_.start_kbps), double(limits_.min_kbps),
-                         double(limits_.max_kbps));
+    target_ =
+        std::clamp(double(limits_.start_kbps), double(limits_.min_kbps), double(limits_.max_kbps));
 }
 
 bool BandwidthController::delay_overuse(double rtt_ms) const {
@@ -108,8 +108,8 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     if (r.fraction_lost >= kLowLoss || dt_s <= 0)
         return BweAction::Hold;
     double before = target_;
-    bool near = congested_kbps_ > 0 && std::fabs(target_ - congested_kbps_) <=
-                                           kNearBand * congested_kbps_;
+    bool near =
+        congested_kbps_ > 0 && std::fabs(target_ - congested_kbps_) <= kNearBand * congested_kbps_;
     if (near)
         target_ += std::max(kNearKbpsPerSecond, kNearGrowth * target_) * dt_s;
     else

@@ -11,7 +11,7 @@
 namespace duet::pipelines {
 
 struct BweLimits {
-    int min_kbps = 60;   // below this a picture is no longer worth sending
+    int min_kbps = 60;    // below this a picture is no longer worth sending
     int start_kbps = 800; // where a call starts (duet-peer's --video-bitrate)
     int max_kbps = 800;   // never more than this (--video-bitrate)
 };
@@ -51,10 +51,10 @@ class BandwidthController {
     bool delay_overuse(double rtt_ms) const;
 
     BweLimits limits_;
-    double target_;         // kbit/s
-    double sent_kbps_ = 0;  // 0: unknown
-    double remb_kbps_ = 0;  // 0: none
-    double loss_ = 0;       // smoothed fraction lost
+    double target_;        // kbit/s
+    double sent_kbps_ = 0; // 0: unknown
+    double remb_kbps_ = 0; // 0: none
+    double loss_ = 0;      // smoothed fraction lost
     double base_rtt_ms_ = -1;
     double rtt_ms_ = -1;
     // The rate at which the path last pushed back, smoothed (0: never): increases are

@@ -38,8 +38,8 @@ bool number(const GstStructure *s, const char *field, double *out) {
         return false;
     GValue d = G_VALUE_INIT;
     g_value_init(&d, G_TYPE_DOUBLE);
-    bool ok = g_value_type_transformable(G_VALUE_TYPE(v), G_TYPE_DOUBLE) &&
-              g_value_transform(v, &d);
+    bool ok =
+        g_value_type_transformable(G_VALUE_TYPE(v), G_TYPE_DOUBLE) && g_value_transform(v, &d);
     if (ok)
         *out = g_value_get_double(&d);
     g_value_unset(&d);
@@ -194,8 +194,7 @@ void WebrtcSession::start_bwe() {
 }
 
 void WebrtcSession::poll_bwe() {
-    if (state_ != PeerState::Connected || !video_webrtc_sink_ || video_rejected_ ||
-        bwe_polling_)
+    if (state_ != PeerState::Connected || !video_webrtc_sink_ || video_rejected_ || bwe_polling_)
         return;
     if (rtcp_watches_.empty())
         watch_rtcp();
@@ -230,9 +229,8 @@ void WebrtcSession::on_bwe_stats(GstPromise *p) {
             sent_at_us_ = now;
             sent_bytes_ = st.bytes_sent;
         } else if (now - sent_at_us_ >= kSentWindowUs) {
-            figures_.sent_kbps =
-                int(std::lround((st.bytes_sent - sent_bytes_) * 8 / 1000 /
-                                (double(now - sent_at_us_) / G_USEC_PER_SEC)));
+            figures_.sent_kbps = int(std::lround((st.bytes_sent - sent_bytes_) * 8 / 1000 /
+                                                 (double(now - sent_at_us_) / G_USEC_PER_SEC)));
             sent_at_us_ = now;
             sent_bytes_ = st.bytes_sent;
             bwe_->on_sent_rate(figures_.sent_kbps);
@@ -313,9 +311,9 @@ void WebrtcSession::apply_bwe(gint64 now, BweAction action) {
         g_info("peer %s: sending %dx%d@%d for %d kbit/s", config_.peer_id.c_str(), pic.width,
                pic.height, pic.fps, kbps);
         if (video_size_) {
-            auto caps = Ref<GstCaps>::adopt(gst_caps_new_simple(
-                "video/x-raw", "width", G_TYPE_INT, pic.width, "height", G_TYPE_INT, pic.height,
-                nullptr));
+            auto caps = Ref<GstCaps>::adopt(gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT,
+                                                                pic.width, "height", G_TYPE_INT,
+                                                                pic.height, nullptr));
             g_object_set(video_size_, "caps", caps.get(), nullptr);
         }
         frame_divisor_->store(pic.fps > 0 && pic.fps < config_.send.fps

@@ -154,13 +154,14 @@ Result<int> open_tun_in(const std::string &ns, const std::string &dev) {
 // packets (drop-tail), so the link is a bottleneck too.
 Result<void> netem(const std::string &ns, const std::string &dev, const char *verb,
                    int loss_percent, unsigned delay_ms, unsigned rate_kbps = 0) {
-    std::vector<std::string> cmd{"tc",   "qdisc", verb, "dev", dev, "root", "netem", "loss",
-                                 std::to_string(loss_percent) + "%", "delay",
-                                 std::to_string(delay_ms) + "ms"};
+    std::vector<std::string> cmd{"tc", "qdisc", verb, "dev", dev, "root", "netem"};
+    for (std::string a : {std::string("loss"), std::to_string(loss_percent) + "%",
+                          std::string("delay"), std::to_string(delay_ms) + "ms"})
+        cmd.push_back(a);
     if (rate_kbps > 0) {
         // A full-size packet is ~1200 bytes of RTP over UDP; at least a few fit.
-        unsigned limit = std::max(4u, rate_kbps * 1000 / 8 * ImpairedLink::kBottleneckQueueMs /
-                                          1000 / 1200);
+        unsigned limit =
+            std::max(4u, rate_kbps * 1000 / 8 * ImpairedLink::kBottleneckQueueMs / 1000 / 1200);
         for (std::string a : {std::string("rate"), std::to_string(rate_kbps) + "kbit",
                               std::string("limit"), std::to_string(limit)})
             cmd.push_back(a);
@@ -285,8 +286,7 @@ class ImpairedLink::Relay {
                         break;
                     if (percent(rng) < loss_.load())
                         continue;
-                    admit(ways[i], std::string(buf.data(), std::size_t(n)),
-                          g_get_monotonic_time());
+                    admit(ways[i], std::string(buf.data(), std::size_t(n)), g_get_monotonic_time());
                 }
             }
             now = g_get_monotonic_time();

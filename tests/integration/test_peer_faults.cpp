@@ -370,8 +370,8 @@ void test_rate_cap() {
     ServerProcess server({"--host", link->ip_a()}, {}, link->in_a());
     // 640x480@30 at up to 800 kbit/s: well over the cap, so it has to adapt.
     Pair p = flowing_pair(server.ws_url(), fresh_room("ratecap"), "500",
-                          {"--latency-ms", "200", "--size", "640x480", "--fps", "30"},
-                          link->in_a(), link->in_b());
+                          {"--latency-ms", "200", "--size", "640x480", "--fps", "30"}, link->in_a(),
+                          link->in_b());
     struct Side {
         PeerProcess *sender, *receiver;
         std::string to, from; // the sender's peer id for the receiver, and the receiver's
@@ -380,11 +380,10 @@ void test_rate_cap() {
     // Uncapped, each encodes at its --video-bitrate; with the audio and packet overhead
     // that is more than the cap carries.
     for (auto &s : sides)
-        g_assert_false(wait_send(*s.sender, s.to, s.sender->mark(), kMediaTimeoutMs,
-                                 [](double target, double sent) {
-                                     return target >= 700 && sent > 0;
-                                 })
-                           .empty());
+        g_assert_false(
+            wait_send(*s.sender, s.to, s.sender->mark(), kMediaTimeoutMs,
+                      [](double target, double sent) { return target >= 700 && sent > 0; })
+                .empty());
 
     check_ok(link->set_rate(kCapKbps));
     gint64 t_cap = now_ms();

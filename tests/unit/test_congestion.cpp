@@ -103,9 +103,9 @@ void test_bad_reports_change_nothing() {
     BandwidthController c(limits(60, 500, 800));
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double inf = std::numeric_limits<double>::infinity();
-    for (ReceiverReport r : {ReceiverReport{nan, 40}, ReceiverReport{-0.1, 40},
-                             ReceiverReport{1.5, 40}, ReceiverReport{0, nan},
-                             ReceiverReport{0, inf}, ReceiverReport{0, 1e12}})
+    for (ReceiverReport r :
+         {ReceiverReport{nan, 40}, ReceiverReport{-0.1, 40}, ReceiverReport{1.5, 40},
+          ReceiverReport{0, nan}, ReceiverReport{0, inf}, ReceiverReport{0, 1e12}})
         g_assert_true(c.on_report(kSecond, r) == BweAction::Hold);
     g_assert_cmpint(c.target_kbps(), ==, 500);
     g_assert_cmpfloat(c.base_rtt_ms(), ==, -1);
