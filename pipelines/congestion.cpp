@@ -19,6 +19,11 @@ constexpr double kLowLoss = 0.02;
 // sender is over what the path carries, before any loss shows. Less than this is jitter
 // (a loaded 2-core machine put 45 ms of it on a 40 ms round trip).
 constexpr double kQueueingMs = 80;
+// The base round trip is the lowest of this long. A round trip is both ways, and a queue
+// on the way back (the other side's own traffic) looks just like ours; a window lets such
+// a queue become the new base once it has lasted, while our own overshoot still shows as
+// loss from the full queue. (TWCC's one-way delays would tell them apart; see README.)
+constexpr gint64 kBaseRttWindowUs = 5 * G_USEC_PER_SEC;
 // On overuse the target goes to this share of what was actually being sent.
 constexpr double kBackOff = 0.85;
 // After a decrease, the next one waits this long, so that one queue is not punished twice
@@ -37,6 +42,8 @@ constexpr double kNearBand = 0.15;
 constexpr double kMaxReportGapS = 2.0;
 // Smoothing of the loss figure that is reported out (for Opus FEC).
 constexpr double kLossSmoothing = 0.3;
+// How far above what we send a REMB may be outgrown (see target_kbps).
+constexpr double kRembProbe = 1.5;
 // Round trips above this are not a measurement.
 constexpr double kMaxRttMs = 60000;
 
@@ -44,7 +51,7 @@ constexpr double kMaxRttMs = 60000;
 // size, and the margin (and wait) before stepping back up.
 constexpr double kMinBitsPerPixel = 0.033;
 constexpr double kStepUpMargin = 1.5;
-constexpr gint64 kStepUpAfterUs = 5 * G_USEC_PER_SEC;
+constexpr gint64 kStepUpAfterUs = 2500 * 1000;
 constexpr int kRungs = 3;
 
 } // namespace
@@ -84,8 +91,13 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     last_report_us_ = now_us;
     double rtt = r.rtt_ms >= 0 ? r.rtt_ms : -1;
     if (rtt >= 0) {
-        base_rtt_ms_ = base_rtt_ms_ < 0 ? rtt : std::min(base_rtt_ms_, rtt);
-        rtt_ms_ = rtt;
+        while (!rtts_.empty() &&
+               (rtts_.front().first > now_us || now_us - rtts_.front().first > kBaseRttWindowUs))
+            rtts_.pop_front();
+        rtts_.emplace_back(now_us, rtt);
+        base_rtt_ms_ = rtt;
+        for (const auto &[at, ms] : rtts_)
+            base_rtt_ms_ = std::min(base_rtt_ms_, ms);
     }
     loss_ += kLossSmoothing * (r.fraction_lost - loss_);
 
@@ -126,10 +138,19 @@ void BandwidthController::on_sent_rate(int kbps) {
     sent_kbps_ = kbps > 0 ? kbps : 0;
 }
 
+int BandwidthController::estimate_kbps() const {
+    return int(std::lround(target_));
+}
+
 int BandwidthController::target_kbps() const {
     double t = target_;
+    // A REMB is the receiver's estimate from what it receives, so it tracks what we send:
+    // taken strictly it would hold a sender that has been low (a simple picture, or after
+    // a bottleneck) low for as long as it takes the receiver's own slow ramp. So it caps
+    // the target no lower than kRembProbe times what we actually send, which lets the rate
+    // climb while the loss and delay figures say the path is clear.
     if (remb_kbps_ > 0)
-        t = std::min(t, remb_kbps_);
+        t = std::min(t, std::max(remb_kbps_, kRembProbe * sent_kbps_));
     return int(std::lround(std::clamp(t, double(limits_.min_kbps), double(limits_.max_kbps))));
 }
 

@@ -8,6 +8,9 @@
 
 #include <glib.h>
 
+#include <deque>
+#include <utility>
+
 namespace duet::pipelines {
 
 struct BweLimits {
@@ -34,7 +37,8 @@ class BandwidthController {
 
     // A new receiver report at `now_us` (monotonic). Returns what it did to the target.
     BweAction on_report(gint64 now_us, const ReceiverReport &r);
-    // The receiver's own estimate (REMB), in kbit/s; 0 or less clears it.
+    // The receiver's own estimate (REMB), in kbit/s; 0 or less clears it. It caps the
+    // target, but never below 1.5 times what we send (see target_kbps in the .cpp).
     void on_remb(int kbps);
     // The rate our video actually left at recently (kbit/s), when known: a decrease starts
     // from it rather than from a target the encoder never reached.
@@ -44,8 +48,11 @@ class BandwidthController {
     int target_kbps() const;
     // The loss the path showed in the last reports (0..1, smoothed), e.g. for Opus FEC.
     double smoothed_loss() const { return loss_; }
-    // The round trip's lowest value seen (ms), -1 before the first.
+    // The round trip's lowest value over the last few seconds (ms), -1 before the first.
     double base_rtt_ms() const { return base_rtt_ms_; }
+    // The target before any REMB cap: what the path's reports alone allow. (A REMB follows
+    // what it receives, so a picture chosen by it could never grow: see PictureLadder.)
+    int estimate_kbps() const;
 
   private:
     bool delay_overuse(double rtt_ms) const;
@@ -56,7 +63,8 @@ class BandwidthController {
     double remb_kbps_ = 0; // 0: none
     double loss_ = 0;      // smoothed fraction lost
     double base_rtt_ms_ = -1;
-    double rtt_ms_ = -1;
+    // Round trips of the last kBaseRttWindowUs, oldest first: (time, ms).
+    std::deque<std::pair<gint64, double>> rtts_;
     // The rate at which the path last pushed back, smoothed (0: never): increases are
     // cautious near it and quick far from it.
     double congested_kbps_ = 0;

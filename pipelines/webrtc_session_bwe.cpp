@@ -266,6 +266,8 @@ void WebrtcSession::watch_rtcp() {
                     for (const auto &r : seen.rembs)
                         for (guint32 ssrc : r.ssrcs)
                             if (ssrc == s.video_ssrc_) {
+                                GST_DEBUG("peer %s: REMB %.0f kbit/s", s.config_.peer_id.c_str(),
+                                          r.bps / 1000);
                                 s.bwe_->on_remb(int(r.bps / 1000));
                                 break;
                             }
@@ -299,7 +301,7 @@ void WebrtcSession::on_rtcp(std::size_t n, gint64 at_us,
 
 void WebrtcSession::apply_bwe(gint64 now, BweAction action) {
     int kbps = bwe_->target_kbps();
-    Picture pic = ladder_->update(now, kbps);
+    Picture pic = ladder_->update(now, bwe_->estimate_kbps());
     if (kbps != figures_.target_kbps)
         GST_INFO("peer %s: video %s to %d kbit/s (loss %.1f%%, rtt %.0f ms, sent %d kbit/s)",
                  config_.peer_id.c_str(), bwe_action_name(action), kbps, figures_.loss * 100,
