@@ -325,6 +325,17 @@ async function duetPeerPair(link, server, browserA) {
         mean(rateSeries(rx.map((s) => ({ at: s.at, bytes: s.rx }))).filter((s) => s.at >= marks.cap && s.at <= marks.lift).map((s) => s.kbps)),
       ),
       sizes_sent: [...new Set(stats.filter((e) => e.at >= marks.cap).map((e) => `${e.send_size}@${e.send_fps}`))],
+      // What duet-peer's controller did, second by second from the cap on (for reading).
+      controller: stats
+        .filter((e, i) => e.at >= marks.cap - 1000 && i % 4 === 0)
+        .map((e) => ({
+          t_s: Number(((e.at - marks.cap) / 1000).toFixed(1)),
+          target_kbps: e.send_kbps,
+          sent_kbps: e.sent_kbps,
+          loss: e.send_loss,
+          rtt_ms: e.rtt_ms,
+          picture: `${e.send_size}@${e.send_fps}`,
+        })),
     };
   } finally {
     await p.stop();

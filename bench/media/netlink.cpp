@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -23,10 +24,14 @@
 #include <memory>
 #include <string>
 
+#include <sys/resource.h>
+
 using duet::Owned;
 using duet::testing::ImpairedLink;
 
 namespace {
+
+constexpr int kRelayNice = -10;
 
 std::string quoted(const std::string &s) {
     Owned<gchar> esc(g_strescape(s.c_str(), nullptr));
@@ -62,6 +67,11 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: duet-netlink [LOSS_PERCENT [DELAY_MS]]\n");
         return 2;
     }
+    // The link stands in for a network, which does not wait for this machine's CPU: its
+    // relay thread (made below, so it inherits this) runs ahead of the programs under test
+    // and of whatever else the machine is busy with. Best effort: root may, others not.
+    if (setpriority(PRIO_PROCESS, 0, kRelayNice) != 0)
+        std::fprintf(stderr, "duet-netlink: cannot raise its priority: %s\n", g_strerror(errno));
     if (auto ok = ImpairedLink::available(); !ok) {
         std::fprintf(stderr, "duet-netlink: %s\n", ok.message().c_str());
         return 1;
