@@ -6,6 +6,7 @@
 #include "common/gst_ref.h"
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
+#include "pipelines/rtcp_feedback.h"
 #include "pipelines/session_hop.h"
 #include "pipelines/webrtc_session.h"
 
@@ -85,81 +86,6 @@ VideoStats read_video_stats(const GstStructure *reply, guint ssrc) {
             gst_structure_get_uint(s, "ssrc", &this_ssrc) && this_ssrc == ssrc)
             out.have_sent = number(s, "bytes-sent", &out.bytes_sent);
     });
-    return out;
-}
-
-// The middle 32 bits of the NTP time now (RTCP's LSR/DLSR unit: 1/65536 s). rtpbin stamps
-// its sender reports from the real-time clock (its default ntp-time-source), so a report
-// block's LSR and DLSR give the round trip against this.
-guint32 ntp_short_now() {
-    constexpr guint64 kNtpEpochOffsetS = 2208988800ULL; // 1900 to 1970
-    guint64 us = guint64(g_get_real_time()) + kNtpEpochOffsetS * G_USEC_PER_SEC;
-    guint64 ntp = (us / G_USEC_PER_SEC) << 32 | ((us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
-    return guint32(ntp >> 16);
-}
-
-// What one incoming RTCP compound packet says about streams we send.
-struct RtcpSeen {
-    struct Block {
-        guint32 ssrc;
-        guint8 fraction_lost; // /256
-        guint32 highest_seq;
-        double rtt_ms; // -1: no sender report of ours answered yet
-    };
-    std::vector<Block> blocks;
-    struct Remb {
-        double bps;
-        std::vector<guint32> ssrcs;
-    };
-    std::vector<Remb> rembs;
-};
-
-// Reads report blocks and REMB (draft-alvestrand-rmcat-remb) out of `buf`. Anything
-// malformed is skipped: this is what the network sent us.
-RtcpSeen parse_rtcp(GstBuffer *buf) {
-    RtcpSeen out;
-    GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
-    if (!buf || !gst_rtcp_buffer_map(buf, GST_MAP_READ, &rtcp))
-        return out;
-    guint32 now = ntp_short_now();
-    GstRTCPPacket pkt;
-    for (gboolean more = gst_rtcp_buffer_get_first_packet(&rtcp, &pkt); more;
-         more = gst_rtcp_packet_move_to_next(&pkt)) {
-        GstRTCPType type = gst_rtcp_packet_get_type(&pkt);
-        if (type == GST_RTCP_TYPE_SR || type == GST_RTCP_TYPE_RR) {
-            guint n = gst_rtcp_packet_get_rb_count(&pkt);
-            for (guint i = 0; i < n; ++i) {
-                guint32 ssrc = 0, seq = 0, jitter = 0, lsr = 0, dlsr = 0;
-                guint8 fraction = 0;
-                gint32 lost = 0;
-                gst_rtcp_packet_get_rb(&pkt, i, &ssrc, &fraction, &lost, &seq, &jitter, &lsr,
-                                       &dlsr);
-                double rtt = -1;
-                if (lsr != 0) {
-                    // Wraps like the NTP field itself; a negative result is clock noise.
-                    gint32 d = gint32(now - lsr - dlsr);
-                    rtt = d < 0 ? 0 : double(d) * 1000 / 65536;
-                }
-                out.blocks.push_back({ssrc, fraction, seq, rtt});
-            }
-        } else if (type == GST_RTCP_TYPE_PSFB &&
-                   gst_rtcp_packet_fb_get_type(&pkt) == GST_RTCP_PSFB_TYPE_AFB) {
-            guint8 *fci = gst_rtcp_packet_fb_get_fci(&pkt);
-            guint words = gst_rtcp_packet_fb_get_fci_length(&pkt);
-            if (!fci || words < 2 || memcmp(fci, "REMB", 4) != 0)
-                continue;
-            guint n_ssrc = fci[4];
-            guint exp = fci[5] >> 2;
-            guint32 mantissa = (guint32(fci[5] & 0x3) << 16) | (guint32(fci[6]) << 8) | fci[7];
-            if (words < 2 + n_ssrc)
-                continue;
-            RtcpSeen::Remb r{std::ldexp(double(mantissa), int(exp)), {}};
-            for (guint i = 0; i < n_ssrc; ++i)
-                r.ssrcs.push_back(GST_READ_UINT32_BE(fci + 8 + 4 * i));
-            out.rembs.push_back(std::move(r));
-        }
-    }
-    gst_rtcp_buffer_unmap(&rtcp);
     return out;
 }
 
@@ -254,7 +180,7 @@ void WebrtcSession::watch_rtcp() {
         gulong h = g_signal_connect_data(
             session.get(), "on-receiving-rtcp",
             G_CALLBACK(+[](GObject *, GstBuffer *buf, Hop *hop) {
-                RtcpSeen seen = parse_rtcp(buf);
+                RtcpSeen seen = parse_rtcp(buf, ntp_short_now());
                 if (seen.blocks.empty() && seen.rembs.empty())
                     return;
                 gint64 at = g_get_monotonic_time();
