@@ -52,6 +52,10 @@ constexpr double kMaxRttMs = 60000;
 constexpr double kMinBitsPerPixel = 0.033;
 constexpr double kStepUpMargin = 1.5;
 constexpr gint64 kStepUpAfterUs = 2500 * 1000;
+// A step down within this long of a step up undoes it: the next wait doubles, up to the
+// longest. A rung held this long resets the wait.
+constexpr gint64 kUndoneWithinUs = 20 * G_USEC_PER_SEC;
+constexpr gint64 kLongestStepUpAfterUs = 20 * G_USEC_PER_SEC;
 constexpr int kRungs = 3;
 
 } // namespace
@@ -173,17 +177,26 @@ int PictureLadder::floor_kbps(int rung) const {
     return int(std::lround(double(p.width) * p.height * p.fps * kMinBitsPerPixel / 1000));
 }
 
+PictureLadder::PictureLadder(const Picture &full)
+    : full_(full), step_up_after_us_(kStepUpAfterUs) {}
+
 const Picture &PictureLadder::update(gint64 now_us, int kbps) {
     int wanted = 0;
     while (wanted < kRungs - 1 && kbps < floor_kbps(wanted))
         ++wanted;
     if (wanted > rung_) {
+        if (stepped_up_us_ >= 0 && now_us - stepped_up_us_ < kUndoneWithinUs)
+            step_up_after_us_ = std::min(2 * step_up_after_us_, kLongestStepUpAfterUs);
         rung_ = wanted;
         changed_us_ = now_us;
-    } else if (rung_ > 0 && now_us - changed_us_ >= kStepUpAfterUs &&
-               kbps >= kStepUpMargin * floor_kbps(rung_ - 1)) {
+    } else if (now_us - changed_us_ >= kUndoneWithinUs) {
+        step_up_after_us_ = kStepUpAfterUs; // this rung holds
+    }
+    if (wanted < rung_ && now_us - changed_us_ >= step_up_after_us_ &&
+        kbps >= kStepUpMargin * floor_kbps(rung_ - 1)) {
         --rung_; // one rung at a time
         changed_us_ = now_us;
+        stepped_up_us_ = now_us;
     }
     return current();
 }

@@ -85,10 +85,11 @@ struct Picture {
 // Chooses the picture for a bitrate: the full picture while the bitrate carries it, half
 // the width and height when it gets too low for that, then also half the frame rate. It
 // steps down at once and back up only with a margin and after a while at the lower one,
-// so that a bitrate hovering at a threshold does not flip the size on every report.
+// so that a bitrate hovering at a threshold does not flip the size on every report; a step
+// up that has to be undone soon after makes the next one wait twice as long.
 class PictureLadder {
   public:
-    explicit PictureLadder(const Picture &full) : full_(full) {}
+    explicit PictureLadder(const Picture &full);
     // The picture for `kbps` at `now_us`; `current()` after.
     const Picture &update(gint64 now_us, int kbps);
     const Picture &current() const;
@@ -102,6 +103,10 @@ class PictureLadder {
     Picture full_;
     int rung_ = 0;
     gint64 changed_us_ = 0;
+    gint64 stepped_up_us_ = -1; // the last step up, -1 if none
+    // How long a rung is held before stepping up: doubles each time a step up is undone
+    // soon after (each change costs a keyframe), back to the shortest once one holds.
+    gint64 step_up_after_us_;
     mutable Picture current_;
 };
 

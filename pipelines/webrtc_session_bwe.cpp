@@ -213,6 +213,9 @@ void WebrtcSession::on_rtcp(std::size_t n, gint64 at_us,
         RtcpBlock b = block(i);
         // Only news about our video counts; the same report twice (an early feedback
         // packet repeating it) is not new evidence.
+        GST_LOG("peer %s: report block about SSRC %u (ours %u): seq %u, lost %.3f, rtt %.0f ms",
+                config_.peer_id.c_str(), b.ssrc, video_ssrc_, b.highest_seq, b.fraction_lost,
+                b.rtt_ms);
         if (b.ssrc != video_ssrc_ || b.highest_seq == last_report_seq_)
             continue;
         last_report_seq_ = b.highest_seq;

@@ -230,6 +230,35 @@ void test_ladder_steps() {
     g_assert_true(l.update(8 * kSecond, 5000) == (Picture{640, 480, 30}));
 }
 
+// A bitrate that keeps crossing the threshold: each undone step up doubles the wait for
+// the next, so the size changes (a keyframe each) get rarer; a rung that holds resets it.
+void test_ladder_backs_off_flapping() {
+    PictureLadder l({640, 480, 30});
+    const int low = l.floor_kbps(0) - 1, high = 2 * l.floor_kbps(0);
+    gint64 t = 0;
+    l.update(t, low); // half size
+    // Count the step ups over 60 s of a bitrate alternating every second, then the waits.
+    int ups = 0;
+    Picture last = l.current();
+    for (int s = 1; s <= 60; ++s) {
+        t = s * kSecond;
+        const Picture &p = l.update(t, s % 2 ? high : low);
+        ups += p.width > last.width;
+        last = p;
+    }
+    // Every 2.5 s without the back-off would be 20 step ups.
+    g_assert_cmpint(ups, >=, 2);
+    g_assert_cmpint(ups, <=, 6);
+    // Steady plenty for long enough: back to full size, and the short wait again after.
+    for (int s = 61; s <= 100; ++s)
+        l.update(s * kSecond, high);
+    g_assert_cmpint(l.current().width, ==, 640);
+    l.update(101 * kSecond, low);
+    g_assert_cmpint(l.current().width, ==, 320);
+    l.update(104 * kSecond, high);
+    g_assert_cmpint(l.current().width, ==, 640);
+}
+
 void test_ladder_odd_sizes_stay_even() {
     PictureLadder l({642, 362, 25});
     const Picture &p = l.update(0, 1);
@@ -256,6 +285,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/congestion/remb", test_remb_caps_the_target);
     g_test_add_func("/congestion/bottleneck", test_follows_a_bottleneck_and_recovers);
     g_test_add_func("/congestion/ladder", test_ladder_steps);
+    g_test_add_func("/congestion/ladder-flapping", test_ladder_backs_off_flapping);
     g_test_add_func("/congestion/ladder-even", test_ladder_odd_sizes_stay_even);
     return g_test_run();
 }
