@@ -405,8 +405,21 @@ void test_rate_cap() {
                    fps_b, last_stats(*p.a, p.b_id).c_str());
     g_assert_cmpfloat(fps_a, >=, kMinCappedFps);
     g_assert_cmpfloat(fps_b, >=, kMinCappedFps);
-    for (auto &s : sides)
-        g_assert_cmpfloat(json_num(last_stats(*s.sender, s.to), "send_kbps"), <, kCapKbps);
+    // What each sent over that window stayed under the cap. (The encoder's target may
+    // probe above it for a moment: a simple picture does not fill it.)
+    for (auto &s : sides) {
+        std::size_t from = &s == &sides[0] ? ma : mb;
+        double sum = 0;
+        int n = 0;
+        for (std::size_t i = from; i < s.sender->events().size(); ++i)
+            if (stats_for(s.sender->events()[i], s.to)) {
+                sum += json_num(s.sender->events()[i], "sent_kbps");
+                ++n;
+            }
+        g_assert_cmpint(n, >, 0);
+        g_test_message("mean video sent under the cap: %.0f kbit/s", sum / n);
+        g_assert_cmpfloat(sum / n, <, kCapKbps);
+    }
 
     check_ok(link->set_rate(kWideKbps));
     gint64 t_wide = now_ms();
