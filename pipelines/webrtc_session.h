@@ -227,6 +227,7 @@ class WebrtcSession {
     std::shared_ptr<std::atomic<int>> frame_divisor_ = std::make_shared<std::atomic<int>>(1);
     guint bwe_timer_ = 0;
     bool bwe_polling_ = false;
+    gint64 bwe_poll_us_ = 0; // when the get-stats request in flight was made
     guint32 video_ssrc_ = 0;      // 0: not known yet
     guint32 last_report_seq_ = 0; // highest sequence number of the last report used
     struct RtcpWatch {

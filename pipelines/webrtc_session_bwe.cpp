@@ -28,6 +28,8 @@ namespace {
 // more often (duet-peer: RTCP every 100 ms at least); twice a second sees each browser
 // report within half a second and costs one stats walk.
 constexpr guint kBwePollMs = 500;
+// A get-stats request not answered within this is given up (see poll_bwe).
+constexpr gint64 kStatsGiveUpUs = 5 * G_USEC_PER_SEC;
 // The sent rate is measured over at least this long, so one keyframe does not count as a
 // bitrate.
 constexpr gint64 kSentWindowUs = 900 * 1000;
@@ -120,11 +122,28 @@ void WebrtcSession::start_bwe() {
 }
 
 void WebrtcSession::poll_bwe() {
-    if (state_ != PeerState::Connected || !video_webrtc_sink_ || video_rejected_ || bwe_polling_)
+    if (state_ != PeerState::Connected || !video_webrtc_sink_ || video_rejected_)
         return;
     if (rtcp_watches_.empty())
         watch_rtcp();
+    // Our video's SSRC is the one its payloader puts in its caps, which webrtcbin keeps.
+    if (video_send_src_) {
+        auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(video_send_src_));
+        guint ssrc = 0;
+        if (caps && !gst_caps_is_empty(caps.get()) &&
+            gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) &&
+            ssrc != video_ssrc_) {
+            GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
+            video_ssrc_ = ssrc;
+        }
+    }
+    // The RTCP path above needs nothing from get-stats, which only gives the bytes sent; a
+    // request webrtcbin has not answered in a while is given up rather than waited on.
+    gint64 now = g_get_monotonic_time();
+    if (bwe_polling_ && now - bwe_poll_us_ < kStatsGiveUpUs)
+        return;
     bwe_polling_ = true;
+    bwe_poll_us_ = now;
     emit_with_promise("get-stats", video_webrtc_sink_.get(), &WebrtcSession::on_bwe_stats);
 }
 
@@ -136,17 +155,6 @@ void WebrtcSession::on_bwe_stats(GstPromise *p) {
     if (reply && gst_debug_category_get_threshold(GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
         Owned<gchar> text(gst_structure_to_string(reply));
         GST_LOG("peer %s: video stats %s", config_.peer_id.c_str(), text.get());
-    }
-    // Our video's SSRC is the one its payloader puts in its caps, which webrtcbin keeps.
-    if (video_send_src_) {
-        auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(video_send_src_));
-        guint ssrc = 0;
-        if (caps && !gst_caps_is_empty(caps.get()) &&
-            gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) &&
-            ssrc != video_ssrc_) {
-            GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
-            video_ssrc_ = ssrc;
-        }
     }
     VideoStats st = read_video_stats(reply, video_ssrc_);
     gint64 now = g_get_monotonic_time();
@@ -203,6 +211,8 @@ void WebrtcSession::watch_rtcp() {
             [](gpointer data, GClosure *) { delete static_cast<Hop *>(data); }, GConnectFlags(0));
         rtcp_watches_.push_back({std::move(session), h});
     }
+    GST_INFO("peer %s: reading the RTCP of %zu RTP sessions", config_.peer_id.c_str(),
+             rtcp_watches_.size());
 }
 
 void WebrtcSession::on_rtcp(std::size_t n, gint64 at_us,
