@@ -150,22 +150,23 @@ Result<int> open_tun_in(const std::string &ns, const std::string &dev) {
 }
 
 // netem on `dev` inside `ns`: `verb` is "add" for a new one, "change" for the one there.
-// With `rate_kbps`, netem also serialises packets at that rate behind a queue of `limit`
-// packets (drop-tail), so the link is a bottleneck too.
+// With `rate_kbps` > 0, netem also serialises packets at that rate behind a queue of
+// `limit` packets (drop-tail), so the link is a bottleneck too; 0 takes a rate away; -1
+// (never set) leaves the rate options out.
 Result<void> netem(const std::string &ns, const std::string &dev, const char *verb,
-                   int loss_percent, unsigned delay_ms, unsigned rate_kbps = 0) {
+                   int loss_percent, unsigned delay_ms, long rate_kbps = -1) {
     std::vector<std::string> cmd{"tc", "qdisc", verb, "dev", dev, "root", "netem"};
     for (std::string a : {std::string("loss"), std::to_string(loss_percent) + "%",
                           std::string("delay"), std::to_string(delay_ms) + "ms"})
         cmd.push_back(a);
     if (rate_kbps > 0) {
         // A full-size packet is ~1200 bytes of RTP over UDP; at least a few fit.
-        unsigned limit =
-            std::max(4u, rate_kbps * 1000 / 8 * ImpairedLink::kBottleneckQueueMs / 1000 / 1200);
+        long limit =
+            std::max(4L, rate_kbps * 1000 / 8 * ImpairedLink::kBottleneckQueueMs / 1000 / 1200);
         for (std::string a : {std::string("rate"), std::to_string(rate_kbps) + "kbit",
                               std::string("limit"), std::to_string(limit)})
             cmd.push_back(a);
-    } else {
+    } else if (rate_kbps == 0) {
         // netem keeps a rate once set; 0 takes it away. Its default queue is 1000 packets.
         for (const char *a : {"rate", "0bit", "limit", "1000"})
             cmd.push_back(a);
@@ -392,9 +393,10 @@ ImpairedLink::~ImpairedLink() {
 }
 
 Result<void> ImpairedLink::netem_both(const char *verb) const {
-    if (auto a = netem(ns_a_, dev_a_, verb, loss_percent_, delay_ms_, rate_kbps_); !a)
+    long rate = rate_set_ ? long(rate_kbps_) : -1;
+    if (auto a = netem(ns_a_, dev_a_, verb, loss_percent_, delay_ms_, rate); !a)
         return a;
-    return netem(ns_b_, dev_b_, verb, loss_percent_, delay_ms_, rate_kbps_);
+    return netem(ns_b_, dev_b_, verb, loss_percent_, delay_ms_, rate);
 }
 
 Result<void> ImpairedLink::set_loss(int percent) {
@@ -408,6 +410,7 @@ Result<void> ImpairedLink::set_loss(int percent) {
 
 Result<void> ImpairedLink::set_rate(unsigned kbps) {
     rate_kbps_ = kbps;
+    rate_set_ = true;
     if (relay_) {
         relay_->set_rate(kbps);
         return {};

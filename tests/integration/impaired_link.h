@@ -56,6 +56,7 @@ class ImpairedLink {
     unsigned delay_ms_ = 0;
     int loss_percent_ = 0;
     unsigned rate_kbps_ = 0;
+    bool rate_set_ = false; // netem is given rate options only once one was asked for
     std::unique_ptr<Relay> relay_;
 };
 
