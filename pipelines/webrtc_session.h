@@ -15,8 +15,8 @@
 #include <gst/gst.h>
 
 #include <atomic>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -204,7 +204,7 @@ class WebrtcSession {
 
     PeerState state_ = PeerState::New;
     Negotiation step_ = Negotiation::Idle;
-    int send_pending_ = 0; // send branches whose first packet has not reached webrtcbin
+    int send_pending_ = 0;             // send branches whose first packet has not reached webrtcbin
     GstPad *video_send_src_ = nullptr; // borrowed: the video payload branch's src, in bin_
     SdpAuthor remote_author_ = SdpAuthor::Unknown;
     bool video_rejected_ = false; // by the answer to our offer
@@ -228,7 +228,9 @@ class WebrtcSession {
     guint bwe_timer_ = 0;
     bool bwe_polling_ = false;
     gint64 bwe_poll_us_ = 0; // when the get-stats request in flight was made
-    guint32 video_ssrc_ = 0;      // 0: not known yet
+    guint32 video_ssrc_ = 0; // 0: not known yet
+    // The SSRC on the last packet our video payloader sent (written by its pad probe).
+    std::shared_ptr<std::atomic<guint32>> wire_ssrc_ = std::make_shared<std::atomic<guint32>>(0);
     guint32 last_report_seq_ = 0; // highest sequence number of the last report used
     struct RtcpWatch {
         Ref<GObject> session;

@@ -126,16 +126,13 @@ void WebrtcSession::poll_bwe() {
         return;
     if (rtcp_watches_.empty())
         watch_rtcp();
-    // Our video's SSRC is the one its payloader puts in its caps, which webrtcbin keeps.
-    if (video_send_src_) {
-        auto caps = Ref<GstCaps>::adopt(gst_pad_get_current_caps(video_send_src_));
-        guint ssrc = 0;
-        if (caps && !gst_caps_is_empty(caps.get()) &&
-            gst_structure_get_uint(gst_caps_get_structure(caps.get(), 0), "ssrc", &ssrc) &&
-            ssrc != video_ssrc_) {
-            GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
-            video_ssrc_ = ssrc;
-        }
+    // Our video's SSRC is the one on the packets leaving its payloader (watched in
+    // find_video_controls). Not its caps: a change of picture size renegotiates them, and
+    // reports then came about an SSRC the caps no longer named.
+    guint32 ssrc = wire_ssrc_->load(std::memory_order_relaxed);
+    if (ssrc && ssrc != video_ssrc_) {
+        GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
+        video_ssrc_ = ssrc;
     }
     // The RTCP path above needs nothing from get-stats, which only gives the bytes sent; a
     // request webrtcbin has not answered in a while is given up rather than waited on.
@@ -287,6 +284,21 @@ void WebrtcSession::find_video_controls(GstElement *branch) {
     gst_iterator_free(it);
     if (!video_encoder_)
         return;
+    if (video_send_src_)
+        gst_pad_add_probe(
+            video_send_src_, GST_PAD_PROBE_TYPE_BUFFER,
+            [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+                GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+                guint8 header[12];
+                // RTP version 2, then the SSRC at bytes 8-11.
+                if (buf && gst_buffer_extract(buf, 0, header, sizeof header) == sizeof header &&
+                    (header[0] >> 6) == 2)
+                    (*static_cast<std::shared_ptr<std::atomic<guint32>> *>(data))
+                        ->store(GST_READ_UINT32_BE(header + 8), std::memory_order_relaxed);
+                return GST_PAD_PROBE_OK;
+            },
+            new std::shared_ptr<std::atomic<guint32>>(wire_ssrc_),
+            [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<guint32>> *>(d); });
     auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(video_encoder_, "sink"));
     if (!sink)
         return;
