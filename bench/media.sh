@@ -13,6 +13,11 @@
 #                       [--display-flips N] [--display-latencies auto,50]
 #                       [--echo-delays 30,80,150] [--echo-only]
 #                       [--codecs vp8:vp8enc,h264:openh264enc,h264:x264enc]
+#        bench/media.sh --bwe [--smoke] [--cap-kbps 300] [--cap-seconds 20] [--wide-kbps 2000]
+#                       [--wide-seconds 20] [--settle-seconds 10] [--delay-ms 20] [--out FILE]
+#   --bwe: bandwidth adaptation instead (bench/media/bwe.mjs, root only): Chromium->Chromium
+#   and duet-peer->Chromium across a link between network namespaces capped to 300 kbit/s,
+#   then widened; writes bench/results/media-bwe.json.
 # Env: BUILD (default build; configured with meson and built if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +28,13 @@ if [[ -z "${DUET_BENCH_NO_BUILD:-}" ]]; then
   [[ -f "$BUILD/build.ninja" ]] || meson setup "$BUILD" >/dev/null
   ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g \
     bench/media/duet-bench-display-peer >/dev/null
+    bench/media/duet-netlink >/dev/null
   [[ -d tests/e2e/node_modules/playwright-core ]] || npm ci --prefix tests/e2e >/dev/null
 fi
 
 echo "machine: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
 echo "date: $(date -u '+%F %T UTC'); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ " $* " == *" --bwe "* ]]; then
+  exec node bench/media/bwe.mjs "$@"
+fi
 exec node bench/media/run.mjs "$@"

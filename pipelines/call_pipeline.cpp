@@ -122,6 +122,19 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
             !hooked)
             return hooked.error();
     }
+    // The Opus encoder, found by what it is: the audio chain's launch text names it not.
+    const char *opus_element = codec_spec(Codec::Opus).encoders.front().element.element;
+    auto it = gst_bin_iterate_recurse(send);
+    GValue item = G_VALUE_INIT;
+    while (!p->opus_encoder_ && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory *f = gst_element_get_factory(e);
+        if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), opus_element))
+            p->opus_encoder_ = Ref<GstElement>::ref(e);
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
     if (media.camera && !media.video_device.empty()) {
         auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
         g_object_set(cam.get(), camera_device_property(media.camera_stack),
@@ -148,6 +161,15 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
         });
     });
     return p;
+}
+
+void CallPipeline::set_audio_loss(double fraction_lost) {
+    int percent = opus_fec_loss_percent(fraction_lost);
+    if (!opus_encoder_ || percent == opus_loss_percent_)
+        return;
+    opus_loss_percent_ = percent;
+    GST_INFO("Opus FEC planned for %d%% loss", percent);
+    g_object_set(opus_encoder_.get(), "packet-loss-percentage", percent, nullptr);
 }
 
 CallPipeline::~CallPipeline() {

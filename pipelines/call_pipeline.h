@@ -66,6 +66,9 @@ class CallPipeline {
     // True if `obj` is (still) inside the pipeline. Bus messages can outlive the element
     // that posted them: a call leg that was just torn down is no longer inside.
     bool contains(GstObject *obj) const;
+    // The loss (0..1) the worst path among the calls shows: Opus plans its in-band FEC for
+    // it (codecs.h opus_fec_loss_percent). The encoder is shared, so it serves the worst.
+    void set_audio_loss(double fraction_lost);
     // Writes a .dot graph if GST_DEBUG_DUMP_DOT_DIR is set.
     void dump_dot(const char *name) const;
 
@@ -78,6 +81,8 @@ class CallPipeline {
     Ref<GstElement> pipeline_;
     Ref<GstElement> video_tee_;
     Ref<GstElement> audio_tee_;
+    Ref<GstElement> opus_encoder_; // null if the send chain has none
+    int opus_loss_percent_ = -1;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
     Ref<GstElement> speaker_mix_; // null without a speaker

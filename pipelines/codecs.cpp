@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 
 #define GST_CAT_DEFAULT duet_debug
@@ -55,6 +56,12 @@ constexpr int kOpusBitrate = 48000;
 constexpr int kOpusComplexity = 5;
 // 20 ms frames are WebRTC's default packetisation; the test source produces exactly that.
 constexpr int kOpusFrameMs = 20;
+// In-band FEC (RFC 7587's useinbandfec): each packet carries a coarse copy of the previous
+// one, which libopus adds only when told to expect loss. It starts at this figure and then
+// follows the loss receivers report (opus_fec_loss_percent), up to the cap: beyond it the
+// redundancy would take most of the bitrate from the speech itself.
+constexpr int kOpusInitialLossPercent = 5;
+constexpr int kOpusMaxLossPercent = 25;
 
 // ---- the encoder probe ----
 
@@ -136,7 +143,10 @@ std::string x264enc(const MediaOptions &o) {
 
 std::string opusenc(const MediaOptions &) {
     return "opusenc bitrate=" + num(kOpusBitrate) + " complexity=" + num(kOpusComplexity) +
-           " frame-size=" + num(kOpusFrameMs) + " perfect-timestamp=true";
+           " frame-size=" + num(kOpusFrameMs) +
+           " perfect-timestamp=true inband-fec=true "
+           "packet-loss-percentage=" +
+           num(kOpusInitialLossPercent);
 }
 
 std::vector<CodecSpec> make_table() {
@@ -150,7 +160,7 @@ std::vector<CodecSpec> make_table() {
                           90000,
                           "",
                           "video/x-vp8",
-                          {{{"vp8enc", kGood}, false, vp8enc}},
+                          {{{"vp8enc", kGood}, false, vp8enc, "target-bitrate", 1}},
                           {"rtpvp8pay", kGood},
                           "picture-id-mode=15-bit",
                           {"rtpvp8depay", kGood},
@@ -173,12 +183,13 @@ std::vector<CodecSpec> make_table() {
         "profile-level-id=(string)42e01f,packetization-mode=(string)1",
         "video/x-h264,profile=(string)constrained-baseline,stream-format=(string)byte-stream,"
         "alignment=(string)au",
+        // v4l2h264enc's rate is one of its extra-controls, which it reads only at start.
         {{{"v4l2h264enc", kGood}, true, v4l2h264enc},
-         {{"vah264enc", kBad}, true, vah264enc},
-         {{"vaapih264enc", kVaapi}, true, vaapih264enc},
-         {{"nvh264enc", kBad}, true, nvh264enc},
-         {{"openh264enc", kBad}, false, openh264enc},
-         {{"x264enc", kUgly}, false, x264enc}},
+         {{"vah264enc", kBad}, true, vah264enc, "bitrate", 1000},
+         {{"vaapih264enc", kVaapi}, true, vaapih264enc, "bitrate", 1000},
+         {{"nvh264enc", kBad}, true, nvh264enc, "bitrate", 1000},
+         {{"openh264enc", kBad}, false, openh264enc, "bitrate", 1},
+         {{"x264enc", kUgly}, false, x264enc, "bitrate", 1000}},
         {"rtph264pay", kGood},
         "config-interval=-1 aggregate-mode=zero-latency",
         {"rtph264depay", kGood},
@@ -189,12 +200,14 @@ std::vector<CodecSpec> make_table() {
         {"matroskamux", kGood},
         true});
     // Opus is always "opus/48000/2" in SDP (RFC 7587), whatever is sent; browsers refuse
-    // an rtpmap without the 2.
+    // an rtpmap without the 2. useinbandfec=1 asks the far side to add in-band FEC to what
+    // it sends us (browsers offer it too), and the decoder uses it to rebuild a lost packet
+    // from the next one.
     t.push_back(CodecSpec{Codec::Opus,
                           MediaKind::Audio,
                           "OPUS",
                           48000,
-                          "encoding-params=(string)2",
+                          "encoding-params=(string)2,useinbandfec=(string)1",
                           "audio/x-opus",
                           {{{"opusenc", kBase}, false, opusenc}},
                           {"rtpopuspay", kGood},
@@ -203,7 +216,7 @@ std::vector<CodecSpec> make_table() {
                           "",
                           {nullptr, nullptr},
                           {{"opusdec", kBase}},
-                          "plc=true",
+                          "plc=true use-inband-fec=true",
                           {"webmmux", kGood},
                           false});
     return t;
@@ -263,6 +276,33 @@ std::string try_encoder(const CodecSpec &c, const EncoderSpec &e, const MediaOpt
 }
 
 } // namespace
+
+int opus_fec_loss_percent(double fraction_lost) {
+    if (!(fraction_lost > 0)) // NaN too
+        return 0;
+    return int(std::clamp<long>(std::lround(fraction_lost * 100), 0, kOpusMaxLossPercent));
+}
+
+bool set_encoder_bitrate(GstElement *encoder, const EncoderSpec &e, int kbps) {
+    if (!encoder || !e.bitrate_property || kbps <= 0)
+        return false;
+    GParamSpec *spec =
+        g_object_class_find_property(G_OBJECT_GET_CLASS(encoder), e.bitrate_property);
+    if (!spec)
+        return false;
+    long value = std::max(1L, long(kbps) * 1000 / std::max(1, e.bitrate_unit_bps));
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, G_TYPE_LONG);
+    g_value_set_long(&v, value);
+    GValue converted = G_VALUE_INIT;
+    g_value_init(&converted, spec->value_type);
+    bool ok = g_value_transform(&v, &converted);
+    if (ok)
+        g_object_set_property(G_OBJECT(encoder), e.bitrate_property, &converted);
+    g_value_unset(&v);
+    g_value_unset(&converted);
+    return ok;
+}
 
 bool is_video_encoder(const std::string &element) {
     for (const CodecSpec *c : video_codecs())

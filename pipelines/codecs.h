@@ -27,7 +27,16 @@ struct EncoderSpec {
     PackagedElement element;
     bool hardware;
     std::string (*launch)(const MediaOptions &);
+    // The element's bitrate property, set while it runs when the path's capacity changes
+    // (congestion.h), and how many bit/s one unit of it is (1000 for kbit/s). Null where
+    // the rate cannot be changed in flight (it is fixed at --video-bitrate then).
+    const char *bitrate_property = nullptr;
+    int bitrate_unit_bps = 1;
 };
+
+// Sets `e`'s bitrate property on `encoder` (an element made from `e`) to `kbps`. False if
+// `e` has none or the element lacks it.
+bool set_encoder_bitrate(GstElement *encoder, const EncoderSpec &e, int kbps);
 
 struct CodecSpec {
     Codec id;
@@ -54,6 +63,10 @@ struct CodecSpec {
     // Whether the receiver should ask for lost packets again (NACK/RTX). Audio conceals.
     bool nack;
 };
+
+// Opus in-band FEC: the loss (percent) the encoder plans its redundancy for, from the
+// loss receivers report, clamped to what is worth spending bits on; 0 turns FEC off.
+int opus_fec_loss_percent(double fraction_lost);
 
 // Every codec, video codecs in our default preference order, then audio.
 const std::vector<CodecSpec> &all_codecs();

@@ -191,8 +191,10 @@ std::string speaker_description(const ResolvedMedia &m) {
 std::string video_payload_description(const VideoPlan &v, const MediaOptions &o) {
     // If the encoder falls behind, drop old frames rather than adding latency.
     // A caps string may not end a description (it only filters a link), hence capsfilter.
+    // videoscale passes frames through untouched until the size filter asks for less.
     return "queue leaky=downstream max-size-buffers=" + num(kRawQueueBuffers) +
-           " max-size-bytes=0 max-size-time=0 ! " + v.encoder->launch(o) + " ! " +
+           " max-size-bytes=0 max-size-time=0 ! videoscale ! capsfilter name=" + kVideoSizeName +
+           " ! " + v.encoder->launch(o) + " ! " +
            v.codec->encoded_caps + " ! " + v.codec->payloader.element + " pt=" + num(v.pt) + " " +
            v.codec->payloader_options + " ! capsfilter caps=\"" + rtp_caps_basic(*v.codec, v.pt) + "\"";
 }

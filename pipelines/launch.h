@@ -15,6 +15,8 @@ namespace duet::pipelines {
 inline constexpr const char *kVideoTeeName = "video_tee";
 inline constexpr const char *kAudioTeeName = "audio_tee";
 inline constexpr const char *kCameraName = "camera";
+// Inside a leg's video payload branch: the size filter bandwidth adaptation narrows.
+inline constexpr const char *kVideoSizeName = "bwe_size";
 // Element names inside receive branches and the recorder.
 inline constexpr const char *kDecoderName = "decoder";
 inline constexpr const char *kRecordVideoQueue = "record_video";
@@ -42,8 +44,9 @@ std::string audio_send_description(const MediaOptions &opts, const ResolvedMedia
 // speaker, or the simulated room's), through the echo probe when there is one.
 std::string speaker_description(const ResolvedMedia &media);
 
-// Per-leg video: raw frames in (ghost "sink"), through the leg's encoder and payloader,
-// RTP out (ghost "src").
+// Per-leg video: raw frames in (ghost "sink"), through a scaler whose size the leg's
+// bandwidth adaptation sets (kVideoSizeName, no size at first: the captured one), the
+// leg's encoder and payloader, RTP out (ghost "src").
 std::string video_payload_description(const VideoPlan &video, const MediaOptions &opts);
 // Per-leg audio payloader: Opus in, RTP out.
 std::string audio_payload_description(const AudioPlan &audio);

@@ -94,8 +94,11 @@ Result<void> WebrtcSession::link_send_branch(const std::string &description,
     if (!sink || GST_PAD_LINK_FAILED(gst_pad_link(src.get(), sink.get())))
         return duet::fail("cannot link a payloader to webrtcbin");
     pin_codec_preferences(webrtc_, caps.get());
-    if (g_str_equal(ghost_name, "video_sink"))
+    if (g_str_equal(ghost_name, "video_sink")) {
         video_send_src_ = src.get(); // the bin holds it
+        video_webrtc_sink_ = Ref<GstPad>::ref(sink.get());
+        find_video_controls(branch.get());
+    }
     // Tell the main thread when the payloader's first packet has gone through (on_remote_set).
     ++send_pending_;
     gst_pad_add_probe(
@@ -198,6 +201,7 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
         return duet::fail("cannot start webrtcbin");
     if (auto linked = link_tees(sources); !linked)
         return linked;
+    start_bwe();
     GST_INFO("session %s ready (%s, video %s/%s pt %u, audio pt %u)", config_.peer_id.c_str(),
              config_.offerer ? "offerer" : "answerer", video_codec().c_str(),
              video_encoder().c_str(), plan.video ? plan.video->pt : 0,
@@ -313,7 +317,10 @@ void WebrtcSession::connect_signals() {
 }
 
 WebrtcSession::~WebrtcSession() {
+    lifeline_.remove(bwe_timer_);
     lifeline_.cut();
+    for (auto &w : rtcp_watches_)
+        g_signal_handler_disconnect(w.session.get(), w.handler);
     if (resolving_)
         g_cancellable_cancel(resolving_.get());
     if (webrtc_)

@@ -7,6 +7,7 @@
 #include "common/result.h"
 #include "pipelines/codec_choice.h"
 #include "pipelines/latency_follower.h"
+#include "pipelines/congestion.h"
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
@@ -14,7 +15,10 @@
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +60,15 @@ struct SessionConfig {
 
 class WebrtcSession;
 
+// What a leg's bandwidth adaptation is doing with its video (the `stats` event).
+struct SendFigures {
+    int target_kbps = 0; // the encoder's bitrate now
+    int sent_kbps = 0;   // video actually sent over the last second or so (0: not yet)
+    double loss = 0;     // share of our video the receiver reports lost (smoothed)
+    double rtt_ms = -1;  // round trip from the receiver's reports (-1: none yet)
+    int width = 0, height = 0, fps = 0; // the picture sent
+};
+
 // Everything a session reports. Always called on the main thread, never from inside a
 // GStreamer call. The session may still be running code after a callback returns, so a
 // listener that wants the session gone defers that (PeerApp::close_leg_soon).
@@ -73,6 +86,8 @@ class SessionListener {
     virtual void on_latency(WebrtcSession &, int /*latency_ms*/, double /*jitter_ms*/) {}
     // The answer to our offer rejected our video (no codec in common); audio goes on.
     virtual void on_video_rejected(WebrtcSession &, const std::string &) {}
+    // A new receiver report about what we send changed send_figures() (loss, round trip).
+    virtual void on_send_report(WebrtcSession &) {}
     // Asked when a remote stream appears: should it also go to the recorder?
     virtual bool wants_recording(WebrtcSession &, MediaKind) { return false; }
     // The depayloaded stream's pad, when wants_recording said yes.
@@ -120,6 +135,8 @@ class WebrtcSession {
     GstElement *bin() const { return bin_.get(); }
     // Decoded video frames and audio buffers from this peer so far (the `stats` event).
     const DecodeCounters &counters() const { return *counters_; }
+    // The video this leg sends and what adapts it (all zero when it sends no video).
+    const SendFigures &send_figures() const { return figures_; }
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
@@ -151,6 +168,21 @@ class WebrtcSession {
     void on_send_flowing();
     void fail(const std::string &why);
 
+    // Bandwidth adaptation (webrtc_session_bwe.cpp).
+    void find_video_controls(GstElement *branch);
+    void start_bwe();
+    void poll_bwe();
+    void on_bwe_stats(GstPromise *p);
+    void apply_bwe(gint64 now_us, BweAction action);
+    void watch_rtcp();
+    struct RtcpBlock {
+        guint32 ssrc;
+        double fraction_lost;
+        guint32 highest_seq;
+        double rtt_ms;
+    };
+    void on_rtcp(std::size_t n, gint64 at_us, const std::function<RtcpBlock(std::size_t)> &block);
+
     // Runs `fn` on the main thread with the replied promise, if the session still exists.
     GstPromise *promise_to_main(void (WebrtcSession::*fn)(GstPromise *));
     // Emits a webrtcbin action signal that replies through a promise.
@@ -178,7 +210,7 @@ class WebrtcSession {
 
     PeerState state_ = PeerState::New;
     Negotiation step_ = Negotiation::Idle;
-    int send_pending_ = 0; // send branches whose first packet has not reached webrtcbin
+    int send_pending_ = 0;             // send branches whose first packet has not reached webrtcbin
     GstPad *video_send_src_ = nullptr; // borrowed: the video payload branch's src, in bin_
     SdpAuthor remote_author_ = SdpAuthor::Unknown;
     bool video_rejected_ = false; // by the answer to our offer
@@ -193,6 +225,29 @@ class WebrtcSession {
     std::shared_ptr<DecodeCounters> counters_ = std::make_shared<DecodeCounters>();
     // With `--latency-ms auto`; holds its own reference to rtpbin.
     std::unique_ptr<LatencyFollower> latency_;
+    // Bandwidth adaptation: the controller, the picture ladder, what they act on (borrowed
+    // from bin_), and the figures they read.
+    std::optional<BandwidthController> bwe_;
+    std::optional<PictureLadder> ladder_;
+    GstElement *video_encoder_ = nullptr;
+    GstElement *video_size_ = nullptr;
+    Ref<GstPad> video_webrtc_sink_; // webrtcbin's sink pad for our video: its get-stats
+    std::shared_ptr<std::atomic<int>> frame_divisor_ = std::make_shared<std::atomic<int>>(1);
+    guint bwe_timer_ = 0;
+    bool bwe_polling_ = false;
+    gint64 bwe_poll_us_ = 0; // when the get-stats request in flight was made
+    guint32 video_ssrc_ = 0; // 0: not known yet
+    // The SSRC on the last packet our video payloader sent (written by its pad probe).
+    std::shared_ptr<std::atomic<guint32>> wire_ssrc_ = std::make_shared<std::atomic<guint32>>(0);
+    guint32 last_report_seq_ = 0; // highest sequence number of the last report used
+    struct RtcpWatch {
+        Ref<GObject> session;
+        gulong handler;
+    };
+    std::vector<RtcpWatch> rtcp_watches_;
+    double sent_bytes_ = 0;
+    gint64 sent_at_us_ = 0;
+    SendFigures figures_;
     // Where webrtcbin's reports are posted; they are dropped once the session is gone.
     Lifeline lifeline_;
 };

@@ -297,7 +297,9 @@ std::vector<Option> peer_table(PeerOptions &o) {
                  "DEVICE", into(m.video_device)),
         text("size", "Sent video size (default 640x480)", "WxH", into_size(m)),
         integer("fps", 1, kMaxFps, "Sent frame rate (default 30)", "N", into(m.fps)),
-        integer("video-bitrate", kMinKbps, kMaxKbps, "VP8 target bitrate in kbit/s (default 800)",
+        integer("video-bitrate", kMinKbps, kMaxKbps,
+                "Most video bitrate per call in kbit/s; each call adapts below it to what its "
+                "path carries (default 800)",
                 "KBPS", into(m.video_kbps))
             .with_unit("kbit/s"),
         text("latency-ms",

@@ -54,13 +54,22 @@ Event error(const std::string &code, const std::string &message, const std::stri
 Event stats(const ReceiveStats &s) {
     // One decimal is all a rate over a one-second window can honestly claim.
     auto tenth = [](double v) { return double(gint64(v * 10 + 0.5)) / 10; };
-    return Event{"stats", {}}
-        .with("peer", s.peer)
-        .with("state", s.state)
-        .with("video_frames", gint64(s.video_frames))
-        .with("video_fps", tenth(s.video_fps))
-        .with("audio_buffers", gint64(s.audio_buffers))
-        .with("audio_bps", tenth(s.audio_bps));
+    Event e = Event{"stats", {}}
+                  .with("peer", s.peer)
+                  .with("state", s.state)
+                  .with("video_frames", gint64(s.video_frames))
+                  .with("video_fps", tenth(s.video_fps))
+                  .with("audio_buffers", gint64(s.audio_buffers))
+                  .with("audio_bps", tenth(s.audio_bps));
+    if (s.sends_video) {
+        e.with("send_kbps", gint64(s.send_kbps))
+            .with("sent_kbps", gint64(s.sent_kbps))
+            .with("send_loss", double(gint64(s.send_loss * 1000 + 0.5)) / 1000)
+            .with("rtt_ms", gint64(s.rtt_ms < 0 ? -1 : s.rtt_ms + 0.5))
+            .with("send_size", std::to_string(s.send_width) + "x" + std::to_string(s.send_height))
+            .with("send_fps", gint64(s.send_fps));
+    }
+    return e;
 }
 
 Event echo_delay(int delay_ms, bool following) {

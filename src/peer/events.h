@@ -81,6 +81,13 @@ struct ReceiveStats {
     double video_fps = 0;      // decoded per second over the last interval
     guint64 audio_buffers = 0; // decoded since this call started
     double audio_bps = 0;      // decoded buffers per second over the last interval
+    // What we send to that peer (bandwidth adaptation): present when `sends_video`.
+    bool sends_video = false;
+    int send_kbps = 0;      // the video encoder's bitrate now
+    int sent_kbps = 0;      // video actually sent over the last second or so
+    double send_loss = 0;   // share of our video the peer reports lost (smoothed, 0-1)
+    double rtt_ms = -1;     // round trip from its reports, -1 before the first
+    int send_width = 0, send_height = 0, send_fps = 0;
 };
 Event stats(const ReceiveStats &s);
 

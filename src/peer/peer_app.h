@@ -78,6 +78,7 @@ class PeerApp : private Signaler::Listener,
     void on_latency(pipelines::WebrtcSession &s, int latency_ms, double jitter_ms) override;
     void on_failure(pipelines::WebrtcSession &s, const std::string &why) override;
     void on_video_rejected(pipelines::WebrtcSession &s, const std::string &codec) override;
+    void on_send_report(pipelines::WebrtcSession &s) override;
     bool wants_recording(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
     void on_record_pad(pipelines::WebrtcSession &s, pipelines::MediaKind kind,
                        GstPad *pad) override;

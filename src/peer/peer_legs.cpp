@@ -230,10 +230,22 @@ void PeerApp::emit_stats() {
     gint64 now = g_get_monotonic_time();
     for (auto &[peer, leg] : legs_) {
         const auto &c = leg.session->counters();
-        events_.emit(
-            events::stats(leg.stats.sample(peer, pipelines::peer_state_name(leg.session->state()),
-                                           c.video_frames.load(std::memory_order_relaxed),
-                                           c.audio_buffers.load(std::memory_order_relaxed), now)));
+        events::ReceiveStats st =
+            leg.stats.sample(peer, pipelines::peer_state_name(leg.session->state()),
+                             c.video_frames.load(std::memory_order_relaxed),
+                             c.audio_buffers.load(std::memory_order_relaxed), now);
+        const pipelines::SendFigures &f = leg.session->send_figures();
+        if (f.target_kbps > 0 && !leg.session->video_codec().empty()) {
+            st.sends_video = true;
+            st.send_kbps = f.target_kbps;
+            st.sent_kbps = f.sent_kbps;
+            st.send_loss = f.loss;
+            st.rtt_ms = f.rtt_ms;
+            st.send_width = f.width;
+            st.send_height = f.height;
+            st.send_fps = f.fps;
+        }
+        events_.emit(events::stats(st));
     }
 }
 
@@ -283,6 +295,15 @@ void PeerApp::on_video_rejected(pipelines::WebrtcSession &s, const std::string &
     events_.emit(events::error("no-common-video-codec",
                                "the peer does not take our video: offered " + codec, s.peer_id())
                      .with("offered", std::vector<std::string>{codec}));
+}
+
+void PeerApp::on_send_report(pipelines::WebrtcSession &) {
+    // One Opus encoder serves every call: its FEC is planned for the worst path.
+    double worst = 0;
+    for (const auto &[id, leg] : legs_)
+        worst = std::max(worst, leg.session->send_figures().loss);
+    if (pipeline_)
+        pipeline_->set_audio_loss(worst);
 }
 
 void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -149,11 +150,28 @@ Result<int> open_tun_in(const std::string &ns, const std::string &dev) {
 }
 
 // netem on `dev` inside `ns`: `verb` is "add" for a new one, "change" for the one there.
+// With `rate_kbps` > 0, netem also serialises packets at that rate behind a queue of
+// `limit` packets (drop-tail), so the link is a bottleneck too; 0 takes a rate away; -1
+// (never set) leaves the rate options out.
 Result<void> netem(const std::string &ns, const std::string &dev, const char *verb,
-                   int loss_percent, unsigned delay_ms) {
-    auto r = run(
-        in_ns(ns, {"tc", "qdisc", verb, "dev", dev, "root", "netem", "loss",
-                   std::to_string(loss_percent) + "%", "delay", std::to_string(delay_ms) + "ms"}));
+                   int loss_percent, unsigned delay_ms, long rate_kbps = -1) {
+    std::vector<std::string> cmd{"tc", "qdisc", verb, "dev", dev, "root", "netem"};
+    for (std::string a : {std::string("loss"), std::to_string(loss_percent) + "%",
+                          std::string("delay"), std::to_string(delay_ms) + "ms"})
+        cmd.push_back(a);
+    if (rate_kbps > 0) {
+        // A full-size packet is ~1200 bytes of RTP over UDP; at least a few fit.
+        long limit =
+            std::max(4L, rate_kbps * 1000 / 8 * ImpairedLink::kBottleneckQueueMs / 1000 / 1200);
+        for (std::string a : {std::string("rate"), std::to_string(rate_kbps) + "kbit",
+                              std::string("limit"), std::to_string(limit)})
+            cmd.push_back(a);
+    } else if (rate_kbps == 0) {
+        // netem keeps a rate once set; 0 takes it away. Its default queue is 1000 packets.
+        for (const char *a : {"rate", "0bit", "limit", "1000"})
+            cmd.push_back(a);
+    }
+    auto r = run(in_ns(ns, cmd));
     if (!r)
         return r.error();
     return {};
@@ -161,8 +179,10 @@ Result<void> netem(const std::string &ns, const std::string &dev, const char *ve
 
 } // namespace
 
-// Moves IP packets between the two TUN devices on a thread of its own, dropping
-// `loss` percent of them and delaying the rest by the same fixed time, like netem.
+// Moves IP packets between the two TUN devices on a thread of its own, like netem: it drops
+// `loss` percent of them and delays the rest by the same fixed time. With a rate, each
+// direction is also a bottleneck: packets leave one after another at that rate from a
+// drop-tail queue of kBottleneckQueueMs, and a packet that does not fit is dropped.
 class ImpairedLink::Relay {
   public:
     explicit Relay(unsigned delay_ms, int loss_percent) : delay_us_(gint64(delay_ms) * 1000) {
@@ -208,55 +228,85 @@ class ImpairedLink::Relay {
     }
 
     void set_loss(int percent) { loss_.store(percent); }
+    void set_rate(unsigned kbps) { rate_kbps_.store(kbps); }
 
   private:
     struct Packet {
         gint64 due_us;
-        int to;
         std::string bytes;
     };
+    // One direction: packets in flight, in delivery order (the delay is the same for all
+    // and the bottleneck sends them in arrival order), and when its bottleneck is next free.
+    struct Way {
+        int to = -1;
+        std::deque<Packet> queue;
+        gint64 free_at_us = 0;
+    };
+
+    // Queues a packet that arrived at `now` on `way`, or drops it if the bottleneck's
+    // queue has no room for it.
+    void admit(Way &way, std::string bytes, gint64 now) {
+        unsigned kbps = rate_kbps_.load();
+        gint64 leaves_us = now;
+        if (kbps > 0) {
+            gint64 start = std::max(now, way.free_at_us);
+            // What is still waiting for the bottleneck, as time at its rate.
+            if (start - now + gint64(bytes.size()) * 8000 / kbps >
+                gint64(kBottleneckQueueMs) * 1000)
+                return; // drop-tail
+            way.free_at_us = start + gint64(bytes.size()) * 8000 / kbps;
+            leaves_us = way.free_at_us;
+        }
+        way.queue.push_back(Packet{leaves_us + delay_us_, std::move(bytes)});
+    }
 
     void relay() {
-        // The same delay for every packet: arrival order is delivery order.
-        std::deque<Packet> queue;
+        Way ways[2];
+        ways[0].to = fd_b_; // read from a, written to b
+        ways[1].to = fd_a_;
         std::mt19937 rng(std::random_device{}());
         std::uniform_int_distribution<int> percent(0, 99);
         std::string buf(65536, '\0');
         while (!stop_.load()) {
             int timeout = -1;
-            if (!queue.empty())
-                timeout = int(std::max<gint64>(
-                    0, (queue.front().due_us - g_get_monotonic_time() + 999) / 1000));
+            gint64 now = g_get_monotonic_time();
+            for (const Way &w : ways)
+                if (!w.queue.empty()) {
+                    int ms = int(std::max<gint64>(0, (w.queue.front().due_us - now + 999) / 1000));
+                    timeout = timeout < 0 ? ms : std::min(timeout, ms);
+                }
             pollfd fds[3] = {{fd_a_, POLLIN, 0}, {fd_b_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
             if (poll(fds, 3, timeout) < 0 && errno != EINTR)
                 return;
             for (int i = 0; i < 2; ++i) {
                 if (!(fds[i].revents & POLLIN))
                     continue;
-                int to = i == 0 ? fd_b_ : fd_a_;
                 for (;;) {
                     ssize_t n = read(fds[i].fd, buf.data(), buf.size());
                     if (n <= 0)
                         break;
                     if (percent(rng) < loss_.load())
                         continue;
-                    queue.push_back(Packet{g_get_monotonic_time() + delay_us_, to,
-                                           std::string(buf.data(), std::size_t(n))});
+                    admit(ways[i], std::string(buf.data(), std::size_t(n)), g_get_monotonic_time());
                 }
             }
-            gint64 now = g_get_monotonic_time();
-            while (!queue.empty() && queue.front().due_us <= now) {
-                const Packet &p = queue.front();
-                // A full device queue drops the packet, as a congested link would.
-                if (write(p.to, p.bytes.data(), p.bytes.size()) < 0 && errno != EAGAIN)
-                    g_printerr("impaired link: write: %s\n", g_strerror(errno));
-                queue.pop_front();
-            }
+            now = g_get_monotonic_time();
+            for (Way &w : ways)
+                while (!w.queue.empty() && w.queue.front().due_us <= now) {
+                    const Packet &p = w.queue.front();
+                    // A full device queue drops the packet, as a congested link would.
+                    // EIO: the device is not up yet (the link is being configured).
+                    if (write(w.to, p.bytes.data(), p.bytes.size()) < 0 && errno != EAGAIN &&
+                        errno != EIO)
+                        g_printerr("impaired link: write: %s\n", g_strerror(errno));
+                    w.queue.pop_front();
+                }
         }
     }
 
     gint64 delay_us_;
     std::atomic<int> loss_{0};
+    std::atomic<unsigned> rate_kbps_{0};
     std::atomic<bool> stop_{false};
     int fd_a_ = -1, fd_b_ = -1;
     int wake_[2] = {-1, -1};
@@ -289,6 +339,7 @@ Result<std::unique_ptr<ImpairedLink>> ImpairedLink::create(int loss_percent, uns
 }
 
 Result<void> ImpairedLink::setup(int loss_percent) {
+    loss_percent_ = loss_percent;
     std::string tag = std::to_string(getpid());
     ns_a_ = kPrefix + tag + "-a";
     ns_b_ = kPrefix + tag + "-b";
@@ -341,14 +392,30 @@ ImpairedLink::~ImpairedLink() {
     delete_all();
 }
 
+Result<void> ImpairedLink::netem_both(const char *verb) const {
+    long rate = rate_set_ ? long(rate_kbps_) : -1;
+    if (auto a = netem(ns_a_, dev_a_, verb, loss_percent_, delay_ms_, rate); !a)
+        return a;
+    return netem(ns_b_, dev_b_, verb, loss_percent_, delay_ms_, rate);
+}
+
 Result<void> ImpairedLink::set_loss(int percent) {
+    loss_percent_ = percent;
     if (relay_) {
         relay_->set_loss(percent);
         return {};
     }
-    if (auto a = netem(ns_a_, dev_a_, "change", percent, delay_ms_); !a)
-        return a;
-    return netem(ns_b_, dev_b_, "change", percent, delay_ms_);
+    return netem_both("change");
+}
+
+Result<void> ImpairedLink::set_rate(unsigned kbps) {
+    rate_kbps_ = kbps;
+    rate_set_ = true;
+    if (relay_) {
+        relay_->set_rate(kbps);
+        return {};
+    }
+    return netem_both("change");
 }
 
 const char *ImpairedLink::how() const {

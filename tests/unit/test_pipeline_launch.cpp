@@ -178,12 +178,20 @@ void test_payloaders() {
         o.encoder_threads = 2;
         Parsed v(video_payload_description(vp8_plan(100), o));
         // Each leg's own encoder, fed through a queue that drops old frames rather than
-        // adding latency when the encoder falls behind.
+        // adding latency when the encoder falls behind, then the scaler and size filter that
+        // bandwidth adaptation narrows (no size until it does).
         GstElement *q = v.one("queue");
         check_str_eq(enum_prop(q, "leaky"), "downstream");
+        GstElement *size = v.named(kVideoSizeName);
+        GstElement *scale = v.one("videoscale");
+        g_assert_true(upstream(scale) == q);
+        g_assert_true(upstream(size) == scale);
+        duet::Ref<GstCaps> any;
+        g_object_get(size, "caps", any.out(), nullptr);
+        g_assert_true(gst_caps_is_any(any.get()));
         // Real-time VP8: these are what keep latency and CPU down.
         GstElement *enc = v.one("vp8enc");
-        g_assert_true(upstream(enc) == q);
+        g_assert_true(upstream(enc) == size);
         g_assert_cmpint(int_prop(enc, "deadline"), ==, 1);
         g_assert_cmpint(int_prop(enc, "cpu-used"), ==, 8);
         g_assert_cmpint(int_prop(enc, "static-threshold"), ==, 1);

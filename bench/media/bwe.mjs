@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: MIT
+// The bandwidth part of the media bench (bench/media.sh --bwe): calls across a link between
+// two network namespaces (build/bench/media/duet-netlink) that is squeezed to a 300 kbit/s
+// bottleneck for a while and then widened to 2 Mbit/s. Chromium<->Chromium and Chromium<->
+// duet-peer run one after the other over the same link in the same run; a Chromium page on
+// side a receives in both, so the same code measures what each sender gets through:
+// frames decoded per second and time frozen (no new frame for more than 200 ms) under the
+// cap, the sender's video bitrate, and how long after the cap lifts it sends 700 kbit/s.
+// Root only (namespaces). Prints a table and writes bench/results/media-bwe.json.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+import { CHROMIUM, CHROMIUM_ARGS } from '../../tests/e2e/lib.mjs';
+import { removeQuietly, scratchDir, startPeer } from './peer.mjs';
+import { loadavg, machine } from './procstat.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const value = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const smoke = flag('--smoke');
+const opts = {
+  capKbps: Number(value('--cap-kbps', 300)),
+  wideKbps: Number(value('--wide-kbps', 2000)),
+  // Before the cap: the call settles on the wide path.
+  settleSeconds: Number(value('--settle-seconds', smoke ? 3 : 10)),
+  capSeconds: Number(value('--cap-seconds', smoke ? 4 : 20)),
+  wideSeconds: Number(value('--wide-seconds', smoke ? 4 : 20)),
+  delayMs: Number(value('--delay-ms', 20)),
+  out: path.resolve(value('--out', path.join(repoRoot, 'bench/results/media-bwe.json'))),
+};
+// The figures the issue asks for.
+const FROZEN_GAP_MS = 200;
+const RECOVERED_KBPS = 700;
+const SAMPLE_MS = 50;
+
+const build = path.resolve(repoRoot, process.env.BUILD || 'build');
+const exe = {
+  peer: path.join(build, 'src/duet-peer'),
+  server: path.join(build, 'signaling/duet-server'),
+  netlink: path.join(build, 'bench/media/duet-netlink'),
+};
+const scratch = scratchDir(path.join(build, 'bench/media/scratch-bwe'));
+const log = (...a) => console.error('[media-bwe]', ...a);
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+let roomCounter = 0;
+const room = (what) => `bwe-${what}-${process.pid}-${++roomCounter}`;
+
+// A child whose stdout lines are JSON (others are skipped); resolves the first that `pred`
+// accepts, or rejects after `timeout` ms or when the child exits.
+function jsonLines(proc, label) {
+  const lines = [];
+  const waiters = new Set();
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line));
+    } catch {
+      return;
+    }
+    for (const w of [...waiters]) w();
+  });
+  return {
+    next(pred, timeout = 20000) {
+      const from = lines.length;
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const l = lines.slice(from).find(pred);
+          if (l) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(l);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`${label}: no expected line within ${timeout} ms`));
+        }, timeout);
+        waiters.add(check);
+        proc.once('exit', () => {
+          clearTimeout(timer);
+          reject(new Error(`${label} exited`));
+        });
+      });
+    },
+  };
+}
+
+// The link: duet-netlink holds it while it runs and takes `rate KBPS` on stdin.
+async function startLink() {
+  const proc = spawn(exe.netlink, ['0', String(opts.delayMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const out = jsonLines(proc, 'duet-netlink');
+  const ready = await out.next((l) => l.ready, 20000);
+  return {
+    ...ready,
+    async rate(kbps) {
+      const answer = out.next((l) => 'ok' in l, 10000);
+      proc.stdin.write(`rate ${kbps}\n`);
+      const a = await answer;
+      if (!a.ok) throw new Error(`duet-netlink: ${a.error}`);
+    },
+    async stop() {
+      proc.stdin.end();
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+// A program run inside namespace `ns`: a wrapper script that execs it there. Playwright and
+// startPeer take an executable path, and `ip netns exec` keeps the descriptors they pass.
+function inNamespace(ns, program, name) {
+  const file = path.join(scratch, `${name}.sh`);
+  fs.writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${ns} ${program} "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
+async function startServer(link) {
+  const proc = spawn(inNamespace(link.ns_a, exe.server, 'server-a'), ['--host', '0.0.0.0', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('duet-server did not listen within 10 s')), 10000);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = /^listening on https?:\/\/[^\s/]+:(\d+)\/$/.exec(line.trim());
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return {
+    // Side a reaches it on loopback (a secure context for the camera), side b across the link.
+    urlA: `http://127.0.0.1:${port}/`,
+    urlB: `http://${link.ip_a}:${port}/`,
+    wsB: `ws://${link.ip_a}:${port}/ws`,
+    stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.kill('SIGTERM')))),
+  };
+}
+
+async function launch(ns, name, extra = []) {
+  const { chromium } = createRequire(path.join(repoRoot, 'tests/e2e/package.json'))('playwright-core');
+  const args = CHROMIUM_ARGS.map((a) =>
+    a === '--use-fake-device-for-media-stream' ? '--use-fake-device-for-media-stream=fps=30' : a,
+  );
+  return chromium.launch({
+    executablePath: inNamespace(ns, CHROMIUM, name),
+    headless: true,
+    args: [...args, ...extra],
+    timeout: 30000,
+  });
+}
+
+// Opens the client in a fresh context and joins `roomName`; from then on the page samples
+// its first remote peer's video every SAMPLE_MS: frames decoded and bytes received, and
+// bytes of video it sends.
+async function joinPage(browser, url, roomName) {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
+  const page = await context.newPage();
+  await page.goto(`${url}?room=${encodeURIComponent(roomName)}`);
+  await page.evaluate((sampleMs) => {
+    const samples = (window.__bwe = []);
+    const tick = async () => {
+      const pc = [...window.duet.pcs.values()][0];
+      if (pc) {
+        const s = { t: performance.now(), frames: 0, rx: 0, tx: 0 };
+        (await pc.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video') {
+            s.frames += r.framesDecoded ?? 0;
+            s.rx += r.bytesReceived ?? 0;
+          }
+          if (r.type === 'outbound-rtp' && r.kind === 'video') s.tx += r.bytesSent ?? 0;
+        });
+        samples.push(s);
+      }
+      setTimeout(tick, sampleMs);
+    };
+    tick();
+  }, SAMPLE_MS);
+  return { context, page, clockOffset: await pageOffset(page) };
+}
+
+// Page time (performance.now) minus ours, so page samples and our marks share a clock.
+async function pageOffset(page) {
+  const before = performance.now() + performance.timeOrigin;
+  const pageAbs = await page.evaluate(() => performance.timeOrigin + performance.now());
+  const after = performance.now() + performance.timeOrigin;
+  return pageAbs - (before + after) / 2;
+}
+
+async function waitDecoding(page, timeout = 30000) {
+  await page.waitForFunction(() => (window.__bwe?.at(-1)?.frames ?? 0) > 10, null, { timeout, polling: 100 });
+}
+
+const nowAbs = () => performance.timeOrigin + performance.now();
+
+// Page samples on our absolute clock.
+async function samplesOf(p) {
+  const origin = await p.page.evaluate(() => performance.timeOrigin);
+  const s = await p.page.evaluate(() => window.__bwe);
+  return s.map((x) => ({ ...x, at: origin + x.t - p.clockOffset }));
+}
+
+// Decoded fps and frozen share over [from, to] from the receiving page's samples.
+function pictureFigures(samples, from, to) {
+  const inside = samples.filter((s) => s.at >= from && s.at <= to);
+  if (inside.length < 2) return { fps: NaN, frozen_percent: NaN };
+  let frozen = 0;
+  let lastNew = inside[0].at;
+  for (let i = 1; i < inside.length; i++) {
+    if (inside[i].frames > inside[i - 1].frames) {
+      const gap = inside[i].at - lastNew;
+      if (gap > FROZEN_GAP_MS) frozen += gap;
+      lastNew = inside[i].at;
+    }
+  }
+  const tailGap = inside.at(-1).at - lastNew;
+  if (tailGap > FROZEN_GAP_MS) frozen += tailGap;
+  const span = inside.at(-1).at - inside[0].at;
+  return {
+    fps: Number((((inside.at(-1).frames - inside[0].frames) * 1000) / span).toFixed(1)),
+    frozen_percent: Number(((100 * frozen) / span).toFixed(1)),
+  };
+}
+
+// A (time, kbit/s) series over 1 s windows from cumulative byte counts.
+function rateSeries(points) {
+  const out = [];
+  let j = 0;
+  for (let i = 0; i < points.length; i++) {
+    while (j < i && points[i].at - points[j].at > 1000) j++;
+    const dt = points[i].at - points[j].at;
+    if (dt >= 500) out.push({ at: points[i].at, kbps: ((points[i].bytes - points[j].bytes) * 8) / dt });
+  }
+  return out;
+}
+
+function mean(xs) {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+// Recovery: the time from the cap lifting to the first 1 s window at RECOVERED_KBPS, or at
+// 90% of what the sender sent before the cap when that is less (a simple picture, like
+// duet-peer's test source, never needs 700 kbit/s; its encoder does not pad).
+function rateFigures(series, marks) {
+  const during = (a, b) => series.filter((s) => s.at >= a && s.at <= b).map((s) => s.kbps);
+  const before = mean(during(marks.start + 2000, marks.cap));
+  const threshold = Math.round(Math.min(RECOVERED_KBPS, 0.9 * before));
+  const back = series.find((s) => s.at >= marks.lift && s.kbps >= threshold);
+  return {
+    before_kbps: Math.round(before),
+    capped_kbps: Math.round(mean(during(marks.cap, marks.lift))),
+    after_kbps: Math.round(mean(during(marks.lift + (opts.wideSeconds * 1000) / 2, marks.end))),
+    recovery_threshold_kbps: threshold,
+    recovery_ms: back ? Math.round(back.at - marks.lift) : null,
+  };
+}
+
+// settle on the wide path, cap, widen; returns the marks on our clock.
+async function squeeze(link) {
+  const marks = { start: nowAbs() };
+  await pause(opts.settleSeconds * 1000);
+  await link.rate(opts.capKbps);
+  marks.cap = nowAbs();
+  await pause(opts.capSeconds * 1000);
+  await link.rate(opts.wideKbps);
+  marks.lift = nowAbs();
+  await pause(opts.wideSeconds * 1000);
+  marks.end = nowAbs();
+  return marks;
+}
+
+async function chromiumPair(link, server, browserA, browserB) {
+  const r = room('cc');
+  await link.rate(opts.wideKbps);
+  const receiver = await joinPage(browserA, server.urlA, r);
+  const sender = await joinPage(browserB, server.urlB, r);
+  await waitDecoding(receiver.page);
+  const marks = await squeeze(link);
+  const rx = await samplesOf(receiver);
+  const tx = await samplesOf(sender);
+  await receiver.context.close();
+  await sender.context.close();
+  return {
+    ...pictureFigures(rx, marks.cap, marks.lift),
+    ...rateFigures(rateSeries(tx.map((s) => ({ at: s.at, bytes: s.tx }))), marks),
+    received_kbps_capped: Math.round(
+      mean(rateSeries(rx.map((s) => ({ at: s.at, bytes: s.rx }))).filter((s) => s.at >= marks.cap && s.at <= marks.lift).map((s) => s.kbps)),
+    ),
+  };
+}
+
+async function duetPeerPair(link, server, browserA) {
+  const r = room('cp');
+  await link.rate(opts.wideKbps);
+  const receiver = await joinPage(browserA, server.urlA, r);
+  const p = startPeer(inNamespace(link.ns_b, exe.peer, 'peer-b'), server.wsB, r, {
+    logPath: path.join(scratch, 'duet-peer.log'),
+    stateDir: path.join(scratch, 'state'),
+    args: ['--stats-interval', '250', '--latency-ms', '200'],
+    phaseLog: false,
+  });
+  try {
+    await p.wait('connected', () => true, 30000);
+    await waitDecoding(receiver.page);
+    const marks = await squeeze(link);
+    const rx = await samplesOf(receiver);
+    // duet-peer's own count of video bytes sent (webrtcbin's outbound-rtp), as kbit/s per
+    // stats line: integrated back into bytes for the same 1 s windows as Chromium's.
+    const stats = p.events.filter((e) => e.event === 'stats' && e.sent_kbps !== undefined);
+    let bytes = 0;
+    const points = stats.map((e, i) => {
+      if (i > 0) bytes += (e.sent_kbps * 1000 * (e.at - stats[i - 1].at)) / 1000 / 8;
+      return { at: e.at, bytes };
+    });
+    return {
+      ...pictureFigures(rx, marks.cap, marks.lift),
+      ...rateFigures(rateSeries(points), marks),
+      received_kbps_capped: Math.round(
+        mean(rateSeries(rx.map((s) => ({ at: s.at, bytes: s.rx }))).filter((s) => s.at >= marks.cap && s.at <= marks.lift).map((s) => s.kbps)),
+      ),
+      sizes_sent: [...new Set(stats.filter((e) => e.at >= marks.cap).map((e) => `${e.send_size}@${e.send_fps}`))],
+      // What duet-peer's controller did, second by second from the cap on (for reading).
+      controller: stats
+        .filter((e, i) => e.at >= marks.cap - 1000 && i % 4 === 0)
+        .map((e) => ({
+          t_s: Number(((e.at - marks.cap) / 1000).toFixed(1)),
+          target_kbps: e.send_kbps,
+          sent_kbps: e.sent_kbps,
+          loss: e.send_loss,
+          rtt_ms: e.rtt_ms,
+          picture: `${e.send_size}@${e.send_fps}`,
+        })),
+    };
+  } finally {
+    await p.stop();
+    await receiver.context.close();
+  }
+}
+
+function recovery(x) {
+  const t = x.recovery_ms === null ? 'not within the run' : `${(x.recovery_ms / 1000).toFixed(1)} s`;
+  return `${t} (to ${x.recovery_threshold_kbps})`;
+}
+
+function printTable(r) {
+  const c = r.chromium_chromium;
+  const d = r.chromium_duet_peer;
+  const row = (name, a, b, target = '') => `| ${name} | ${a} | ${b} | ${target} |`;
+  const lines = [
+    `${r.options.capKbps} kbit/s for ${r.options.capSeconds} s, then ${r.options.wideKbps} kbit/s; ${r.options.delayMs} ms each way; ${r.link}`,
+    '| figure | Chromium -> Chromium | duet-peer -> Chromium | target |',
+    '|---|---:|---:|---:|',
+    row('fps decoded under the cap', c.fps, d.fps, '>= 15'),
+    row('time frozen under the cap (gaps > 200 ms)', `${c.frozen_percent}%`, `${d.frozen_percent}%`, '< 5%'),
+    row('video bitrate sent before / under / after the cap (kbit/s)', `${c.before_kbps} / ${c.capped_kbps} / ${c.after_kbps}`, `${d.before_kbps} / ${d.capped_kbps} / ${d.after_kbps}`),
+    row('video received under the cap (kbit/s)', c.received_kbps_capped, d.received_kbps_capped),
+    row(`back to ${RECOVERED_KBPS} kbit/s (or 90% of the rate before the cap, if less) after it lifts`, recovery(c), recovery(d), '<= 10 s'),
+  ];
+  console.log(lines.join('\n'));
+  if (d.sizes_sent) console.log(`duet-peer sent (size@fps) from the cap on: ${d.sizes_sent.join(', ')}`);
+}
+
+// The smoke run: every figure is there and plausible. No speed limits.
+function checkSane(r) {
+  const problems = [];
+  for (const [who, x] of [['chromium_chromium', r.chromium_chromium], ['chromium_duet_peer', r.chromium_duet_peer]]) {
+    if (!(x.fps >= 0 && x.fps <= 120)) problems.push(`${who}.fps ${x.fps}`);
+    if (!(x.frozen_percent >= 0 && x.frozen_percent <= 100)) problems.push(`${who}.frozen_percent ${x.frozen_percent}`);
+    for (const k of ['before_kbps', 'capped_kbps', 'after_kbps', 'received_kbps_capped'])
+      if (!(x[k] > 0 && x[k] < 100000)) problems.push(`${who}.${k} ${x[k]}`);
+    if (x.recovery_ms !== null && !(x.recovery_ms >= 0)) problems.push(`${who}.recovery_ms ${x.recovery_ms}`);
+  }
+  if (problems.length) {
+    console.error(`media bwe smoke: implausible numbers:\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  } else {
+    console.error('media bwe smoke: all figures present and plausible');
+  }
+}
+
+async function main() {
+  for (const [k, f] of Object.entries(exe)) {
+    if (!fs.existsSync(f)) throw new Error(`${k} not found at ${f}: build first (bench/media.sh does)`);
+  }
+  if (process.getuid?.() !== 0) {
+    console.error('media bwe: skipped, needs root (network namespaces)');
+    process.exit(77); // meson's "skipped"
+  }
+  const started = Date.now();
+  const link = await startLink();
+  const result = { date: new Date(started).toISOString(), machine: machine(), options: opts, link: link.how };
+  let server, browserA, browserB;
+  try {
+    server = await startServer(link);
+    browserA = await launch(link.ns_a, 'chromium-a');
+    // Side b loads the page over plain http from a's address: let it count as secure, so the
+    // fake camera is allowed there as on localhost.
+    const origin = new URL(server.urlB).origin;
+    browserB = await launch(link.ns_b, 'chromium-b', [`--unsafely-treat-insecure-origin-as-secure=${origin}`]);
+    log('Chromium -> Chromium');
+    result.chromium_chromium = await chromiumPair(link, server, browserA, browserB);
+    log('duet-peer -> Chromium');
+    result.chromium_duet_peer = await duetPeerPair(link, server, browserA);
+  } finally {
+    for (const b of [browserA, browserB]) if (b) await b.close().catch(() => {});
+    if (server) await server.stop();
+    await link.stop();
+  }
+  result.seconds = Math.round((Date.now() - started) / 1000);
+  result.load_end = loadavg();
+  fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
+  printTable(result);
+  console.log(`wrote ${path.relative(repoRoot, opts.out)}; reproduce with: bench/media.sh --bwe${smoke ? ' --smoke' : ''}`);
+  if (smoke) checkSane(result);
+  if (process.env.DUET_BENCH_KEEP_LOGS) log(`logs kept in ${scratch}`);
+  else removeQuietly(scratch);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+// The bandwidth controller and the picture ladder, fed with receiver reports from a model
+// of a bottleneck. Times are simulated (microseconds passed in), never waited for.
+#include "pipelines/congestion.h"
+
+#include <glib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <limits>
+
+using namespace duet::pipelines;
+
+namespace {
+
+constexpr gint64 kSecond = G_USEC_PER_SEC;
+
+BweLimits limits(int min, int start, int max) {
+    BweLimits l;
+    l.min_kbps = min;
+    l.start_kbps = start;
+    l.max_kbps = max;
+    return l;
+}
+
+void test_starts_within_limits() {
+    g_assert_cmpint(BandwidthController(limits(60, 800, 800)).target_kbps(), ==, 800);
+    g_assert_cmpint(BandwidthController(limits(60, 5000, 800)).target_kbps(), ==, 800);
+    g_assert_cmpint(BandwidthController(limits(60, 10, 800)).target_kbps(), ==, 60);
+    // A max below the min is taken as the min.
+    g_assert_cmpint(BandwidthController(limits(100, 800, 50)).target_kbps(), ==, 100);
+}
+
+void test_heavy_loss_decreases_to_min_not_below() {
+    BandwidthController c(limits(60, 800, 800));
+    gint64 t = kSecond;
+    int last = c.target_kbps();
+    for (int i = 0; i < 40; ++i, t += 2 * kSecond) {
+        BweAction a = c.on_report(t, {0.5, 40});
+        g_assert_true(a == BweAction::Decrease);
+        g_assert_cmpint(c.target_kbps(), <=, last);
+        last = c.target_kbps();
+    }
+    g_assert_cmpint(c.target_kbps(), ==, 60);
+    g_assert_cmpfloat(c.smoothed_loss(), >, 0.4);
+}
+
+void test_one_queue_is_not_punished_twice() {
+    BandwidthController c(limits(60, 800, 800));
+    g_assert_true(c.on_report(kSecond, {0.3, 40}) == BweAction::Decrease);
+    int after = c.target_kbps();
+    g_assert_cmpint(after, <, 800);
+    // A second report right after (a burst of RTCP) holds.
+    g_assert_true(c.on_report(kSecond + 100 * 1000, {0.3, 40}) == BweAction::Hold);
+    g_assert_cmpint(c.target_kbps(), ==, after);
+    g_assert_true(c.on_report(3 * kSecond, {0.3, 40}) == BweAction::Decrease);
+    g_assert_cmpint(c.target_kbps(), <, after);
+}
+
+void test_moderate_loss_holds() {
+    BandwidthController c(limits(60, 400, 800));
+    c.on_report(kSecond, {0, 40});
+    for (int i = 2; i < 10; ++i)
+        g_assert_true(c.on_report(i * kSecond, {0.05, 40}) == BweAction::Hold);
+    g_assert_cmpint(c.target_kbps(), ==, 400);
+}
+
+void test_clean_path_grows_to_max() {
+    BandwidthController c(limits(60, 100, 1500));
+    gint64 t = kSecond;
+    c.on_report(t, {0, 30});
+    int last = c.target_kbps();
+    for (int i = 0; i < 30; ++i) {
+        t += kSecond;
+        c.on_report(t, {0, 30});
+        g_assert_cmpint(c.target_kbps(), >=, last);
+        last = c.target_kbps();
+    }
+    g_assert_cmpint(c.target_kbps(), ==, 1500);
+}
+
+void test_rising_round_trip_decreases_without_loss() {
+    BandwidthController c(limits(60, 800, 800));
+    c.on_report(kSecond, {0, 40});
+    g_assert_cmpfloat(c.base_rtt_ms(), ==, 40);
+    // 20 ms of extra delay is jitter, not a queue.
+    g_assert_true(c.on_report(2 * kSecond, {0, 60}) != BweAction::Decrease);
+    // 150 ms more is a queue filling: back off before anything is lost.
+    g_assert_true(c.on_report(3 * kSecond, {0, 190}) == BweAction::Decrease);
+    g_assert_cmpint(c.target_kbps(), <=, 800 * 0.85 + 1);
+}
+
+// A queue on the way back (the other side's traffic) raises the round trip whatever we
+// send: after backing off once or twice the controller takes it as the new base and
+// grows again, until loss says otherwise.
+void test_lasting_queue_becomes_the_base() {
+    BandwidthController c(limits(60, 400, 800));
+    c.on_report(kSecond, {0, 40});
+    gint64 t = kSecond;
+    int decreases = 0;
+    for (int i = 0; i < 4; ++i) {
+        t += kSecond;
+        decreases += c.on_report(t, {0, 230}) == BweAction::Decrease;
+    }
+    g_assert_cmpint(decreases, >=, 1);
+    int low = c.target_kbps();
+    g_assert_cmpint(low, <, 400);
+    for (int i = 0; i < 10; ++i) {
+        t += kSecond;
+        c.on_report(t, {0, 230});
+    }
+    g_assert_cmpfloat(c.base_rtt_ms(), ==, 230);
+    g_assert_cmpint(c.target_kbps(), >, low);
+    // The new base is a base: a queue on top of it is a queue again.
+    g_assert_true(c.on_report(t + kSecond, {0, 400}) == BweAction::Decrease);
+}
+
+void test_remb_is_not_the_estimate() {
+    BandwidthController c(limits(60, 800, 800));
+    c.on_remb(250);
+    g_assert_cmpint(c.target_kbps(), ==, 250);
+    g_assert_cmpint(c.estimate_kbps(), ==, 800);
+}
+
+void test_decrease_starts_from_what_was_sent() {
+    BandwidthController c(limits(60, 800, 800));
+    c.on_report(kSecond, {0, 40});
+    c.on_sent_rate(300); // the encoder never reached 800
+    g_assert_true(c.on_report(2 * kSecond, {0.2, 40}) == BweAction::Decrease);
+    g_assert_cmpint(c.target_kbps(), <=, 300);
+}
+
+void test_bad_reports_change_nothing() {
+    BandwidthController c(limits(60, 500, 800));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity();
+    for (ReceiverReport r :
+         {ReceiverReport{nan, 40}, ReceiverReport{-0.1, 40}, ReceiverReport{1.5, 40},
+          ReceiverReport{0, nan}, ReceiverReport{0, inf}, ReceiverReport{0, 1e12}})
+        g_assert_true(c.on_report(kSecond, r) == BweAction::Hold);
+    g_assert_cmpint(c.target_kbps(), ==, 500);
+    g_assert_cmpfloat(c.base_rtt_ms(), ==, -1);
+    // Time going backwards is no reason to grow.
+    c.on_report(5 * kSecond, {0, 40});
+    g_assert_true(c.on_report(4 * kSecond, {0, 40}) == BweAction::Hold);
+    g_assert_cmpint(c.target_kbps(), ==, 500);
+}
+
+void test_remb_caps_the_target() {
+    BandwidthController c(limits(60, 800, 800));
+    c.on_remb(250);
+    g_assert_cmpint(c.target_kbps(), ==, 250);
+    c.on_remb(10);
+    g_assert_cmpint(c.target_kbps(), ==, 60);
+    c.on_remb(0);
+    g_assert_cmpint(c.target_kbps(), ==, 800);
+    // A REMB that only follows what we send does not hold us there: up to 1.5 times.
+    c.on_sent_rate(200);
+    c.on_remb(210);
+    g_assert_cmpint(c.target_kbps(), ==, 300);
+}
+
+// A bottleneck of `capacity` kbit/s with a drop-tail queue of 200 ms, base round trip
+// 40 ms: what a receiver report would say after a second of sending at `rate`.
+struct Bottleneck {
+    double capacity;
+    double queue_ms = 0;
+    ReceiverReport second_at(double rate) {
+        double excess = rate - capacity; // kbit over the second
+        double queue = std::clamp(queue_ms + excess / capacity * 1000, 0.0, 200.0);
+        double overflow = queue_ms + excess / capacity * 1000 - queue; // ms that did not fit
+        queue_ms = queue;
+        double lost = overflow > 0 ? overflow * capacity / 1000 / rate : 0;
+        return {std::clamp(lost, 0.0, 1.0), 40 + queue_ms};
+    }
+};
+
+void test_follows_a_bottleneck_and_recovers() {
+    BandwidthController c(limits(60, 800, 1500));
+    Bottleneck path{250};
+    gint64 t = 0;
+    double sum = 0;
+    int n = 0, lossy = 0;
+    for (int s = 1; s <= 30; ++s) {
+        t += kSecond;
+        ReceiverReport r = path.second_at(c.target_kbps());
+        c.on_report(t, r);
+        if (s > 10) { // settled: near the capacity, neither starving nor flooding it
+            lossy += r.fraction_lost > 0.1;
+            sum += c.target_kbps();
+            ++n;
+            g_assert_cmpint(c.target_kbps(), >=, 125);
+            g_assert_cmpint(c.target_kbps(), <=, 320);
+        }
+    }
+    g_assert_cmpfloat(sum / n, >=, 170);
+    // Probing costs some loss, but most seconds get through whole.
+    g_assert_cmpint(lossy, <=, 6);
+    // The bottleneck goes: back above 700 within 10 reports.
+    path = Bottleneck{2000};
+    int seconds = 0;
+    while (c.target_kbps() < 700 && seconds < 60) {
+        t += kSecond;
+        c.on_report(t, path.second_at(c.target_kbps()));
+        ++seconds;
+    }
+    g_assert_cmpint(seconds, <=, 10);
+    for (int s = 0; s < 20; ++s, t += kSecond)
+        c.on_report(t, path.second_at(c.target_kbps()));
+    g_assert_cmpint(c.target_kbps(), ==, 1500);
+}
+
+void test_ladder_steps() {
+    PictureLadder l({640, 480, 30});
+    int full_floor = l.floor_kbps(0), half_floor = l.floor_kbps(1);
+    g_assert_cmpint(full_floor, >, half_floor);
+    g_assert_cmpint(half_floor, >, 0);
+    g_assert_cmpint(l.floor_kbps(2), ==, 0);
+    g_assert_true(l.update(0, 800) == (Picture{640, 480, 30}));
+    // Down at once, one or two rungs as the bitrate asks.
+    g_assert_true(l.update(kSecond, full_floor - 1) == (Picture{320, 240, 30}));
+    g_assert_true(l.update(2 * kSecond, half_floor - 1) == (Picture{320, 240, 15}));
+    // Up only with a margin, and after a while at the lower rung.
+    g_assert_true(l.update(3 * kSecond, half_floor + 1) == (Picture{320, 240, 15}));
+    g_assert_true(l.update(4 * kSecond, 2 * half_floor) == (Picture{320, 240, 15}));
+    g_assert_true(l.update(5 * kSecond, 2 * half_floor) == (Picture{320, 240, 30}));
+    // A jump to plenty still climbs one rung at a time.
+    g_assert_true(l.update(6 * kSecond, 5000) == (Picture{320, 240, 30}));
+    g_assert_true(l.update(8 * kSecond, 5000) == (Picture{640, 480, 30}));
+}
+
+// A bitrate that keeps crossing the threshold: each undone step up doubles the wait for
+// the next, so the size changes (a keyframe each) get rarer; a rung that holds resets it.
+void test_ladder_backs_off_flapping() {
+    PictureLadder l({640, 480, 30});
+    const int low = l.floor_kbps(0) - 1, high = 2 * l.floor_kbps(0);
+    gint64 t = 0;
+    l.update(t, low); // half size
+    // Count the step ups over 60 s of a bitrate alternating every second, then the waits.
+    int ups = 0;
+    Picture last = l.current();
+    for (int s = 1; s <= 60; ++s) {
+        t = s * kSecond;
+        const Picture &p = l.update(t, s % 2 ? high : low);
+        ups += p.width > last.width;
+        last = p;
+    }
+    // Every 2.5 s without the back-off would be 20 step ups.
+    g_assert_cmpint(ups, >=, 2);
+    g_assert_cmpint(ups, <=, 6);
+    // Steady plenty for long enough: back to full size, and the short wait again after.
+    for (int s = 61; s <= 100; ++s)
+        l.update(s * kSecond, high);
+    g_assert_cmpint(l.current().width, ==, 640);
+    l.update(101 * kSecond, low);
+    g_assert_cmpint(l.current().width, ==, 320);
+    l.update(104 * kSecond, high);
+    g_assert_cmpint(l.current().width, ==, 640);
+}
+
+void test_ladder_odd_sizes_stay_even() {
+    PictureLadder l({642, 362, 25});
+    const Picture &p = l.update(0, 1);
+    g_assert_cmpint(p.width % 2, ==, 0);
+    g_assert_cmpint(p.height % 2, ==, 0);
+    g_assert_cmpint(p.width, ==, 320);
+    g_assert_cmpint(p.fps, ==, 12);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/congestion/start", test_starts_within_limits);
+    g_test_add_func("/congestion/heavy-loss", test_heavy_loss_decreases_to_min_not_below);
+    g_test_add_func("/congestion/decrease-hold", test_one_queue_is_not_punished_twice);
+    g_test_add_func("/congestion/moderate-loss", test_moderate_loss_holds);
+    g_test_add_func("/congestion/clean-path", test_clean_path_grows_to_max);
+    g_test_add_func("/congestion/rising-rtt", test_rising_round_trip_decreases_without_loss);
+    g_test_add_func("/congestion/lasting-queue", test_lasting_queue_becomes_the_base);
+    g_test_add_func("/congestion/remb-estimate", test_remb_is_not_the_estimate);
+    g_test_add_func("/congestion/sent-rate", test_decrease_starts_from_what_was_sent);
+    g_test_add_func("/congestion/bad-reports", test_bad_reports_change_nothing);
+    g_test_add_func("/congestion/remb", test_remb_caps_the_target);
+    g_test_add_func("/congestion/bottleneck", test_follows_a_bottleneck_and_recovers);
+    g_test_add_func("/congestion/ladder", test_ladder_steps);
+    g_test_add_func("/congestion/ladder-flapping", test_ladder_backs_off_flapping);
+    g_test_add_func("/congestion/ladder-even", test_ladder_odd_sizes_stay_even);
+    return g_test_run();
+}
