@@ -184,33 +184,33 @@ bool EchoMeter::in_window(Index i, Phase &p) const {
     return phase(i - edge) == p && phase(i + edge) == p;
 }
 
+template <typename Add> void EchoMeter::each_in_window(Index first, std::size_t n, Add add) {
+    for (std::size_t k = 0; k < n; ++k) {
+        Phase p;
+        if (in_window(first + Index(k), p))
+            add(p == Phase::EchoOnly ? echo_only_ : p == Phase::DoubleTalk ? double_talk_ : alone_, k);
+    }
+}
+
 void EchoMeter::add_mic(Index first, const float *near, const float *echo, std::size_t n) {
     if (!started())
         return;
     std::lock_guard<std::mutex> lock(mu_);
-    for (std::size_t k = 0; k < n; ++k) {
-        Phase p;
-        if (!in_window(first + Index(k), p))
-            continue;
-        Sums &s = p == Phase::EchoOnly ? echo_only_ : p == Phase::DoubleTalk ? double_talk_ : alone_;
+    each_in_window(first, n, [&](Sums &s, std::size_t k) {
         s.near += double(near[k]) * near[k];
         s.echo += double(echo[k]) * echo[k];
         ++s.mic_n;
-    }
+    });
 }
 
 void EchoMeter::add_sent(Index first, const float *sent, std::size_t n) {
     if (!started())
         return;
     std::lock_guard<std::mutex> lock(mu_);
-    for (std::size_t k = 0; k < n; ++k) {
-        Phase p;
-        if (!in_window(first + Index(k), p))
-            continue;
-        Sums &s = p == Phase::EchoOnly ? echo_only_ : p == Phase::DoubleTalk ? double_talk_ : alone_;
+    each_in_window(first, n, [&](Sums &s, std::size_t k) {
         s.sent += double(sent[k]) * sent[k];
         ++s.sent_n;
-    }
+    });
     sent_end_ = std::max(sent_end_, first + Index(n));
 }
 

@@ -113,6 +113,8 @@ class EchoMeter {
         Index mic_n = 0, sent_n = 0;
     };
     bool in_window(Index i, Phase &p) const;
+    // Calls add(sums of i's window, k) for each i = first + k inside a window (under mu_).
+    template <typename Add> void each_in_window(Index first, std::size_t n, Add add);
     Index at_ms(int ms) const; // t0 + ms
     int talk_after_ms_;
     Index talk_len_;
