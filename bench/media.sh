@@ -27,8 +27,7 @@ export BUILD
 if [[ -z "${DUET_BENCH_NO_BUILD:-}" ]]; then
   [[ -f "$BUILD/build.ninja" ]] || meson setup "$BUILD" >/dev/null
   ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g \
-    bench/media/duet-bench-display-peer >/dev/null
-    bench/media/duet-netlink >/dev/null
+    bench/media/duet-bench-display-peer bench/media/duet-netlink >/dev/null
   [[ -d tests/e2e/node_modules/playwright-core ]] || npm ci --prefix tests/e2e >/dev/null
 fi
 
