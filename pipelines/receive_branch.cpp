@@ -61,6 +61,12 @@ Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMe
         gst_parse_bin_from_description(desc.c_str(), out.codec ? FALSE : TRUE, err.out()));
     if (!out.bin)
         return fail(std::string("cannot build receive branch: ") + err.message());
+    // A branch joins a pipeline that is already playing, and its sink prerolls on its first
+    // buffer. Left to the pipeline, that wait (ASYNC_START) takes the whole pipeline back
+    // to PAUSED until it ends: a stream whose first frame is late, or never comes, stopped
+    // the capture and every other call with it (the display bench's window got one frame,
+    // then nothing, and sent nothing). The branch waits for its own preroll instead.
+    g_object_set(out.bin.get(), "async-handling", TRUE, nullptr);
     if (out.codec) {
         GstBin *bin = GST_BIN(out.bin.get());
         if (!ghost(bin, kReceiveInName, "sink", "sink") ||

@@ -167,7 +167,8 @@ void PeerApp::close_leg(const std::string &peer) {
     Ref<GstPad> speaker_pad = std::move(it->second.speaker_pad);
     legs_.erase(it); // ~WebrtcSession unlinks from the capture, then stops
     // The session's bin is gone, and with it the link: the mixer's pad can go too.
-    pipeline_->unplay(speaker_pad);
+    if (pipeline_)
+        pipeline_->unplay(speaker_pad);
     // Each leg encodes on threads of its own, and glibc keeps what those threads freed in
     // per-thread arenas: after 500 legs of churn RSS stayed 20 MB up (with one arena,
     // +0.8 MB). A kiosk runs for months, so once calls have stopped ending for a moment the
