@@ -15,16 +15,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { CHROMIUM, CHROMIUM_ARGS } from '../../tests/e2e/lib.mjs';
+import { flag, value } from './cli.mjs';
 import { removeQuietly, scratchDir, startPeer } from './peer.mjs';
 import { loadavg, machine } from './procstat.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const value = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
 const smoke = flag('--smoke');
 const opts = {
   capKbps: Number(value('--cap-kbps', 300)),

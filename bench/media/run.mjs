@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 
 import { CHROMIUM, CHROMIUM_ARGS, startServer } from '../../tests/e2e/lib.mjs';
 import { displayLatency } from './display.mjs';
+import { flag, value } from './cli.mjs';
 import { echoBench, echoProblems, echoTable } from './echo.mjs';
 import { now, phasesOf, removeQuietly, scratchDir, startPeer } from './peer.mjs';
 import { descendants, loadavg, machine, measure } from './procstat.mjs';
@@ -21,12 +22,6 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const run = promisify(execFile);
 
 // ---- options ----
-const argv = process.argv.slice(2);
-const flag = (name) => argv.includes(name);
-const value = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
-};
 const smoke = flag('--smoke');
 const opts = {
   runs: Number(value('--runs', smoke ? 1 : 10)),
