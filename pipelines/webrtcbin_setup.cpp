@@ -61,6 +61,13 @@ void on_new_jitterbuffer(GstElement *, GstElement *jb, guint, guint, gpointer da
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "faststart-min-packets"))
         g_object_set(jb, "faststart-min-packets", kFaststartPackets, nullptr);
     g_object_set(jb, "do-retransmission", FALSE, nullptr);
+    // Only a gap (a later packet seen first) makes a packet missing, as in browsers. With
+    // rtpjitterbuffer's default, a timer expects the next packet one packet-spacing after
+    // the last and declares it lost a latency later: whenever our own receive thread did
+    // not run for that long (a busy two-core kiosk), packets that were merely queued in the
+    // socket were dropped as "too late", and the picture froze until a keyframe came back.
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "rtx-next-seqnum"))
+        g_object_set(jb, "rtx-next-seqnum", FALSE, nullptr);
     int nack_pt = GPOINTER_TO_INT(data);
     if (nack_pt < 0)
         return;
