@@ -26,7 +26,9 @@ constexpr Names kErrorNames[] = {
     {ErrorCode::BadMessage, "bad-message"},       {ErrorCode::UnknownType, "unknown-type"},
     {ErrorCode::InvalidRoom, "invalid-room"},     {ErrorCode::RoomFull, "room-full"},
     {ErrorCode::AlreadyJoined, "already-joined"}, {ErrorCode::NotJoined, "not-joined"},
-    {ErrorCode::UnknownPeer, "unknown-peer"},
+    {ErrorCode::UnknownPeer, "unknown-peer"},     {ErrorCode::PrivateRoom, "private-room"},
+    {ErrorCode::RoomNotPrivate, "room-not-private"},
+    {ErrorCode::TooManyAttempts, "too-many-attempts"},
 };
 
 ParseError bad(std::string msg) {
@@ -300,6 +302,36 @@ const char *leave_reason_name(LeaveReason r) {
     return "left";
 }
 
+namespace {
+
+// An optional boolean field: `fallback` when absent, an error when not a boolean.
+Result<bool> optional_bool(JsonObject *o, const char *name, bool fallback) {
+    if (!has(o, name))
+        return fallback;
+    return get_bool(o, name);
+}
+
+// An optional string field: nothing when absent or null, an error when not a string.
+Result<std::optional<std::string>> optional_string(JsonObject *o, const char *name) {
+    if (!has(o, name) || JSON_NODE_HOLDS_NULL(json_object_get_member(o, name)))
+        return std::optional<std::string>();
+    auto v = get_string(o, name);
+    if (!v)
+        return fail(v.message());
+    return std::optional<std::string>(std::move(*v));
+}
+
+} // namespace
+
+bool valid_key(std::string_view key) {
+    if (key.size() < kMinKeyChars || key.size() > kMaxKeyChars)
+        return false;
+    for (char c : key)
+        if (!g_ascii_isalnum(c) && c != '-' && c != '_')
+            return false;
+    return true;
+}
+
 Parsed<ClientMessage> parse_client(std::string_view text) {
     JsonObject *o = nullptr;
     auto parsed = parse_object(text, &o);
@@ -313,15 +345,21 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
         if (!room)
             return bad(room.message());
         Join j{std::move(*room), std::nullopt};
-        if (has(o, "resume")) {
-            JsonNode *n = json_object_get_member(o, "resume");
-            if (!JSON_NODE_HOLDS_NULL(n)) {
-                auto token = get_string(o, "resume");
-                if (!token)
-                    return bad(token.message());
-                j.resume = std::move(*token);
-            }
-        }
+        auto resume = optional_string(o, "resume");
+        auto key = optional_string(o, "key");
+        auto make_private = optional_bool(o, "private", false);
+        if (!resume)
+            return bad(resume.message());
+        if (!key)
+            return bad(key.message());
+        if (!make_private)
+            return bad(make_private.message());
+        if (*key && !valid_key(**key))
+            return bad("field 'key' must be " + std::to_string(kMinKeyChars) + "-" +
+                       std::to_string(kMaxKeyChars) + " letters, digits, '-' or '_'");
+        j.resume = std::move(*resume);
+        j.key = std::move(*key);
+        j.make_private = *make_private;
         return ClientMessage{std::move(j)};
     }
     if (*type == "signal") {
@@ -340,13 +378,6 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
 
 namespace {
 
-// An optional boolean field: `fallback` when absent, an error when not a boolean.
-Result<bool> optional_bool(JsonObject *o, const char *name, bool fallback) {
-    if (!has(o, name))
-        return fallback;
-    return get_bool(o, name);
-}
-
 Parsed<ServerMessage> parse_joined(JsonObject *o) {
     Joined j;
     auto id = get_string(o, "id");
@@ -363,6 +394,14 @@ Parsed<ServerMessage> parse_joined(JsonObject *o) {
     if (!resumed)
         return bad(resumed.message());
     j.resumed = *resumed;
+    auto is_private = optional_bool(o, "private", false);
+    auto key = optional_string(o, "key");
+    if (!is_private)
+        return bad(is_private.message());
+    if (!key)
+        return bad(key.message());
+    j.is_private = *is_private;
+    j.key = key->value_or("");
     JsonNode *peers = json_object_get_member(o, "peers");
     if (!peers || !JSON_NODE_HOLDS_ARRAY(peers))
         return bad("field 'peers' must be an array");
@@ -459,6 +498,10 @@ std::string to_json(const ClientMessage &m) {
             o.str("room", j.room);
             if (j.resume)
                 o.str("resume", *j.resume);
+            if (j.make_private)
+                o.boolean("private", true);
+            if (j.key)
+                o.str("key", *j.key);
             return o.done();
         }
         std::string operator()(const Signal &s) const {
@@ -472,14 +515,17 @@ std::string to_json(const ClientMessage &m) {
 std::string to_json(const ServerMessage &m) {
     struct V {
         std::string operator()(const Joined &j) const {
-            return Obj("joined")
-                .str("id", j.id)
+            Obj o("joined");
+            o.str("id", j.id)
                 .str("room", j.room)
                 .strings("peers", j.peers)
                 .str("resume", j.resume)
                 .boolean("resumed", j.resumed)
                 .raw("iceServers", j.ice_servers_json)
-                .done();
+                .boolean("private", j.is_private);
+            if (!j.key.empty())
+                o.str("key", j.key);
+            return o.done();
         }
         std::string operator()(const PeerJoined &p) const {
             return Obj("peer-joined").str("id", p.id).boolean("resumed", p.resumed).done();

@@ -35,6 +35,9 @@ enum class ErrorCode {
     AlreadyJoined,
     NotJoined,
     UnknownPeer,
+    PrivateRoom,    // a private room, and no key or the wrong one
+    RoomNotPrivate, // asked to make a room private that exists and is open
+    TooManyAttempts // too many wrong keys from this address; try later
 };
 // (An oversized message or a flood is not answered with an `error`: the connection is
 // closed with 1009 or 1008, see docs/PROTOCOL.md.)
@@ -45,10 +48,23 @@ std::optional<ErrorCode> error_code_from_name(std::string_view name);
 enum class LeaveReason { Left, Dropped, Expired };
 const char *leave_reason_name(LeaveReason r);
 
+// A private room's key (docs/PROTOCOL.md, "Private rooms"): what the share link carries
+// after `#key=`. Keys are kMinKeyChars..kMaxKeyChars of [A-Za-z0-9_-]; the server's own
+// are 32 hex digits (128 random bits).
+inline constexpr std::size_t kMinKeyChars = 32;
+inline constexpr std::size_t kMaxKeyChars = 128;
+// True when `key` has the characters and length a key may have.
+bool valid_key(std::string_view key);
+
 // ---- client -> server ----
 struct Join {
     std::string room;
     std::optional<std::string> resume;
+    // Create the room private (ignored when it exists and is private already).
+    bool make_private = false;
+    // The room's key: needed to enter a private room; when creating one, the key to use
+    // (the server makes one when absent).
+    std::optional<std::string> key;
 };
 struct Signal {
     std::string to;
@@ -65,6 +81,8 @@ struct Joined {
     std::string resume;
     bool resumed = false;
     std::string ice_servers_json = "[]"; // a JSON array of RTCIceServer objects
+    bool is_private = false;
+    std::string key; // to whoever created a private room, so it can share the link
 };
 struct PeerJoined {
     std::string id;

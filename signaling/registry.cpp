@@ -2,6 +2,8 @@
 // Room registry: join, full, leave, drop-and-resume, relaying only within a room.
 #include "registry.h"
 
+#include <glib.h>
+
 #include <algorithm>
 #include <sys/random.h>
 
@@ -25,12 +27,43 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
+namespace {
+
+Registry::KeyHash hash_key(std::string_view key) {
+    Registry::KeyHash out{};
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_checksum_update(sum, reinterpret_cast<const guchar *>(key.data()), gssize(key.size()));
+    gsize len = out.size();
+    g_checksum_get_digest(sum, out.data(), &len);
+    g_checksum_free(sum);
+    return out;
+}
+
+// Every byte is looked at whatever the first difference, so the time taken says nothing
+// about how much of a guess was right.
+bool same_hash(const Registry::KeyHash &a, const Registry::KeyHash &b) {
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+} // namespace
+
 Registry::Registry(RegistryConfig config, TokenSource tokens)
-    : config_(std::move(config)), tokens_(tokens ? std::move(tokens) : TokenSource(random_hex)) {}
+    : config_(std::move(config)), tokens_(tokens ? std::move(tokens) : TokenSource(random_hex)),
+      key_attempts_(config_.key_burst, config_.key_refill, config_.key_sources) {}
 
 std::size_t Registry::member_count(const std::string &room) const {
     auto it = rooms_.find(room);
-    return it == rooms_.end() ? 0 : it->second.size();
+    return it == rooms_.end() ? 0 : it->second.ids.size();
+}
+
+std::size_t Registry::private_room_count() const {
+    std::size_t n = 0;
+    for (const auto &[name, room] : rooms_)
+        n += room.key.has_value();
+    return n;
 }
 
 void Registry::error(ConnId conn, proto::ErrorCode code, std::string text, Effects &fx) {
@@ -38,9 +71,9 @@ void Registry::error(ConnId conn, proto::ErrorCode code, std::string text, Effec
 }
 
 void Registry::handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_point now,
-                      Effects &fx) {
+                      Effects &fx, std::string_view source) {
     if (auto *j = std::get_if<proto::Join>(&msg))
-        join(conn, *j, now, fx);
+        join(conn, *j, now, fx, source);
     else if (auto *s = std::get_if<proto::Signal>(&msg))
         signal(conn, *s, fx);
     else {
@@ -70,7 +103,9 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     joined.resumed = resumed;
     joined.ice_servers_json =
         config_.ice_servers ? config_.ice_servers(m.id) : config_.ice_servers_json;
-    for (const auto &other : rooms_[m.room]) {
+    const Room &room = rooms_[m.room];
+    joined.is_private = room.key.has_value();
+    for (const auto &other : room.ids) {
         if (other == m.id)
             continue;
         const Member &o = members_.at(other);
@@ -84,14 +119,15 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     fx.send.push_back({conn, std::move(joined)});
 }
 
-void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx) {
-    (void)now;
+void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
+                    std::string_view source) {
     if (by_conn_.count(conn))
         return error(conn, proto::ErrorCode::AlreadyJoined, "already in a room; leave first", fx);
     auto room = proto::normalize_room(j.room);
     if (!room)
         return error(conn, proto::ErrorCode::InvalidRoom, room.message(), fx);
 
+    // A valid token is proof of a seat: it reclaims it without the key (or the lobby).
     if (j.resume) {
         auto t = by_token_.find(*j.resume);
         if (t != by_token_.end()) {
@@ -108,8 +144,18 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
         }
     }
 
-    auto &ids = rooms_[*room];
-    if (ids.size() >= config_.max_peers) {
+    auto existing = rooms_.find(*room);
+    std::string new_key; // a fresh private room's key, for its creator
+    if (existing != rooms_.end()) {
+        if (!admit(conn, existing->second, j, now, fx, source))
+            return;
+    } else if (j.make_private) {
+        new_key = j.key ? *j.key : tokens_(16);
+    }
+    Room &r = rooms_[*room];
+    if (!new_key.empty())
+        r.key = hash_key(new_key);
+    if (r.ids.size() >= config_.max_peers) {
         return error(
             conn, proto::ErrorCode::RoomFull,
             "room '" + *room + "' is full (" + std::to_string(config_.max_peers) + " people)", fx);
@@ -118,11 +164,42 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
     m.id = fresh_id();
     m.room = *room;
     m.token = tokens_(16);
-    ids.push_back(m.id);
+    r.ids.push_back(m.id);
     by_token_[m.token] = m.id;
     auto [it, inserted] = members_.emplace(m.id, std::move(m));
     (void)inserted;
     seat(it->second, conn, false, fx);
+    if (!new_key.empty())
+        std::get<proto::Joined>(fx.send.back().msg).key = new_key;
+}
+
+bool Registry::admit(ConnId conn, const Room &room, const proto::Join &j, Clock::time_point now,
+                     Effects &fx, std::string_view source) {
+    if (!room.key) {
+        if (!j.make_private)
+            return true;
+        // Joining an open room would make the newcomer believe strangers cannot follow.
+        error(conn, proto::ErrorCode::RoomNotPrivate,
+              "this room exists and is open to anyone: choose another name", fx);
+        return false;
+    }
+    auto wait = key_attempts_.wait(source, now);
+    if (wait.count() > 0) {
+        ++key_refused_;
+        error(conn, proto::ErrorCode::TooManyAttempts,
+              "too many wrong room keys from your address: try again in " +
+                  std::to_string((wait.count() + 999) / 1000) + " s",
+              fx);
+        return false;
+    }
+    if (j.key && same_hash(hash_key(*j.key), *room.key))
+        return true;
+    if (j.key) {
+        ++key_failures_;
+        key_attempts_.failed(source, now);
+    }
+    error(conn, proto::ErrorCode::PrivateRoom, "This room is private: ask for its link", fx);
+    return false;
 }
 
 void Registry::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
@@ -153,7 +230,7 @@ void Registry::remove(const std::string &id, proto::LeaveReason reason, Effects 
     auto room = rooms_.find(m.room);
     if (room == rooms_.end())
         return;
-    auto &ids = room->second;
+    auto &ids = room->second.ids;
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
     for (const auto &other : ids) {
         const Member &o = members_.at(other);
@@ -175,7 +252,7 @@ void Registry::disconnected(ConnId conn, Clock::time_point now, Effects &fx) {
     Member &m = members_.at(id);
     m.conn = 0;
     m.dropped_at = now;
-    for (const auto &other : rooms_[m.room]) {
+    for (const auto &other : rooms_[m.room].ids) {
         const Member &o = members_.at(other);
         if (o.conn)
             fx.send.push_back({o.conn, proto::PeerLeft{id, proto::LeaveReason::Dropped}});
@@ -196,6 +273,7 @@ Clock::time_point Registry::expire(Clock::time_point now, Effects &fx) {
     }
     for (const auto &id : due)
         remove(id, proto::LeaveReason::Expired, fx);
+    key_attempts_.prune(now);
     return next;
 }
 

@@ -2,7 +2,10 @@
 // The room registry: pure room logic that turns (connection, message) into messages to send.
 #pragma once
 
+#include "attempts.h"
 #include "protocol.h"
+
+#include <array>
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +27,11 @@ struct RegistryConfig {
     std::string ice_servers_json = "[]";
     // When set, builds `iceServers` per peer (TURN credentials name the peer id).
     std::function<std::string(const std::string &peer_id)> ice_servers;
+    // Wrong private-room keys per source address: this many at once, then one per
+    // `key_refill`; more are refused with too-many-attempts without being checked.
+    unsigned key_burst = 10;
+    std::chrono::milliseconds key_refill{6000};
+    std::size_t key_sources = 65536;
 };
 
 // What the transport must do after a call into the registry.
@@ -41,10 +49,14 @@ struct Effects {
 class Registry {
   public:
     using TokenSource = std::function<std::string(std::size_t bytes)>;
+    using KeyHash = std::array<unsigned char, 32>; // SHA-256: a room's key is never kept
 
     explicit Registry(RegistryConfig config, TokenSource tokens = {});
 
-    void handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_point now, Effects &fx);
+    // `source` names where the connection comes from (an address), for the limit on wrong
+    // private-room keys; connections with the same source share one limit.
+    void handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_point now, Effects &fx,
+                std::string_view source = {});
     // The connection is gone without a `leave`: hold its seat for the resume grace.
     void disconnected(ConnId conn, Clock::time_point now, Effects &fx);
     // Frees held seats whose grace has passed. Returns the earliest time something else
@@ -56,6 +68,10 @@ class Registry {
     std::size_t connection_count() const { return by_conn_.size(); }
     std::size_t member_total() const { return members_.size(); }
     bool is_joined(ConnId conn) const { return by_conn_.count(conn) != 0; }
+    std::size_t private_room_count() const;
+    // Joins refused for a wrong or missing key, and refused unchecked for too many of them.
+    std::size_t key_failures_total() const { return key_failures_; }
+    std::size_t key_attempts_refused_total() const { return key_refused_; }
     const RegistryConfig &config() const { return config_; }
 
   private:
@@ -67,7 +83,16 @@ class Registry {
         Clock::time_point dropped_at{};
     };
 
-    void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx);
+    struct Room {
+        std::vector<std::string> ids; // join order
+        std::optional<KeyHash> key;   // private rooms only
+    };
+
+    void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
+              std::string_view source);
+    // Whether `j` may enter the existing `room`; sends the refusal itself when not.
+    bool admit(ConnId conn, const Room &room, const proto::Join &j, Clock::time_point now,
+               Effects &fx, std::string_view source);
     void signal(ConnId conn, const proto::Signal &s, Effects &fx);
     void remove(const std::string &id, proto::LeaveReason reason, Effects &fx);
     void seat(Member &m, ConnId conn, bool resumed, Effects &fx);
@@ -79,7 +104,10 @@ class Registry {
     std::unordered_map<std::string, Member> members_;                 // by peer id
     std::unordered_map<ConnId, std::string> by_conn_;                 // joined connections only
     std::unordered_map<std::string, std::string> by_token_;           // resume token -> peer id
-    std::unordered_map<std::string, std::vector<std::string>> rooms_; // name -> ids, join order
+    std::unordered_map<std::string, Room> rooms_;                     // by name
+    AttemptLimiter key_attempts_;
+    std::size_t key_failures_ = 0;
+    std::size_t key_refused_ = 0;
 };
 
 // Unguessable random bytes from the kernel, hex encoded.

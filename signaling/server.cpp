@@ -20,6 +20,7 @@ struct Server::Conn {
     ConnId id;
     ws::Conn *ws; // owned by the hub; valid until on_closed
     std::string ip;
+    std::string source;       // ip, or its /64 for IPv6: one limit on wrong room keys
     gint64 idle_since_us = 0; // when it connected or last left a room
     double tokens = 0;        // rate-limit bucket
     gint64 refill_us = 0;
@@ -63,6 +64,23 @@ const char *content_type_for(const char *path) {
         if (g_str_has_suffix(path, e.ext))
             return e.type;
     return "application/octet-stream";
+}
+
+// Where wrong room keys are counted: an IPv4 address, or an IPv6 /64, since one home or
+// one server commonly holds a whole /64 and could otherwise try from each of its addresses.
+std::string attempt_source(const std::string &ip) {
+    auto addr = Ref<GInetAddress>::adopt(g_inet_address_new_from_string(ip.c_str()));
+    if (!addr || g_inet_address_get_family(addr.get()) != G_SOCKET_FAMILY_IPV6)
+        return ip;
+    const guint8 *b = g_inet_address_to_bytes(addr.get());
+    static const guint8 v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(b, v4_mapped, sizeof v4_mapped) == 0)
+        return std::to_string(b[12]) + "." + std::to_string(b[13]) + "." +
+               std::to_string(b[14]) + "." + std::to_string(b[15]);
+    char prefix[40];
+    g_snprintf(prefix, sizeof prefix, "%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", b[0], b[1],
+               b[2], b[3], b[4], b[5], b[6], b[7]);
+    return prefix;
 }
 
 void respond_text(SoupServerMessage *msg, guint status, const char *text) {
@@ -309,6 +327,7 @@ void Server::on_upgraded(SoupServerMessage *msg, gpointer data) {
     c->ws = ws;
     c->idle_since_us = c->refill_us = g_get_monotonic_time();
     c->ip = up->ip;
+    c->source = attempt_source(c->ip);
     c->tokens = s->config_.rate_burst;
     ws->user = c.get();
     g_debug("connection %" G_GUINT64_FORMAT " opened", id);
@@ -346,7 +365,7 @@ void Server::on_text(Conn &c, std::string_view text) {
         return;
     }
     Effects fx;
-    registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx);
+    registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx, c.source);
     apply(fx);
     // Someone choosing another name after room-full is not idle.
     if (!registry_.is_joined(c.id))
@@ -481,6 +500,13 @@ std::string Server::metrics() const {
     gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(), "gauge");
     gauge("duet_peers", "Seats taken, including seats held for a resume.", registry_.member_total(),
           "gauge");
+    gauge("duet_private_rooms", "Rooms that need their key to enter.",
+          registry_.private_room_count(), "gauge");
+    gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
+          registry_.key_failures_total(), "counter");
+    gauge("duet_room_key_attempts_refused_total",
+          "Joins to private rooms refused unchecked: too many wrong keys from the address.",
+          registry_.key_attempts_refused_total(), "counter");
     gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
     gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
           "counter");

@@ -166,6 +166,23 @@ std::string http_get(const std::string &url, guint *status) {
     return out;
 }
 
+double metric(const std::string &text, const std::string &sample) {
+    for (std::size_t at = text.find(sample); at != std::string::npos;
+         at = text.find(sample, at + 1)) {
+        bool starts_line = at == 0 || text[at - 1] == '\n';
+        if (starts_line && text.compare(at + sample.size(), 1, " ") == 0)
+            return g_ascii_strtod(text.c_str() + at + sample.size() + 1, nullptr);
+    }
+    return -1;
+}
+
+double metric(const ServerProcess &server, const std::string &sample) {
+    guint status = 0;
+    std::string text = http_get(server.http_url() + "metrics", &status);
+    g_assert_cmpuint(status, ==, 200);
+    return metric(text, sample);
+}
+
 Client::Client(const std::string &ws_url, const char *origin) {
     session_ = soup_session_new();
     SoupMessage *msg = soup_message_new("GET", ws_url.c_str());

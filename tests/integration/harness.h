@@ -77,6 +77,12 @@ void assert_call_completes(const ServerProcess &server);
 // GET over http(s) (self-signed certificates accepted); returns the body, status in *status.
 std::string http_get(const std::string &url, guint *status);
 
+// One sample of Prometheus text, e.g. `duet_rooms` or `duet_errors_total{code="x"}`; -1
+// when it is not there.
+double metric(const std::string &text, const std::string &sample);
+// The same, read from `server`'s /metrics now (asserts the page answers 200).
+double metric(const ServerProcess &server, const std::string &sample);
+
 // Small JSON accessors for assertions (return "" / -1 when missing).
 std::string json_str(const std::string &json, const char *member);
 bool json_bool(const std::string &json, const char *member);

@@ -308,15 +308,6 @@ void test_origin_check() {
     g_assert_cmpuint(other.handshake_status(), ==, SOUP_STATUS_FORBIDDEN);
 }
 
-// Parses one sample line "name{labels} value" out of Prometheus text.
-double metric(const std::string &text, const std::string &sample) {
-    for (const char *p = text.c_str(); (p = strstr(p, sample.c_str())); ++p) {
-        if ((p == text.c_str() || p[-1] == '\n') && p[sample.size()] == ' ')
-            return g_ascii_strtod(p + sample.size() + 1, nullptr);
-    }
-    return -1;
-}
-
 void test_metrics() {
     ServerProcess fresh;
     Client a(fresh.ws_url()), b(fresh.ws_url()), c(fresh.ws_url());

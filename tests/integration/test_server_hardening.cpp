@@ -133,15 +133,6 @@ std::string header_of(const std::string &response, const char *name) {
     return g_strstrip(v.data());
 }
 
-double metric(const ServerProcess &s, const std::string &name) {
-    guint status = 0;
-    std::string body = http_get(s.http_url() + "metrics", &status);
-    g_assert_cmpuint(status, ==, 200);
-    std::size_t at = body.find("\n" + name + " ");
-    g_assert_true(at != std::string::npos);
-    return g_ascii_strtod(body.c_str() + at + name.size() + 2, nullptr);
-}
-
 // A request whose head never ends: the kind of connection a slowloris attack holds open.
 std::string unfinished_head(int port) {
     return "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";

@@ -10,7 +10,7 @@ using namespace duet::proto;
 
 namespace {
 
-ErrorCode parse_error(const char *text) {
+ErrorCode parse_error(const std::string &text) {
     auto r = parse_client(text);
     g_assert_true(std::holds_alternative<ParseError>(r));
     return std::get<ParseError>(r).code;
@@ -26,6 +26,32 @@ void test_join() {
     check_str(*std::get<Join>(std::get<ClientMessage>(r)).resume, ==, "abc");
     r = parse_client(R"({"type":"join","room":"k","resume":null})");
     g_assert_false(std::get<Join>(std::get<ClientMessage>(r)).resume.has_value());
+    g_assert_false(std::get<Join>(std::get<ClientMessage>(r)).make_private);
+}
+
+void test_join_private() {
+    const std::string key = "0123456789abcdef0123456789ABCD-_";
+    auto r = parse_client(R"({"type":"join","room":"k","private":true,"key":")" + key + "\"}");
+    auto &j = std::get<Join>(std::get<ClientMessage>(r));
+    g_assert_true(j.make_private);
+    check_str(*j.key, ==, key.c_str());
+    // What the client writes, the server reads back.
+    auto again = std::get<Join>(std::get<ClientMessage>(parse_client(to_json(ClientMessage{j}))));
+    g_assert_true(again.make_private);
+    check_str(*again.key, ==, key.c_str());
+
+    // Keys too short, too long, with other characters or of another type are refused.
+    g_assert_true(parse_error(R"({"type":"join","room":"k","key":"short"})") ==
+                  ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"k","key":")" + std::string(129, 'a') +
+                              "\"}") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"k","key":")" + std::string(31, 'a') +
+                              "/\"}") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"k","key":42})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"k","private":"yes"})") ==
+                  ErrorCode::BadMessage);
+    g_assert_true(valid_key(std::string(kMinKeyChars, 'a')));
+    g_assert_false(valid_key(std::string(kMinKeyChars - 1, 'a')));
 }
 
 void test_signal_and_leave() {
@@ -255,8 +281,20 @@ void test_server_roundtrip() {
     g_assert_true(k.resumed);
     check_str(k.ice_servers_json, ==, R"([{"urls":"stun:x"}])");
 
-    auto e = parse_server(to_json(ServerMessage{Error{ErrorCode::RoomFull, "full"}}));
-    g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == ErrorCode::RoomFull);
+    g_assert_false(k.is_private);
+    g_assert_true(k.key.empty());
+    j.is_private = true;
+    j.key = "secret-key";
+    auto p = std::get<Joined>(std::get<ServerMessage>(parse_server(to_json(ServerMessage{j}))));
+    g_assert_true(p.is_private);
+    check_str(p.key, ==, "secret-key");
+
+    for (auto code : {ErrorCode::RoomFull, ErrorCode::PrivateRoom, ErrorCode::RoomNotPrivate,
+                      ErrorCode::TooManyAttempts}) {
+        auto e = parse_server(to_json(ServerMessage{Error{code, "x"}}));
+        g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == code);
+    }
+    check_str(error_code_name(ErrorCode::PrivateRoom), ==, "private-room");
 
     auto l = parse_server(to_json(ServerMessage{PeerLeft{"x", LeaveReason::Dropped}}));
     g_assert_true(std::get<PeerLeft>(std::get<ServerMessage>(l)).reason == LeaveReason::Dropped);
@@ -303,6 +341,7 @@ void test_signal_data() {
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/protocol/join", test_join);
+    g_test_add_func("/protocol/join-private", test_join_private);
     g_test_add_func("/protocol/signal-and-leave", test_signal_and_leave);
     g_test_add_func("/protocol/malformed", test_malformed);
     g_test_add_func("/protocol/room-names", test_room_names);

@@ -253,6 +253,160 @@ void test_many_rooms() {
     g_assert_true(join_error(r, 999, "room-50") == ErrorCode::RoomFull);
 }
 
+
+// ---- private rooms ----
+
+// A join carrying the private flag and/or a key; the joiner's reply, whatever it is.
+const ServerMessage *private_join(Registry &r, Effects &fx, ConnId c, const char *room,
+                                  bool make_private, std::optional<std::string> key,
+                                  std::string_view source = "10.0.0.1",
+                                  Clock::time_point now = t0) {
+    Join j{room, {}};
+    j.make_private = make_private;
+    j.key = std::move(key);
+    r.handle(c, j, now, fx, source);
+    for (const auto &s : fx.send)
+        if (s.to == c)
+            return &s.msg;
+    return nullptr;
+}
+
+ErrorCode refused(const ServerMessage *m) {
+    g_assert_nonnull(m);
+    auto *e = std::get_if<Error>(m);
+    g_assert_nonnull(e);
+    return e->code;
+}
+
+void test_private_room_needs_its_key() {
+    auto r = make(3);
+    Effects fx;
+    auto *created = std::get_if<Joined>(private_join(r, fx, 1, "grandma", true, {}));
+    g_assert_nonnull(created);
+    g_assert_true(created->is_private);
+    std::string key = created->key;
+    g_assert_false(key.empty());
+    g_assert_cmpuint(r.private_room_count(), ==, 1);
+
+    Effects none, wrong, right;
+    g_assert_true(refused(private_join(r, none, 2, "grandma", false, {})) == ErrorCode::PrivateRoom);
+    g_assert_true(refused(private_join(r, wrong, 2, "grandma", false, key + "x")) ==
+                  ErrorCode::PrivateRoom);
+    // Nothing about the room reaches its members while strangers knock.
+    g_assert_null(find<PeerJoined>(none, 1));
+    g_assert_null(find<PeerJoined>(wrong, 1));
+    g_assert_cmpuint(r.key_failures_total(), ==, 1); // no key at all is not a guess
+    auto *in = std::get_if<Joined>(private_join(r, right, 2, "grandma", false, key));
+    g_assert_nonnull(in);
+    g_assert_true(in->is_private);
+    g_assert_true(in->key.empty()); // only the creator is handed the key
+    g_assert_nonnull(find<PeerJoined>(right, 1));
+}
+
+void test_private_room_refusal_says_nothing_of_fullness() {
+    auto r = make(1);
+    Effects fx;
+    auto key = std::get<Joined>(*private_join(r, fx, 1, "p", true, {})).key;
+    Effects wrong, right;
+    // Full, but a stranger is told only that the room is private.
+    g_assert_true(refused(private_join(r, wrong, 2, "p", false, std::string(32, 'a'))) ==
+                  ErrorCode::PrivateRoom);
+    g_assert_true(refused(private_join(r, right, 2, "p", false, key)) == ErrorCode::RoomFull);
+}
+
+void test_private_flag_on_existing_rooms() {
+    auto r = make(3);
+    join(r, 1, "open");
+    Effects fx;
+    // Asking for privacy where strangers are already welcome is refused, not ignored.
+    g_assert_true(refused(private_join(r, fx, 2, "open", true, {})) == ErrorCode::RoomNotPrivate);
+    g_assert_cmpuint(r.member_count("open"), ==, 1);
+
+    // A creator's own key (a kiosk's key file) is the room's key; the same flag and key
+    // later simply enter.
+    std::string own(40, 'k');
+    Effects a, b;
+    auto *created = std::get_if<Joined>(private_join(r, a, 3, "kiosk", true, own));
+    g_assert_nonnull(created);
+    check_str(created->key, ==, own.c_str());
+    g_assert_nonnull(std::get_if<Joined>(private_join(r, b, 4, "kiosk", true, own)));
+}
+
+void test_private_key_lives_with_the_room() {
+    auto r = make(2, 30s);
+    Effects fx;
+    auto *created = std::get_if<Joined>(private_join(r, fx, 1, "room", true, {}));
+    std::string key = created->key, token = created->resume;
+    Effects drop;
+    r.disconnected(1, t0, drop);
+    // The held seat keeps the room, and so its key: strangers are still refused...
+    Effects stranger;
+    g_assert_true(refused(private_join(r, stranger, 2, "room", false, {})) ==
+                  ErrorCode::PrivateRoom);
+    // ...while the token alone takes the seat back.
+    auto back = join(r, 3, "room", token);
+    g_assert_true(back.resumed);
+    g_assert_true(back.is_private);
+    // Once everyone has gone, the name is free and a new room with it is open.
+    Effects leave;
+    r.handle(3, Leave{}, t0, leave);
+    g_assert_cmpuint(r.room_count(), ==, 0);
+    g_assert_cmpuint(r.private_room_count(), ==, 0);
+    auto open = join(r, 4, "room");
+    g_assert_false(open.is_private);
+    g_assert_true(open.key.empty());
+}
+
+void test_wrong_keys_are_rate_limited_per_source() {
+    RegistryConfig c;
+    c.max_peers = 8;
+    c.key_burst = 3;
+    c.key_refill = 10s;
+    Registry r(c);
+    Effects fx;
+    auto key = std::get<Joined>(*private_join(r, fx, 1, "vault", true, {})).key;
+    std::string guess(32, 'g');
+    for (ConnId conn = 10; conn < 13; ++conn) {
+        Effects e;
+        g_assert_true(refused(private_join(r, e, conn, "vault", false, guess, "192.0.2.7")) ==
+                      ErrorCode::PrivateRoom);
+    }
+    // Over the limit, even the right key is not looked at.
+    Effects over;
+    g_assert_true(refused(private_join(r, over, 20, "vault", false, key, "192.0.2.7")) ==
+                  ErrorCode::TooManyAttempts);
+    g_assert_cmpuint(r.key_failures_total(), ==, 3);
+    g_assert_cmpuint(r.key_attempts_refused_total(), ==, 1);
+    // Another address is not held back.
+    Effects other;
+    g_assert_nonnull(
+        std::get_if<Joined>(private_join(r, other, 21, "vault", false, key, "198.51.100.1")));
+    // Open rooms are not affected at all.
+    Effects open;
+    g_assert_nonnull(std::get_if<Joined>(private_join(r, open, 22, "lobby", false, {}, "192.0.2.7")));
+    // One refill later, one more attempt counts.
+    Effects later;
+    g_assert_nonnull(std::get_if<Joined>(
+        private_join(r, later, 23, "vault", false, key, "192.0.2.7", t0 + 10s)));
+}
+
+void test_attempt_limiter_bounds_its_memory() {
+    AttemptLimiter l(2, 1s, 2);
+    l.failed("a", t0);
+    l.failed("b", t0);
+    l.failed("c", t0); // full, and nobody is quiet yet: not tracked, but counted
+    g_assert_cmpuint(l.sources(), ==, 2);
+    g_assert_cmpuint(l.untracked(), ==, 1);
+    g_assert_cmpint(l.wait("c", t0).count(), ==, 0);
+    l.failed("a", t0);
+    g_assert_cmpint(l.wait("a", t0).count(), ==, 1000);
+    g_assert_cmpint(l.wait("a", t0 + 400ms).count(), ==, 600);
+    // "b" is quiet again after one refill and is forgotten; "a" is not yet.
+    l.prune(t0 + 1s);
+    g_assert_cmpuint(l.sources(), ==, 1);
+    g_assert_cmpint(l.wait("a", t0 + 2s).count(), ==, 0);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -270,5 +424,12 @@ int main(int argc, char **argv) {
     g_test_add_func("/registry/zero-grace", test_zero_grace_means_leave);
     g_test_add_func("/registry/held-seats-not-listed", test_held_seats_not_listed_as_peers);
     g_test_add_func("/registry/many-rooms", test_many_rooms);
+    g_test_add_func("/registry/private-needs-key", test_private_room_needs_its_key);
+    g_test_add_func("/registry/private-hides-fullness",
+                    test_private_room_refusal_says_nothing_of_fullness);
+    g_test_add_func("/registry/private-flag-existing", test_private_flag_on_existing_rooms);
+    g_test_add_func("/registry/private-key-lives-with-room", test_private_key_lives_with_the_room);
+    g_test_add_func("/registry/private-rate-limited", test_wrong_keys_are_rate_limited_per_source);
+    g_test_add_func("/registry/attempt-limiter-memory", test_attempt_limiter_bounds_its_memory);
     return g_test_run();
 }
