@@ -4,7 +4,7 @@
 import { Call } from './call.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
-import { ErrorCode, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
+import { ErrorCode, keyFromHash, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import * as rules from './room_rules.js';
 import { Signaling } from './signaling.js';
 import { named, State, Ui } from './ui.js';
@@ -41,7 +41,14 @@ const session = {
   /** Joined this room at least once, so losing the socket means "reconnecting". */
   everJoined: false,
   linkDown: false,
-  roomFull: false,
+  /** Why the server refused the room we asked for (room-full, private-room...), or null. */
+  refused: null,
+  /** The room a link opened and the key in its fragment (`#key=`), if any. */
+  linkRoom: null,
+  linkKey: null,
+  /** The room we are in is private; its key, for the share link. */
+  isPrivate: false,
+  key: null,
   /** Someone left and nobody has come since: keeps the "left" notice in the status. */
   someoneLeft: false,
 };
@@ -59,9 +66,11 @@ function deriveStatus() {
     case Phase.MEDIA_ERROR:
       return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
     case Phase.ROOM:
-      return session.roomFull
-        ? [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`]
-        : [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
+      if (session.refused === ErrorCode.ROOM_FULL)
+        return [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`];
+      if (session.refused === ErrorCode.PRIVATE_ROOM)
+        return [State.PRIVATE_ROOM, named`Room “${room}” is private. Ask someone in it for its link.`];
+      return [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
     default:
       break;
   }
@@ -84,6 +93,7 @@ const PLACEHOLDERS = {
   [State.REQUESTING_MEDIA]: ['Getting your camera ready', 'Your browser will ask to use the camera and microphone.'],
   [State.CHOOSING_ROOM]: ['Choose a room', 'Type a room name to start a call.'],
   [State.ROOM_FULL]: ['That room is full', 'Try another name.'],
+  [State.PRIVATE_ROOM]: ['That room is private', 'Only people with its link can join. Ask someone in it for the link.'],
   [State.WAITING]: ['Waiting for someone to join…', 'Send them the link below. Whoever opens it lands in this room.'],
   [State.CONNECTING]: ['Connecting…', 'Setting up the call.'],
   [State.RECONNECTING]: ['Reconnecting…', 'The connection to the server dropped. duet is trying again by itself.'],
@@ -130,6 +140,9 @@ async function acquireMedia() {
   const linked = roomFromLink(location.search);
   if (linked) {
     const result = normalizeRoom(linked.text);
+    // A private room's link carries its key in the fragment, which never reaches a server.
+    session.linkRoom = result.ok ? result.room : null;
+    session.linkKey = keyFromHash(location.hash);
     if (result.ok && linked.wellFormed) {
       startJoin(result.room);
       return;
@@ -172,14 +185,14 @@ function remoteState(id) {
 
 // ---- choosing a room ----
 
-function submitRoom(raw) {
+function submitRoom(raw, makePrivate = false) {
   if (session.phase !== Phase.ROOM) return;
   const result = normalizeRoom(raw);
   if (!result.ok) {
     ui.askRoom({ error: result.message });
     return;
   }
-  startJoin(result.room);
+  startJoin(result.room, { makePrivate });
 }
 
 function cancelRoom() {
@@ -191,18 +204,21 @@ function cancelRoom() {
   render();
 }
 
-function startJoin(room) {
+function startJoin(room, { makePrivate = false } = {}) {
   session.phase = Phase.CALL;
   session.room = room;
   session.peerId = null;
   session.everJoined = false;
   session.linkDown = false;
-  session.roomFull = false;
+  session.refused = null;
+  // The key from the link opens that room only, never one typed in the dialog later.
+  session.key = room === session.linkRoom ? session.linkKey : null;
+  session.isPrivate = false;
   session.someoneLeft = false;
   session.peers.clear();
   session.dropped.clear();
   ui.closeRoomDialog();
-  signaling.join(room);
+  signaling.join(room, { makePrivate, key: session.key });
   render();
 }
 
@@ -238,9 +254,11 @@ function keepTabParams(search) {
   return `?${out}`;
 }
 
-function shareLink(room) {
+/** The link to `room`; a private room's carries its key in the fragment (`#key=`). */
+function shareLink(room, key = null) {
   const url = new URL('/', location.href);
   url.searchParams.set('room', room);
+  if (key) url.hash = `key=${key}`;
   return url.href;
 }
 
@@ -292,9 +310,11 @@ function onJoined(msg) {
     ui.setRemoteState(id, remoteState(id));
   }
 
-  const link = shareLink(msg.room);
-  history.replaceState(null, '', keepTabParams(new URL(link).search));
-  ui.setRoom(msg.room, link);
+  session.isPrivate = msg.private;
+  session.key = msg.private ? (msg.key ?? session.key) : null;
+  const link = new URL(shareLink(msg.room, session.key));
+  history.replaceState(null, '', keepTabParams(link.search) + link.hash);
+  ui.setRoom(msg.room, link.href, session.isPrivate);
   ui.closeRoomDialog();
   if (wasAway) ui.toast('Reconnected.');
 }
@@ -335,13 +355,27 @@ function onServerError(msg) {
     console.warn(`duet: server error ${code}: ${message}`);
     return;
   }
-  // room-full or invalid-room: back to the room dialog, saying why.
+  // The room itself was refused: back to the room dialog, saying why.
   const room = session.room;
   exitCall();
-  if (code === ErrorCode.ROOM_FULL) {
+  if (code === ErrorCode.ROOM_FULL || code === ErrorCode.PRIVATE_ROOM) {
     session.room = room;
-    session.roomFull = true;
-    ui.askRoom({ value: room, error: named`Room “${room}” is already full. Try another name.` });
+    session.refused = code;
+    const why =
+      code === ErrorCode.ROOM_FULL
+        ? named`Room “${room}” is already full. Try another name.`
+        : named`Room “${room}” is private: ask for its link. Only people with the link can join.`;
+    ui.askRoom({ value: room, error: why });
+  } else if (code === ErrorCode.ROOM_NOT_PRIVATE) {
+    session.room = null;
+    ui.askRoom({
+      value: room,
+      makePrivate: true,
+      error: named`Room “${room}” already exists and anyone who knows its name can join. Choose another name for a private room.`,
+    });
+  } else if (code === ErrorCode.TOO_MANY_ATTEMPTS) {
+    session.room = null;
+    ui.askRoom({ value: room, error: `Too many tries with wrong links: ${message}.` });
   } else {
     session.room = null;
     ui.askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
@@ -404,7 +438,7 @@ function leaveRoom() {
 
 async function copyLink() {
   if (!session.room) return;
-  const link = shareLink(session.room);
+  const link = shareLink(session.room, session.key);
   try {
     await navigator.clipboard.writeText(link);
     ui.toast('Link copied. Send it to the person you want to call.');

@@ -18,7 +18,34 @@ export const ErrorCode = Object.freeze({
   ALREADY_JOINED: 'already-joined',
   NOT_JOINED: 'not-joined',
   UNKNOWN_PEER: 'unknown-peer',
+  PRIVATE_ROOM: 'private-room',
+  ROOM_NOT_PRIVATE: 'room-not-private',
+  TOO_MANY_ATTEMPTS: 'too-many-attempts',
 });
+
+/** Errors that refuse the room itself: nothing to resume there, the user must choose again. */
+export const ROOM_REFUSALS = Object.freeze(
+  new Set([
+    ErrorCode.ROOM_FULL,
+    ErrorCode.INVALID_ROOM,
+    ErrorCode.PRIVATE_ROOM,
+    ErrorCode.ROOM_NOT_PRIVATE,
+    ErrorCode.TOO_MANY_ATTEMPTS,
+  ]),
+);
+
+/** A private room's key as links carry it (`#key=`): 32-128 of A-Z a-z 0-9 - _. */
+const KEY_SHAPE = /^[A-Za-z0-9_-]{32,128}$/;
+
+/**
+ * The key in a link's fragment (`#key=KEY`), or null when there is none or it is not a key.
+ * @param {string} hash location.hash
+ */
+export function keyFromHash(hash) {
+  const params = new URLSearchParams(String(hash ?? '').replace(/^#/, ''));
+  const key = params.get('key');
+  return key && KEY_SHAPE.test(key) ? key : null;
+}
 
 export const LeaveReason = Object.freeze({ LEFT: 'left', DROPPED: 'dropped', EXPIRED: 'expired' });
 
@@ -127,9 +154,15 @@ export function roomFromLink(search) {
 // ---- client -> server ----
 
 /** @param {string} room @param {string|null} [resume] */
-export function join(room, resume) {
+/**
+ * @param {string} room @param {string|null} [resume]
+ * @param {{makePrivate?: boolean, key?: string|null}} [access] create private, and/or the key
+ */
+export function join(room, resume, { makePrivate = false, key = null } = {}) {
   const msg = { type: 'join', room };
   if (resume) msg.resume = resume;
+  if (makePrivate) msg.private = true;
+  if (key) msg.key = key;
   return JSON.stringify(msg);
 }
 
@@ -185,6 +218,8 @@ export function parseServer(text) {
   if (!valid || !valid(m)) return null;
   if (m.type === 'joined') {
     m.resumed = m.resumed === true;
+    m.private = m.private === true;
+    if (!isString(m.key) || !KEY_SHAPE.test(m.key)) delete m.key;
     m.iceServers = Array.isArray(m.iceServers) ? m.iceServers.filter(isObject) : [];
   }
   if (m.type === 'peer-joined') m.resumed = m.resumed === true;

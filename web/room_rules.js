@@ -9,7 +9,7 @@
 //   {close: id}  close the link to `id` for good
 //   {giveUp: code}  the server refused the room: leave it and let the user choose again
 
-import { ErrorCode, LeaveReason } from './protocol.js';
+import { LeaveReason, ROOM_REFUSALS } from './protocol.js';
 
 /**
  * The links the decisions look at. Call (call.js) is one.
@@ -63,5 +63,5 @@ export function onPeerLeft({ id, reason }, links) {
  * @param {{code: string}} msg
  */
 export function onError({ code }) {
-  return code === ErrorCode.ROOM_FULL || code === ErrorCode.INVALID_ROOM ? [{ giveUp: code }] : [];
+  return ROOM_REFUSALS.has(code) ? [{ giveUp: code }] : [];
 }

@@ -60,6 +60,9 @@ export class Signaling extends EventTarget {
   #ws = null;
   /** The room we want to be in; null when we do not want to be anywhere. */
   #room = null;
+  /** How we enter it: create it private, and/or its key (kept for every rejoin, so a
+   * restarted server gets the same private room back from whoever returns first). */
+  #access = { makePrivate: false, key: null };
   #joined = false;
   #attempt = 0;
   #retryTimer = 0;
@@ -86,9 +89,13 @@ export class Signaling extends EventTarget {
     return this.#room;
   }
 
-  /** Asks to be in `room` (a normalised name), resuming our seat if we hold a token. */
-  join(room) {
+  /**
+   * Asks to be in `room` (a normalised name), resuming our seat if we hold a token.
+   * @param {{makePrivate?: boolean, key?: string|null}} [access]
+   */
+  join(room, access = {}) {
     this.#room = room;
+    this.#access = { makePrivate: !!access.makePrivate, key: access.key ?? null };
     this.#joined = false;
     if (this.#ws?.readyState === WebSocket.OPEN) this.#sendJoin();
     else if (!this.#ws) this.#open();
@@ -156,7 +163,7 @@ export class Signaling extends EventTarget {
   }
 
   #sendJoin() {
-    this.#ws.send(proto.join(this.#room, resumeTokens.get(this.#room)));
+    this.#ws.send(proto.join(this.#room, resumeTokens.get(this.#room), this.#access));
   }
 
   /** Keeps our own view of the session in step with what the server says. */
@@ -166,10 +173,12 @@ export class Signaling extends EventTarget {
       this.#attempt = 0;
       this.#room = msg.room;
       resumeTokens.set(msg.room, msg.resume);
+      if (msg.private) this.#access = { makePrivate: true, key: msg.key ?? this.#access.key };
+      else this.#access = { makePrivate: false, key: null };
       this.#emitLink('open');
     } else if (msg.type === 'error' && !this.#joined) {
       // A refused join: the seat we hoped to resume is gone too.
-      if (msg.code === proto.ErrorCode.ROOM_FULL || msg.code === proto.ErrorCode.INVALID_ROOM) {
+      if (proto.ROOM_REFUSALS.has(msg.code)) {
         if (this.#room) resumeTokens.forget(this.#room);
         this.abandon();
       }

@@ -19,6 +19,7 @@ export const State = Object.freeze({
   CONNECTING: 'connecting',
   CONNECTED: 'connected',
   ROOM_FULL: 'room-full',
+  PRIVATE_ROOM: 'private-room',
   RECONNECTING: 'reconnecting',
   PEER_LEFT: 'peer-left',
 });
@@ -80,6 +81,8 @@ export class Ui {
     this.leaveButton = $('leave-button');
     this.roomInfo = $('room-info');
     this.roomName = $('room-name');
+    this.roomPrivate = $('room-private');
+    this.privateToggle = $('private-toggle');
     this.toasts = $('toasts');
     this.dialog = $('room-dialog');
     this.form = $('room-form');
@@ -149,8 +152,9 @@ export class Ui {
    * Opens (or keeps open) the room dialog.
    * @param {{value?: string, error?: string | Array<string | {name: string}>}} [opts]
    */
-  askRoom({ value, error } = {}) {
+  askRoom({ value, error, makePrivate } = {}) {
     if (value !== undefined) this.input.value = value;
+    if (makePrivate !== undefined) this.privateToggle.checked = makePrivate;
     this.setRoomError(error ?? '');
     if (!this.dialog.open) this.dialog.showModal();
     this.input.focus();
@@ -178,7 +182,7 @@ export class Ui {
   onRoomDialog(onSubmit, onCancel) {
     this.form.addEventListener('submit', (e) => {
       e.preventDefault(); // we close the dialog ourselves once the name is accepted
-      onSubmit(this.input.value);
+      onSubmit(this.input.value, this.privateToggle.checked);
     });
     this.cancelButton.addEventListener('click', () => onCancel());
     // Escape is handled here, before it becomes a close request: Chromium closes a modal
@@ -204,8 +208,9 @@ export class Ui {
   // ---- the call ----
 
   /** Shows which room we are in and the link that brings someone else into it. */
-  setRoom(room, link) {
+  setRoom(room, link, isPrivate = false) {
     this.roomInfo.hidden = !room;
+    this.roomPrivate.hidden = !room || !isPrivate;
     this.roomName.textContent = room ?? ''; // #room-name is a <bdi>
     this.roomName.title = room ? isolate(room) : '';
     this.shareUrl.value = link ?? '';

@@ -96,12 +96,33 @@ void RoomLogic::error(const proto::Error &e, std::vector<Action> &out) {
     switch (e.code) {
     case proto::ErrorCode::RoomFull:
         out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{kExitRoomFull, "room '" + room_ + "' is full: " + e.message});
+        out.push_back(
+            action::Exit{kExitRoomFull, "room '" + room_ + "' is full: " + e.message, code});
         break;
     case proto::ErrorCode::InvalidRoom:
         out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(
-            action::Exit{kExitUsage, "the server refused room '" + room_ + "': " + e.message});
+        out.push_back(action::Exit{
+            kExitUsage, "the server refused room '" + room_ + "': " + e.message, code});
+        break;
+    case proto::ErrorCode::PrivateRoom:
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(action::Exit{kExitRefused,
+                                   "room '" + room_ +
+                                       "' is private and did not take our key (--room-key-file): " +
+                                       e.message,
+                                   code});
+        break;
+    case proto::ErrorCode::RoomNotPrivate:
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(action::Exit{kExitRefused,
+                                   "room '" + room_ + "' already exists as an open room, so it "
+                                   "cannot be made private: " + e.message,
+                                   code});
+        break;
+    case proto::ErrorCode::TooManyAttempts:
+        // Our key was refused too often from this address: a later start may get in.
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(action::Exit{kExitFailure, "room '" + room_ + "': " + e.message, code});
         break;
     default:
         // unknown-peer: they left while our message was in flight; the rest are bugs on

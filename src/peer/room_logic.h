@@ -47,6 +47,7 @@ struct Emit {
 struct Exit { // leave and exit with this code
     int code;
     std::string message;
+    std::string refused; // the server's error code when it refused the room itself
 };
 } // namespace action
 

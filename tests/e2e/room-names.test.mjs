@@ -49,7 +49,7 @@ test('item 7: café typed in NFC and in NFD is one room, and the link says it in
   for (const page of [alice, bob]) {
     assert.equal(await page.evaluate(() => window.duet.room), nfc);
     assert.equal(new URL(page.url()).searchParams.get('room'), nfc);
-    assert.equal(new URL(await page.getByTestId('share-url').inputValue()).searchParams.get('room'), nfc);
+    assert.equal(new URL(await page.getByTestId('share-link').inputValue()).searchParams.get('room'), nfc);
     assert.equal(await page.getByTestId('room-name').textContent(), nfc);
   }
   // A link spelled in NFD leads there too: the room is full.
@@ -86,7 +86,7 @@ test('item 7: room names are shown isolated (<bdi>, FSI/PDI in the title)', asyn
     return { tag: el.tagName, text: el.textContent, title: document.title };
   });
   assert.deepEqual(shown, { tag: 'BDI', text: name, title: `\u2068${name}\u2069 · duet` });
-  assert.equal(await alice.getByTestId('share-url').getAttribute('dir'), 'ltr');
+  assert.equal(await alice.getByTestId('share-link').getAttribute('dir'), 'ltr');
   assert.equal(await alice.getByTestId('room-input').getAttribute('dir'), 'auto');
 
   const bob = await env.open('/', { viewport });

@@ -17,7 +17,7 @@ test('shareable link: /?room=NAME joins directly and can be copied', async (t) =
   const copied = await alice.evaluate(() => navigator.clipboard.readText());
   assert.equal(new URL(copied).searchParams.get('room'), 'Kitchen table 🍵');
   assert.equal(new URL(copied).origin, new URL(env.url).origin);
-  assert.equal(await alice.getByTestId('share-url').inputValue(), copied);
+  assert.equal(await alice.getByTestId('share-link').inputValue(), copied);
 
   // Whoever opens the link lands in the same room and the call starts.
   const bob = await env.open(copied);

@@ -17,7 +17,7 @@ test('story 3: entering a name joins (creating the room) and waits for someone',
   // The room name is trimmed, as the server does, and is in the shareable URL.
   assert.equal(await page.evaluate(() => window.duet.room), 'garden');
   assert.equal(new URL(page.url()).searchParams.get('room'), 'garden');
-  assert.equal(await page.getByTestId('share-url').inputValue(), new URL('/?room=garden', env.url).href);
+  assert.equal(await page.getByTestId('share-link').inputValue(), new URL('/?room=garden', env.url).href);
   assert.match(await page.evaluate(() => window.duet.peerId), /^[0-9a-f]+$/);
   assert.equal(await page.evaluate(() => window.duet.pcs.size), 0);
   assert.equal(await page.getByTestId('leave-button').isEnabled(), true);

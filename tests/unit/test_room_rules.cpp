@@ -96,11 +96,9 @@ std::pair<std::string, std::string> spell(const Action &a) {
     if (auto *ac = std::get_if<action::AddCandidate>(&a))
         return {"add-candidate", ac->peer};
     if (auto *x = std::get_if<action::Exit>(&a)) {
-        // duet-peer gives up by exiting; the code says why.
-        if (x->code == kExitRoomFull)
-            return {"give-up", "room-full"};
-        if (x->code == kExitUsage)
-            return {"give-up", "invalid-room"};
+        // duet-peer gives up by exiting, naming the server's refusal.
+        if (!x->refused.empty())
+            return {"give-up", x->refused};
         return {"exit", std::to_string(x->code)};
     }
     return {};
