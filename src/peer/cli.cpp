@@ -324,6 +324,11 @@ std::vector<Option> peer_table(PeerOptions &o) {
              "turn(s)://USER:PASS@HOST:PORT", each_turn(o.turns)),
         flag("relay-only", "Send media only through a TURN relay (ICE transport policy 'relay')",
              into(o.relay_only)),
+        filename("room-key-file",
+                 "Make the room private: only people with its link (which holds the key in "
+                 "this file) can join. Made with a fresh key, mode 0600, if missing; the "
+                 "link is printed when it is made",
+                 "FILE", into(o.room_key_file)),
     };
 }
 

@@ -52,6 +52,8 @@ bool PeerApp::start() {
     pipeline_ = std::move(prepared->pipeline);
     seat_ = std::move(prepared->seat);
     saved_token_ = prepared->saved_token;
+    if (!prepared->room_key.empty())
+        logic_.set_room_key(prepared->room_key);
     if (!saved_token_.empty())
         logic_.set_resume_token(saved_token_);
     g_message("duet-peer: room '%s' on %s, sending %s video and %s audio, sink %s",

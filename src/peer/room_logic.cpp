@@ -14,6 +14,10 @@ proto::Join RoomLogic::join_message() const {
     proto::Join j{room_, std::nullopt};
     if (!token_.empty())
         j.resume = token_;
+    if (!key_.empty()) {
+        j.make_private = true;
+        j.key = key_;
+    }
     return j;
 }
 

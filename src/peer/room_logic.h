@@ -64,6 +64,9 @@ class RoomLogic {
     void on_disconnected() { joined_ = false; }
     // A token kept from an earlier run (see SeatStore): the first join tries to resume.
     void set_resume_token(std::string token) { token_ = std::move(token); }
+    // The room is private with this key (--room-key-file): every join creates it so, or
+    // enters it with the key.
+    void set_room_key(std::string key) { key_ = std::move(key); }
 
     bool joined() const { return joined_; }
     const std::string &id() const { return id_; }
@@ -76,6 +79,7 @@ class RoomLogic {
     void error(const proto::Error &e, std::vector<Action> &out);
 
     std::string room_;
+    std::string key_;
     std::string id_;
     std::string token_;
     std::string ice_servers_ = "[]";

@@ -4,10 +4,27 @@
 
 #include "pipelines/codec_choice.h"
 #include "pipelines/plugins.h"
+#include "src/peer/room_key.h"
 
 namespace duet::peer {
 
 Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Listener *listener) {
+    std::string room_key;
+    if (!options.room_key_file.empty()) {
+        auto key = load_or_create_room_key(options.room_key_file);
+        if (!key)
+            return fail("room-key", key.message());
+        room_key = key->key;
+        std::string link = share_link(options.server, options.room, room_key);
+        // Once, when the key is new: the owner hands this link to whoever may come in.
+        if (key->created)
+            g_message("room '%s' is private; made a key in %s. Share this link with the "
+                      "people who may join:\n    %s",
+                      options.room.c_str(), options.room_key_file.c_str(), link.c_str());
+        else
+            g_info("room '%s' is private (key in %s); its link: %s", options.room.c_str(),
+                   options.room_key_file.c_str(), link.c_str());
+    }
     auto missing = pipelines::missing_elements(pipelines::required_elements(options.media));
     if (!missing.empty())
         return fail("missing-plugins", pipelines::describe_missing(missing));
@@ -15,6 +32,7 @@ Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Li
     if (!media)
         return fail("media", media.message());
     Prepared p;
+    p.room_key = room_key;
     p.media = media.value();
     p.encoders = pipelines::probe_encoders(
         pipelines::allowed_video_codecs(options.media.video_codec), options.media);

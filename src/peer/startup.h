@@ -21,11 +21,12 @@ struct Prepared {
     std::unique_ptr<pipelines::CallPipeline> pipeline; // started
     std::unique_ptr<SeatStore> seat;                   // null: no crash-resume (logged)
     std::string saved_token;                           // from an earlier run; "" if none
+    std::string room_key;                              // --room-key-file's key; "" if open
 };
 
 // Checks the plugins, resolves the devices, builds and starts the pipeline (reporting to
 // `listener`) and opens the seat file. A failure's code is the `--events` error code:
-// `missing-plugins` or `media`.
+// `room-key`, `missing-plugins` or `media`.
 Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Listener *listener);
 
 } // namespace duet::peer
