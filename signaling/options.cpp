@@ -14,7 +14,7 @@ using namespace duet::options;
 // real deployments.
 constexpr int kMaxPort = 65535;
 constexpr int kMaxPeersPerRoom = 1000;
-constexpr int kMaxSeconds = 86400; // a day: --resume-grace, --join-timeout
+constexpr int kMaxSeconds = 86400; // a day: --resume-grace, --join-timeout, --lobby-timeout
 constexpr int kMaxMessageRate = 100000;
 constexpr int kMaxTurnTtl = 7 * 86400;
 constexpr int kMaxConnectionsPerIp = 1000000;
@@ -100,6 +100,14 @@ std::vector<Option> server_table(ServerConfig &c, Extra &x) {
                 "Seconds a dropped person's seat is held for them (default 30)", "SECONDS",
                 [&r](const Value &v) -> Result<void> {
                     r.resume_grace = std::chrono::seconds(v.number);
+                    return {};
+                }),
+        integer("lobby-timeout", 1, kMaxSeconds,
+                "Seconds someone asking to join waits for an answer before being told nobody "
+                "answered (default 60)",
+                "SECONDS",
+                [&r](const Value &v) -> Result<void> {
+                    r.lobby_timeout = std::chrono::seconds(v.number);
                     return {};
                 }),
         integer("join-timeout", 1, kMaxSeconds,

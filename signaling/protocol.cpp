@@ -29,6 +29,8 @@ constexpr Names kErrorNames[] = {
     {ErrorCode::UnknownPeer, "unknown-peer"},     {ErrorCode::PrivateRoom, "private-room"},
     {ErrorCode::RoomNotPrivate, "room-not-private"},
     {ErrorCode::TooManyAttempts, "too-many-attempts"},
+    {ErrorCode::Declined, "declined"},
+    {ErrorCode::LobbyTimeout, "lobby-timeout"},
 };
 
 ParseError bad(std::string msg) {
@@ -357,6 +359,16 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
         if (*key && !valid_key(**key))
             return bad("field 'key' must be " + std::to_string(kMinKeyChars) + "-" +
                        std::to_string(kMaxKeyChars) + " letters, digits, '-' or '_'");
+        auto name = optional_string(o, "name");
+        if (!name)
+            return bad(name.message());
+        if (*name) {
+            // A display name follows the room-name rules: it is shown to people too.
+            auto shown = normalize_room(**name);
+            if (!shown)
+                return bad("field 'name': " + shown.message());
+            j.name = std::move(*shown);
+        }
         j.resume = std::move(*resume);
         j.key = std::move(*key);
         j.make_private = *make_private;
@@ -373,7 +385,35 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
     }
     if (*type == "leave")
         return ClientMessage{Leave{}};
+    if (*type == "lobby") {
+        auto on = get_bool(o, "on");
+        if (!on)
+            return bad(on.message());
+        return ClientMessage{SetLobby{*on}};
+    }
+    if (*type == "admit" || *type == "decline") {
+        auto id = get_string(o, "id");
+        if (!id)
+            return bad(id.message());
+        if (*type == "admit")
+            return ClientMessage{Admit{std::move(*id)}};
+        return ClientMessage{Decline{std::move(*id)}};
+    }
     return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
+}
+
+const char *admit_outcome_name(AdmitOutcome o) {
+    switch (o) {
+    case AdmitOutcome::Admitted:
+        return "admitted";
+    case AdmitOutcome::Declined:
+        return "declined";
+    case AdmitOutcome::TimedOut:
+        return "timeout";
+    case AdmitOutcome::Left:
+        return "left";
+    }
+    return "left";
 }
 
 namespace {
@@ -402,6 +442,10 @@ Parsed<ServerMessage> parse_joined(JsonObject *o) {
         return bad(key.message());
     j.is_private = *is_private;
     j.key = key->value_or("");
+    auto lobby = optional_bool(o, "lobby", false);
+    if (!lobby)
+        return bad(lobby.message());
+    j.lobby = *lobby;
     JsonNode *peers = json_object_get_member(o, "peers");
     if (!peers || !JSON_NODE_HOLDS_ARRAY(peers))
         return bad("field 'peers' must be an array");
@@ -469,6 +513,44 @@ Parsed<ServerMessage> parse_server_error(JsonObject *o) {
     return ServerMessage{Error{*c, message ? *message : std::string()}};
 }
 
+Parsed<ServerMessage> parse_lobby_state(JsonObject *o) {
+    auto on = get_bool(o, "on");
+    if (!on)
+        return bad(on.message());
+    return ServerMessage{LobbyState{*on}};
+}
+
+Parsed<ServerMessage> parse_waiting(JsonObject *o) {
+    auto room = get_string(o, "room");
+    if (!room)
+        return bad(room.message());
+    return ServerMessage{Waiting{*room}};
+}
+
+Parsed<ServerMessage> parse_admit_request(JsonObject *o) {
+    auto id = get_string(o, "id");
+    if (!id)
+        return bad(id.message());
+    auto name = optional_string(o, "name");
+    if (!name)
+        return bad(name.message());
+    return ServerMessage{AdmitRequest{*id, name->value_or("")}};
+}
+
+Parsed<ServerMessage> parse_admit_resolved(JsonObject *o) {
+    auto id = get_string(o, "id");
+    auto outcome = get_string(o, "outcome");
+    if (!id)
+        return bad(id.message());
+    if (!outcome)
+        return bad(outcome.message());
+    for (auto out : {AdmitOutcome::Admitted, AdmitOutcome::Declined, AdmitOutcome::TimedOut,
+                     AdmitOutcome::Left})
+        if (*outcome == admit_outcome_name(out))
+            return ServerMessage{AdmitResolved{*id, out}};
+    return bad("unknown outcome '" + *outcome + "'");
+}
+
 } // namespace
 
 Parsed<ServerMessage> parse_server(std::string_view text) {
@@ -483,7 +565,9 @@ Parsed<ServerMessage> parse_server(std::string_view text) {
     static constexpr std::pair<const char *, Parser> kParsers[] = {
         {"joined", parse_joined},       {"peer-joined", parse_peer_joined},
         {"peer-left", parse_peer_left}, {"signal", parse_relayed},
-        {"error", parse_server_error},
+        {"error", parse_server_error},  {"lobby", parse_lobby_state},
+        {"waiting", parse_waiting},     {"admit-request", parse_admit_request},
+        {"admit-resolved", parse_admit_resolved},
     };
     for (const auto &[name, parse] : kParsers)
         if (*type == name)
@@ -502,12 +586,21 @@ std::string to_json(const ClientMessage &m) {
                 o.boolean("private", true);
             if (j.key)
                 o.str("key", *j.key);
+            if (j.name)
+                o.str("name", *j.name);
             return o.done();
         }
         std::string operator()(const Signal &s) const {
             return Obj("signal").str("to", s.to).raw("data", s.data_json).done();
         }
         std::string operator()(const Leave &) const { return Obj("leave").done(); }
+        std::string operator()(const SetLobby &l) const {
+            return Obj("lobby").boolean("on", l.on).done();
+        }
+        std::string operator()(const Admit &a) const { return Obj("admit").str("id", a.id).done(); }
+        std::string operator()(const Decline &d) const {
+            return Obj("decline").str("id", d.id).done();
+        }
     };
     return std::visit(V{}, m);
 }
@@ -522,7 +615,8 @@ std::string to_json(const ServerMessage &m) {
                 .str("resume", j.resume)
                 .boolean("resumed", j.resumed)
                 .raw("iceServers", j.ice_servers_json)
-                .boolean("private", j.is_private);
+                .boolean("private", j.is_private)
+                .boolean("lobby", j.lobby);
             if (!j.key.empty())
                 o.str("key", j.key);
             return o.done();
@@ -543,6 +637,21 @@ std::string to_json(const ServerMessage &m) {
             return Obj("error")
                 .str("code", error_code_name(e.code))
                 .str("message", e.message)
+                .done();
+        }
+        std::string operator()(const LobbyState &l) const {
+            return Obj("lobby").boolean("on", l.on).done();
+        }
+        std::string operator()(const Waiting &w) const {
+            return Obj("waiting").str("room", w.room).done();
+        }
+        std::string operator()(const AdmitRequest &a) const {
+            return Obj("admit-request").str("id", a.id).str("name", a.name).done();
+        }
+        std::string operator()(const AdmitResolved &a) const {
+            return Obj("admit-resolved")
+                .str("id", a.id)
+                .str("outcome", admit_outcome_name(a.outcome))
                 .done();
         }
     };

@@ -37,7 +37,9 @@ enum class ErrorCode {
     UnknownPeer,
     PrivateRoom,    // a private room, and no key or the wrong one
     RoomNotPrivate, // asked to make a room private that exists and is open
-    TooManyAttempts // too many wrong keys from this address; try later
+    TooManyAttempts, // too many wrong keys (or knocks after a decline) from this address
+    Declined,        // someone in the room declined to let us in
+    LobbyTimeout     // nobody in the room answered in time, or everyone left
 };
 // (An oversized message or a flood is not answered with an `error`: the connection is
 // closed with 1009 or 1008, see docs/PROTOCOL.md.)
@@ -65,13 +67,26 @@ struct Join {
     // The room's key: needed to enter a private room; when creating one, the key to use
     // (the server makes one when absent).
     std::optional<std::string> key;
+    // How the others see us (an `admit-request` shows it); same rules as room names.
+    std::optional<std::string> name;
 };
 struct Signal {
     std::string to;
     std::string data_json; // a JSON object, compact; opaque to the server
 };
 struct Leave {};
-using ClientMessage = std::variant<Join, Signal, Leave>;
+// "Ask before anyone joins" on or off, for the sender's room.
+struct SetLobby {
+    bool on = false;
+};
+// Let in, or turn away, the person waiting as `id` (an admit-request's id).
+struct Admit {
+    std::string id;
+};
+struct Decline {
+    std::string id;
+};
+using ClientMessage = std::variant<Join, Signal, Leave, SetLobby, Admit, Decline>;
 
 // ---- server -> client ----
 struct Joined {
@@ -83,6 +98,7 @@ struct Joined {
     std::string ice_servers_json = "[]"; // a JSON array of RTCIceServer objects
     bool is_private = false;
     std::string key; // to whoever created a private room, so it can share the link
+    bool lobby = false; // newcomers ask before they join
 };
 struct PeerJoined {
     std::string id;
@@ -100,7 +116,28 @@ struct Error {
     ErrorCode code;
     std::string message;
 };
-using ServerMessage = std::variant<Joined, PeerJoined, PeerLeft, Relayed, Error>;
+// The room's "ask before anyone joins" changed (to every member).
+struct LobbyState {
+    bool on = false;
+};
+// To a newcomer: you wait until someone in `room` lets you in. Says nothing of who is there.
+struct Waiting {
+    std::string room;
+};
+// To the members: `name` (may be empty) waits at the door as `id`.
+struct AdmitRequest {
+    std::string id;
+    std::string name;
+};
+enum class AdmitOutcome { Admitted, Declined, TimedOut, Left };
+const char *admit_outcome_name(AdmitOutcome o);
+// To the members: the request `id` is settled (stop ringing, drop the buttons).
+struct AdmitResolved {
+    std::string id;
+    AdmitOutcome outcome = AdmitOutcome::Admitted;
+};
+using ServerMessage = std::variant<Joined, PeerJoined, PeerLeft, Relayed, Error, LobbyState,
+                                   Waiting, AdmitRequest, AdmitResolved>;
 
 // Why a frame was refused. `code` is BadMessage or UnknownType.
 struct ParseError {

@@ -52,7 +52,8 @@ bool same_hash(const Registry::KeyHash &a, const Registry::KeyHash &b) {
 
 Registry::Registry(RegistryConfig config, TokenSource tokens)
     : config_(std::move(config)), tokens_(tokens ? std::move(tokens) : TokenSource(random_hex)),
-      key_attempts_(config_.key_burst, config_.key_refill, config_.key_sources) {}
+      key_attempts_(config_.key_burst, config_.key_refill, config_.key_sources),
+      knocks_(1, config_.decline_cooldown, config_.key_sources) {}
 
 std::size_t Registry::member_count(const std::string &room) const {
     auto it = rooms_.find(room);
@@ -76,7 +77,20 @@ void Registry::handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_
         join(conn, *j, now, fx, source);
     else if (auto *s = std::get_if<proto::Signal>(&msg))
         signal(conn, *s, fx);
-    else {
+    else if (auto *l = std::get_if<proto::SetLobby>(&msg))
+        set_lobby(conn, l->on, fx);
+    else if (auto *a = std::get_if<proto::Admit>(&msg))
+        answer(conn, a->id, true, now, fx);
+    else if (auto *d = std::get_if<proto::Decline>(&msg))
+        answer(conn, d->id, false, now, fx);
+    else if (auto w = waiting_.find(conn); w != waiting_.end()) {
+        // Leaving the lobby: the members' request goes away.
+        Room &room = rooms_.at(w->second.room);
+        std::string name = w->second.room;
+        for (std::size_t i = 0; i < room.waiting.size(); ++i)
+            if (room.waiting[i].conn == conn)
+                return void(settle(name, room, i, proto::AdmitOutcome::Left, fx));
+    } else {
         auto it = by_conn_.find(conn);
         if (it == by_conn_.end())
             return error(conn, proto::ErrorCode::NotJoined, "not in a room", fx);
@@ -105,6 +119,10 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
         config_.ice_servers ? config_.ice_servers(m.id) : config_.ice_servers_json;
     const Room &room = rooms_[m.room];
     joined.is_private = room.key.has_value();
+    joined.lobby = room.lobby;
+    // Whoever is at the door is asked about again after a reconnection.
+    for (const Knock &k : room.waiting)
+        fx.send.push_back({conn, proto::AdmitRequest{k.id, k.name}});
     for (const auto &other : room.ids) {
         if (other == m.id)
             continue;
@@ -123,6 +141,9 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
                     std::string_view source) {
     if (by_conn_.count(conn))
         return error(conn, proto::ErrorCode::AlreadyJoined, "already in a room; leave first", fx);
+    if (waiting_.count(conn))
+        return error(conn, proto::ErrorCode::AlreadyJoined,
+                     "already waiting to be let in; leave first", fx);
     auto room = proto::normalize_room(j.room);
     if (!room)
         return error(conn, proto::ErrorCode::InvalidRoom, room.message(), fx);
@@ -147,22 +168,33 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
     auto existing = rooms_.find(*room);
     std::string new_key; // a fresh private room's key, for its creator
     if (existing != rooms_.end()) {
-        if (!admit(conn, existing->second, j, now, fx, source))
+        Room &r = existing->second;
+        // With a lobby, newcomers ask; in a private room, the key's holders come straight
+        // in and only those without one may ask (a wrong key is still refused).
+        bool asks = r.lobby && !j.make_private && (!r.key || !j.key);
+        if (asks)
+            return knock(conn, *room, r, j, now, fx, source);
+        if (!admit(conn, r, j, now, fx, source))
             return;
     } else if (j.make_private) {
         new_key = j.key ? *j.key : tokens_(16);
     }
-    Room &r = rooms_[*room];
+    enter(conn, *room, new_key, fx);
+}
+
+void Registry::enter(ConnId conn, const std::string &name, const std::string &new_key,
+                     Effects &fx) {
+    Room &r = rooms_[name];
     if (!new_key.empty())
         r.key = hash_key(new_key);
     if (r.ids.size() >= config_.max_peers) {
         return error(
             conn, proto::ErrorCode::RoomFull,
-            "room '" + *room + "' is full (" + std::to_string(config_.max_peers) + " people)", fx);
+            "room '" + name + "' is full (" + std::to_string(config_.max_peers) + " people)", fx);
     }
     Member m;
     m.id = fresh_id();
-    m.room = *room;
+    m.room = name;
     m.token = tokens_(16);
     r.ids.push_back(m.id);
     by_token_[m.token] = m.id;
@@ -171,6 +203,90 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
     seat(it->second, conn, false, fx);
     if (!new_key.empty())
         std::get<proto::Joined>(fx.send.back().msg).key = new_key;
+}
+
+void Registry::tell_members(const Room &room, const proto::ServerMessage &msg,
+                            Effects &fx) const {
+    for (const auto &id : room.ids)
+        if (ConnId c = members_.at(id).conn)
+            fx.send.push_back({c, msg});
+}
+
+void Registry::knock(ConnId conn, const std::string &name, Room &room, const proto::Join &j,
+                     Clock::time_point now, Effects &fx, std::string_view source) {
+    std::string door = std::string(source) + '\n' + name;
+    if (auto wait = knocks_.wait(door, now); wait.count() > 0)
+        return error(conn, proto::ErrorCode::TooManyAttempts,
+                     "you were turned away a moment ago: try again in " +
+                         std::to_string((wait.count() + 999) / 1000) + " s",
+                     fx);
+    if (room.waiting.size() >= config_.max_waiting)
+        return error(conn, proto::ErrorCode::RoomFull,
+                     "too many people are already waiting to join room '" + name + "'", fx);
+    Knock k;
+    k.id = fresh_id();
+    k.conn = conn;
+    k.name = j.name.value_or("");
+    k.source = std::string(source);
+    k.deadline = now + config_.lobby_timeout;
+    waiting_[conn] = Waiter{name, k.id};
+    // The newcomer learns only that it waits: nothing about who is inside.
+    fx.send.push_back({conn, proto::Waiting{name}});
+    tell_members(room, proto::AdmitRequest{k.id, k.name}, fx);
+    room.waiting.push_back(std::move(k));
+}
+
+Registry::Knock Registry::settle(const std::string &name, Room &room, std::size_t index,
+                                 proto::AdmitOutcome outcome, Effects &fx) {
+    (void)name;
+    Knock k = std::move(room.waiting[index]);
+    room.waiting.erase(room.waiting.begin() + std::ptrdiff_t(index));
+    waiting_.erase(k.conn);
+    tell_members(room, proto::AdmitResolved{k.id, outcome}, fx);
+    return k;
+}
+
+void Registry::set_lobby(ConnId conn, bool on, Effects &fx) {
+    auto it = by_conn_.find(conn);
+    if (it == by_conn_.end())
+        return error(conn, proto::ErrorCode::NotJoined, "join a room first", fx);
+    std::string name = members_.at(it->second).room;
+    Room &room = rooms_.at(name);
+    room.lobby = on;
+    tell_members(room, proto::LobbyState{on}, fx);
+    // Nobody has to ask any more: whoever was waiting comes in, as far as there is room.
+    while (!on && !room.waiting.empty()) {
+        bool fits = room.ids.size() < config_.max_peers;
+        Knock k = settle(name, room, 0,
+                         fits ? proto::AdmitOutcome::Admitted : proto::AdmitOutcome::Left, fx);
+        enter(k.conn, name, "", fx); // room-full for those who do not fit
+    }
+}
+
+void Registry::answer(ConnId conn, const std::string &id, bool let_in, Clock::time_point now,
+                      Effects &fx) {
+    auto it = by_conn_.find(conn);
+    if (it == by_conn_.end())
+        return error(conn, proto::ErrorCode::NotJoined, "join a room first", fx);
+    std::string name = members_.at(it->second).room;
+    Room &room = rooms_.at(name);
+    for (std::size_t i = 0; i < room.waiting.size(); ++i) {
+        if (room.waiting[i].id != id)
+            continue;
+        if (let_in && room.ids.size() >= config_.max_peers)
+            return error(conn, proto::ErrorCode::RoomFull,
+                         "the room is full: nobody more can come in", fx);
+        if (let_in) {
+            Knock k = settle(name, room, i, proto::AdmitOutcome::Admitted, fx);
+            return enter(k.conn, name, "", fx);
+        }
+        Knock k = settle(name, room, i, proto::AdmitOutcome::Declined, fx);
+        knocks_.failed(k.source + '\n' + name, now);
+        return error(k.conn, proto::ErrorCode::Declined,
+                     "Someone in the room declined to let you in. You may try again later.", fx);
+    }
+    // Someone else answered first, or they gave up: nothing to do.
+    error(conn, proto::ErrorCode::UnknownPeer, "nobody is waiting as '" + id + "'", fx);
 }
 
 bool Registry::admit(ConnId conn, const Room &room, const proto::Join &j, Clock::time_point now,
@@ -237,11 +353,27 @@ void Registry::remove(const std::string &id, proto::LeaveReason reason, Effects 
         if (o.conn)
             fx.send.push_back({o.conn, proto::PeerLeft{id, reason}});
     }
-    if (ids.empty())
-        rooms_.erase(room);
+    if (!ids.empty())
+        return;
+    // Nobody is left to open the door.
+    for (const Knock &k : room->second.waiting) {
+        waiting_.erase(k.conn);
+        error(k.conn, proto::ErrorCode::LobbyTimeout,
+              "Everyone has left the room. Try again later.", fx);
+    }
+    rooms_.erase(room);
 }
 
 void Registry::disconnected(ConnId conn, Clock::time_point now, Effects &fx) {
+    if (auto w = waiting_.find(conn); w != waiting_.end()) {
+        std::string name = w->second.room;
+        Room &room = rooms_.at(name);
+        for (std::size_t i = 0; i < room.waiting.size(); ++i)
+            if (room.waiting[i].conn == conn)
+                return void(settle(name, room, i, proto::AdmitOutcome::Left, fx));
+        waiting_.erase(w);
+        return;
+    }
     auto it = by_conn_.find(conn);
     if (it == by_conn_.end())
         return;
@@ -273,7 +405,33 @@ Clock::time_point Registry::expire(Clock::time_point now, Effects &fx) {
     }
     for (const auto &id : due)
         remove(id, proto::LeaveReason::Expired, fx);
+    // Knocks nobody answered in time.
+    std::vector<ConnId> late;
+    for (const auto &[conn, w] : waiting_) {
+        const Room &room = rooms_.at(w.room);
+        for (const Knock &k : room.waiting) {
+            if (k.conn != conn)
+                continue;
+            if (k.deadline <= now)
+                late.push_back(conn);
+            else
+                next = std::min(next, k.deadline);
+        }
+    }
+    for (ConnId conn : late) {
+        std::string name = waiting_.at(conn).room;
+        Room &room = rooms_.at(name);
+        for (std::size_t i = 0; i < room.waiting.size(); ++i) {
+            if (room.waiting[i].conn != conn)
+                continue;
+            settle(name, room, i, proto::AdmitOutcome::TimedOut, fx);
+            error(conn, proto::ErrorCode::LobbyTimeout,
+                  "Nobody in the room answered. Try again later.", fx);
+            break;
+        }
+    }
     key_attempts_.prune(now);
+    knocks_.prune(now);
     return next;
 }
 

@@ -32,6 +32,11 @@ struct RegistryConfig {
     unsigned key_burst = 10;
     std::chrono::milliseconds key_refill{6000};
     std::size_t key_sources = 65536;
+    // "Ask before anyone joins": how long a newcomer waits for an answer, how long after a
+    // decline the same address may knock on that room again, and how many may wait at once.
+    std::chrono::milliseconds lobby_timeout{60000};
+    std::chrono::milliseconds decline_cooldown{30000};
+    std::size_t max_waiting = 8;
 };
 
 // What the transport must do after a call into the registry.
@@ -68,6 +73,9 @@ class Registry {
     std::size_t connection_count() const { return by_conn_.size(); }
     std::size_t member_total() const { return members_.size(); }
     bool is_joined(ConnId conn) const { return by_conn_.count(conn) != 0; }
+    // Waiting in a room's lobby for someone to let it in.
+    bool is_waiting(ConnId conn) const { return waiting_.count(conn) != 0; }
+    std::size_t waiting_count() const { return waiting_.size(); }
     std::size_t private_room_count() const;
     // Joins refused for a wrong or missing key, and refused unchecked for too many of them.
     std::size_t key_failures_total() const { return key_failures_; }
@@ -83,9 +91,22 @@ class Registry {
         Clock::time_point dropped_at{};
     };
 
+    struct Knock { // someone at the door of a room with a lobby
+        std::string id; // what members admit or decline; not a peer id
+        ConnId conn = 0;
+        std::string name;
+        std::string source;
+        Clock::time_point deadline{};
+    };
     struct Room {
         std::vector<std::string> ids; // join order
         std::optional<KeyHash> key;   // private rooms only
+        bool lobby = false;           // newcomers ask first
+        std::vector<Knock> waiting;   // in the order they knocked
+    };
+    struct Waiter {
+        std::string room;
+        std::string id;
     };
 
     void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
@@ -93,6 +114,17 @@ class Registry {
     // Whether `j` may enter the existing `room`; sends the refusal itself when not.
     bool admit(ConnId conn, const Room &room, const proto::Join &j, Clock::time_point now,
                Effects &fx, std::string_view source);
+    // A new seat in `name` for `conn`, or room-full.
+    void enter(ConnId conn, const std::string &name, const std::string &new_key, Effects &fx);
+    void knock(ConnId conn, const std::string &name, Room &room, const proto::Join &j,
+               Clock::time_point now, Effects &fx, std::string_view source);
+    void set_lobby(ConnId conn, bool on, Effects &fx);
+    void answer(ConnId conn, const std::string &id, bool let_in, Clock::time_point now,
+                Effects &fx);
+    // Takes knock `index` out of `room`'s lobby and tells the members how it ended.
+    Knock settle(const std::string &name, Room &room, std::size_t index,
+                 proto::AdmitOutcome outcome, Effects &fx);
+    void tell_members(const Room &room, const proto::ServerMessage &msg, Effects &fx) const;
     void signal(ConnId conn, const proto::Signal &s, Effects &fx);
     void remove(const std::string &id, proto::LeaveReason reason, Effects &fx);
     void seat(Member &m, ConnId conn, bool resumed, Effects &fx);
@@ -105,7 +137,9 @@ class Registry {
     std::unordered_map<ConnId, std::string> by_conn_;                 // joined connections only
     std::unordered_map<std::string, std::string> by_token_;           // resume token -> peer id
     std::unordered_map<std::string, Room> rooms_;                     // by name
+    std::unordered_map<ConnId, Waiter> waiting_; // connections in a lobby
     AttemptLimiter key_attempts_;
+    AttemptLimiter knocks_; // after a decline: per address and room
     std::size_t key_failures_ = 0;
     std::size_t key_refused_ = 0;
 };

@@ -379,7 +379,8 @@ void Server::tick() {
     gint64 now_us = g_get_monotonic_time();
     gint64 limit_us = gint64(config_.join_timeout_seconds) * 1000000;
     for (auto &[id, c] : conns_) {
-        if (registry_.is_joined(id)) {
+        // Someone waiting in a lobby is not idle either: the room has 60 s to answer.
+        if (registry_.is_joined(id) || registry_.is_waiting(id)) {
             c->idle_since_us = now_us;
             continue;
         }
@@ -507,6 +508,8 @@ std::string Server::metrics() const {
     gauge("duet_room_key_attempts_refused_total",
           "Joins to private rooms refused unchecked: too many wrong keys from the address.",
           registry_.key_attempts_refused_total(), "counter");
+    gauge("duet_lobby_waiting", "People waiting for someone in a room to let them in.",
+          registry_.waiting_count(), "gauge");
     gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
     gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
           "counter");

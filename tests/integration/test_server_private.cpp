@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Integration tests: private rooms on a real duet-server over real sockets. The key is
-// required, wrong keys are refused and then rate-limited per address, the key lives as
-// long as the room, a resume token needs no key, and a stranger learns nothing of members.
+// Integration tests: private rooms and the lobby on a real duet-server over real sockets.
+// The key is required, wrong keys are refused and then rate-limited per address, the key
+// lives as long as the room, a resume token needs no key, and a stranger learns nothing of
+// members. With "ask before anyone joins", a newcomer waits until a member admits or
+// declines, or the lobby times out; the waiting person learns nothing of who is inside.
 #include "harness.h"
 #ifdef DUET_TEST_MEDIA_CALL
 #include "peer_harness.h"
@@ -41,8 +43,9 @@ std::vector<std::string> drain(Client &c) {
         g_assert_true(wait_until([&] { return !c.inbox().empty(); }));
         std::string m = std::move(c.inbox().front());
         c.inbox().pop_front();
-        if (json_str(m, "type") == "error" && json_str(m, "code") != "private-room" &&
-            json_str(m, "message").find("nobody") != std::string::npos)
+        // The probe's answer: unknown-peer in a room, not-joined outside one.
+        std::string code = json_str(m, "type") == "error" ? json_str(m, "code") : "";
+        if (code == "unknown-peer" || code == "not-joined")
             return got;
         got.push_back(m);
     }
@@ -164,6 +167,80 @@ void test_bad_keys_are_bad_messages() {
 #endif
 }
 
+// Turns the lobby on from `member` and waits until the server says so.
+void lobby_on(Client &member) {
+    member.send(R"({"type":"lobby","on":true})");
+    g_assert_true(json_bool(member.next("lobby"), "on"));
+}
+
+void test_lobby_admit_and_decline() {
+    Client host(server->ws_url());
+    host.send(join("porch"));
+    std::string hj = host.next("joined");
+    g_assert_false(json_bool(hj, "lobby"));
+    lobby_on(host);
+
+    Client guest(server->ws_url());
+    guest.send(join("porch", R"(,"name":"Ana")"));
+    std::string wait = guest.next("waiting");
+    check_str(json_str(wait, "room"), ==, "porch");
+    // Everything the waiting person got is that one line: no ids, no count, no names.
+    g_assert_cmpuint(drain(guest).size(), ==, 0);
+    g_assert_true(strstr(wait.c_str(), json_str(hj, "id").c_str()) == nullptr);
+
+    std::string ask = host.next("admit-request");
+    check_str(json_str(ask, "name"), ==, "Ana");
+    // The knock keeps the socket: the server's 10 s join timeout must not close it.
+    host.send(R"({"type":"admit","id":")" + json_str(ask, "id") + "\"}");
+    std::string in = guest.next("joined");
+    g_assert_true(json_bool(in, "lobby"));
+    g_assert_cmpuint(json_strs(in, "peers").size(), ==, 1);
+    check_str(json_str(host.next("admit-resolved"), "outcome"), ==, "admitted");
+    check_str(json_str(host.next("peer-joined"), "id"), ==, json_str(in, "id").c_str());
+
+    Client other(server->ws_url());
+    other.send(join("porch", R"(,"name":"Bo")"));
+    other.next("waiting");
+    std::string ask2 = host.next("admit-request");
+    g_assert_false(guest.next("admit-request").empty()); // every member is asked
+    host.send(R"({"type":"decline","id":")" + json_str(ask2, "id") + "\"}");
+    std::string no = other.next("error");
+    check_str(json_str(no, "code"), ==, "declined");
+    g_assert_true(other.open());
+    check_str(json_str(guest.next("admit-resolved"), "outcome"), ==, "declined");
+    // Straight back: refused for a while, and nobody inside is rung again.
+    other.send(join("porch"));
+    check_str(error_code_of(other), ==, "too-many-attempts");
+    g_assert_cmpuint(drain(host).size(), ==, 1); // the decline's admit-resolved only
+}
+
+void test_lobby_timeout_and_resume() {
+    ServerProcess own({"--lobby-timeout", "2", "--join-timeout", "1"});
+    Client host(own.ws_url());
+    host.send(join("door"));
+    std::string token = json_str(host.next("joined"), "resume");
+    lobby_on(host);
+    Client guest(own.ws_url());
+    guest.send(join("door"));
+    guest.next("waiting");
+    g_assert_cmpfloat(metric(own, "duet_lobby_waiting"), ==, 1);
+    // Nobody answers: after --lobby-timeout the guest is told, the host's request goes.
+    // (--join-timeout 1: a waiting socket is not closed as idle.)
+    std::string late = guest.next("error", 5000);
+    check_str(json_str(late, "code"), ==, "lobby-timeout");
+    g_assert_true(guest.open());
+    check_str(json_str(host.next("admit-resolved", 5000), "outcome"), ==, "timeout");
+
+    // The host drops and resumes: its token needs no one's leave.
+    host.close();
+    Client back(own.ws_url());
+    back.send(join("door", R"(,"resume":")" + token + "\""));
+    std::string resumed = back.next("joined");
+    g_assert_true(json_bool(resumed, "resumed"));
+    g_assert_true(json_bool(resumed, "lobby"));
+    assert_call_completes(own);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -175,6 +252,8 @@ int main(int argc, char **argv) {
                     test_resume_needs_no_key_and_key_dies_with_room);
     g_test_add_func("/private/wrong-keys-rate-limited", test_wrong_keys_rate_limited);
     g_test_add_func("/private/bad-keys", test_bad_keys_are_bad_messages);
+    g_test_add_func("/lobby/admit-and-decline", test_lobby_admit_and_decline);
+    g_test_add_func("/lobby/timeout-and-resume", test_lobby_timeout_and_resume);
     int rc = g_test_run();
     server.reset();
     return rc;

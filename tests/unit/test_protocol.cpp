@@ -51,6 +51,21 @@ void test_join_private() {
     g_assert_true(parse_error(R"({"type":"join","room":"k","private":"yes"})") ==
                   ErrorCode::BadMessage);
     g_assert_true(valid_key(std::string(kMinKeyChars, 'a')));
+
+    // Lobby requests from members, and a newcomer's display name (room-name rules).
+    auto lobby = parse_client(R"({"type":"lobby","on":true})");
+    g_assert_true(std::get<SetLobby>(std::get<ClientMessage>(lobby)).on);
+    auto admit = parse_client(to_json(ClientMessage{Admit{"t9"}}));
+    check_str(std::get<Admit>(std::get<ClientMessage>(admit)).id, ==, "t9");
+    auto decline = parse_client(to_json(ClientMessage{Decline{"t9"}}));
+    check_str(std::get<Decline>(std::get<ClientMessage>(decline)).id, ==, "t9");
+    g_assert_true(parse_error(R"({"type":"lobby"})") == ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"admit","id":7})") == ErrorCode::BadMessage);
+    auto named = parse_client(R"({"type":"join","room":"k","name":"  Ana  "})");
+    check_str(*std::get<Join>(std::get<ClientMessage>(named)).name, ==, "Ana");
+    g_assert_true(parse_error(R"({"type":"join","room":"k","name":"\u202eana"})") ==
+                  ErrorCode::BadMessage);
+    g_assert_true(parse_error(R"({"type":"join","room":"k","name":""})") == ErrorCode::BadMessage);
     g_assert_false(valid_key(std::string(kMinKeyChars - 1, 'a')));
 }
 
@@ -295,6 +310,24 @@ void test_server_roundtrip() {
         g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == code);
     }
     check_str(error_code_name(ErrorCode::PrivateRoom), ==, "private-room");
+
+    // The lobby's messages, both ways.
+    auto req = parse_server(to_json(ServerMessage{AdmitRequest{"t1", "Ana"}}));
+    check_str(std::get<AdmitRequest>(std::get<ServerMessage>(req)).name, ==, "Ana");
+    auto res = parse_server(to_json(ServerMessage{AdmitResolved{"t1", AdmitOutcome::TimedOut}}));
+    g_assert_true(std::get<AdmitResolved>(std::get<ServerMessage>(res)).outcome ==
+                  AdmitOutcome::TimedOut);
+    check_str(to_json(ServerMessage{AdmitResolved{"t1", AdmitOutcome::TimedOut}}), ==,
+              R"({"type":"admit-resolved","id":"t1","outcome":"timeout"})");
+    auto w = parse_server(to_json(ServerMessage{Waiting{"home"}}));
+    check_str(std::get<Waiting>(std::get<ServerMessage>(w)).room, ==, "home");
+    g_assert_true(std::get<LobbyState>(std::get<ServerMessage>(
+                                           parse_server(to_json(ServerMessage{LobbyState{true}}))))
+                      .on);
+    for (auto code : {ErrorCode::Declined, ErrorCode::LobbyTimeout}) {
+        auto e = parse_server(to_json(ServerMessage{Error{code, "x"}}));
+        g_assert_true(std::get<Error>(std::get<ServerMessage>(e)).code == code);
+    }
 
     auto l = parse_server(to_json(ServerMessage{PeerLeft{"x", LeaveReason::Dropped}}));
     g_assert_true(std::get<PeerLeft>(std::get<ServerMessage>(l)).reason == LeaveReason::Dropped);

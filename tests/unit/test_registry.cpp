@@ -407,6 +407,185 @@ void test_attempt_limiter_bounds_its_memory() {
     g_assert_cmpint(l.wait("a", t0 + 2s).count(), ==, 0);
 }
 
+// ---- ask before anyone joins (the lobby) ----
+
+template <typename T> std::vector<const T *> all(const Effects &fx, ConnId to) {
+    std::vector<const T *> out;
+    for (const auto &s : fx.send)
+        if (s.to == to)
+            if (auto *m = std::get_if<T>(&s.msg))
+                out.push_back(m);
+    return out;
+}
+
+Registry make_lobby(std::size_t max_peers = 3) {
+    RegistryConfig c;
+    c.max_peers = max_peers;
+    c.lobby_timeout = 60s;
+    c.decline_cooldown = 30s;
+    return Registry(c);
+}
+
+// A knock by `conn` from `source`; its effects.
+Effects knock(Registry &r, ConnId conn, const char *room, const char *name = "Ana",
+              std::string_view source = "10.0.0.9", Clock::time_point now = t0) {
+    Effects fx;
+    Join j{room, {}};
+    j.name = name;
+    r.handle(conn, j, now, fx, source);
+    return fx;
+}
+
+std::string lobby_on(Registry &r, ConnId member) {
+    Effects fx;
+    r.handle(member, SetLobby{true}, t0, fx);
+    g_assert_nonnull(find<LobbyState>(fx, member));
+    g_assert_true(find<LobbyState>(fx, member)->on);
+    return {};
+}
+
+void test_lobby_admit() {
+    auto r = make_lobby();
+    join(r, 1, "home");
+    lobby_on(r, 1);
+    Effects fx = knock(r, 2, "home");
+    // The newcomer waits and learns nothing else; the member is asked, with the name.
+    g_assert_true(r.is_waiting(2));
+    g_assert_cmpuint(r.member_count("home"), ==, 1);
+    for (const auto &s : fx.send)
+        if (s.to == 2)
+            g_assert_true(std::holds_alternative<Waiting>(s.msg));
+    auto *ask = find<AdmitRequest>(fx, 1);
+    g_assert_nonnull(ask);
+    check_str(ask->name, ==, "Ana");
+
+    Effects admit;
+    r.handle(1, Admit{ask->id}, t0, admit);
+    auto *in = find<Joined>(admit, 2);
+    g_assert_nonnull(in);
+    g_assert_true(in->lobby);
+    g_assert_cmpuint(in->peers.size(), ==, 1);
+    g_assert_nonnull(find<PeerJoined>(admit, 1));
+    auto *done = find<AdmitResolved>(admit, 1);
+    g_assert_true(done && done->outcome == AdmitOutcome::Admitted);
+    g_assert_false(r.is_waiting(2));
+    // Someone else answering the same request later finds nobody.
+    Effects late;
+    r.handle(1, Admit{ask->id}, t0, late);
+    g_assert_true(find<Error>(late, 1)->code == ErrorCode::UnknownPeer);
+}
+
+void test_lobby_decline_then_cooldown() {
+    auto r = make_lobby();
+    join(r, 1, "home");
+    lobby_on(r, 1);
+    auto id = find<AdmitRequest>(knock(r, 2, "home"), 1)->id;
+    Effects no;
+    r.handle(1, Decline{id}, t0, no);
+    g_assert_true(find<Error>(no, 2)->code == ErrorCode::Declined);
+    g_assert_true(find<AdmitResolved>(no, 1)->outcome == AdmitOutcome::Declined);
+    g_assert_false(r.is_waiting(2));
+    // The same address cannot ring again at once; another can; later the first can too.
+    Effects again = knock(r, 2, "home");
+    g_assert_true(find<Error>(again, 2)->code == ErrorCode::TooManyAttempts);
+    g_assert_null(find<AdmitRequest>(again, 1));
+    g_assert_nonnull(find<Waiting>(knock(r, 3, "home", "Bo", "10.0.0.10"), 3));
+    g_assert_nonnull(find<Waiting>(knock(r, 2, "home", "Ana", "10.0.0.9", t0 + 30s), 2));
+}
+
+void test_lobby_timeout_and_leaving() {
+    auto r = make_lobby();
+    join(r, 1, "home");
+    lobby_on(r, 1);
+    knock(r, 2, "home");
+    knock(r, 3, "home", "Cy", "10.0.0.3");
+    Effects early;
+    auto next = r.expire(t0 + 59s, early);
+    g_assert_true(next == t0 + 60s);
+    g_assert_null(find<Error>(early, 2));
+    Effects late;
+    r.expire(t0 + 60s, late);
+    g_assert_true(find<Error>(late, 2)->code == ErrorCode::LobbyTimeout);
+    g_assert_cmpuint(all<AdmitResolved>(late, 1).size(), ==, 2);
+    g_assert_true(all<AdmitResolved>(late, 1)[0]->outcome == AdmitOutcome::TimedOut);
+    g_assert_false(r.is_waiting(2));
+
+    // Giving up: a closed socket or a leave takes the request away.
+    knock(r, 4, "home", "Di", "10.0.0.4", t0 + 61s);
+    knock(r, 5, "home", "Ed", "10.0.0.5", t0 + 61s);
+    Effects gone, left;
+    r.disconnected(4, t0 + 62s, gone);
+    g_assert_true(find<AdmitResolved>(gone, 1)->outcome == AdmitOutcome::Left);
+    r.handle(5, Leave{}, t0 + 62s, left);
+    g_assert_true(find<AdmitResolved>(left, 1)->outcome == AdmitOutcome::Left);
+    g_assert_cmpuint(r.waiting_count(), ==, 0);
+
+    // Everyone inside leaves: whoever waits is told at once.
+    knock(r, 6, "home", "Fi", "10.0.0.6", t0 + 63s);
+    Effects bye;
+    r.handle(1, Leave{}, t0 + 63s, bye);
+    g_assert_true(find<Error>(bye, 6)->code == ErrorCode::LobbyTimeout);
+    g_assert_cmpuint(r.room_count(), ==, 0);
+    g_assert_false(r.is_waiting(6));
+}
+
+void test_lobby_resume_and_keys_skip_it() {
+    auto r = make_lobby();
+    auto a = join(r, 1, "home");
+    auto b = join(r, 2, "home");
+    lobby_on(r, 1);
+    Effects drop;
+    r.disconnected(2, t0, drop);
+    // A seat's token comes straight back in.
+    auto back = join(r, 3, "home", b.resume);
+    g_assert_true(back.resumed);
+
+    // A private room with a lobby: the link's holders come in, others may ask, a wrong
+    // key is still refused.
+    Effects fx;
+    auto key = std::get<Joined>(*private_join(r, fx, 10, "kiosk", true, {})).key;
+    lobby_on(r, 10);
+    Effects with_key;
+    g_assert_nonnull(std::get_if<Joined>(private_join(r, with_key, 11, "kiosk", false, key)));
+    Effects without = knock(r, 12, "kiosk");
+    g_assert_nonnull(find<Waiting>(without, 12));
+    g_assert_nonnull(find<AdmitRequest>(without, 10));
+    Effects wrong;
+    g_assert_true(refused(private_join(r, wrong, 13, "kiosk", false, std::string(32, 'w'))) ==
+                  ErrorCode::PrivateRoom);
+    (void)a;
+}
+
+void test_lobby_off_lets_everyone_in_and_full_rooms() {
+    auto r = make_lobby(2);
+    join(r, 1, "home");
+    lobby_on(r, 1);
+    auto id = find<AdmitRequest>(knock(r, 2, "home"), 1)->id;
+    knock(r, 3, "home", "Cy", "10.0.0.3");
+    // Off: the first waiting person comes in; the room is then full for the second.
+    Effects off;
+    r.handle(1, SetLobby{false}, t0, off);
+    g_assert_false(find<LobbyState>(off, 1)->on);
+    g_assert_nonnull(find<Joined>(off, 2));
+    g_assert_true(find<Error>(off, 3)->code == ErrorCode::RoomFull);
+    g_assert_cmpuint(r.waiting_count(), ==, 0);
+    (void)id;
+
+    // A member cannot let someone into a full room: the request stays.
+    lobby_on(r, 1);
+    auto later = find<AdmitRequest>(knock(r, 4, "home", "Di", "10.0.0.4"), 1)->id;
+    Effects full;
+    r.handle(1, Admit{later}, t0, full);
+    g_assert_true(find<Error>(full, 1)->code == ErrorCode::RoomFull);
+    g_assert_true(r.is_waiting(4));
+    // Only members may answer or switch the lobby.
+    Effects stranger;
+    r.handle(99, Admit{later}, t0, stranger);
+    r.handle(99, SetLobby{false}, t0, stranger);
+    g_assert_cmpuint(all<Error>(stranger, 99).size(), ==, 2);
+    g_assert_true(r.is_waiting(4));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -431,5 +610,10 @@ int main(int argc, char **argv) {
     g_test_add_func("/registry/private-key-lives-with-room", test_private_key_lives_with_the_room);
     g_test_add_func("/registry/private-rate-limited", test_wrong_keys_are_rate_limited_per_source);
     g_test_add_func("/registry/attempt-limiter-memory", test_attempt_limiter_bounds_its_memory);
+    g_test_add_func("/registry/lobby-admit", test_lobby_admit);
+    g_test_add_func("/registry/lobby-decline-cooldown", test_lobby_decline_then_cooldown);
+    g_test_add_func("/registry/lobby-timeout-and-leaving", test_lobby_timeout_and_leaving);
+    g_test_add_func("/registry/lobby-resume-and-keys", test_lobby_resume_and_keys_skip_it);
+    g_test_add_func("/registry/lobby-off-and-full", test_lobby_off_lets_everyone_in_and_full_rooms);
     return g_test_run();
 }
