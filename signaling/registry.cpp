@@ -120,9 +120,6 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     const Room &room = rooms_[m.room];
     joined.is_private = room.key.has_value();
     joined.lobby = room.lobby;
-    // Whoever is at the door is asked about again after a reconnection.
-    for (const Knock &k : room.waiting)
-        fx.send.push_back({conn, proto::AdmitRequest{k.id, k.name}});
     for (const auto &other : room.ids) {
         if (other == m.id)
             continue;
@@ -135,6 +132,10 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
         fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed}});
     }
     fx.send.push_back({conn, std::move(joined)});
+    // Whoever is at the door is asked about again after a reconnection (after `joined`, so
+    // the client knows its room first).
+    for (const Knock &k : room.waiting)
+        fx.send.push_back({conn, proto::AdmitRequest{k.id, k.name}});
 }
 
 void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
@@ -200,9 +201,12 @@ void Registry::enter(ConnId conn, const std::string &name, const std::string &ne
     by_token_[m.token] = m.id;
     auto [it, inserted] = members_.emplace(m.id, std::move(m));
     (void)inserted;
+    std::size_t at = fx.send.size();
     seat(it->second, conn, false, fx);
-    if (!new_key.empty())
-        std::get<proto::Joined>(fx.send.back().msg).key = new_key;
+    if (!new_key.empty()) // a new room: its creator's `joined` is the only message to it
+        for (std::size_t i = at; i < fx.send.size(); ++i)
+            if (auto *j = std::get_if<proto::Joined>(&fx.send[i].msg))
+                j->key = new_key;
 }
 
 void Registry::tell_members(const Room &room, const proto::ServerMessage &msg,

@@ -373,17 +373,20 @@ void Server::on_text(Conn &c, std::string_view text) {
 }
 
 void Server::tick() {
+    gint64 now_us = g_get_monotonic_time();
+    gint64 limit_us = gint64(config_.join_timeout_seconds) * 1000000;
+    // In a room, or waiting in its lobby (the room has --lobby-timeout to answer): not idle.
+    // Marked before expire(), so someone whose seat or knock ends now gets the whole
+    // --join-timeout to choose again, from now.
+    for (auto &[id, c] : conns_)
+        if (registry_.is_joined(id) || registry_.is_waiting(id))
+            c->idle_since_us = now_us;
     Effects fx;
     registry_.expire(Clock::now(), fx);
     apply(fx);
-    gint64 now_us = g_get_monotonic_time();
-    gint64 limit_us = gint64(config_.join_timeout_seconds) * 1000000;
     for (auto &[id, c] : conns_) {
-        // Someone waiting in a lobby is not idle either: the room has 60 s to answer.
-        if (registry_.is_joined(id) || registry_.is_waiting(id)) {
-            c->idle_since_us = now_us;
+        if (registry_.is_joined(id) || registry_.is_waiting(id))
             continue;
-        }
         if (now_us - c->idle_since_us >= limit_us && c->ws->open()) {
             ++errors_total_["join-timeout"];
             c->ws->close(ws::kClosePolicy, "no room joined in time"); // never re-enters

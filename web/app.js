@@ -5,6 +5,7 @@ import { Call } from './call.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, keyFromHash, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
+import { Ringer } from './ring.js';
 import * as rules from './room_rules.js';
 import { Signaling } from './signaling.js';
 import { named, State, Ui } from './ui.js';
@@ -21,6 +22,27 @@ const MANGLED_LINK =
 
 const ui = new Ui();
 const signaling = new Signaling();
+const ringer = new Ringer();
+
+/** Where this browser keeps the display name it was given (never sent anywhere else). */
+const NAME_KEY = 'duet.name';
+const savedName = {
+  get() {
+    try {
+      return localStorage.getItem(NAME_KEY) ?? '';
+    } catch {
+      return '';
+    }
+  },
+  set(name) {
+    try {
+      if (name) localStorage.setItem(NAME_KEY, name);
+      else localStorage.removeItem(NAME_KEY);
+    } catch {
+      /* storage disabled: the name is used for this visit only */
+    }
+  },
+};
 
 /** Where the user is in the flow. */
 const Phase = Object.freeze({ MEDIA: 'media', MEDIA_ERROR: 'media-error', ROOM: 'room', CALL: 'call' });
@@ -49,6 +71,11 @@ const session = {
   /** The room we are in is private; its key, for the share link. */
   isPrivate: false,
   key: null,
+  /** We knocked on a room with a lobby and wait for someone inside to let us in. */
+  waiting: false,
+  /** The room asks newcomers first; those asking now, by request id -> name. */
+  lobby: false,
+  requests: new Map(),
   /** Someone left and nobody has come since: keeps the "left" notice in the status. */
   someoneLeft: false,
 };
@@ -70,9 +97,14 @@ function deriveStatus() {
         return [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`];
       if (session.refused === ErrorCode.PRIVATE_ROOM)
         return [State.PRIVATE_ROOM, named`Room “${room}” is private. Ask someone in it for its link.`];
+      if (session.refused === ErrorCode.DECLINED)
+        return [State.DECLINED, named`Someone in “${room}” declined to let you in. You may try again later.`];
       return [State.CHOOSING_ROOM, 'Choose a room name to start or join a call.'];
     default:
       break;
+  }
+  if (session.waiting && !signaling.joined) {
+    return [State.LOBBY_WAITING, 'Waiting for someone in the room to let you in…'];
   }
   if (!signaling.joined) {
     return session.everJoined || session.linkDown
@@ -93,6 +125,8 @@ const PLACEHOLDERS = {
   [State.REQUESTING_MEDIA]: ['Getting your camera ready', 'Your browser will ask to use the camera and microphone.'],
   [State.CHOOSING_ROOM]: ['Choose a room', 'Type a room name to start a call.'],
   [State.ROOM_FULL]: ['That room is full', 'Try another name.'],
+  [State.LOBBY_WAITING]: ['Waiting to be let in', 'Someone in the room has been asked. This takes up to a minute.'],
+  [State.DECLINED]: ['Not let in', 'Someone in the room said no. You may try again later.'],
   [State.PRIVATE_ROOM]: ['That room is private', 'Only people with its link can join. Ask someone in it for the link.'],
   [State.WAITING]: ['Waiting for someone to join…', 'Send them the link below. Whoever opens it lands in this room.'],
   [State.CONNECTING]: ['Connecting…', 'Setting up the call.'],
@@ -185,13 +219,20 @@ function remoteState(id) {
 
 // ---- choosing a room ----
 
-function submitRoom(raw, makePrivate = false) {
+function submitRoom(raw, makePrivate = false, rawName = '') {
   if (session.phase !== Phase.ROOM) return;
   const result = normalizeRoom(raw);
   if (!result.ok) {
     ui.askRoom({ error: result.message });
     return;
   }
+  // A display name follows the room-name rules (the server checks them too); empty is fine.
+  const name = normalizeRoom(rawName);
+  if (rawName.trim() && !name.ok) {
+    ui.askRoom({ error: `Your name: ${name.message}` });
+    return;
+  }
+  savedName.set(name.ok ? name.room : '');
   startJoin(result.room, { makePrivate });
 }
 
@@ -214,11 +255,12 @@ function startJoin(room, { makePrivate = false } = {}) {
   // The key from the link opens that room only, never one typed in the dialog later.
   session.key = room === session.linkRoom ? session.linkKey : null;
   session.isPrivate = false;
+  session.waiting = false;
   session.someoneLeft = false;
   session.peers.clear();
   session.dropped.clear();
   ui.closeRoomDialog();
-  signaling.join(room, { makePrivate, key: session.key });
+  signaling.join(room, { makePrivate, key: session.key, name: savedName.get() || null });
   render();
 }
 
@@ -235,6 +277,9 @@ function exitCall() {
   session.everJoined = false;
   session.linkDown = false;
   session.someoneLeft = false;
+  session.waiting = false;
+  session.lobby = false;
+  clearRequests();
   history.replaceState(null, '', keepTabParams('') || location.pathname);
 }
 
@@ -281,6 +326,22 @@ function onServerMessage(msg) {
     case 'error':
       onServerError(msg);
       break;
+    case 'waiting':
+      session.waiting = true;
+      break;
+    case 'lobby':
+      session.lobby = msg.on;
+      ui.setLobby(msg.on);
+      ui.toast(msg.on ? 'Newcomers now ask before they join.' : 'Anyone with the room name (or link) can join again.');
+      break;
+    case 'admit-request':
+      session.requests.set(msg.id, msg.name);
+      ui.showAdmitRequest(msg.id, msg.name, (id) => answer(id, true), (id) => answer(id, false));
+      ringer.start();
+      break;
+    case 'admit-resolved':
+      dropRequest(msg.id);
+      break;
     default:
       break;
   }
@@ -297,6 +358,10 @@ function onJoined(msg) {
   session.linkDown = false;
   session.peers = new Set(msg.peers);
   session.dropped.clear();
+  session.waiting = false;
+  session.lobby = msg.lobby;
+  ui.setLobby(msg.lobby);
+  clearRequests(); // the server asks again about whoever still waits
   call.setIceServers(msg.iceServers);
 
   // Newcomer offers; a fresh seat closes old links, a resume keeps live ones (room_rules.js).
@@ -373,6 +438,13 @@ function onServerError(msg) {
       makePrivate: true,
       error: named`Room “${room}” already exists and anyone who knows its name can join. Choose another name for a private room.`,
     });
+  } else if (code === ErrorCode.DECLINED) {
+    session.room = room;
+    session.refused = code;
+    ui.askRoom({ value: room, error: 'Someone in the room declined to let you in. You may try again later.' });
+  } else if (code === ErrorCode.LOBBY_TIMEOUT) {
+    session.room = null;
+    ui.askRoom({ value: room, error: `Nobody let you in: ${message || 'nobody in the room answered'}` });
   } else if (code === ErrorCode.TOO_MANY_ATTEMPTS) {
     session.room = null;
     ui.askRoom({ value: room, error: `Too many tries with wrong links: ${message}.` });
@@ -387,6 +459,34 @@ function apply(actions) {
   for (const action of actions) {
     if ('close' in action) session.call.remove(action.close);
     else if ('offer' in action) session.call.offer(action.offer);
+  }
+}
+
+// ---- the lobby: people asking to join ----
+
+function answer(id, letIn) {
+  if (!(letIn ? signaling.admit(id) : signaling.decline(id))) {
+    ui.toast('Not connected to the server: try again in a moment.', { kind: 'warn' });
+    return;
+  }
+  dropRequest(id); // the server confirms with admit-resolved
+}
+
+function dropRequest(id) {
+  session.requests.delete(id);
+  ui.removeAdmitRequest(id);
+  if (session.requests.size === 0) ringer.stop();
+}
+
+function clearRequests() {
+  session.requests.clear();
+  ui.clearAdmitRequests();
+  ringer.stop();
+}
+
+function toggleLobby() {
+  if (!signaling.setLobby(!session.lobby)) {
+    ui.toast('Not connected to the server: try again in a moment.', { kind: 'warn' });
   }
 }
 
@@ -475,6 +575,8 @@ ui.onRetry(() => {
 ui.muteButton.addEventListener('click', toggleMute);
 ui.cameraButton.addEventListener('click', toggleCamera);
 ui.leaveButton.addEventListener('click', leaveRoom);
+ui.lobbyToggle.addEventListener('click', toggleLobby);
+ui.nameInput.value = savedName.get();
 ui.onCopyLink(copyLink);
 
 /** Read-only hook for tests and for poking at a call from the console. */
@@ -494,6 +596,10 @@ window.duet = Object.freeze({
   },
   get localStream() {
     return session.stream;
+  },
+  /** A ring is playing: someone asks to join. */
+  get ringing() {
+    return ringer.ringing;
   },
   /** Kills the WebSocket as a network drop would (not a leave): the client reconnects. */
   dropSocket() {

@@ -21,6 +21,8 @@ export const ErrorCode = Object.freeze({
   PRIVATE_ROOM: 'private-room',
   ROOM_NOT_PRIVATE: 'room-not-private',
   TOO_MANY_ATTEMPTS: 'too-many-attempts',
+  DECLINED: 'declined',
+  LOBBY_TIMEOUT: 'lobby-timeout',
 });
 
 /** Errors that refuse the room itself: nothing to resume there, the user must choose again. */
@@ -31,6 +33,8 @@ export const ROOM_REFUSALS = Object.freeze(
     ErrorCode.PRIVATE_ROOM,
     ErrorCode.ROOM_NOT_PRIVATE,
     ErrorCode.TOO_MANY_ATTEMPTS,
+    ErrorCode.DECLINED,
+    ErrorCode.LOBBY_TIMEOUT,
   ]),
 );
 
@@ -158,13 +162,20 @@ export function roomFromLink(search) {
  * @param {string} room @param {string|null} [resume]
  * @param {{makePrivate?: boolean, key?: string|null}} [access] create private, and/or the key
  */
-export function join(room, resume, { makePrivate = false, key = null } = {}) {
+export function join(room, resume, { makePrivate = false, key = null, name = null } = {}) {
   const msg = { type: 'join', room };
   if (resume) msg.resume = resume;
   if (makePrivate) msg.private = true;
   if (key) msg.key = key;
+  if (name) msg.name = name;
   return JSON.stringify(msg);
 }
+
+/** Members: "ask before anyone joins" on or off. */
+export const lobby = (on) => JSON.stringify({ type: 'lobby', on: !!on });
+/** Members: let in, or turn away, whoever waits as `id`. */
+export const admit = (id) => JSON.stringify({ type: 'admit', id });
+export const decline = (id) => JSON.stringify({ type: 'decline', id });
 
 export function leave() {
   return JSON.stringify({ type: 'leave' });
@@ -199,6 +210,10 @@ const SHAPES = {
   'peer-left': (m) => isString(m.id) && isString(m.reason),
   signal: (m) => isString(m.from) && isObject(m.data),
   error: (m) => isString(m.code),
+  lobby: (m) => typeof m.on === 'boolean',
+  waiting: (m) => isString(m.room),
+  'admit-request': (m) => isString(m.id),
+  'admit-resolved': (m) => isString(m.id) && isString(m.outcome),
 };
 
 /**
@@ -219,11 +234,13 @@ export function parseServer(text) {
   if (m.type === 'joined') {
     m.resumed = m.resumed === true;
     m.private = m.private === true;
+    m.lobby = m.lobby === true;
     if (!isString(m.key) || !KEY_SHAPE.test(m.key)) delete m.key;
     m.iceServers = Array.isArray(m.iceServers) ? m.iceServers.filter(isObject) : [];
   }
   if (m.type === 'peer-joined') m.resumed = m.resumed === true;
   if (m.type === 'error' && !isString(m.message)) m.message = '';
+  if (m.type === 'admit-request' && !isString(m.name)) m.name = '';
   return m;
 }
 

@@ -95,7 +95,7 @@ export class Signaling extends EventTarget {
    */
   join(room, access = {}) {
     this.#room = room;
-    this.#access = { makePrivate: !!access.makePrivate, key: access.key ?? null };
+    this.#access = { makePrivate: !!access.makePrivate, key: access.key ?? null, name: access.name ?? null };
     this.#joined = false;
     if (this.#ws?.readyState === WebSocket.OPEN) this.#sendJoin();
     else if (!this.#ws) this.#open();
@@ -126,8 +126,25 @@ export class Signaling extends EventTarget {
   /** Relays `data` to peer `to`. Returns false if the socket is down (the caller retries
    * through the resume path, so nothing is queued here). */
   signal(to, data) {
+    return this.#sendJoined(proto.signal(to, data));
+  }
+
+  /** Members only: "ask before anyone joins", and answers to whoever asks. */
+  setLobby(on) {
+    return this.#sendJoined(proto.lobby(on));
+  }
+
+  admit(id) {
+    return this.#sendJoined(proto.admit(id));
+  }
+
+  decline(id) {
+    return this.#sendJoined(proto.decline(id));
+  }
+
+  #sendJoined(text) {
     if (!this.#joined || this.#ws?.readyState !== WebSocket.OPEN) return false;
-    this.#ws.send(proto.signal(to, data));
+    this.#ws.send(text);
     return true;
   }
 
@@ -173,8 +190,9 @@ export class Signaling extends EventTarget {
       this.#attempt = 0;
       this.#room = msg.room;
       resumeTokens.set(msg.room, msg.resume);
-      if (msg.private) this.#access = { makePrivate: true, key: msg.key ?? this.#access.key };
-      else this.#access = { makePrivate: false, key: null };
+      const name = this.#access.name;
+      if (msg.private) this.#access = { makePrivate: true, key: msg.key ?? this.#access.key, name };
+      else this.#access = { makePrivate: false, key: null, name };
       this.#emitLink('open');
     } else if (msg.type === 'error' && !this.#joined) {
       // A refused join: the seat we hoped to resume is gone too.

@@ -20,6 +20,8 @@ export const State = Object.freeze({
   CONNECTED: 'connected',
   ROOM_FULL: 'room-full',
   PRIVATE_ROOM: 'private-room',
+  LOBBY_WAITING: 'lobby-waiting',
+  DECLINED: 'declined',
   RECONNECTING: 'reconnecting',
   PEER_LEFT: 'peer-left',
 });
@@ -83,6 +85,10 @@ export class Ui {
     this.roomName = $('room-name');
     this.roomPrivate = $('room-private');
     this.privateToggle = $('private-toggle');
+    this.nameInput = $('name-input');
+    this.lobbyToggle = $('lobby-toggle');
+    this.lobby = $('lobby');
+    this.lobbyList = $('lobby-list');
     this.toasts = $('toasts');
     this.dialog = $('room-dialog');
     this.form = $('room-form');
@@ -176,13 +182,13 @@ export class Ui {
   }
 
   /**
-   * @param {(name: string) => void} onSubmit Enter or the Join button
+   * @param {(room: string, makePrivate: boolean, name: string) => void} onSubmit Enter or the Join button
    * @param {() => void} onCancel the Cancel button, Escape, or the dialog closing any other way
    */
   onRoomDialog(onSubmit, onCancel) {
     this.form.addEventListener('submit', (e) => {
       e.preventDefault(); // we close the dialog ourselves once the name is accepted
-      onSubmit(this.input.value, this.privateToggle.checked);
+      onSubmit(this.input.value, this.privateToggle.checked, this.nameInput.value);
     });
     this.cancelButton.addEventListener('click', () => onCancel());
     // Escape is handled here, before it becomes a close request: Chromium closes a modal
@@ -208,6 +214,54 @@ export class Ui {
   // ---- the call ----
 
   /** Shows which room we are in and the link that brings someone else into it. */
+  /** "Ask before anyone joins" is on (or off) in this room. */
+  setLobby(on) {
+    this.lobbyToggle.setAttribute('aria-pressed', String(!!on));
+  }
+
+  /**
+   * Someone asks to join: their name and a pair of buttons, until `removeAdmitRequest`.
+   * @param {string} id @param {string} name '' when they gave none
+   * @param {(id: string) => void} onAdmit @param {(id: string) => void} onDecline
+   */
+  showAdmitRequest(id, name, onAdmit, onDecline) {
+    if (this.lobbyList.querySelector(`[data-request="${CSS.escape(id)}"]`)) return;
+    const li = document.createElement('li');
+    li.className = 'lobby-request';
+    li.dataset.request = id;
+    const who = name || 'Someone';
+    const text = document.createElement('p');
+    fill(text, named`${who} asks to join.`);
+    const button = (label, testid, kind, handler) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = `btn ${kind}`;
+      b.textContent = label;
+      b.dataset.testid = testid;
+      b.dataset.peerName = name;
+      b.setAttribute('aria-label', `${label} ${isolate(who)}`);
+      b.addEventListener('click', () => handler(id));
+      return b;
+    };
+    li.append(
+      text,
+      button('Admit', 'admit-button', 'btn-primary', onAdmit),
+      button('Decline', 'decline-button', 'btn-ghost', onDecline),
+    );
+    this.lobbyList.append(li);
+    this.lobby.hidden = false;
+  }
+
+  removeAdmitRequest(id) {
+    this.lobbyList.querySelector(`[data-request="${CSS.escape(id)}"]`)?.remove();
+    this.lobby.hidden = this.lobbyList.children.length === 0;
+  }
+
+  clearAdmitRequests() {
+    this.lobbyList.replaceChildren();
+    this.lobby.hidden = true;
+  }
+
   setRoom(room, link, isPrivate = false) {
     this.roomInfo.hidden = !room;
     this.roomPrivate.hidden = !room || !isPrivate;

@@ -123,6 +123,11 @@ void RoomLogic::error(const proto::Error &e, std::vector<Action> &out) {
                                    "cannot be made private: " + e.message,
                                    code});
         break;
+    case proto::ErrorCode::Declined:
+        out.push_back(action::Emit{events::error(code, e.message)});
+        out.push_back(action::Exit{kExitRefused, "room '" + room_ + "': " + e.message, code});
+        break;
+    case proto::ErrorCode::LobbyTimeout:
     case proto::ErrorCode::TooManyAttempts:
         // Our key was refused too often from this address: a later start may get in.
         out.push_back(action::Emit{events::error(code, e.message)});
