@@ -173,6 +173,7 @@ void CallPipeline::set_audio_loss(double fraction_lost) {
 }
 
 CallPipeline::~CallPipeline() {
+    lifeline_.remove(ring_timer_);
     lifeline_.cut();
     if (warm_up_.joinable())
         warm_up_.join();
@@ -218,6 +219,68 @@ Ref<GstPad> CallPipeline::play(GstPad *src) {
 void CallPipeline::unplay(const Ref<GstPad> &mixer_pad) {
     if (speaker_mix_ && mixer_pad)
         gst_element_release_request_pad(speaker_mix_.get(), mixer_pad.get());
+}
+
+namespace {
+// A doorbell: 660 Hz for 400 ms, a pause, 660 Hz for 500 ms, then quiet until 3 s.
+constexpr guint kRingTickMs = 100;
+constexpr unsigned kRingPeriodTicks = 30;
+bool ring_sounds(unsigned step) {
+    unsigned t = step % kRingPeriodTicks;
+    return t < 4 || (t >= 5 && t < 10);
+}
+} // namespace
+
+bool CallPipeline::ring(bool on) {
+    if (!speaker_mix_)
+        return false;
+    if (!on) {
+        lifeline_.remove(ring_timer_);
+        if (ring_gate_)
+            g_object_set(ring_gate_.get(), "mute", TRUE, nullptr);
+        return true;
+    }
+    if (ring_timer_)
+        return true;
+    if (!ring_bin_) {
+        GError *err = nullptr;
+        auto bin = Ref<GstElement>::adopt(gst_parse_bin_from_description(
+            "audiotestsrc is-live=true wave=sine freq=660 volume=0.3 samplesperbuffer=480 ! "
+            "volume name=ring_gate mute=true ! audioconvert ! audioresample",
+            TRUE, &err));
+        if (!bin) {
+            g_warning("cannot make the ring: %s", err ? err->message : "unknown error");
+            g_clear_error(&err);
+            return false;
+        }
+        gst_bin_add(GST_BIN(pipeline_.get()), bin.get());
+        auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(bin.get(), "src"));
+        auto sink = Ref<GstPad>::adopt(
+            gst_element_request_pad_simple(speaker_mix_.get(), "sink_%u"));
+        if (!src || !sink || GST_PAD_LINK_FAILED(gst_pad_link(src.get(), sink.get()))) {
+            g_warning("cannot mix the ring into the speaker");
+            if (sink)
+                gst_element_release_request_pad(speaker_mix_.get(), sink.get());
+            gst_bin_remove(GST_BIN(pipeline_.get()), bin.get());
+            return false;
+        }
+        gst_element_sync_state_with_parent(bin.get());
+        ring_gate_ = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "ring_gate"));
+        ring_bin_ = std::move(bin);
+    }
+    ring_step_ = 0;
+    on_ring_tick(this);
+    ring_timer_ = lifeline_.add_timeout(kRingTickMs, on_ring_tick, this);
+    return true;
+}
+
+gboolean CallPipeline::on_ring_tick(gpointer data) {
+    auto *self = static_cast<CallPipeline *>(data);
+    if (self->ring_gate_)
+        g_object_set(self->ring_gate_.get(), "mute", gboolean(!ring_sounds(self->ring_step_)),
+                     nullptr);
+    ++self->ring_step_;
+    return G_SOURCE_CONTINUE;
 }
 
 bool CallPipeline::contains(GstObject *obj) const {

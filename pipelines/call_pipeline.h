@@ -59,6 +59,9 @@ class CallPipeline {
     // speaker. Returns the mixer's pad, to give back with unplay() once that session is gone.
     Ref<GstPad> play(GstPad *src);
     void unplay(const Ref<GstPad> &mixer_pad);
+    // With a speaker: a doorbell (two short tones every 3 s) while `on`. False without one.
+    bool ring(bool on);
+    bool ringing() const { return ring_timer_ != 0; }
     // The echo delay found beyond timestamps, in ms; -1 without echo cancellation.
     int echo_delay_ms() const { return aligner_ ? aligner_->delay_ms() : -1; }
     // Whether on_pipeline_warm has run.
@@ -88,6 +91,12 @@ class CallPipeline {
     Ref<GstElement> speaker_mix_; // null without a speaker
     std::unique_ptr<RoomSim> room_;
     std::unique_ptr<EchoAligner> aligner_;
+    // The ring: a tone generator mixed into the speaker, muted between tones and rings.
+    Ref<GstElement> ring_bin_;
+    Ref<GstElement> ring_gate_;
+    guint ring_timer_ = 0;
+    unsigned ring_step_ = 0;
+    static gboolean on_ring_tick(gpointer self);
     // Prepares what the first call would otherwise wait for (see warm_up_webrtc); joined
     // in the destructor, so it never outlives GStreamer.
     std::thread warm_up_;

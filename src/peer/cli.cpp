@@ -324,6 +324,15 @@ std::vector<Option> peer_table(PeerOptions &o) {
              "turn(s)://USER:PASS@HOST:PORT", each_turn(o.turns)),
         flag("relay-only", "Send media only through a TURN relay (ICE transport policy 'relay')",
              into(o.relay_only)),
+        choice("admit", {"auto", "ask"},
+               "auto: whoever may enter comes in; ask: switch on \"ask before anyone "
+               "joins\", ring on the speaker and print an admit-request event for each "
+               "newcomer, answered with `admit ID` or `decline ID` on standard input (holders "
+               "of --room-key-file's link come straight in)",
+               [&o](const Value &v) -> Result<void> {
+                   o.admit_ask = v.text == "ask";
+                   return {};
+               }),
         filename("room-key-file",
                  "Make the room private: only people with its link (which holds the key in "
                  "this file) can join. Made with a fresh key, mode 0600, if missing; the "

@@ -32,6 +32,7 @@ struct PeerOptions {
     std::vector<std::string> turns; // turn(s)://user:pass@host:port from --turn
     bool relay_only = false;        // ICE uses relay (TURN) candidates only
     std::string room_key_file;      // --room-key-file: make the room private with this key
+    bool admit_ask = false;         // --admit ask: newcomers ring and wait for `admit ID`
 };
 
 // args[0] is the program name; `--config FILE` reads group [peer], keys as the long flag

@@ -44,6 +44,12 @@ Event reconnecting(unsigned attempt, unsigned delay_ms) {
         .with("attempt", gint64(attempt))
         .with("delay_ms", gint64(delay_ms));
 }
+Event admit_request(const std::string &id, const std::string &name) {
+    return Event{"admit-request", {}}.with("id", id).with("name", name);
+}
+Event admit_resolved(const std::string &id, const char *outcome) {
+    return Event{"admit-resolved", {}}.with("id", id).with("outcome", std::string(outcome));
+}
 Event error(const std::string &code, const std::string &message, const std::string &peer) {
     Event e{"error", {}};
     e.with("code", code).with("message", message);

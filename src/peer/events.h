@@ -71,6 +71,10 @@ Event first_frame(const char *kind, const std::string &peer);
 Event latency(const std::string &peer, int latency_ms, double jitter_ms);
 Event peer_left(const std::string &peer, const char *reason);
 Event reconnecting(unsigned attempt, unsigned delay_ms);
+// Someone asks to join (a room with "ask before anyone joins"): answer with `admit ID` or
+// `decline ID` on standard input. `admit-resolved` says how a request ended.
+Event admit_request(const std::string &id, const std::string &name);
+Event admit_resolved(const std::string &id, const char *outcome);
 Event error(const std::string &code, const std::string &message, const std::string &peer = {});
 
 // Receive-side figures for one remote peer's current call (see docs/KIOSK.md `stats`).

@@ -2,6 +2,8 @@
 // Wires room logic, signaling, call legs and the pipeline together; owns shutdown order.
 #include "src/peer/peer_app.h"
 
+#include "src/peer/commands.h"
+
 #include "common/main_thread.h"
 #include "src/peer/startup.h"
 
@@ -56,6 +58,11 @@ bool PeerApp::start() {
         logic_.set_room_key(prepared->room_key);
     if (!saved_token_.empty())
         logic_.set_resume_token(saved_token_);
+    logic_.set_ask_to_join(options_.admit_ask);
+    if (options_.admit_ask)
+        commands_ = std::make_unique<LineInput>(0, [this](const std::string &line) {
+            on_command(line);
+        });
     g_message("duet-peer: room '%s' on %s, sending %s video and %s audio, sink %s",
               options_.room.c_str(), options_.server.c_str(),
               !media_.camera                                             ? "test"
@@ -125,6 +132,20 @@ void PeerApp::join_when_ready() {
     proto::Join join = logic_.join_message();
     g_info("joining room '%s'%s", join.room.c_str(), join.resume ? " (resuming our seat)" : "");
     signaler_->send(proto::ClientMessage{join});
+}
+
+void PeerApp::on_command(const std::string &line) {
+    auto cmd = parse_command(line);
+    if (!cmd) {
+        if (cmd.message() != "empty line")
+            g_warning("control input: %s", cmd.message().c_str());
+        return;
+    }
+    if (!logic_.joined()) {
+        g_warning("control input: not in the room now; answer again once we are back");
+        return;
+    }
+    signaler_->send(*cmd);
 }
 
 void PeerApp::on_signaler_message(const proto::ServerMessage &msg) {
@@ -205,6 +226,11 @@ void PeerApp::apply(std::vector<Action> actions) {
             close_leg(cl->peer);
         } else if (auto *e = std::get_if<action::Emit>(&a)) {
             events_.emit(e->event);
+        } else if (auto *s = std::get_if<action::Send>(&a)) {
+            signaler_->send(s->msg);
+        } else if (auto *r = std::get_if<action::Ring>(&a)) {
+            if (pipeline_ && !pipeline_->ring(r->on) && r->on)
+                g_message("someone asks to join (no speaker to ring on)");
         } else if (auto *x = std::get_if<action::Exit>(&a)) {
             shutdown(x->code, x->message);
         }

@@ -9,6 +9,7 @@
 #include "src/peer/events.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/leg_stats.h"
+#include "src/peer/line_input.h"
 #include "src/peer/pending_offers.h"
 #include "src/peer/room_logic.h"
 #include "src/peer/seat_store.h"
@@ -51,6 +52,9 @@ class PeerApp : private Signaler::Listener,
     const std::string &id() const { return logic_.id(); }
 
   private:
+    // --admit ask: a line from standard input (`admit ID`, `decline ID`).
+    void on_command(const std::string &line);
+
     struct Leg {
         std::unique_ptr<pipelines::WebrtcSession> session;
         bool announced_connected = false;
@@ -166,6 +170,7 @@ class PeerApp : private Signaler::Listener,
     int exit_code_ = kExitOk;
     // Timers and deferred work run on its context, and not after we are gone.
     Lifeline lifeline_;
+    std::unique_ptr<LineInput> commands_; // standard input, with --admit ask
 };
 
 } // namespace duet::peer

@@ -39,6 +39,24 @@ std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const
         relayed(*r, legs, out);
     } else if (auto *e = std::get_if<proto::Error>(&msg)) {
         error(*e, out);
+    } else if (auto *ask = std::get_if<proto::AdmitRequest>(&msg)) {
+        if (std::find(asking_.begin(), asking_.end(), ask->id) == asking_.end())
+            asking_.push_back(ask->id);
+        out.push_back(action::Emit{events::admit_request(ask->id, ask->name)});
+        if (ask_)
+            out.push_back(action::Ring{true});
+    } else if (auto *done = std::get_if<proto::AdmitResolved>(&msg)) {
+        asking_.erase(std::remove(asking_.begin(), asking_.end(), done->id), asking_.end());
+        out.push_back(
+            action::Emit{events::admit_resolved(done->id, proto::admit_outcome_name(done->outcome))});
+        if (asking_.empty())
+            out.push_back(action::Ring{false});
+    } else if (auto *lobby = std::get_if<proto::LobbyState>(&msg)) {
+        g_message("room '%s': newcomers %s", room_.c_str(),
+                  lobby->on ? "now ask before they join" : "no longer ask before they join");
+    } else if (std::holds_alternative<proto::Waiting>(msg)) {
+        g_message("room '%s' asks newcomers first: waiting for someone inside to let us in",
+                  room_.c_str());
     }
     return out;
 }
@@ -47,6 +65,13 @@ void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<
     joined_ = true;
     id_ = j.id;
     token_ = j.resume;
+    // The server asks about whoever still waits right after `joined`.
+    if (!asking_.empty()) {
+        asking_.clear();
+        out.push_back(action::Ring{false});
+    }
+    if (ask_ && !j.lobby)
+        out.push_back(action::Send{proto::SetLobby{true}});
     ice_servers_ = j.ice_servers_json;
     out.push_back(action::Emit{events::joined(j.id, j.room, j.peers, j.resumed)});
     // `peers` lists only members connected now. For a peer missing from it:

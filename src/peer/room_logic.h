@@ -44,6 +44,12 @@ struct Close { // tear the leg down
 struct Emit {
     Event event;
 };
+struct Send { // a message to the server (the lobby switch)
+    proto::ClientMessage msg;
+};
+struct Ring { // start or stop ringing on the speaker
+    bool on;
+};
 struct Exit { // leave and exit with this code
     int code;
     std::string message;
@@ -52,7 +58,8 @@ struct Exit { // leave and exit with this code
 } // namespace action
 
 using Action = std::variant<action::Offer, action::Answer, action::ApplyAnswer,
-                            action::AddCandidate, action::Close, action::Emit, action::Exit>;
+                            action::AddCandidate, action::Close, action::Emit, action::Send,
+                            action::Ring, action::Exit>;
 
 class RoomLogic {
   public:
@@ -67,6 +74,10 @@ class RoomLogic {
     // The room is private with this key (--room-key-file): every join creates it so, or
     // enters it with the key.
     void set_room_key(std::string key) { key_ = std::move(key); }
+    // --admit ask: every join switches "ask before anyone joins" on, and requests ring.
+    void set_ask_to_join(bool ask) { ask_ = ask; }
+    // Requests to join that are still open (admit-request ids).
+    const std::vector<std::string> &asking() const { return asking_; }
 
     bool joined() const { return joined_; }
     const std::string &id() const { return id_; }
@@ -80,6 +91,8 @@ class RoomLogic {
 
     std::string room_;
     std::string key_;
+    bool ask_ = false;
+    std::vector<std::string> asking_;
     std::string id_;
     std::string token_;
     std::string ice_servers_ = "[]";

@@ -40,9 +40,9 @@ process.on('exit', (code) => {
  * Starts duet-peer on test sources, decoding without a window, printing events.
  * @param {string} httpUrl the server's `http://HOST:PORT/`
  * @param {string} room
- * @param {{name?: string, args?: string[]}} [opts]
+ * @param {{name?: string, args?: string[], stdin?: boolean}} [opts] stdin: a pipe for `send`
  */
-export function startPeer(httpUrl, room, { name = 'peer', args = [] } = {}) {
+export function startPeer(httpUrl, room, { name = 'peer', args = [], stdin = false } = {}) {
   const ws = httpUrl.replace(/^http/, 'ws') + 'ws';
   const logPath = path.join(scratch, `${name}.log`);
   const log = fs.openSync(logPath, 'w');
@@ -53,7 +53,7 @@ export function startPeer(httpUrl, room, { name = 'peer', args = [] } = {}) {
       '--video-source', 'test', '--audio-source', 'test', '--size', '320x240', '--fps', '15',
       '--state-dir', path.join(scratch, 'state'), ...args,
     ],
-    { stdio: ['ignore', 'pipe', log], env: { ...process.env, G_MESSAGES_DEBUG: 'duet' } },
+    { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', log], env: { ...process.env, G_MESSAGES_DEBUG: 'duet' } },
   );
   fs.closeSync(log);
   const events = [];
@@ -83,6 +83,10 @@ export function startPeer(httpUrl, room, { name = 'peer', args = [] } = {}) {
     events,
     exited,
     logPath,
+    /** Writes one line to its standard input (started with `stdin: true`). */
+    send(line) {
+      proc.stdin.write(`${line}\n`);
+    },
     /** Index to pass as `from` so only later events count. */
     mark: () => events.length,
     /**

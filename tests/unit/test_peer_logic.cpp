@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Room logic: server messages in, call actions out, checked against a fake set of legs.
+#include "src/peer/commands.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/room_logic.h"
 
@@ -215,6 +216,53 @@ void test_other_errors_do_not_end_the_call() {
     g_assert_cmpint(only<action::Exit>(invalid)[0].code, ==, kExitUsage);
 }
 
+void test_admit_ask() {
+    FakeLegs legs;
+    RoomLogic logic("room");
+    logic.set_ask_to_join(true);
+    // Joining switches "ask before anyone joins" on (unless it is on already).
+    auto a = logic.on_message(joined({}), legs);
+    auto sends = only<action::Send>(a);
+    g_assert_cmpuint(sends.size(), ==, 1);
+    g_assert_true(std::get<proto::SetLobby>(sends[0].msg).on);
+    proto::Joined already = std::get<proto::Joined>(joined({}));
+    already.lobby = true;
+    g_assert_cmpuint(only<action::Send>(logic.on_message(already, legs)).size(), ==, 0);
+
+    // A request: an event and a ring; the last one settled stops the ring.
+    auto r1 = logic.on_message(proto::AdmitRequest{"t1", "Ana"}, legs);
+    g_assert_true(emitted(r1) == std::vector<std::string>{"admit-request"});
+    g_assert_true(only<action::Ring>(r1).at(0).on);
+    logic.on_message(proto::AdmitRequest{"t2", ""}, legs);
+    g_assert_cmpuint(logic.asking().size(), ==, 2);
+    auto d1 = logic.on_message(proto::AdmitResolved{"t1", proto::AdmitOutcome::Admitted}, legs);
+    g_assert_cmpuint(only<action::Ring>(d1).size(), ==, 0); // t2 still waits
+    auto d2 = logic.on_message(proto::AdmitResolved{"t2", proto::AdmitOutcome::TimedOut}, legs);
+    g_assert_false(only<action::Ring>(d2).at(0).on);
+    g_assert_true(emitted(d2) == std::vector<std::string>{"admit-resolved"});
+
+    // --admit auto: requests are reported, never rung for, and the lobby is left alone.
+    RoomLogic open("room");
+    g_assert_cmpuint(only<action::Send>(open.on_message(joined({}), legs)).size(), ==, 0);
+    auto quiet = open.on_message(proto::AdmitRequest{"t3", "Bo"}, legs);
+    g_assert_cmpuint(only<action::Ring>(quiet).size(), ==, 0);
+    g_assert_true(emitted(quiet) == std::vector<std::string>{"admit-request"});
+}
+
+void test_commands() {
+    auto a = parse_command("admit t1-x\n");
+    g_assert_true(a.ok());
+    check_str(std::get<proto::Admit>(*a).id, ==, "t1-x");
+    auto d = parse_command(R"({"decline":"abc"})");
+    check_str(std::get<proto::Decline>(*d).id, ==, "abc");
+    auto j = parse_command(R"(  {"admit":"abc"}  )");
+    check_str(std::get<proto::Admit>(*j).id, ==, "abc");
+    for (const char *bad : {"admit", "admit a b", "admit ../x", "open the door", "{\"admit\":1}",
+                            "{not json", "[]", "decline " /* no id */})
+        g_assert_false(parse_command(bad).ok());
+    g_assert_cmpstr(parse_command("   ").message().c_str(), ==, "empty line");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -232,5 +280,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer-logic/garbage-ignored", test_garbage_signal_data_is_ignored);
     g_test_add_func("/peer-logic/room-full", test_room_full_exits_3);
     g_test_add_func("/peer-logic/other-errors", test_other_errors_do_not_end_the_call);
+    g_test_add_func("/peer-logic/admit-ask", test_admit_ask);
+    g_test_add_func("/peer-logic/commands", test_commands);
     return g_test_run();
 }
