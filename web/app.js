@@ -5,6 +5,7 @@ import { Call } from './call.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
 import { ErrorCode, keyFromHash, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
+import { addRecent, browserStorage, loadRecent, saveRecent } from './recent.js';
 import { Ringer } from './ring.js';
 import * as rules from './room_rules.js';
 import { Signaling } from './signaling.js';
@@ -181,9 +182,9 @@ async function acquireMedia() {
       startJoin(result.room);
       return;
     }
-    ui.askRoom({ value: linked.text, error: result.ok ? MANGLED_LINK : result.message });
+    askRoom({ value: linked.text, error: result.ok ? MANGLED_LINK : result.message });
   } else {
-    ui.askRoom();
+    askRoom();
   }
   render();
 }
@@ -219,17 +220,41 @@ function remoteState(id) {
 
 // ---- choosing a room ----
 
+/** Opens (or keeps open) the room dialog, its recent rooms read afresh. */
+function askRoom(opts) {
+  ui.setRecent(loadRecent(browserStorage()), Date.now());
+  ui.askRoom(opts);
+}
+
+/** One click on a recent room: join it, a private one with the key kept for it. */
+function joinRecent(entry) {
+  if (session.phase !== Phase.ROOM) return;
+  startJoin(entry.room, { key: entry.private ? entry.key ?? null : null });
+}
+
+function forgetRecent() {
+  saveRecent(browserStorage(), []);
+  ui.setRecent([], Date.now());
+  ui.toast('Recent rooms forgotten.');
+}
+
+/** Puts the room we are now in at the top of this browser's recent rooms. */
+function rememberRoom(room, isPrivate, key) {
+  const storage = browserStorage();
+  saveRecent(storage, addRecent(loadRecent(storage), { room, private: isPrivate, key }, Date.now()));
+}
+
 function submitRoom(raw, makePrivate = false, rawName = '') {
   if (session.phase !== Phase.ROOM) return;
   const result = normalizeRoom(raw);
   if (!result.ok) {
-    ui.askRoom({ error: result.message });
+    askRoom({ error: result.message });
     return;
   }
   // A display name follows the room-name rules (the server checks them too); empty is fine.
   const name = normalizeRoom(rawName);
   if (rawName.trim() && !name.ok) {
-    ui.askRoom({ error: `Your name: ${name.message}` });
+    askRoom({ error: `Your name: ${name.message}` });
     return;
   }
   savedName.set(name.ok ? name.room : '');
@@ -239,21 +264,22 @@ function submitRoom(raw, makePrivate = false, rawName = '') {
 function cancelRoom() {
   if (session.phase !== Phase.ROOM) return;
   // There is nothing to go back to: a call needs a room, so explain and ask again.
-  ui.askRoom({
+  askRoom({
     error: 'A call needs a room name. Type any name, then share the link with the person you want to talk to.',
   });
   render();
 }
 
-function startJoin(room, { makePrivate = false } = {}) {
+function startJoin(room, { makePrivate = false, key = null } = {}) {
   session.phase = Phase.CALL;
   session.room = room;
   session.peerId = null;
   session.everJoined = false;
   session.linkDown = false;
   session.refused = null;
-  // The key from the link opens that room only, never one typed in the dialog later.
-  session.key = room === session.linkRoom ? session.linkKey : null;
+  // The key from the link opens that room only, never one typed in the dialog later; a
+  // recent room brings its own.
+  session.key = key ?? (room === session.linkRoom ? session.linkKey : null);
   session.isPrivate = false;
   session.waiting = false;
   session.someoneLeft = false;
@@ -381,6 +407,7 @@ function onJoined(msg) {
   history.replaceState(null, '', keepTabParams(link.search) + link.hash);
   ui.setRoom(msg.room, link.href, session.isPrivate);
   ui.closeRoomDialog();
+  rememberRoom(msg.room, session.isPrivate, session.key);
   if (wasAway) ui.toast('Reconnected.');
 }
 
@@ -430,10 +457,10 @@ function onServerError(msg) {
       code === ErrorCode.ROOM_FULL
         ? named`Room “${room}” is already full. Try another name.`
         : named`Room “${room}” is private: ask for its link. Only people with the link can join.`;
-    ui.askRoom({ value: room, error: why });
+    askRoom({ value: room, error: why });
   } else if (code === ErrorCode.ROOM_NOT_PRIVATE) {
     session.room = null;
-    ui.askRoom({
+    askRoom({
       value: room,
       makePrivate: true,
       error: named`Room “${room}” already exists and anyone who knows its name can join. Choose another name for a private room.`,
@@ -441,16 +468,16 @@ function onServerError(msg) {
   } else if (code === ErrorCode.DECLINED) {
     session.room = room;
     session.refused = code;
-    ui.askRoom({ value: room, error: 'Someone in the room declined to let you in. You may try again later.' });
+    askRoom({ value: room, error: 'Someone in the room declined to let you in. You may try again later.' });
   } else if (code === ErrorCode.LOBBY_TIMEOUT) {
     session.room = null;
-    ui.askRoom({ value: room, error: `Nobody let you in: ${message || 'nobody in the room answered'}` });
+    askRoom({ value: room, error: `Nobody let you in: ${message || 'nobody in the room answered'}` });
   } else if (code === ErrorCode.TOO_MANY_ATTEMPTS) {
     session.room = null;
-    ui.askRoom({ value: room, error: `Too many tries with wrong links: ${message}.` });
+    askRoom({ value: room, error: `Too many tries with wrong links: ${message}.` });
   } else {
     session.room = null;
-    ui.askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
+    askRoom({ value: room ?? '', error: `The server did not accept that name: ${message || 'invalid room name'}.` });
   }
 }
 
@@ -531,7 +558,7 @@ function leaveRoom() {
   signaling.leave();
   exitCall();
   session.room = null;
-  ui.askRoom({ value: '' });
+  askRoom({ value: '' });
   ui.toast('You left the call.');
   render();
 }
@@ -562,13 +589,14 @@ signaling.addEventListener('link', (e) => {
 signaling.addEventListener('replaced', () => {
   exitCall();
   session.room = null;
-  ui.askRoom({
+  askRoom({
     error: 'This call continued in another tab or window. Close this tab, or pick a room to start a new call here.',
   });
   render();
 });
 
 ui.onRoomDialog(submitRoom, cancelRoom);
+ui.onRecent(joinRecent, forgetRecent);
 ui.onRetry(() => {
   if (session.phase === Phase.MEDIA_ERROR) acquireMedia();
 });

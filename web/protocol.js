@@ -41,6 +41,11 @@ export const ROOM_REFUSALS = Object.freeze(
 /** A private room's key as links carry it (`#key=`): 32-128 of A-Z a-z 0-9 - _. */
 const KEY_SHAPE = /^[A-Za-z0-9_-]{32,128}$/;
 
+/** Whether `key` has the shape of a private room's key. */
+export function isRoomKey(key) {
+  return typeof key === 'string' && KEY_SHAPE.test(key);
+}
+
 /**
  * The key in a link's fragment (`#key=KEY`), or null when there is none or it is not a key.
  * @param {string} hash location.hash

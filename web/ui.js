@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Everything the page shows: status line, room dialog, media error panel, videos, controls and notices.
 
+import { exactTime, whenText } from './recent.js';
+
 const $ = (id) => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`duet: the page has no #${id}`);
@@ -60,6 +62,22 @@ function fill(el, message) {
   );
 }
 
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** The padlock the private-room badge shows, built here (the page allows no inline HTML). */
+function lockIcon() {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const body = document.createElementNS(SVG, 'rect');
+  for (const [k, v] of Object.entries({ x: 5, y: 11, width: 14, height: 10, rx: 2 })) body.setAttribute(k, String(v));
+  const shackle = document.createElementNS(SVG, 'path');
+  shackle.setAttribute('d', 'M8 11V8a4 4 0 0 1 8 0v3');
+  svg.append(body, shackle);
+  return svg;
+}
+
 export class Ui {
   #statusMessage = '';
 
@@ -95,6 +113,9 @@ export class Ui {
     this.input = $('room-input');
     this.roomError = $('room-error');
     this.cancelButton = $('cancel-button');
+    this.recent = $('recent');
+    this.recentList = $('recent-list');
+    this.forgetRecentButton = $('forget-recent');
     /** @type {Map<string, {tile: HTMLElement, video: HTMLVideoElement}>} */
     this.tiles = new Map();
     this.input.addEventListener('input', () => {
@@ -209,6 +230,61 @@ export class Ui {
       if (this.dialog.returnValue !== 'joined') onCancel();
       this.dialog.returnValue = '';
     });
+  }
+
+  /**
+   * Lists the recent rooms in the dialog, newest first; hides the section when there are none.
+   * @param {import('./recent.js').RecentRoom[]} entries
+   * @param {number} now
+   */
+  setRecent(entries, now) {
+    const hadFocus = this.recent.contains(document.activeElement);
+    this.recentList.replaceChildren(...entries.map((entry) => this.#recentItem(entry, now)));
+    this.recent.hidden = entries.length === 0;
+    // Focus on an entry that was replaced, or on the forget button now hidden, would fall
+    // to the page: keep it in the dialog, on the room name.
+    if (hadFocus && (this.recent.hidden || !this.recent.contains(document.activeElement))) this.input.focus();
+  }
+
+  /** @param {(entry: import('./recent.js').RecentRoom) => void} onPick @param {() => void} onForget */
+  onRecent(onPick, onForget) {
+    this.recentList.addEventListener('click', (e) => {
+      const button = e.target.closest('[data-testid="recent-room"]');
+      if (button?.recentEntry) onPick(button.recentEntry);
+    });
+    this.forgetRecentButton.addEventListener('click', () => onForget());
+  }
+
+  #recentItem(entry, now) {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'recent-room';
+    button.dataset.testid = 'recent-room';
+    button.dataset.private = String(entry.private);
+    button.recentEntry = entry;
+    const when = whenText(entry.at, now);
+    // One name for the whole button, as it reads: "Join NAME again, 5 min ago, private".
+    button.setAttribute('aria-label', `Join ${isolate(entry.room)} again, ${when}${entry.private ? ', private' : ''}`);
+    const name = document.createElement('bdi');
+    name.className = 'name';
+    name.textContent = entry.room;
+    const meta = document.createElement('span');
+    meta.className = 'recent-meta';
+    const time = document.createElement('time');
+    time.dateTime = new Date(entry.at).toISOString();
+    time.title = exactTime(entry.at);
+    time.textContent = when;
+    meta.append(time);
+    if (entry.private) {
+      const mark = document.createElement('span');
+      mark.className = 'recent-private';
+      mark.append(lockIcon(), 'Private');
+      meta.append(mark);
+    }
+    button.append(name, meta);
+    li.append(button);
+    return li;
   }
 
   // ---- the call ----
