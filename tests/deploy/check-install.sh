@@ -30,6 +30,14 @@ out=$(timeout 2 "$dest$bindir/duet-server" --config "$dest$docdir/examples/serve
   --port 0 2>&1 || true)
 [[ $out == *"listening on"* ]] || fail "duet-server with examples/server.conf: $out"
 
+# A unit's Documentation=man:PAGE(1) is a page this installation has.
+for unit in "$dest$unitdir"/duet-*.service; do
+  for page in $(sed -n 's/^Documentation=man:\([a-z-]*\)(1)$/\1/p' "$unit"); do
+    [[ -f $dest$mandir/man1/$page.1 ]] || fail "$(basename "$unit") names man:$page(1), not installed"
+  done
+  grep -q '^Documentation=man:' "$unit" || fail "$(basename "$unit") names no man page"
+done
+
 installed=()
 for p in "${programs[@]}"; do installed+=("$dest$bindir/$p"); done
 "$here/verify-units.sh" "$dest$unitdir" "$bindir" "${installed[@]}"
