@@ -57,7 +57,7 @@ git ls-files -z --cached --others --exclude-standard |
 
 t=$SECONDS
 if ! (cd "$tmp/duet" &&
-      DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -us -uc) \
+      DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=$(nproc)" dpkg-buildpackage -b -us -uc) \
       >"$tmp/build.log" 2>&1; then
   tail -n 60 "$tmp/build.log"
   fail "dpkg-buildpackage failed (log above)"

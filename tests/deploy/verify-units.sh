@@ -44,4 +44,4 @@ if [[ -n $bad ]]; then
   exit 1
 fi
 echo "verified: ${found[*]} (from $units)"
-printf '%s\n' "$out" | sed 's/^/  (host) /'
+[[ -z $out ]] || printf '%s\n' "$out" | sed 's/^/  (host) /'
