@@ -103,9 +103,8 @@ for g in video audio; do [[ " $groups " == *" $g "* ]] || fail "duet-peer not in
 # The server is enabled, with the shipped settings, which it accepts.
 [[ -L /etc/systemd/system/multi-user.target.wants/duet-server.service ]] ||
   fail "duet-server.service is not enabled"
-out=$(timeout 2 duet-server --config /etc/duet/server.conf --port 0 2>&1 || true)
-[[ $out == *"listening on http://127.0.0.1:"* ]] ||
-  fail "duet-server --config /etc/duet/server.conf: $out"
+tests/deploy/server-starts.sh /usr/bin/duet-server /etc/duet/server.conf ||
+  fail "duet-server does not start with /etc/duet/server.conf"
 
 "${SUDO[@]}" apt-get purge -y -q duet-server duet-peer >/dev/null
 installed=0
