@@ -5,6 +5,8 @@
 #include "common/ref.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -37,6 +39,12 @@ gboolean on_option(const gchar *name, const gchar *value, gpointer data, GError 
         st->config_path = value ? value : "";
         st->config_given = true;
         return TRUE;
+    }
+    if (is_long && std::strcmp(name + 2, "help-man") == 0) {
+        // Like GLib's --help: print and exit, whatever else the command line says.
+        std::fputs(man_options(*st->program, *st->table).c_str(), stdout);
+        std::fflush(stdout);
+        std::exit(0);
     }
     for (std::size_t i = 0; i < st->table->size(); ++i) {
         const Option &o = (*st->table)[i];
@@ -82,6 +90,9 @@ Context make_context(State &st) {
                               "] group, keys as the long flags)");
     entries.push_back({"config", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK,
                        reinterpret_cast<gpointer>(&on_option), config_help.c_str(), "FILE"});
+    entries.push_back({"help-man", 0, G_OPTION_FLAG_HIDDEN | G_OPTION_FLAG_NO_ARG,
+                       G_OPTION_ARG_CALLBACK, reinterpret_cast<gpointer>(&on_option),
+                       "Print the options as the man page's OPTIONS section (roff)", nullptr});
     entries.push_back({});
     Context ctx(g_option_context_new(st.program->parameter));
     if (st.program->summary)
@@ -214,18 +225,89 @@ Result<void> apply(const State &st) {
     return {};
 }
 
-} // namespace
-
-std::string range_message(const Option &o) {
-    std::string range = o.max == G_MAXINT ? ">= " + std::to_string(o.min)
-                                          : std::to_string(o.min) + ".." + std::to_string(o.max);
-    std::string m = flag_name(o) + " must be ";
+// "0 (off) or 100..60000 ms", "1..120", ">= 0": what an Int option takes.
+std::string allowed_range(const Option &o) {
+    std::string m;
     if (o.zero_means)
         m += std::string("0 (") + o.zero_means + ") or ";
-    m += range;
+    m += o.max == G_MAXINT ? ">= " + std::to_string(o.min)
+                           : std::to_string(o.min) + ".." + std::to_string(o.max);
     if (o.unit)
         m += std::string(" ") + o.unit;
     return m;
+}
+
+// Text as roff shows it literally: '\' is \e, '-' is \- (a minus, which neither breaks
+// a line nor turns into a hyphen, so flags can be copied), and no line starts with a
+// control character ('.' or '\'').
+std::string roff(const std::string &text) {
+    std::string out;
+    bool line_start = true;
+    for (char c : text) {
+        if (line_start && (c == '.' || c == '\''))
+            out += "\\&";
+        if (c == '\\')
+            out += "\\e";
+        else if (c == '-')
+            out += "\\-";
+        else
+            out += c;
+        line_start = c == '\n';
+    }
+    return out;
+}
+
+// ".TP" paragraph head: "\fB\-n\fR, \fB\-\-name\fR \fIARG\fR".
+std::string man_head(char short_name, const std::string &name, const char *arg) {
+    std::string head = ".TP\n";
+    if (short_name)
+        head += "\\fB\\-" + std::string(1, short_name) + "\\fR, ";
+    head += "\\fB" + roff("--" + name) + "\\fR";
+    if (arg)
+        head += " \\fI" + roff(arg) + "\\fR";
+    return head + "\n";
+}
+
+} // namespace
+
+std::string range_message(const Option &o) {
+    return flag_name(o) + " must be " + allowed_range(o);
+}
+
+std::string man_options(const Program &program, const std::vector<Option> &table) {
+    std::string out;
+    for (const Option &o : table) {
+        std::string arg = o.arg ? o.arg : "";
+        if (o.kind == Kind::Choice && !o.arg)
+            for (const char *c : o.choices)
+                arg += (arg.empty() ? "" : "|") + std::string(c);
+        out += man_head(o.short_name, o.name, o.kind == Kind::Flag ? nullptr : arg.c_str());
+        std::string text = o.help;
+        if (!text.empty() && text.back() != '.')
+            text += '.';
+        if (o.kind == Kind::Int)
+            text += " Allowed: " + allowed_range(o) + ".";
+        if (o.kind == Kind::Choice)
+            text += " One of: " + either(o.choices) + ".";
+        if (o.kind == Kind::StringList)
+            text += " May be given more than once; in the key-file, one key with the values "
+                    "separated by ';'.";
+        if (o.kind == Kind::Flag)
+            text += std::string(" In the key-file: ") + o.name + "=true.";
+        if (o.required)
+            text += " Required, on the command line or in the key-file.";
+        out += roff(text) + "\n";
+    }
+    out += man_head(0, "config", "FILE");
+    out += roff(std::string("Read settings from a GLib key-file: group [") + program.group +
+                "], keys named as the long flags without the dashes (port=8080). A flag given "
+                "on the command line wins over the file; a repeatable flag given there "
+                "replaces the file's whole list. An unknown key or a bad value is a usage "
+                "error naming the file and the key.") +
+           "\n";
+    out += man_head('h', "help", nullptr);
+    out += roff("Print a summary of the options and exit 0.") + "\n";
+    return out;
 }
 
 Result<void> parse(const Program &program, const std::vector<Option> &table,

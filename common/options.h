@@ -5,7 +5,8 @@
 // Each program lists its options with the builders below; every row names the long flag
 // (also the key-file key), its kind and bounds, its --help text and a setter that stores
 // the value in the program's config (and may refuse it). parse() then
-//   - reads argv with GOption (`--help` prints the table and exits 0, as GLib does);
+//   - reads argv with GOption (`--help` prints the table and exits 0, as GLib does;
+//     the hidden `--help-man` prints it as the man page's OPTIONS section and exits 0);
 //   - reads `--config FILE`: group [program.group], keys are the long flag names; an
 //     unknown key or a value of the wrong type is an error naming the key;
 //   - lets the command line win: an option given there ignores the file's value (a list
@@ -119,6 +120,13 @@ Result<void> parse(const Program &program, const std::vector<Option> &table,
 
 // The --help text, for tests and documentation.
 std::string help_text(const Program &program, const std::vector<Option> &table);
+
+// The OPTIONS section of the program's man page, in roff (man(7)): one .TP paragraph per
+// row of the table, then --config and --help, with ranges, units, choices and whether a
+// flag repeats. `prog --help-man` prints it and exits 0 (a hidden flag, like --help, and
+// checked before anything else); the build pastes it into the hand-written page, so the
+// page cannot miss a flag the program has.
+std::string man_options(const Program &program, const std::vector<Option> &table);
 
 // "--fps must be 1..120", "--duration must be >= 0", "--stats-interval must be 0 (off) or
 // 100..60000 ms": the one way an out-of-range number is reported.

@@ -8,6 +8,7 @@
 #include "pipelines/x11_screen.h"
 
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -23,10 +24,12 @@ bool element_exists(const char *name) {
     return bool(f);
 }
 
-// The text of an error message on the bus.
+// The text of an error message on the bus, said plainly where GStreamer's is not.
 std::string error_text(GstMessage *m) {
     GErr e;
     gst_message_parse_error(m, e.out(), nullptr);
+    if (g_error_matches(e.get(), GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_BUSY))
+        return std::string("busy: another program is using it (") + e.message() + ")";
     return e.message();
 }
 
@@ -181,6 +184,50 @@ Result<FoundCamera> probe_libcamera(const std::string &name, unsigned timeout_ms
     return FoundCamera{CameraStack::Libcamera, name, {}};
 }
 
+std::string microphone_absent_reason(const std::string &snd_dir, bool sound_server) {
+    if (sound_server)
+        return {};
+    GErr err;
+    GDir *dir = g_dir_open(snd_dir.c_str(), 0, err.out());
+    if (!dir) {
+        if (g_error_matches(err.get(), G_FILE_ERROR, G_FILE_ERROR_ACCES))
+            return "permission denied on " + snd_dir;
+        return "no sound card found";
+    }
+    // ALSA's PCM nodes are pcmC<card>D<device>c (capture) and ...p (playback).
+    bool any_pcm = false;
+    std::vector<std::string> capture;
+    while (const char *name = g_dir_read_name(dir)) {
+        if (!g_str_has_prefix(name, "pcmC"))
+            continue;
+        any_pcm = true;
+        if (g_str_has_suffix(name, "c"))
+            capture.push_back(snd_dir + "/" + name);
+    }
+    g_dir_close(dir);
+    if (!any_pcm)
+        return "no sound card found";
+    if (capture.empty())
+        return "no microphone found (the sound cards have no capture device)";
+    std::sort(capture.begin(), capture.end());
+    for (const std::string &node : capture)
+        if (access(node.c_str(), R_OK | W_OK) == 0)
+            return {};
+    return "permission denied on " + capture.front() + " (add the user to the group audio)";
+}
+
+bool sound_server_reachable() {
+    if (const char *server = g_getenv("PULSE_SERVER"); server && *server)
+        return true;
+    const char *runtime = g_get_user_runtime_dir();
+    for (const char *socket : {"pulse/native", "pipewire-0"}) {
+        Owned<gchar> path(g_build_filename(runtime, socket, nullptr));
+        if (g_file_test(path.get(), G_FILE_TEST_EXISTS))
+            return true;
+    }
+    return false;
+}
+
 Result<void> probe_mic(unsigned timeout_ms) {
     if (!element_exists("autoaudiosrc"))
         return fail("autoaudiosrc is not installed (gstreamer1.0-plugins-good)");
@@ -301,7 +348,10 @@ Result<ResolvedMedia> resolve_media(const MediaOptions &o) {
         out.room_sim = true; // the simulated room is the microphone and the speaker
         g_message("audio: a simulated room (--simulate-room) instead of microphone and speaker");
     } else if (o.audio_source != AudioSource::Test) {
-        auto mic = probe_mic();
+        // Look before opening: on a machine without sound, opening one prints ALSA's and
+        // OpenAL's errors and gets no better reason than "Internal data stream error.".
+        std::string absent = microphone_absent_reason("/dev/snd", sound_server_reachable());
+        Result<void> mic = absent.empty() ? probe_mic() : Result<void>(fail(absent));
         if (mic) {
             out.mic = true;
             g_info("audio: microphone via autoaudiosrc");

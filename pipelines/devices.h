@@ -33,6 +33,17 @@ Result<FoundCamera> probe_libcamera(const std::string &name,
                                     unsigned timeout_ms = kCameraProbeTimeoutMs);
 Result<void> probe_mic(unsigned timeout_ms = kMicProbeTimeoutMs);
 
+// Why no microphone can be opened, judged from the device nodes in `snd_dir` (/dev/snd)
+// instead of by opening one: on a machine without sound, opening makes ALSA and OpenAL
+// print screens of errors, and GStreamer's reason is "Internal data stream error.".
+// "no sound card found", "no microphone found (...)", "permission denied on ...", or ""
+// when a capture device may work (the probe then decides). With `sound_server` (a
+// PulseAudio or PipeWire socket), the server may have a microphone: always "".
+std::string microphone_absent_reason(const std::string &snd_dir, bool sound_server);
+// Whether a PulseAudio or PipeWire server is there to ask ($PULSE_SERVER, or its socket
+// in $XDG_RUNTIME_DIR).
+bool sound_server_reachable();
+
 // Whether libcamerasrc (Debian: gstreamer1.0-libcamera) is installed.
 bool have_libcamera_plugin();
 

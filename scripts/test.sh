@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Sets everything up and runs every test: unit, integration, native peer and real Chromium;
-# then the unit and integration suites again under ASan/UBSan/LSan (build-asan), then each
+# then builds, installs, checks and purges the Debian packages; then the unit and
+# integration suites again under ASan/UBSan/LSan (build-asan), then each
 # libFuzzer target for 60 s. With arguments, runs only `meson test -C build ARGS...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,13 @@ step "main suite (build/)"
 meson test -C build --print-errorlogs "$@"
 (($#)) && exit 0
 main_s=$((SECONDS - begin))
+
+# The Debian packages, built from a copy of the tree (build/ is untouched), installed on
+# this machine, checked and purged.
+step "Debian packages (scripts/test-packages.sh)"
+t=$SECONDS
+scripts/test-packages.sh
+pkg_s=$((SECONDS - t))
 
 # Address, undefined-behaviour and leak checks on duet-server, duet-peer and every test
 # program. The environment (tests/meson.build, add_test_setup) makes any report exit 86
@@ -31,4 +39,4 @@ t=$SECONDS
 tests/fuzz/run.sh 60
 fuzz_s=$((SECONDS - t))
 
-step "all passed: main ${main_s} s, sanitizers ${asan_s} s, fuzzing ${fuzz_s} s, total $((SECONDS - begin)) s"
+step "all passed: main ${main_s} s, packages ${pkg_s} s, sanitizers ${asan_s} s, fuzzing ${fuzz_s} s, total $((SECONDS - begin)) s"

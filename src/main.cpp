@@ -23,6 +23,11 @@ int main(int argc, char **argv) {
     // libcamera (libcamerasrc, probed by `--video-source auto`) writes its own INFO and WARN
     // lines to stderr; a kiosk's log keeps to duet's unless the user sets the variable.
     g_setenv("LIBCAMERA_LOG_LEVELS", "*:ERROR", FALSE);
+    // OpenAL (openalsrc/openalsink, tried by autoaudiosrc and autoaudiosink) prints "AL lib:
+    // (EE)" lines for every device it cannot open; duet says itself what it could not use.
+    // G_MESSAGES_DEBUG asks for everything, theirs too.
+    if (!g_getenv("G_MESSAGES_DEBUG"))
+        g_setenv("ALSOFT_LOGLEVEL", "0", FALSE);
     gst_init(nullptr, nullptr);
     duet::pipelines::init_debug_category();
 

@@ -199,6 +199,42 @@ void test_help() {
     g_test_trap_assert_stdout("*--config=FILE*");
 }
 
+// The man page's OPTIONS section: every row, with what --help does not say (ranges,
+// repeats, the key-file form), in roff that shows flags and text literally.
+void test_man() {
+    Demo d;
+    std::string man = man_options(kDemo, table(d));
+    for (const char *want :
+         {".TP\n\\fB\\-n\\fR, \\fB\\-\\-n\\fR \\fIN\\fR\nA small number (default 3). Allowed: 1..10.\n",
+          "\\fB\\-\\-off\\fR \\fIMS\\fR\nA period. Allowed: 0 (off) or 100..60000 ms.\n",
+          "\\fB\\-\\-mode\\fR \\fIauto|camera|test\\fR\nHow. One of: auto, camera or test.\n",
+          "\\fB\\-\\-on\\fR\nA switch. In the key\\-file: on=true.\n",
+          "\\fB\\-\\-l\\fR \\fIITEM\\fR\nRepeatable. May be given more than once",
+          "\\fB\\-\\-config\\fR \\fIFILE\\fR\nRead settings from a GLib key\\-file: group [demo]",
+          "\\fB\\-h\\fR, \\fB\\-\\-help\\fR\n"})
+        if (man.find(want) == std::string::npos)
+            g_error("man page lacks '%s':\n%s", want, man.c_str());
+    // A line of help that roff would take for a request is escaped; so are backslashes.
+    std::vector<Option> tricky{text("dot", ".starts with a dot\n'quoted' start, C:\\x", "X",
+                                    [](const Value &) -> duet::Result<void> { return {}; })};
+    std::string t = man_options(kDemo, tricky);
+    g_assert_true(t.find("\\&.starts with a dot\n\\&'quoted' start, C:\\ex.\n") != std::string::npos);
+    for (std::size_t at = 0; (at = t.find('\n', at)) != std::string::npos; ++at) {
+        bool request = t[at + 1] == '.' || t[at + 1] == '\'';
+        g_assert_true(!request || t.compare(at + 1, 4, ".TP\n") == 0);
+    }
+    // --help-man is hidden from --help, and prints the section and exits 0 before checks.
+    g_assert_true(help_text(kDemo, table(d)).find("help-man") == std::string::npos);
+    if (g_test_subprocess()) {
+        auto r = parse_demo({"--n", "0", "--help-man"});
+        (void)r;
+        return;
+    }
+    g_test_trap_subprocess(nullptr, 0, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed();
+    g_test_trap_assert_stdout("*.TP*\\-\\-mode*\\-\\-config*");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -209,5 +245,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/options/key-file", test_key_file_and_precedence);
     g_test_add_func("/options/key-file-errors", test_key_file_errors);
     g_test_add_func("/options/help", test_help);
+    g_test_add_func("/options/man", test_man);
     return g_test_run();
 }
