@@ -260,7 +260,8 @@ void test_commands() {
     for (const char *bad : {"admit", "admit a b", "admit ../x", "open the door", "{\"admit\":1}",
                             "{not json", "[]", "decline " /* no id */})
         g_assert_false(parse_command(bad).ok());
-    g_assert_cmpstr(parse_command("   ").message().c_str(), ==, "empty line");
+    auto blank = parse_command("   ");
+    check_str(blank.message(), ==, "empty line");
 }
 
 } // namespace
