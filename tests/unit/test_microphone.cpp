@@ -3,6 +3,7 @@
 // the reason a person reads when it cannot (pipelines/devices.h).
 #include "pipelines/devices.h"
 #include "tests/check_str.h"
+#include "tests/temp_dir.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -17,23 +18,11 @@ using namespace duet::pipelines;
 namespace {
 
 // A scratch directory standing in for /dev/snd, with these (empty) nodes in it.
-struct SndDir {
-    std::string path;
-    explicit SndDir(std::initializer_list<const char *> nodes) {
-        gchar *dir = g_dir_make_tmp("duet-snd-XXXXXX", nullptr);
-        g_assert_nonnull(dir);
-        path = dir;
-        g_free(dir);
+// A stand-in for /dev/snd holding empty files named like its device nodes.
+struct SndDir : duet::testing::TempDir {
+    explicit SndDir(std::initializer_list<const char *> nodes) : TempDir("duet-snd-XXXXXX") {
         for (const char *n : nodes)
-            g_assert_true(g_file_set_contents((path + "/" + n).c_str(), "", 0, nullptr));
-    }
-    ~SndDir() {
-        GDir *d = g_dir_open(path.c_str(), 0, nullptr);
-        while (const char *n = d ? g_dir_read_name(d) : nullptr)
-            g_remove((path + "/" + n).c_str());
-        if (d)
-            g_dir_close(d);
-        g_rmdir(path.c_str());
+            touch(n);
     }
 };
 

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "tests/check_str.h"
+#include "tests/temp_dir.h"
 
 #include <string>
 #include <sys/stat.h>
@@ -19,22 +20,7 @@ using namespace duet::peer;
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        gchar *d = g_dir_make_tmp("duet-room-key-XXXXXX", nullptr);
-        path = d;
-        g_free(d);
-    }
-    ~TempDir() {
-        GDir *dir = g_dir_open(path.c_str(), 0, nullptr);
-        while (const char *name = dir ? g_dir_read_name(dir) : nullptr)
-            g_unlink((path + "/" + name).c_str());
-        if (dir)
-            g_dir_close(dir);
-        g_rmdir(path.c_str());
-    }
-};
+using duet::testing::TempDir;
 
 void test_made_once_and_kept() {
     TempDir dir;
