@@ -48,6 +48,11 @@ bool same_hash(const Registry::KeyHash &a, const Registry::KeyHash &b) {
     return diff == 0;
 }
 
+// "try again in N s": whole seconds, rounded up so that N s later the wait is over.
+std::string seconds_to_wait(std::chrono::milliseconds wait) {
+    return std::to_string((wait.count() + 999) / 1000);
+}
+
 } // namespace
 
 Registry::Registry(RegistryConfig config, TokenSource tokens)
@@ -83,13 +88,8 @@ void Registry::handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_
         answer(conn, a->id, true, now, fx);
     else if (auto *d = std::get_if<proto::Decline>(&msg))
         answer(conn, d->id, false, now, fx);
-    else if (auto w = waiting_.find(conn); w != waiting_.end()) {
-        // Leaving the lobby: the members' request goes away.
-        Room &room = rooms_.at(w->second.room);
-        std::string name = w->second.room;
-        for (std::size_t i = 0; i < room.waiting.size(); ++i)
-            if (room.waiting[i].conn == conn)
-                return void(settle(name, room, i, proto::AdmitOutcome::Left, fx));
+    else if (settle_waiter(conn, proto::AdmitOutcome::Left, fx)) {
+        // Left the lobby: the members' request went away.
     } else {
         auto it = by_conn_.find(conn);
         if (it == by_conn_.end())
@@ -107,7 +107,8 @@ std::string Registry::fresh_id() {
     }
 }
 
-void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
+void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx,
+                    const std::string &new_key) {
     m.conn = conn;
     by_conn_[conn] = m.id;
     proto::Joined joined;
@@ -120,6 +121,7 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx) {
     const Room &room = rooms_[m.room];
     joined.is_private = room.key.has_value();
     joined.lobby = room.lobby;
+    joined.key = new_key;
     for (const auto &other : room.ids) {
         if (other == m.id)
             continue;
@@ -201,12 +203,7 @@ void Registry::enter(ConnId conn, const std::string &name, const std::string &ne
     by_token_[m.token] = m.id;
     auto [it, inserted] = members_.emplace(m.id, std::move(m));
     (void)inserted;
-    std::size_t at = fx.send.size();
-    seat(it->second, conn, false, fx);
-    if (!new_key.empty()) // a new room: its creator's `joined` is the only message to it
-        for (std::size_t i = at; i < fx.send.size(); ++i)
-            if (auto *j = std::get_if<proto::Joined>(&fx.send[i].msg))
-                j->key = new_key;
+    seat(it->second, conn, false, fx, new_key);
 }
 
 void Registry::tell_members(const Room &room, const proto::ServerMessage &msg,
@@ -222,7 +219,7 @@ void Registry::knock(ConnId conn, const std::string &name, Room &room, const pro
     if (auto wait = knocks_.wait(door, now); wait.count() > 0)
         return error(conn, proto::ErrorCode::TooManyAttempts,
                      "you were turned away a moment ago: try again in " +
-                         std::to_string((wait.count() + 999) / 1000) + " s",
+                         seconds_to_wait(wait) + " s",
                      fx);
     if (room.waiting.size() >= config_.max_waiting)
         return error(conn, proto::ErrorCode::RoomFull,
@@ -233,16 +230,34 @@ void Registry::knock(ConnId conn, const std::string &name, Room &room, const pro
     k.name = j.name.value_or("");
     k.source = std::string(source);
     k.deadline = now + config_.lobby_timeout;
-    waiting_[conn] = Waiter{name, k.id};
+    waiting_[conn] = name;
     // The newcomer learns only that it waits: nothing about who is inside.
     fx.send.push_back({conn, proto::Waiting{name}});
     tell_members(room, proto::AdmitRequest{k.id, k.name}, fx);
     room.waiting.push_back(std::move(k));
 }
 
-Registry::Knock Registry::settle(const std::string &name, Room &room, std::size_t index,
-                                 proto::AdmitOutcome outcome, Effects &fx) {
-    (void)name;
+std::pair<Registry::Room *, std::size_t> Registry::knock_of(ConnId conn) {
+    auto w = waiting_.find(conn);
+    if (w == waiting_.end())
+        return {nullptr, 0};
+    Room &room = rooms_.at(w->second);
+    for (std::size_t i = 0; i < room.waiting.size(); ++i)
+        if (room.waiting[i].conn == conn)
+            return {&room, i};
+    return {nullptr, 0};
+}
+
+bool Registry::settle_waiter(ConnId conn, proto::AdmitOutcome outcome, Effects &fx) {
+    auto [room, index] = knock_of(conn);
+    if (!room)
+        return false;
+    settle(*room, index, outcome, fx);
+    return true;
+}
+
+Registry::Knock Registry::settle(Room &room, std::size_t index, proto::AdmitOutcome outcome,
+                                 Effects &fx) {
     Knock k = std::move(room.waiting[index]);
     room.waiting.erase(room.waiting.begin() + std::ptrdiff_t(index));
     waiting_.erase(k.conn);
@@ -261,8 +276,8 @@ void Registry::set_lobby(ConnId conn, bool on, Effects &fx) {
     // Nobody has to ask any more: whoever was waiting comes in, as far as there is room.
     while (!on && !room.waiting.empty()) {
         bool fits = room.ids.size() < config_.max_peers;
-        Knock k = settle(name, room, 0,
-                         fits ? proto::AdmitOutcome::Admitted : proto::AdmitOutcome::Left, fx);
+        Knock k =
+            settle(room, 0, fits ? proto::AdmitOutcome::Admitted : proto::AdmitOutcome::Left, fx);
         enter(k.conn, name, "", fx); // room-full for those who do not fit
     }
 }
@@ -281,10 +296,10 @@ void Registry::answer(ConnId conn, const std::string &id, bool let_in, Clock::ti
             return error(conn, proto::ErrorCode::RoomFull,
                          "the room is full: nobody more can come in", fx);
         if (let_in) {
-            Knock k = settle(name, room, i, proto::AdmitOutcome::Admitted, fx);
+            Knock k = settle(room, i, proto::AdmitOutcome::Admitted, fx);
             return enter(k.conn, name, "", fx);
         }
-        Knock k = settle(name, room, i, proto::AdmitOutcome::Declined, fx);
+        Knock k = settle(room, i, proto::AdmitOutcome::Declined, fx);
         knocks_.failed(k.source + '\n' + name, now);
         return error(k.conn, proto::ErrorCode::Declined,
                      "Someone in the room declined to let you in. You may try again later.", fx);
@@ -308,7 +323,7 @@ bool Registry::admit(ConnId conn, const Room &room, const proto::Join &j, Clock:
         ++key_refused_;
         error(conn, proto::ErrorCode::TooManyAttempts,
               "too many wrong room keys from your address: try again in " +
-                  std::to_string((wait.count() + 999) / 1000) + " s",
+                  seconds_to_wait(wait) + " s",
               fx);
         return false;
     }
@@ -369,15 +384,8 @@ void Registry::remove(const std::string &id, proto::LeaveReason reason, Effects 
 }
 
 void Registry::disconnected(ConnId conn, Clock::time_point now, Effects &fx) {
-    if (auto w = waiting_.find(conn); w != waiting_.end()) {
-        std::string name = w->second.room;
-        Room &room = rooms_.at(name);
-        for (std::size_t i = 0; i < room.waiting.size(); ++i)
-            if (room.waiting[i].conn == conn)
-                return void(settle(name, room, i, proto::AdmitOutcome::Left, fx));
-        waiting_.erase(w);
+    if (settle_waiter(conn, proto::AdmitOutcome::Left, fx))
         return;
-    }
     auto it = by_conn_.find(conn);
     if (it == by_conn_.end())
         return;
@@ -411,28 +419,19 @@ Clock::time_point Registry::expire(Clock::time_point now, Effects &fx) {
         remove(id, proto::LeaveReason::Expired, fx);
     // Knocks nobody answered in time.
     std::vector<ConnId> late;
-    for (const auto &[conn, w] : waiting_) {
-        const Room &room = rooms_.at(w.room);
-        for (const Knock &k : room.waiting) {
-            if (k.conn != conn)
-                continue;
-            if (k.deadline <= now)
-                late.push_back(conn);
-            else
-                next = std::min(next, k.deadline);
-        }
+    for (const auto &w : waiting_) {
+        auto [r, index] = knock_of(w.first);
+        if (!r)
+            continue;
+        if (r->waiting[index].deadline <= now)
+            late.push_back(w.first);
+        else
+            next = std::min(next, r->waiting[index].deadline);
     }
     for (ConnId conn : late) {
-        std::string name = waiting_.at(conn).room;
-        Room &room = rooms_.at(name);
-        for (std::size_t i = 0; i < room.waiting.size(); ++i) {
-            if (room.waiting[i].conn != conn)
-                continue;
-            settle(name, room, i, proto::AdmitOutcome::TimedOut, fx);
-            error(conn, proto::ErrorCode::LobbyTimeout,
-                  "Nobody in the room answered. Try again later.", fx);
-            break;
-        }
+        settle_waiter(conn, proto::AdmitOutcome::TimedOut, fx);
+        error(conn, proto::ErrorCode::LobbyTimeout,
+              "Nobody in the room answered. Try again later.", fx);
     }
     key_attempts_.prune(now);
     knocks_.prune(now);

@@ -104,10 +104,6 @@ class Registry {
         bool lobby = false;           // newcomers ask first
         std::vector<Knock> waiting;   // in the order they knocked
     };
-    struct Waiter {
-        std::string room;
-        std::string id;
-    };
 
     void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
               std::string_view source);
@@ -122,12 +118,16 @@ class Registry {
     void answer(ConnId conn, const std::string &id, bool let_in, Clock::time_point now,
                 Effects &fx);
     // Takes knock `index` out of `room`'s lobby and tells the members how it ended.
-    Knock settle(const std::string &name, Room &room, std::size_t index,
-                 proto::AdmitOutcome outcome, Effects &fx);
+    Knock settle(Room &room, std::size_t index, proto::AdmitOutcome outcome, Effects &fx);
+    // The same for the knock of `conn`, if it waits in a lobby; false if it does not.
+    bool settle_waiter(ConnId conn, proto::AdmitOutcome outcome, Effects &fx);
+    // The knock of `conn` and where it stands, or {nullptr, 0} if it does not wait.
+    std::pair<Room *, std::size_t> knock_of(ConnId conn);
     void tell_members(const Room &room, const proto::ServerMessage &msg, Effects &fx) const;
     void signal(ConnId conn, const proto::Signal &s, Effects &fx);
     void remove(const std::string &id, proto::LeaveReason reason, Effects &fx);
-    void seat(Member &m, ConnId conn, bool resumed, Effects &fx);
+    // `new_key`: a private room's key, for the `joined` of the member who made it.
+    void seat(Member &m, ConnId conn, bool resumed, Effects &fx, const std::string &new_key = {});
     std::string fresh_id();
     static void error(ConnId conn, proto::ErrorCode code, std::string text, Effects &fx);
 
@@ -137,7 +137,7 @@ class Registry {
     std::unordered_map<ConnId, std::string> by_conn_;                 // joined connections only
     std::unordered_map<std::string, std::string> by_token_;           // resume token -> peer id
     std::unordered_map<std::string, Room> rooms_;                     // by name
-    std::unordered_map<ConnId, Waiter> waiting_; // connections in a lobby
+    std::unordered_map<ConnId, std::string> waiting_; // connection in a lobby -> its room
     AttemptLimiter key_attempts_;
     AttemptLimiter knocks_; // after a decline: per address and room
     std::size_t key_failures_ = 0;
