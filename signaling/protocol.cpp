@@ -402,17 +402,24 @@ Parsed<ClientMessage> parse_client(std::string_view text) {
     return ParseError{ErrorCode::UnknownType, "unknown message type '" + *type + "'"};
 }
 
+namespace {
+// Both ways, as kErrorNames: one table for writing and reading an admit-resolved outcome.
+struct OutcomeName {
+    AdmitOutcome outcome;
+    const char *name;
+};
+constexpr OutcomeName kOutcomeNames[] = {
+    {AdmitOutcome::Admitted, "admitted"},
+    {AdmitOutcome::Declined, "declined"},
+    {AdmitOutcome::TimedOut, "timeout"},
+    {AdmitOutcome::Left, "left"},
+};
+} // namespace
+
 const char *admit_outcome_name(AdmitOutcome o) {
-    switch (o) {
-    case AdmitOutcome::Admitted:
-        return "admitted";
-    case AdmitOutcome::Declined:
-        return "declined";
-    case AdmitOutcome::TimedOut:
-        return "timeout";
-    case AdmitOutcome::Left:
-        return "left";
-    }
+    for (const auto &n : kOutcomeNames)
+        if (n.outcome == o)
+            return n.name;
     return "left";
 }
 
@@ -544,10 +551,9 @@ Parsed<ServerMessage> parse_admit_resolved(JsonObject *o) {
         return bad(id.message());
     if (!outcome)
         return bad(outcome.message());
-    for (auto out : {AdmitOutcome::Admitted, AdmitOutcome::Declined, AdmitOutcome::TimedOut,
-                     AdmitOutcome::Left})
-        if (*outcome == admit_outcome_name(out))
-            return ServerMessage{AdmitResolved{*id, out}};
+    for (const auto &n : kOutcomeNames)
+        if (*outcome == n.name)
+            return ServerMessage{AdmitResolved{*id, n.outcome}};
     return bad("unknown outcome '" + *outcome + "'");
 }
 
