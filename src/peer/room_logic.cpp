@@ -122,48 +122,44 @@ void RoomLogic::relayed(const proto::Relayed &r, const LegView &legs, std::vecto
 
 void RoomLogic::error(const proto::Error &e, std::vector<Action> &out) {
     const char *code = proto::error_code_name(e.code);
+    // A refusal of the room itself ends the run: with which exit code, and what to say.
+    int exit_code = kExitFailure;
+    std::string why;
     switch (e.code) {
     case proto::ErrorCode::RoomFull:
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(
-            action::Exit{kExitRoomFull, "room '" + room_ + "' is full: " + e.message, code});
+        exit_code = kExitRoomFull;
+        why = "room '" + room_ + "' is full";
         break;
     case proto::ErrorCode::InvalidRoom:
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{
-            kExitUsage, "the server refused room '" + room_ + "': " + e.message, code});
+        exit_code = kExitUsage;
+        why = "the server refused room '" + room_ + "'";
         break;
     case proto::ErrorCode::PrivateRoom:
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{kExitRefused,
-                                   "room '" + room_ +
-                                       "' is private and did not take our key (--room-key-file): " +
-                                       e.message,
-                                   code});
+        exit_code = kExitRefused;
+        why = "room '" + room_ + "' is private and did not take our key (--room-key-file)";
         break;
     case proto::ErrorCode::RoomNotPrivate:
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{kExitRefused,
-                                   "room '" + room_ + "' already exists as an open room, so it "
-                                   "cannot be made private: " + e.message,
-                                   code});
+        exit_code = kExitRefused;
+        why = "room '" + room_ + "' already exists as an open room, so it cannot be made private";
         break;
     case proto::ErrorCode::Declined:
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{kExitRefused, "room '" + room_ + "': " + e.message, code});
+        exit_code = kExitRefused;
+        why = "room '" + room_ + "'";
         break;
     case proto::ErrorCode::LobbyTimeout:
     case proto::ErrorCode::TooManyAttempts:
-        // Our key was refused too often from this address: a later start may get in.
-        out.push_back(action::Emit{events::error(code, e.message)});
-        out.push_back(action::Exit{kExitFailure, "room '" + room_ + "': " + e.message, code});
+        // Nobody answered, or our key was refused too often from this address: a later
+        // start may get in.
+        why = "room '" + room_ + "'";
         break;
     default:
         // unknown-peer: they left while our message was in flight; the rest are bugs on
         // one side or the other, worth a log line but not worth ending the call.
         g_message("server error %s: %s", code, e.message.c_str());
-        break;
+        return;
     }
+    out.push_back(action::Emit{events::error(code, e.message)});
+    out.push_back(action::Exit{exit_code, why + ": " + e.message, code});
 }
 
 } // namespace duet::peer
