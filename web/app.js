@@ -25,20 +25,23 @@ const ui = new Ui();
 const signaling = new Signaling();
 const ringer = new Ringer();
 
+/** An answer or switch that could not be sent: the socket is down and reconnecting. */
+const NOT_CONNECTED = 'Not connected to the server: try again in a moment.';
+
 /** Where this browser keeps the display name it was given (never sent anywhere else). */
 const NAME_KEY = 'duet.name';
 const savedName = {
   get() {
     try {
-      return localStorage.getItem(NAME_KEY) ?? '';
+      return browserStorage()?.getItem(NAME_KEY) ?? '';
     } catch {
       return '';
     }
   },
   set(name) {
     try {
-      if (name) localStorage.setItem(NAME_KEY, name);
-      else localStorage.removeItem(NAME_KEY);
+      if (name) browserStorage()?.setItem(NAME_KEY, name);
+      else browserStorage()?.removeItem(NAME_KEY);
     } catch {
       /* storage disabled: the name is used for this visit only */
     }
@@ -493,7 +496,7 @@ function apply(actions) {
 
 function answer(id, letIn) {
   if (!(letIn ? signaling.admit(id) : signaling.decline(id))) {
-    ui.toast('Not connected to the server: try again in a moment.', { kind: 'warn' });
+    ui.toast(NOT_CONNECTED, { kind: 'warn' });
     return;
   }
   dropRequest(id); // the server confirms with admit-resolved
@@ -513,7 +516,7 @@ function clearRequests() {
 
 function toggleLobby() {
   if (!signaling.setLobby(!session.lobby)) {
-    ui.toast('Not connected to the server: try again in a moment.', { kind: 'warn' });
+    ui.toast(NOT_CONNECTED, { kind: 'warn' });
   }
 }
 

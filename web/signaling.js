@@ -61,8 +61,9 @@ export class Signaling extends EventTarget {
   /** The room we want to be in; null when we do not want to be anywhere. */
   #room = null;
   /** How we enter it: create it private, and/or its key (kept for every rejoin, so a
-   * restarted server gets the same private room back from whoever returns first). */
-  #access = { makePrivate: false, key: null };
+   * restarted server gets the same private room back from whoever returns first), and
+   * the display name shown when we ask to join. */
+  #access = { makePrivate: false, key: null, name: null };
   #joined = false;
   #attempt = 0;
   #retryTimer = 0;
@@ -91,7 +92,7 @@ export class Signaling extends EventTarget {
 
   /**
    * Asks to be in `room` (a normalised name), resuming our seat if we hold a token.
-   * @param {{makePrivate?: boolean, key?: string|null}} [access]
+   * @param {{makePrivate?: boolean, key?: string|null, name?: string|null}} [access]
    */
   join(room, access = {}) {
     this.#room = room;
@@ -190,9 +191,8 @@ export class Signaling extends EventTarget {
       this.#attempt = 0;
       this.#room = msg.room;
       resumeTokens.set(msg.room, msg.resume);
-      const name = this.#access.name;
-      if (msg.private) this.#access = { makePrivate: true, key: msg.key ?? this.#access.key, name };
-      else this.#access = { makePrivate: false, key: null, name };
+      const key = msg.private ? (msg.key ?? this.#access.key) : null;
+      this.#access = { ...this.#access, makePrivate: msg.private, key };
       this.#emitLink('open');
     } else if (msg.type === 'error' && !this.#joined) {
       // A refused join: the seat we hoped to resume is gone too.
