@@ -135,10 +135,11 @@ void PeerApp::join_when_ready() {
 }
 
 void PeerApp::on_command(const std::string &line) {
+    if (line.find_first_not_of(" \t\r\n") == std::string::npos)
+        return; // a blank line is not a mistake worth a warning
     auto cmd = parse_command(line);
     if (!cmd) {
-        if (cmd.message() != "empty line")
-            g_warning("control input: %s", cmd.message().c_str());
+        g_warning("control input: %s", cmd.message().c_str());
         return;
     }
     if (!logic_.joined()) {
