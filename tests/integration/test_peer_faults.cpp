@@ -78,12 +78,29 @@ std::string wait_frames_above(PeerProcess &p, const std::string &peer, double fr
         timeout_ms, from);
 }
 
+// The last few event lines of a peer, for the log of a failed wait: when one side stops
+// hearing the other, what the sender said it sent tells a stalled sender from a lost path.
+void print_recent_events(const char *who, const PeerProcess &p, std::size_t n = 6) {
+    const auto &ev = p.events();
+    g_printerr("last %zu of %zu events of %s:\n", std::min(n, ev.size()), ev.size(), who);
+    for (std::size_t i = ev.size() > n ? ev.size() - n : 0; i < ev.size(); ++i)
+        g_printerr("  %s\n", ev[i].c_str());
+}
+
 // Media really flows from `peer` to `p` now: two stats lines with rising video counts.
-void assert_video_flowing(PeerProcess &p, const std::string &peer) {
+// `sender` (the process behind `peer`, when the test has it) is described on failure.
+void assert_video_flowing(PeerProcess &p, const std::string &peer,
+                          const PeerProcess *sender = nullptr) {
     std::string a = wait_frames_above(p, peer, 0, kMediaTimeoutMs, p.mark());
+    std::string b;
+    if (!a.empty())
+        b = wait_frames_above(p, peer, json_num(a, "video_frames"), kMediaTimeoutMs, p.mark());
+    if (b.empty()) {
+        print_recent_events("the receiver", p);
+        if (sender)
+            print_recent_events("the sender", *sender);
+    }
     g_assert_false(a.empty());
-    std::string b =
-        wait_frames_above(p, peer, json_num(a, "video_frames"), kMediaTimeoutMs, p.mark());
     g_assert_false(b.empty());
 }
 
@@ -98,8 +115,8 @@ Pair flowing_pair(const std::string &ws_url, const std::string &room, const char
                                             .b_args = args,
                                             .a_prefix = std::move(prefix_a),
                                             .b_prefix = std::move(prefix_b)});
-    assert_video_flowing(*p.a, p.b_id);
-    assert_video_flowing(*p.b, p.a_id);
+    assert_video_flowing(*p.a, p.b_id, p.b.get());
+    assert_video_flowing(*p.b, p.a_id, p.a.get());
     return p;
 }
 
