@@ -70,7 +70,11 @@ GOptionEntry entry_for(const Option &o, State &st) {
     e.arg_description = o.arg;
     if (o.kind == Kind::Flag)
         e.flags = G_OPTION_FLAG_NO_ARG;
-    if (o.kind == Kind::Filename)
+    // Text too: GOption would convert it from the locale's charset, and under the C locale
+    // (no setlocale in our mains, the usual case under systemd) that refuses any non-ASCII
+    // byte ("Invalid byte sequence in conversion input") before a room or display name
+    // like "Café" reaches its check. Taken as bytes, the checks themselves require UTF-8.
+    if (o.kind == Kind::Filename || o.kind == Kind::String)
         e.flags = G_OPTION_FLAG_FILENAME;
     if (o.kind == Kind::Choice && !o.arg) {
         std::string words;
