@@ -20,7 +20,8 @@ const RequiredElement kCall[] = {
     {"srtpdec", kBad},        {"rtpbin", kGood},     {"videoconvert", kBase},
     {"videoscale", kBase},    {"audioconvert", kBase}, {"audioresample", kBase},
     {"queue", kCore},         {"tee", kCore},        {"fakesink", kCore},
-    {"capsfilter", kCore},
+    {"capsfilter", kCore},    {"sctpenc", kBad},     {"sctpdec", kBad},
+    {"appsrc", kBase},        {"appsink", kBase},
 };
 const RequiredElement kTestVideo[] = {
     {"videotestsrc", kBase}, {"textoverlay", kX}, {"timeoverlay", kX}};

@@ -199,6 +199,9 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
     // with FLUSHING and stall every other peer's stream.
     if (!gst_element_sync_state_with_parent(bin_.get()))
         return duet::fail("cannot start webrtcbin");
+    // In the pipeline and before any offer or remote offer: the chat (and control)
+    // channels are part of the first negotiation.
+    create_data_channels();
     if (auto linked = link_tees(sources); !linked)
         return linked;
     start_bwe();
@@ -326,6 +329,7 @@ WebrtcSession::~WebrtcSession() {
     if (webrtc_)
         for (gulong h : handlers_)
             g_signal_handler_disconnect(webrtc_, h);
+    release_data_channels();
     for (auto &l : tee_links_) {
         gst_pad_unlink(l.tee_pad.get(), l.ghost);
         gst_element_release_request_pad(l.tee, l.tee_pad.get());

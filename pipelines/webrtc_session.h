@@ -44,6 +44,15 @@ enum class Negotiation {
 };
 const char *negotiation_name(Negotiation n);
 
+// The data channels of a leg: `duet-chat` (negotiated, id 0, on every leg) and
+// `duet-control` (in-band; ours with --control, or one the remote side opened).
+enum class DataChannelKind { Chat, Control };
+inline constexpr const char *kChatChannelLabel = "duet-chat";
+inline constexpr const char *kControlChannelLabel = "duet-control";
+// Text messages longer than this are dropped on arrival (the chat and control rules allow
+// far less; SCTP's own limit is 64 KiB).
+inline constexpr std::size_t kMaxChannelMessageBytes = 64 * 1024;
+
 struct SessionConfig {
     std::string peer_id;
     bool offerer = false;
@@ -55,10 +64,12 @@ struct SessionConfig {
     std::string stun_server;               // stun://host:port, or empty
     std::vector<std::string> turn_servers; // turn(s)://user:pass@host:port
     bool relay_only = false;               // ICE transport policy "relay"
+    bool control_channel = false;          // open a `duet-control` channel (--control)
     ResolvedMedia media;
 };
 
 class WebrtcSession;
+struct Hop; // session_hop.h
 
 // What a leg's bandwidth adaptation is doing with its video (the `stats` event).
 struct SendFigures {
@@ -94,6 +105,9 @@ class SessionListener {
     virtual void on_record_pad(WebrtcSession &, MediaKind, GstPad *) {}
     // Decoded remote audio for the speaker (media.speaker). The pad goes with the session.
     virtual void on_play_pad(WebrtcSession &, GstPad *) {}
+    // A text message on one of the leg's data channels (any `duet-control` channel counts,
+    // ours or the remote's). Not validated beyond kMaxChannelMessageBytes.
+    virtual void on_channel_text(WebrtcSession &, DataChannelKind, const std::string &) {}
 };
 
 // Lives on the main thread. Work that webrtcbin reports from its own threads (promise
@@ -137,6 +151,12 @@ class WebrtcSession {
     const DecodeCounters &counters() const { return *counters_; }
     // The video this leg sends and what adapts it (all zero when it sends no video).
     const SendFigures &send_figures() const { return figures_; }
+    // Sends `text` on this leg's channel of `kind` (control: ours, else one the remote
+    // opened). Held (a few) until a channel that is still connecting opens; false when
+    // there is no such channel or it is closed, full or refused the message.
+    bool send_text(DataChannelKind kind, const std::string &text);
+    // Whether a channel of `kind` is open now.
+    bool channel_open(DataChannelKind kind) const;
 
   private:
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
@@ -167,6 +187,28 @@ class WebrtcSession {
     // A payloader's first packet reached webrtcbin; the answer waits for both (on_remote_set).
     void on_send_flowing();
     void fail(const std::string &why);
+
+    // Data channels (webrtc_session_data.cpp).
+    struct DataChannel {
+        enum class State { Connecting, Open, Closed };
+        Ref<GObject> channel;                // a GstWebRTCDataChannel
+        std::optional<DataChannelKind> kind; // none: a channel we do not use (unknown label)
+        bool ours = false;
+        State state = State::Connecting;
+        std::vector<gulong> handlers;
+        std::vector<std::string> held; // sent once open
+    };
+    void create_data_channels();
+    void open_data_channel(DataChannelKind kind, bool negotiated);
+    static std::vector<gulong> watch_channel(GObject *channel, DataChannelKind kind,
+                                             const Hop &hop);
+    void adopt_remote_channel(Ref<GObject> channel, std::vector<gulong> handlers, bool control,
+                              bool open, const std::string &label);
+    void on_channel_state(GObject *channel, bool open, const std::string &error);
+    DataChannel *find_channel(GObject *channel);
+    DataChannel *sending_channel(DataChannelKind kind);
+    bool push_text(DataChannel &c, const std::string &text);
+    void release_data_channels();
 
     // Bandwidth adaptation (webrtc_session_bwe.cpp).
     void find_video_controls(GstElement *branch);
@@ -248,6 +290,8 @@ class WebrtcSession {
     double sent_bytes_ = 0;
     gint64 sent_at_us_ = 0;
     SendFigures figures_;
+    // Our channels and those the remote side opened (each holds a reference).
+    std::vector<std::unique_ptr<DataChannel>> channels_;
     // Where webrtcbin's reports are posted; they are dropped once the session is gone.
     Lifeline lifeline_;
 };
