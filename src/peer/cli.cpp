@@ -158,6 +158,18 @@ Result<std::string> check_room(const std::string &text) {
     return room;
 }
 
+Result<std::string> check_name(const std::string &text) {
+    auto name = proto::normalize_room(text);
+    if (!name) {
+        // The rules are the room name's, but the reason is about a display name.
+        std::string why = name.message();
+        if (why.rfind("room name", 0) == 0)
+            why.replace(0, 9, "name");
+        return fail("--name: " + why);
+    }
+    return name;
+}
+
 Result<std::string> check_server(const std::string &url) {
     if (auto ok = valid_server_url(url); !ok)
         return ok.error();
@@ -239,6 +251,27 @@ std::vector<Option> peer_table(PeerOptions &o) {
     MediaOptions &m = o.media;
     return {
         text("room", "Room to join (required)", "NAME", checked(o.room, check_room)).as_required(),
+        text("name",
+             "Our display name, shown to the others in the room (same rules as room names, at "
+             "most 64 characters)",
+             "NAME", checked(o.name, check_name)),
+        text("control",
+             "Bridge a `duet-control` data channel on every call to a local program: "
+             "unix:PATH (listen on a Unix socket there) or stdio (standard input and output; "
+             "not with --events). See docs/KIOSK.md, \"Control channel\"",
+             "unix:PATH|stdio",
+             [&o](const Value &v) -> Result<void> {
+                 if (v.text == "stdio") {
+                     o.control = PeerOptions::Control::Stdio;
+                     return {};
+                 }
+                 if (v.text.rfind("unix:", 0) == 0 && v.text.size() > 5) {
+                     o.control = PeerOptions::Control::Unix;
+                     o.control_path = v.text.substr(5);
+                     return {};
+                 }
+                 return fail("--control must be unix:PATH or stdio (got '" + v.text + "')");
+             }),
         text("server", "duet-server WebSocket URL (default ws://127.0.0.1:8080/ws)", "URL",
              checked(o.server, check_server)),
         choice("video-source", {"auto", "camera", "libcamera", "test"},
@@ -352,6 +385,8 @@ Result<PeerOptions> parse_cli(const std::vector<std::string> &args) {
     PeerOptions o;
     if (auto parsed = options::parse(kPeer, peer_table(o), args); !parsed)
         return parsed.error();
+    if (o.control == PeerOptions::Control::Stdio && o.events)
+        return fail("--control stdio needs stdout; drop --events");
     o.media.encoder_threads = std::min(int(g_get_num_processors()), kMaxEncoderThreads);
     // WebM holds VP8 and Opus only. A .webm recording therefore means VP8 calls (auto), and
     // H.264 with a .webm name is a contradiction to point out, not a file to mislabel.

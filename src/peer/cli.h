@@ -33,6 +33,11 @@ struct PeerOptions {
     bool relay_only = false;        // ICE uses relay (TURN) candidates only
     std::string room_key_file;      // --room-key-file: make the room private with this key
     bool admit_ask = false;         // --admit ask: newcomers ring and wait for `admit ID`
+    std::string name;               // --name: our display name, normalised; "" = none
+    // --control: bridge duet-control channels to a local program (docs/KIOSK.md).
+    enum class Control { None, Unix, Stdio };
+    Control control = Control::None;
+    std::string control_path; // with Control::Unix
 };
 
 // args[0] is the program name; `--config FILE` reads group [peer], keys as the long flag

@@ -17,8 +17,11 @@ Event joined(const std::string &id, const std::string &room, const std::vector<s
         .with("peers", peers)
         .with("resumed", resumed);
 }
-Event peer_joined(const std::string &peer, bool resumed) {
-    return Event{"peer-joined", {}}.with("peer", peer).with("resumed", resumed);
+Event peer_joined(const std::string &peer, bool resumed, const std::string &name) {
+    return Event{"peer-joined", {}}.with("peer", peer).with("resumed", resumed).with("name", name);
+}
+Event chat(const std::string &from, const std::string &name, const std::string &text) {
+    return Event{"chat", {}}.with("from", from).with("name", name).with("text", text);
 }
 Event connected(const std::string &peer, const std::string &codec, const std::string &encoder) {
     Event e = Event{"connected", {}}.with("peer", peer);

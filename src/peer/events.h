@@ -62,7 +62,10 @@ struct Event {
 namespace events {
 Event joined(const std::string &id, const std::string &room, const std::vector<std::string> &peers,
              bool resumed);
-Event peer_joined(const std::string &peer, bool resumed);
+// `name`: the display name they gave ("" without one).
+Event peer_joined(const std::string &peer, bool resumed, const std::string &name = {});
+// A chat message from `from` (called `name`, "" without one) on the duet-chat channel.
+Event chat(const std::string &from, const std::string &name, const std::string &text);
 // `codec` and `encoder`: the video this call sends, e.g. "H264" and "x264enc".
 Event connected(const std::string &peer, const std::string &codec = {},
                 const std::string &encoder = {});

@@ -3,8 +3,9 @@
 
 namespace duet::peer {
 namespace {
-// A command is a few dozen bytes; anything far longer is not one.
-constexpr gsize kMaxLine = 4096;
+// A command is a few dozen bytes, a chat line at most 2000 characters; anything far
+// longer is not one.
+constexpr gsize kMaxLine = 16 * 1024;
 } // namespace
 
 LineInput::LineInput(int fd, OnLine on_line) : on_line_(std::move(on_line)) {

@@ -2,6 +2,7 @@
 // Wires room logic, signaling, call legs and the pipeline together; owns shutdown order.
 #include "src/peer/peer_app.h"
 
+#include "src/peer/chat.h"
 #include "src/peer/commands.h"
 
 #include "common/main_thread.h"
@@ -36,12 +37,16 @@ PeerApp::~PeerApp() {
          {&duration_timer_, &finalize_timer_, &stats_timer_, &warm_wait_timer_, &trim_timer_})
         lifeline_.remove(*t);
     pending_offers_.clear();
+    control_.reset();
     // Legs reference the pipeline: they go first.
     legs_.clear();
     pipeline_.reset();
 }
 
 bool PeerApp::start() {
+    // Before the media: a control socket we cannot open is a quick, clear failure.
+    if (!open_control())
+        return false;
     auto prepared = prepare(options_, this);
     if (!prepared) {
         g_warning("%s", prepared.message().c_str());
@@ -59,7 +64,9 @@ bool PeerApp::start() {
     if (!saved_token_.empty())
         logic_.set_resume_token(saved_token_);
     logic_.set_ask_to_join(options_.admit_ask);
-    if (options_.admit_ask)
+    logic_.set_name(options_.name);
+    // With --control stdio, standard input is the control program's.
+    if (options_.admit_ask && options_.control != PeerOptions::Control::Stdio)
         commands_ = std::make_unique<LineInput>(0, [this](const std::string &line) {
             on_command(line);
         });
@@ -142,11 +149,115 @@ void PeerApp::on_command(const std::string &line) {
         g_warning("control input: %s", cmd.message().c_str());
         return;
     }
-    if (!logic_.joined()) {
-        g_warning("control input: not in the room now; answer again once we are back");
+    run_command(*cmd, "control input");
+}
+
+bool PeerApp::open_control() {
+    auto on_line = [this](const std::string &line) { on_control_line(line); };
+    switch (options_.control) {
+    case PeerOptions::Control::None:
+        return true;
+    case PeerOptions::Control::Stdio:
+        control_ = ControlBridge::stdio(on_line);
+        break;
+    case PeerOptions::Control::Unix: {
+        auto bridge = ControlBridge::listen_unix(options_.control_path, on_line);
+        if (!bridge) {
+            g_warning("%s", bridge.message().c_str());
+            events_.emit(events::error("control-socket", bridge.message()));
+            exit_code_ = kExitFailure;
+            return false;
+        }
+        control_ = std::move(bridge).value();
+        break;
+    }
+    }
+    g_message("control channel: bridging duet-control to %s", control_->description().c_str());
+    return true;
+}
+
+void PeerApp::on_control_line(const std::string &line) {
+    if (leaving())
+        return;
+    ControlLine cl = classify_control_line(line);
+    switch (cl.kind) {
+    case ControlLine::Kind::Blank:
+        return;
+    case ControlLine::Kind::Invalid:
+        g_warning("control: dropped %s", cl.text.c_str());
+        return;
+    case ControlLine::Kind::Command:
+        run_command(cl.command, "control");
+        return;
+    case ControlLine::Kind::PassThrough: {
+        std::size_t sent = 0;
+        for (auto &[peer, leg] : legs_)
+            sent += leg.session->send_text(pipelines::DataChannelKind::Control, cl.text);
+        if (!sent)
+            g_info("control: no call has a duet-control channel; a line was not delivered");
         return;
     }
-    signaler_->send(*cmd);
+    }
+}
+
+void PeerApp::run_command(const Command &cmd, const char *source) {
+    if (auto *chat = std::get_if<SendChat>(&cmd)) {
+        if (!send_chat(chat->text))
+            g_message("%s: no call to send the chat message to", source);
+        return;
+    }
+    if (!logic_.joined()) {
+        g_warning("%s: not in the room now; answer again once we are back", source);
+        return;
+    }
+    signaler_->send(std::get<proto::ClientMessage>(cmd));
+}
+
+bool PeerApp::send_chat(const std::string &text) {
+    std::string msg = chat_message_json(text, g_get_real_time() / 1000);
+    std::size_t sent = 0;
+    for (auto &[peer, leg] : legs_)
+        sent += leg.session->send_text(pipelines::DataChannelKind::Chat, msg);
+    return sent > 0;
+}
+
+void PeerApp::note_dropped(const std::string &peer, const std::string &why) {
+    // A peer that floods us with junk must not flood the journal too.
+    ++dropped_notes_;
+    if (dropped_notes_ <= 20 || dropped_notes_ % 1000 == 0)
+        g_message("dropped a data-channel message from %s: %s%s", peer.c_str(), why.c_str(),
+                  dropped_notes_ == 20 ? " (further ones are logged once per 1000)" : "");
+}
+
+void PeerApp::on_channel_text(pipelines::WebrtcSession &s, pipelines::DataChannelKind kind,
+                              const std::string &text) {
+    auto it = legs_.find(s.peer_id());
+    if (leaving() || it == legs_.end() || it->second.session.get() != &s)
+        return;
+    const std::string &peer = s.peer_id();
+    if (kind == pipelines::DataChannelKind::Chat) {
+        auto chat = parse_chat_message(text);
+        if (!chat) {
+            note_dropped(peer, "chat: " + chat.message());
+            return;
+        }
+        events_.emit(events::chat(peer, logic_.name_of(peer), *chat));
+        return;
+    }
+    if (!control_) {
+        note_dropped(peer, "duet-control message, but we run without --control");
+        return;
+    }
+    if (text.size() > kMaxControlLineBytes) {
+        note_dropped(peer, "duet-control message of " + std::to_string(text.size()) +
+                               " bytes (more than " + std::to_string(kMaxControlLineBytes) + ")");
+        return;
+    }
+    if (!g_utf8_validate(text.data(), gssize(text.size()), nullptr)) {
+        note_dropped(peer, "duet-control message that is not UTF-8");
+        return;
+    }
+    control_->broadcast(control_message_line(peer, logic_.name_of(peer), text));
 }
 
 void PeerApp::on_signaler_message(const proto::ServerMessage &msg) {

@@ -6,6 +6,8 @@
 #include "pipelines/call_pipeline.h"
 #include "pipelines/webrtc_session.h"
 #include "src/peer/cli.h"
+#include "src/peer/commands.h"
+#include "src/peer/control_bridge.h"
 #include "src/peer/events.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/leg_stats.h"
@@ -52,8 +54,15 @@ class PeerApp : private Signaler::Listener,
     const std::string &id() const { return logic_.id(); }
 
   private:
-    // --admit ask: a line from standard input (`admit ID`, `decline ID`).
+    // --admit ask: a line from standard input (`admit ID`, `decline ID`, `chat TEXT`).
     void on_command(const std::string &line);
+    // --control: a line from the local program (a command, or one for the browsers).
+    void on_control_line(const std::string &line);
+    void run_command(const Command &cmd, const char *source);
+    // Sends chat `text` to every call; false when no call could take it.
+    bool send_chat(const std::string &text);
+    // Opens --control's socket or standard input/output; false (and the exit code) if not.
+    bool open_control();
 
     struct Leg {
         std::unique_ptr<pipelines::WebrtcSession> session;
@@ -93,6 +102,8 @@ class PeerApp : private Signaler::Listener,
     void on_echo_figures(const pipelines::room::EchoFigures &f) override;
     void on_echo_delay(int delay_ms, bool following) override;
     void on_play_pad(pipelines::WebrtcSession &s, GstPad *pad) override;
+    void on_channel_text(pipelines::WebrtcSession &s, pipelines::DataChannelKind kind,
+                         const std::string &text) override;
     // LegView
     LegStatus status(const std::string &peer) const override;
     std::vector<std::string> peers() const override;
@@ -171,6 +182,10 @@ class PeerApp : private Signaler::Listener,
     // Timers and deferred work run on its context, and not after we are gone.
     Lifeline lifeline_;
     std::unique_ptr<LineInput> commands_; // standard input, with --admit ask
+    std::unique_ptr<ControlBridge> control_; // --control
+    unsigned dropped_notes_ = 0; // bad data-channel messages logged (the first few are)
+    // Logs that a message from `peer` was dropped: the first few, then now and then.
+    void note_dropped(const std::string &peer, const std::string &why);
 };
 
 } // namespace duet::peer

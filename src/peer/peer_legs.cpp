@@ -133,6 +133,7 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, pipelines::LegPlan
     cfg.turn_servers = options_.turns;
     cfg.turn_servers.insert(cfg.turn_servers.end(), ice.turns.begin(), ice.turns.end());
     cfg.relay_only = options_.relay_only;
+    cfg.control_channel = options_.control != PeerOptions::Control::None;
     if (cfg.relay_only && cfg.turn_servers.empty())
         g_warning("--relay-only but no TURN server (neither --turn nor from the server): the "
                   "call with %s cannot connect",

@@ -18,7 +18,15 @@ proto::Join RoomLogic::join_message() const {
         j.make_private = true;
         j.key = key_;
     }
+    if (!name_.empty())
+        j.name = name_;
     return j;
+}
+
+const std::string &RoomLogic::name_of(const std::string &id) const {
+    static const std::string none;
+    auto it = names_.find(id);
+    return it == names_.end() ? none : it->second;
 }
 
 std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const LegView &legs) {
@@ -27,7 +35,11 @@ std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const
         joined(*j, legs, out);
     } else if (auto *pj = std::get_if<proto::PeerJoined>(&msg)) {
         // They offer (newcomer rule); a resumed peer whose leg survived offers nothing.
-        out.push_back(action::Emit{events::peer_joined(pj->id, pj->resumed)});
+        if (pj->name.empty())
+            names_.erase(pj->id);
+        else
+            names_[pj->id] = pj->name;
+        out.push_back(action::Emit{events::peer_joined(pj->id, pj->resumed, pj->name)});
     } else if (auto *pl = std::get_if<proto::PeerLeft>(&msg)) {
         out.push_back(
             action::Emit{events::peer_left(pl->id, proto::leave_reason_name(pl->reason))});
@@ -35,6 +47,9 @@ std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const
         // be flowing (only its signaling dropped). Keep the leg until left or expired.
         if (pl->reason != proto::LeaveReason::Dropped && legs.status(pl->id) != LegStatus::None)
             out.push_back(action::Close{pl->id});
+        // A dropped member may come back, still called the same.
+        if (pl->reason != proto::LeaveReason::Dropped)
+            names_.erase(pl->id);
     } else if (auto *r = std::get_if<proto::Relayed>(&msg)) {
         relayed(*r, legs, out);
     } else if (auto *e = std::get_if<proto::Error>(&msg)) {
@@ -73,6 +88,10 @@ void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<
     if (ask_ && !j.lobby)
         out.push_back(action::Send{proto::SetLobby{true}});
     ice_servers_ = j.ice_servers_json;
+    names_.clear();
+    for (const auto &[id, name] : j.names)
+        if (!name.empty())
+            names_[id] = name;
     out.push_back(action::Emit{events::joined(j.id, j.room, j.peers, j.resumed)});
     // `peers` lists only members connected now. For a peer missing from it:
     // - after a fresh join (token expired, server restarted) our old legs belong to an

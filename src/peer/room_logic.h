@@ -6,6 +6,7 @@
 #include "src/peer/events.h"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -76,6 +77,10 @@ class RoomLogic {
     void set_room_key(std::string key) { key_ = std::move(key); }
     // --admit ask: every join switches "ask before anyone joins" on, and requests ring.
     void set_ask_to_join(bool ask) { ask_ = ask; }
+    // --name: how the others see us; sent in every join ("" = none).
+    void set_name(std::string name) { name_ = std::move(name); }
+    // The display name member `id` gave ("" when none, or not known).
+    const std::string &name_of(const std::string &id) const;
     // Requests to join that are still open (admit-request ids).
     const std::vector<std::string> &asking() const { return asking_; }
 
@@ -93,6 +98,8 @@ class RoomLogic {
     std::string key_;
     bool ask_ = false;
     std::vector<std::string> asking_;
+    std::string name_;
+    std::map<std::string, std::string> names_; // by member id, from joined and peer-joined
     std::string id_;
     std::string token_;
     std::string ice_servers_ = "[]";

@@ -250,18 +250,54 @@ void test_admit_ask() {
 }
 
 void test_commands() {
+    auto server_msg = [](const Result<Command> &c) { return std::get<proto::ClientMessage>(c.value()); };
     auto a = parse_command("admit t1-x\n");
     g_assert_true(a.ok());
-    check_str(std::get<proto::Admit>(*a).id, ==, "t1-x");
+    check_str(std::get<proto::Admit>(server_msg(a)).id, ==, "t1-x");
     auto d = parse_command(R"({"decline":"abc"})");
-    check_str(std::get<proto::Decline>(*d).id, ==, "abc");
+    check_str(std::get<proto::Decline>(server_msg(d)).id, ==, "abc");
     auto j = parse_command(R"(  {"admit":"abc"}  )");
-    check_str(std::get<proto::Admit>(*j).id, ==, "abc");
+    check_str(std::get<proto::Admit>(server_msg(j)).id, ==, "abc");
+    // Chat, in words or JSON, trimmed; the text keeps its inner spaces.
+    auto c = parse_command("chat   hello  there \n");
+    g_assert_true(c.ok());
+    check_str(std::get<SendChat>(c.value()).text, ==, "hello  there");
+    auto cj = parse_command(R"({"chat":" hi "})");
+    check_str(std::get<SendChat>(cj.value()).text, ==, "hi");
     for (const char *bad : {"admit", "admit a b", "admit ../x", "open the door", "{\"admit\":1}",
-                            "{not json", "[]", "decline " /* no id */})
+                            "{not json", "[]", "decline " /* no id */, "chat", "chat    ",
+                            R"({"chat":""})", R"({"chat":5})", R"({"chat":"x","admit":"y"})"})
         g_assert_false(parse_command(bad).ok());
+    g_assert_false(parse_command("chat " + std::string(2001, 'x')).ok());
+    g_assert_true(parse_command("chat " + std::string(2000, 'x')).ok());
     auto blank = parse_command("   ");
     check_str(blank.message(), ==, "empty line");
+}
+
+// --name goes in every join; names of the others come from joined and peer-joined and go
+// with peer-left (not with a drop: they may come back).
+void test_names() {
+    FakeLegs legs;
+    RoomLogic logic("room");
+    g_assert_false(logic.join_message().name.has_value());
+    logic.set_name("Kiosk");
+    check_str(*logic.join_message().name, ==, "Kiosk");
+    auto j = std::get<proto::Joined>(joined({"p1", "p2"}));
+    j.names = {{"p1", "Ana"}};
+    logic.on_message(j, legs);
+    check_str(logic.name_of("p1"), ==, "Ana");
+    check_str(logic.name_of("p2"), ==, "");
+    auto out = logic.on_message(proto::PeerJoined{"p3", false, "Bo"}, legs);
+    auto ev = only<action::Emit>(out);
+    g_assert_cmpuint(ev.size(), ==, 1);
+    check_str(ev[0].event.str("name"), ==, "Bo");
+    check_str(logic.name_of("p3"), ==, "Bo");
+    logic.on_message(proto::PeerLeft{"p3", proto::LeaveReason::Dropped}, legs);
+    check_str(logic.name_of("p3"), ==, "Bo");
+    logic.on_message(proto::PeerLeft{"p3", proto::LeaveReason::Left}, legs);
+    check_str(logic.name_of("p3"), ==, "");
+    logic.on_message(proto::PeerLeft{"p1", proto::LeaveReason::Expired}, legs);
+    check_str(logic.name_of("p1"), ==, "");
 }
 
 } // namespace
@@ -283,5 +319,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer-logic/other-errors", test_other_errors_do_not_end_the_call);
     g_test_add_func("/peer-logic/admit-ask", test_admit_ask);
     g_test_add_func("/peer-logic/commands", test_commands);
+    g_test_add_func("/peer-logic/names", test_names);
     return g_test_run();
 }
