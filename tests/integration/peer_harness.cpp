@@ -101,7 +101,8 @@ PeerProcess::PeerProcess(const std::string &name, const std::string &ws_url,
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
 
-    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    GSubprocessLauncher *l = g_subprocess_launcher_new(
+        GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDIN_PIPE));
     g_subprocess_launcher_set_stderr_file_path(l, log_path_.c_str());
     g_subprocess_launcher_setenv(l, "G_MESSAGES_DEBUG", "duet", TRUE);
     // If the test dies (a failed assertion aborts), its peers must not outlive it: they
@@ -163,6 +164,16 @@ void PeerProcess::read_next_line() {
             self->read_next_line();
         },
         this);
+}
+
+void PeerProcess::write_stdin(const std::string &text) {
+    GOutputStream *in = g_subprocess_get_stdin_pipe(proc_);
+    GError *err = nullptr;
+    if (!g_output_stream_write_all(in, text.data(), text.size(), nullptr, nullptr, &err) ||
+        !g_output_stream_flush(in, nullptr, &err)) {
+        g_printerr("%s: cannot write to its standard input: %s\n", name_.c_str(), err->message);
+        g_error_free(err);
+    }
 }
 
 std::string PeerProcess::wait_event(const std::string &name,

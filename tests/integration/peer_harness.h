@@ -43,6 +43,8 @@ class PeerProcess {
                                  std::size_t from = 0, unsigned timeout_ms = kMediaTimeoutMs);
     std::size_t mark() const { return events_.size(); }
 
+    // Writes `text` to its standard input (a pipe, open until the process ends).
+    void write_stdin(const std::string &text);
     void send_signal(int sig);
     // Waits for the process to end; true if it did within the timeout.
     bool wait_exit(unsigned timeout_ms = kExitTimeoutMs);
