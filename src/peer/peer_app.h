@@ -52,6 +52,11 @@ class PeerApp : private Signaler::Listener,
     Signaler &signaler() { return *signaler_; }
     std::size_t leg_count() const { return legs_.size(); }
     const std::string &id() const { return logic_.id(); }
+    // The call with `peer`, or null (tests send raw data-channel messages through it).
+    pipelines::WebrtcSession *session_for(const std::string &peer) {
+        auto it = legs_.find(peer);
+        return it == legs_.end() ? nullptr : it->second.session.get();
+    }
 
   private:
     // --admit ask: a line from standard input (`admit ID`, `decline ID`, `chat TEXT`).

@@ -131,6 +131,40 @@ void test_signaling_drop_keeps_call() {
     g_assert_true(wait_until([&] { return a.app->finished() && b.app->finished(); }));
 }
 
+// What arrives on duet-chat is checked: junk (not JSON, not an object, another type, no
+// or empty or oversized text, a text that is not a string, a bad ts) is dropped without an
+// event, and the call and the next good message go on.
+void test_chat_junk_dropped() {
+    using duet::pipelines::DataChannelKind;
+    LoopbackHub hub;
+    TestPeer a(hub, scratch() + "/chat"), b(hub, scratch() + "/chat");
+    g_assert_true(a.app->start());
+    g_assert_true(a.wait("joined"));
+    g_assert_true(b.app->start());
+    wait_media(a);
+    wait_media(b);
+    auto *to_b = a.app->session_for(b.app->id());
+    g_assert_nonnull(to_b);
+    g_assert_true(wait_until([&] { return to_b->channel_open(DataChannelKind::Chat); }));
+    std::string huge = R"({"type":"chat","text":")" + std::string(2001, 'x') + R"(","ts":1})";
+    for (const std::string &junk :
+         {std::string("not json"), std::string("[1,2]"), std::string(R"({"type":"ping"})"),
+          std::string(R"({"type":"chat"})"), std::string(R"({"type":"chat","text":"   "})"),
+          std::string(R"({"type":"chat","text":7})"), std::string(R"({"type":"chat","text":"x","ts":"y"})"),
+          huge, std::string(65000, '{')})
+        g_assert_true(to_b->send_text(DataChannelKind::Chat, junk));
+    g_assert_true(to_b->send_text(DataChannelKind::Chat, R"({"type":"chat","text":" ok ","ts":5})"));
+    g_assert_true(b.wait("chat", "text", "ok"));
+    g_assert_cmpuint(b.count("chat"), ==, 1);
+    for (const auto &e : b.events)
+        if (e.name == "chat")
+            check_str_eq(e.str("from").c_str(), a.app->id().c_str());
+    g_assert_cmpuint(b.app->leg_count(), ==, 1);
+    a.app->shutdown(0, "");
+    b.app->shutdown(0, "");
+    g_assert_true(wait_until([&] { return a.app->finished() && b.app->finished(); }));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -138,6 +172,7 @@ int main(int argc, char **argv) {
     gst_init(nullptr, nullptr);
     duet::pipelines::init_debug_category();
     g_test_add_func("/peer/loopback/call", test_call);
+    g_test_add_func("/peer/loopback/chat-junk-dropped", test_chat_junk_dropped);
     g_test_add_func("/peer/loopback/signaling-drop-keeps-call", test_signaling_drop_keeps_call);
     int rc = g_test_run();
     std::error_code ec;
