@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import { enterRoom, noticeHistory, peerIdOf, startEnv, waitForState, WAIT_MS } from './lib.mjs';
 
 /** Opens a tab, gives a name in the room dialog and joins `room`. */
-async function namedTab(env, room, name, expect) {
-  const page = await env.open('/');
+async function namedTab(env, room, name, expect, opts = {}) {
+  const page = await env.open('/', opts);
   await waitForState(page, 'choosing-room');
   await page.getByTestId('name-input').fill(name);
   await enterRoom(page, room);
@@ -32,10 +32,12 @@ const messages = (page) =>
 
 const waitFor = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: WAIT_MS, polling: 50 });
 
+// Bob is in Firefox: both browsers' ways with a negotiated channel and an in-band one.
 test('names on tiles and in notices, chat both ways, and a device command box', async (t) => {
-  const env = await startEnv(t);
+  const env = await startEnv(t, { firefox: true });
   const ana = await namedTab(env, 'chat-room', 'Ana', 'waiting');
-  const bob = await namedTab(env, 'chat-room', 'Bob', ['connecting', 'connected']);
+  const bob = await namedTab(env, 'chat-room', 'Bob', ['connecting', 'connected'], { browser: 'firefox' });
+  assert.match(await bob.evaluate(() => navigator.userAgent), /Firefox\//);
   await Promise.all([waitForState(ana, 'connected'), waitForState(bob, 'connected')]);
   const anaId = await peerIdOf(ana);
 
@@ -47,7 +49,9 @@ test('names on tiles and in notices, chat both ways, and a device command box', 
 
   // ---- chat: Ana writes while Bob's panel is closed ----
   assert.equal(await bob.getByTestId('chat-toggle').getAttribute('aria-expanded'), 'false');
-  await waitFor(ana, () => [...window.duet.pcs.values()].every((pc) => pc.sctp?.state === 'connected'));
+  for (const page of [ana, bob]) {
+    await waitFor(page, () => [...window.duet.pcs.values()].every((pc) => pc.sctp?.state === 'connected'));
+  }
   await ana.getByTestId('chat-toggle').click();
   assert.equal(await ana.getByTestId('chat-toggle').getAttribute('aria-expanded'), 'true');
   assert.equal(await ana.evaluate(() => document.activeElement?.dataset.testid), 'chat-input', 'opening focuses the input');
