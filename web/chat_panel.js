@@ -99,6 +99,9 @@ export class ChatPanel {
   }
 
   #addChat(id, channel) {
+    // A new link to `id` (the old one was closed, which fires no `close` on its channels):
+    // a device's box stays only if its channel still works; its new link brings a new one.
+    if (this.#control.get(id)?.readyState === 'closed') this.#dropControl(id);
     this.#chat.set(id, channel);
     channel.onmessage = (e) => {
       const msg = parseChat(e.data);
