@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -180,6 +181,83 @@ void test_chat_and_control() {
     g_assert_false(g_file_test(b_sock.c_str(), G_FILE_TEST_EXISTS));
 }
 
+// --control stdio: standard input is the program's output and standard output its input.
+void test_stdio_control() {
+    ServerProcess server;
+    const std::string room = "stdio-" + std::to_string(getpid());
+    std::string log = scratch_dir() + "/stdio-a.log";
+    std::vector<std::string> args{peer_path(),   "--room",         room,     "--server",
+                                  server.ws_url(), "--sink",       "none",   "--video-source",
+                                  "test",          "--audio-source", "test", "--size",
+                                  "320x240",       "--fps",          "15",   "--state-dir",
+                                  scratch_dir() + "/state-stdio", "--name", "Ana",
+                                  "--control",     "stdio"};
+    std::vector<const char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    GSubprocessLauncher *l = g_subprocess_launcher_new(
+        GSubprocessFlags(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE));
+    g_subprocess_launcher_set_stderr_file_path(l, log.c_str());
+    GError *err = nullptr;
+    GSubprocess *a = g_subprocess_launcher_spawnv(l, argv.data(), &err);
+    g_object_unref(l);
+    g_assert_no_error(err);
+    // Its standard output, read without blocking the main loop the peers' events need.
+    GDataInputStream *out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(a));
+    std::vector<std::string> lines;
+    bool reading = false;
+    std::function<void()> read_next = [&] {
+        reading = true;
+        g_data_input_stream_read_line_async(
+            out, G_PRIORITY_DEFAULT, nullptr,
+            [](GObject *src, GAsyncResult *res, gpointer data) {
+                auto *ctx = static_cast<std::pair<std::vector<std::string> *, bool *> *>(data);
+                char *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(src), res,
+                                                                       nullptr, nullptr);
+                *ctx->second = false;
+                if (line)
+                    ctx->first->emplace_back(line);
+                g_free(line);
+                delete ctx;
+            },
+            new std::pair<std::vector<std::string> *, bool *>(&lines, &reading));
+    };
+
+    const std::string b_sock = socket_path("stdio-b");
+    PeerProcess b("stdio-b", server.ws_url(), room, {"--control", "unix:" + b_sock});
+    std::string b_id = joined_id(b);
+    g_assert_false(b.wait_event("connected", {}, kMediaTimeoutMs).empty());
+
+    // A command on its standard input: chat reaches b with a's name.
+    GOutputStream *in = g_subprocess_get_stdin_pipe(a);
+    std::string cmd = "{\"chat\":\"via stdio\"}\n";
+    g_assert_true(g_output_stream_write_all(in, cmd.data(), cmd.size(), nullptr, nullptr, &err));
+    std::string chat = b.wait_event("chat");
+    check_str(json_str(chat, "text"), ==, "via stdio");
+    check_str(json_str(chat, "name"), ==, "Ana");
+
+    // b's control program writes a line: it comes out on a's standard output.
+    ControlClient b_prog(b_sock);
+    b_prog.write("status?\n");
+    g_assert_true(wait_until(
+        [&] {
+            if (!reading && lines.empty())
+                read_next();
+            return !lines.empty();
+        },
+        kMediaTimeoutMs));
+    check_str(json_str(lines[0], "from"), ==, b_id);
+    check_str(json_str(lines[0], "data"), ==, "status?");
+
+    g_subprocess_send_signal(a, SIGTERM);
+    g_assert_true(g_subprocess_wait(a, nullptr, nullptr));
+    g_assert_cmpint(g_subprocess_get_exit_status(a), ==, 0);
+    wait_until([&] { return !reading; }, 1000);
+    g_object_unref(out);
+    g_object_unref(a);
+}
+
 // Flags that cannot work end the run before it starts.
 void test_bad_flags() {
     ServerProcess server;
@@ -232,5 +310,6 @@ int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/peer-chat/bad-flags", test_bad_flags);
     g_test_add_func("/peer-chat/chat-and-control", test_chat_and_control);
+    g_test_add_func("/peer-chat/stdio-control", test_stdio_control);
     return finish_tests(g_test_run());
 }
