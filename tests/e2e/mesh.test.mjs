@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// Rooms of more than two: three browsers in a room of four (duet-server --max-peers 4), a
+// full mesh where everyone sees and hears everyone, the participant count, who is speaking,
+// and someone leaving. (The room-full notice with the room's size: room-full.test.mjs.)
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  audioEnergyOver,
+  expectSeesAndHears,
+  peerIdOf,
+  startEnv,
+  waitForState,
+  WAIT_MS,
+} from './lib.mjs';
+
+const ROOM = 'mesh-room';
+
+/** Waits until the page's participant count reads `n`. */
+async function waitForCount(page, n) {
+  await page.waitForFunction(
+    (want) => {
+      const el = document.querySelector('[data-testid=participant-count]');
+      return el && el.offsetParent !== null && el.textContent === String(want);
+    },
+    n,
+    { timeout: WAIT_MS, polling: 200 },
+  );
+}
+
+/** Waits until the page has a connected RTCPeerConnection with each of `ids` (and no other). */
+async function waitForLinks(page, ids) {
+  await page.waitForFunction(
+    (want) => {
+      const pcs = window.duet.pcs;
+      return pcs.size === want.length && want.every((id) => pcs.get(id)?.connectionState === 'connected');
+    },
+    ids,
+    { timeout: WAIT_MS, polling: 200 },
+  );
+}
+
+/** Which peers' tiles showed data-speaking="true" at any time during `ms`. */
+function speakersDuring(page, ms) {
+  return page.evaluate(
+    (span) =>
+      new Promise((resolve) => {
+        const seen = new Set();
+        const look = () => {
+          for (const tile of document.querySelectorAll('.tile[data-speaking="true"]')) seen.add(tile.dataset.peer);
+        };
+        look();
+        const observer = new MutationObserver(look);
+        observer.observe(document.getElementById('remotes'), { attributes: true, subtree: true, attributeFilter: ['data-speaking'] });
+        setTimeout(() => {
+          observer.disconnect();
+          resolve([...seen]);
+        }, span);
+      }),
+    ms,
+  );
+}
+
+test('three browsers in a room of four: a full mesh, counted, speaking marked, one leaves', async (t) => {
+  const env = await startEnv(t, { serverArgs: ['--max-peers', '4'] });
+  const pages = [];
+  for (let i = 0; i < 3; i++) {
+    const page = await env.open(`/?room=${ROOM}`);
+    await waitForState(page, i === 0 ? 'waiting' : ['connecting', 'connected']);
+    pages.push(page);
+  }
+  const ids = await Promise.all(pages.map(peerIdOf));
+  assert.equal(new Set(ids).size, 3, 'three distinct members');
+  const others = (i) => ids.filter((_, j) => j !== i);
+
+  // Full mesh: each page holds one connection to each other member, and decodes their
+  // video and hears their audio.
+  await Promise.all(pages.map((p, i) => waitForLinks(p, others(i))));
+  await Promise.all(pages.flatMap((p, i) => others(i).map((id) => expectSeesAndHears(p, id))));
+  const energies = await Promise.all(pages.flatMap((p, i) => others(i).map((id) => audioEnergyOver(p, id, 1))));
+  assert.ok(energies.every((e) => e > 0), `everyone hears everyone: ${energies}`);
+  for (const p of pages) {
+    assert.equal(await p.getByTestId('remote-video').count(), 2, 'one tile per other member');
+    await waitForCount(p, 3);
+    await waitForState(p, 'connected');
+  }
+
+  // Who speaks: Chromium's fake microphone beeps. With the third member muted, the first
+  // sees the second's tile marked speaking and never the third's.
+  await pages[2].getByTestId('mute-button').click();
+  await pages[0].waitForFunction(
+    (id) => document.querySelector(`.tile[data-peer="${id}"]`)?.dataset.speaking !== 'true',
+    ids[2],
+    { timeout: WAIT_MS, polling: 200 },
+  );
+  const speakers = await speakersDuring(pages[0], 2500);
+  assert.ok(speakers.includes(ids[1]), `the beeping member is marked speaking: ${speakers}`);
+  assert.ok(!speakers.includes(ids[2]), `the muted member is not: ${speakers}`);
+
+  // The third leaves: the others' counts drop to 2, its tile goes, the call goes on.
+  await pages[2].getByTestId('leave-button').click();
+  for (const [i, p] of pages.slice(0, 2).entries()) {
+    await waitForCount(p, 2);
+    await p.waitForFunction((id) => !document.querySelector(`.tile[data-peer="${id}"]`), ids[2], { timeout: WAIT_MS, polling: 200 });
+    assert.equal(await p.getByTestId('remote-video').count(), 1);
+    await waitForState(p, 'connected');
+    await expectSeesAndHears(p, ids[1 - i]);
+  }
+});
