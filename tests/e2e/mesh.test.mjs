@@ -15,6 +15,8 @@ import {
 } from './lib.mjs';
 
 const ROOM = 'mesh-room';
+/** The first member is on a small phone. */
+const PHONE = { width: 375, height: 667 };
 
 /** Waits until the page's participant count reads `n`. */
 async function waitForCount(page, n) {
@@ -65,7 +67,7 @@ test('three browsers in a room of four: a full mesh, counted, speaking marked, o
   const env = await startEnv(t, { serverArgs: ['--max-peers', '4'] });
   const pages = [];
   for (let i = 0; i < 3; i++) {
-    const page = await env.open(`/?room=${ROOM}`);
+    const page = await env.open(`/?room=${ROOM}`, i === 0 ? { viewport: PHONE } : {});
     await waitForState(page, i === 0 ? 'waiting' : ['connecting', 'connected']);
     pages.push(page);
   }
@@ -84,6 +86,24 @@ test('three browsers in a room of four: a full mesh, counted, speaking marked, o
     await waitForCount(p, 3);
     await waitForState(p, 'connected');
   }
+
+  // On the phone, both tiles and every control fit the screen, without sideways scrolling.
+  const phone = await pages[0].evaluate(() => {
+    const rect = (el) => {
+      const r = el.getBoundingClientRect();
+      return { left: r.left, top: r.top, right: r.right, bottom: r.bottom, area: r.width * r.height };
+    };
+    return {
+      scrollWidth: document.documentElement.scrollWidth,
+      tiles: [...document.querySelectorAll('.tile')].map(rect),
+      controls: [...document.querySelectorAll('#controls button')].filter((b) => !b.hidden).map(rect),
+    };
+  });
+  assert.ok(phone.scrollWidth <= PHONE.width, `no sideways scroll on a phone: ${phone.scrollWidth}`);
+  for (const box of [...phone.tiles, ...phone.controls]) {
+    assert.ok(box.left >= 0 && box.right <= PHONE.width && box.top >= 0 && box.bottom <= PHONE.height, `on screen: ${JSON.stringify(box)}`);
+  }
+  assert.ok(phone.tiles.every((b) => b.area > 120 * 90), `tiles big enough to see: ${JSON.stringify(phone.tiles)}`);
 
   // Who speaks: Chromium's fake microphone beeps. With the third member muted, the first
   // sees the second's tile marked speaking and never the third's.
