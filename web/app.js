@@ -4,7 +4,7 @@
 import { Call } from './call.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
-import { showParticipantCount, SpeakingWatch } from './mesh.js';
+import { showParticipantCount, SpeakingWatch, watchTileShapes } from './mesh.js';
 import { ErrorCode, keyFromHash, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import { addRecent, browserStorage, loadRecent, saveRecent } from './recent.js';
 import { Ringer } from './ring.js';
@@ -98,6 +98,7 @@ const screenShare = new ScreenShare({
   toast: (text, opts) => ui.toast(text, opts),
 });
 const speaking = new SpeakingWatch(() => session.call?.connections ?? new Map());
+watchTileShapes(ui.remotes);
 
 // ---- status ----
 

@@ -117,3 +117,22 @@ export class SpeakingWatch {
     if (rms !== null && rms > SPEAKING_RMS) this.#loudAt.set(id, performance.now());
   }
 }
+
+/**
+ * Marks each remote tile with the shape of what it receives (`data-shape` `wide` for a
+ * shared screen or a 16:9 camera, else `camera`), so a phone can crop a camera to fill its
+ * tile but show a screen whole. A screen share changes the shape without any signaling.
+ */
+export function watchTileShapes(container) {
+  // `resize` (the video's own size changed) does not bubble: listen while it goes down.
+  container.addEventListener(
+    'resize',
+    (e) => {
+      const video = e.target;
+      const tile = video.closest?.('.tile');
+      if (!tile || !video.videoHeight) return;
+      tile.dataset.shape = video.videoWidth / video.videoHeight > 1.5 ? 'wide' : 'camera';
+    },
+    true,
+  );
+}

@@ -119,11 +119,20 @@ test('sharing the screen replaces the camera without renegotiating, and stopping
   await a.getByTestId('share-button').click();
   await expectSharingUi(a, true);
   await waitForAspect(b, SCREEN, 'after sharing');
+  // B's tile knows it shows something wide (a phone shows it whole, not cropped).
+  await b.waitForFunction((id) => document.querySelector(`.tile[data-peer="${id}"]`)?.dataset.shape === 'wide', aId, {
+    timeout: WAIT_MS,
+    polling: 200,
+  });
 
   // Stop from the indicator's own button: the camera again.
   await a.getByTestId('share-stop').click();
   await expectSharingUi(a, false);
   await waitForAspect(b, CAMERA, 'after share-stop');
+  await b.waitForFunction((id) => document.querySelector(`.tile[data-peer="${id}"]`)?.dataset.shape === 'camera', aId, {
+    timeout: WAIT_MS,
+    polling: 200,
+  });
 
   // Share again, then the browser's own "Stop sharing" ends the track.
   await a.getByTestId('share-button').click();
