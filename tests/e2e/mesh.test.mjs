@@ -69,6 +69,8 @@ test('three browsers in a room of four: a full mesh, counted, speaking marked, o
   for (let i = 0; i < 3; i++) {
     const page = await env.open(`/?room=${ROOM}`, i === 0 ? { viewport: PHONE } : {});
     await waitForState(page, i === 0 ? 'waiting' : ['connecting', 'connected']);
+    // "connecting" is also shown while the join is on its way: wait until it is in.
+    await page.waitForFunction(() => window.duet.peerId, null, { timeout: WAIT_MS, polling: 100 });
     pages.push(page);
   }
   const ids = await Promise.all(pages.map(peerIdOf));

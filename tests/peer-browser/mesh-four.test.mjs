@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { expectSeesAndHears, peerIdOf, startEnv, waitForState, WAIT_MS } from '../e2e/lib.mjs';
+import { audioEnergyOver, expectSeesAndHears, peerIdOf, startEnv, waitForState, WAIT_MS } from '../e2e/lib.mjs';
 import { startPeer } from './peer.mjs';
 
 test('duet-peer and three browsers: everyone decodes everyone', async (t) => {
@@ -21,6 +21,8 @@ test('duet-peer and three browsers: everyone decodes everyone', async (t) => {
   for (let i = 0; i < 3; i++) {
     const page = await env.open(`/?room=${room}`);
     await waitForState(page, ['connecting', 'connected']);
+    // "connecting" is also shown while the join is on its way: wait until it is in.
+    await page.waitForFunction(() => window.duet.peerId, null, { timeout: WAIT_MS, polling: 100 });
     pages.push(page);
   }
   const browserIds = await Promise.all(pages.map(peerIdOf));
@@ -35,6 +37,11 @@ test('duet-peer and three browsers: everyone decodes everyone', async (t) => {
   await Promise.all(
     pages.flatMap((page, i) => members.filter((id) => id !== browserIds[i]).map((id) => expectSeesAndHears(page, id))),
   );
+  // ...and the audio carries sound (decoded energy above zero), not just packets.
+  const energies = await Promise.all(
+    pages.flatMap((page, i) => members.filter((id) => id !== browserIds[i]).map((id) => audioEnergyOver(page, id, 1))),
+  );
+  assert.ok(energies.every((e) => e > 0), `every browser hears the three others: ${energies}`);
   for (const page of pages) {
     await page.waitForFunction(
       () => document.querySelector('[data-testid=participant-count]')?.textContent === '4',
