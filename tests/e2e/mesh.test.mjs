@@ -8,8 +8,10 @@ import { test } from 'node:test';
 import {
   audioEnergyOver,
   expectSeesAndHears,
+  noticeHistory,
   peerIdOf,
   startEnv,
+  stateHistory,
   waitForState,
   WAIT_MS,
 } from './lib.mjs';
@@ -107,6 +109,17 @@ test('three browsers in a room of four: a full mesh, counted, speaking marked, o
   }
   assert.ok(phone.tiles.every((b) => b.area > 120 * 90), `tiles big enough to see: ${JSON.stringify(phone.tiles)}`);
 
+  // A reload in a room of three: the tab takes its seat back and reconnects to both others;
+  // the other two stay "connected" all along (they still have each other), counting 3.
+  const seen = (await stateHistory(pages[0])).length;
+  await pages[1].reload();
+  await pages[1].waitForFunction((id) => window.duet.peerId === id, ids[1], { timeout: WAIT_MS, polling: 100 });
+  await Promise.all(pages.map((p, i) => waitForLinks(p, others(i))));
+  await Promise.all(others(1).map((id) => expectSeesAndHears(pages[1], id)));
+  await Promise.all(pages.map((p) => waitForCount(p, 3)));
+  const during = (await stateHistory(pages[0])).slice(seen);
+  assert.ok(during.every((s) => s === 'connected'), `the first member stayed connected: ${during}`);
+
   // Who speaks: Chromium's fake microphone beeps. With the third member muted, the first
   // sees the second's tile marked speaking and never the third's.
   await pages[2].getByTestId('mute-button').click();
@@ -121,6 +134,8 @@ test('three browsers in a room of four: a full mesh, counted, speaking marked, o
 
   // The third leaves: the others' counts drop to 2, its tile goes, the call goes on.
   await pages[2].getByTestId('leave-button').click();
+  await pages[0].waitForFunction(() => window.__duetNotices.some((n) => /left/i.test(n)), null, { timeout: WAIT_MS, polling: 200 });
+  assert.ok((await noticeHistory(pages[0])).some((n) => /joined/i.test(n)), 'joins were announced');
   for (const [i, p] of pages.slice(0, 2).entries()) {
     await waitForCount(p, 2);
     await p.waitForFunction((id) => !document.querySelector(`.tile[data-peer="${id}"]`), ids[2], { timeout: WAIT_MS, polling: 200 });
