@@ -54,7 +54,17 @@ async function measureRoom(peer, members) {
     measure(() => descendants(process.pid, /chrom/i), opts.cpuSeconds),
   ]);
   const legs = peer.events.filter((e) => e.event === 'connected').length;
-  return { members, browsers: members - 1, duet_peer: duetPeer, chromium, legs_connected: legs, load_before: loadBefore, load_after: loadavg() };
+  // What each leg carried at the end of the window (duet-peer's own `stats` events): the
+  // CPU depends on it, and congestion control lowers it on a starved machine.
+  const latest = new Map();
+  for (const e of peer.events) if (e.event === 'stats') latest.set(e.peer, e);
+  const perLeg = [...latest.values()].map((e) => ({
+    received_fps: e.video_fps,
+    sent_kbps: e.sent_kbps,
+    send_target_kbps: e.send_kbps,
+    send_size: e.send_size,
+  }));
+  return { members, browsers: members - 1, duet_peer: duetPeer, chromium, legs_connected: legs, legs: perLeg, load_before: loadBefore, load_after: loadavg() };
 }
 
 async function main() {
@@ -112,6 +122,10 @@ console.log('members | duet-peer CPU% | RSS peak MB | Chromium CPU% * | load ave
 console.log(row(rooms.two));
 console.log(row(rooms.four));
 console.log(`CPU room of 4 / room of 2: ${result.cpu_ratio_4_over_2}x`);
+for (const [name, r] of [['room of 2', rooms.two], ['room of 4', rooms.four]]) {
+  const legs = r.legs.map((l) => `${l.received_fps} fps in, ${l.sent_kbps} kbit/s out (target ${l.send_target_kbps})`);
+  console.log(`${name}, per leg at the end: ${legs.join('; ')}`);
+}
 console.log('* all pages of the one headless Chromium, % of one core, for context');
 console.log(`written to ${path.relative(process.cwd(), opts.out)}; reproduce: bench/mesh.sh${smoke ? ' --smoke' : ''} --cpu-seconds ${opts.cpuSeconds}`);
 
