@@ -27,8 +27,13 @@ pkg_s=$((SECONDS - t))
 # and reaches the server and peer processes the integration tests start.
 step "unit + integration suites under sanitizers (build-asan/)"
 t=$SECONDS
+# -O1 and -g1 halve the compile time of the big files (webrtc_session.cpp: 12.4 s -> 6.0 s)
+# and keep file:line in the sanitizers' reports.
+asan_opts=(-Db_sanitize=address,undefined -Db_lundef=false -De2e=false -Doptimization=1 -Dcpp_args=-g1)
 if [[ ! -f build-asan/build.ninja ]]; then
-  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -De2e=false >/dev/null
+  meson setup build-asan "${asan_opts[@]}" >/dev/null
+else
+  meson configure build-asan "${asan_opts[@]}" >/dev/null
 fi
 ninja -C build-asan
 meson test -C build-asan --print-errorlogs --suite unit --suite integration

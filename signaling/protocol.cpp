@@ -230,6 +230,19 @@ class Obj {
         s_ += ']';
         return *this;
     }
+    Obj &string_map(const char *k, const std::vector<std::pair<std::string, std::string>> &v) {
+        key(k);
+        s_ += '{';
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i)
+                s_ += ',';
+            append_json_string(s_, v[i].first);
+            s_ += ':';
+            append_json_string(s_, v[i].second);
+        }
+        s_ += '}';
+        return *this;
+    }
     std::string done() {
         s_ += '}';
         return std::move(s_);
@@ -469,6 +482,26 @@ Parsed<ServerMessage> parse_joined(JsonObject *o) {
             return bad("field 'iceServers' must be an array");
         j.ice_servers_json = node_to_json(ice);
     }
+    // Servers before display names send no `names`.
+    if (JsonNode *names = json_object_get_member(o, "names")) {
+        if (!JSON_NODE_HOLDS_OBJECT(names))
+            return bad("field 'names' must be an object");
+        JsonObject *n = json_node_get_object(names);
+        GList *members = json_object_get_members(n);
+        std::string error;
+        for (GList *m = members; m; m = m->next) {
+            const char *id = static_cast<const char *>(m->data);
+            JsonNode *v = json_object_get_member(n, id);
+            if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_STRING) {
+                error = "'names' must map ids to strings";
+                break;
+            }
+            j.names.emplace_back(id, json_node_get_string(v));
+        }
+        g_list_free(members);
+        if (!error.empty())
+            return bad(error);
+    }
     return ServerMessage{std::move(j)};
 }
 
@@ -479,7 +512,10 @@ Parsed<ServerMessage> parse_peer_joined(JsonObject *o) {
     auto resumed = optional_bool(o, "resumed", false);
     if (!resumed)
         return bad(resumed.message());
-    return ServerMessage{PeerJoined{*id, *resumed}};
+    auto name = optional_string(o, "name");
+    if (!name)
+        return bad(name.message());
+    return ServerMessage{PeerJoined{*id, *resumed, name->value_or("")}};
 }
 
 Parsed<ServerMessage> parse_peer_left(JsonObject *o) {
@@ -622,13 +658,18 @@ std::string to_json(const ServerMessage &m) {
                 .boolean("resumed", j.resumed)
                 .raw("iceServers", j.ice_servers_json)
                 .boolean("private", j.is_private)
-                .boolean("lobby", j.lobby);
+                .boolean("lobby", j.lobby)
+                .string_map("names", j.names);
             if (!j.key.empty())
                 o.str("key", j.key);
             return o.done();
         }
         std::string operator()(const PeerJoined &p) const {
-            return Obj("peer-joined").str("id", p.id).boolean("resumed", p.resumed).done();
+            Obj o("peer-joined");
+            o.str("id", p.id).boolean("resumed", p.resumed);
+            if (!p.name.empty())
+                o.str("name", p.name);
+            return o.done();
         }
         std::string operator()(const PeerLeft &p) const {
             return Obj("peer-left")

@@ -99,10 +99,14 @@ struct Joined {
     bool is_private = false;
     std::string key; // to whoever created a private room, so it can share the link
     bool lobby = false; // newcomers ask before they join
+    // (id, display name) of the members in `peers` that gave a name; `names` on the wire,
+    // an object, so clients that know only `peers` keep working.
+    std::vector<std::pair<std::string, std::string>> names;
 };
 struct PeerJoined {
     std::string id;
     bool resumed = false;
+    std::string name; // the newcomer's display name; empty when it gave none
 };
 struct PeerLeft {
     std::string id;

@@ -131,7 +131,9 @@ void Registry::seat(Member &m, ConnId conn, bool resumed, Effects &fx,
         if (!o.conn)
             continue;
         joined.peers.push_back(other);
-        fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed}});
+        if (!o.name.empty())
+            joined.names.emplace_back(other, o.name);
+        fx.send.push_back({o.conn, proto::PeerJoined{m.id, resumed, m.name}});
     }
     fx.send.push_back({conn, std::move(joined)});
     // Whoever is at the door is asked about again after a reconnection (after `joined`, so
@@ -163,6 +165,9 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
                     by_conn_.erase(m.conn);
                     fx.close.push_back(m.conn);
                 }
+                // Coming back with a name changes it; without one keeps the old.
+                if (j.name)
+                    m.name = *j.name;
                 return seat(m, conn, true, fx);
             }
         }
@@ -182,11 +187,11 @@ void Registry::join(ConnId conn, const proto::Join &j, Clock::time_point now, Ef
     } else if (j.make_private) {
         new_key = j.key ? *j.key : tokens_(16);
     }
-    enter(conn, *room, new_key, fx);
+    enter(conn, *room, j.name.value_or(""), new_key, fx);
 }
 
-void Registry::enter(ConnId conn, const std::string &name, const std::string &new_key,
-                     Effects &fx) {
+void Registry::enter(ConnId conn, const std::string &name, const std::string &display,
+                     const std::string &new_key, Effects &fx) {
     Room &r = rooms_[name];
     if (!new_key.empty())
         r.key = hash_key(new_key);
@@ -198,6 +203,7 @@ void Registry::enter(ConnId conn, const std::string &name, const std::string &ne
     Member m;
     m.id = fresh_id();
     m.room = name;
+    m.name = display;
     m.token = tokens_(16);
     r.ids.push_back(m.id);
     by_token_[m.token] = m.id;
@@ -278,7 +284,7 @@ void Registry::set_lobby(ConnId conn, bool on, Effects &fx) {
         bool fits = room.ids.size() < config_.max_peers;
         Knock k =
             settle(room, 0, fits ? proto::AdmitOutcome::Admitted : proto::AdmitOutcome::Left, fx);
-        enter(k.conn, name, "", fx); // room-full for those who do not fit
+        enter(k.conn, name, k.name, "", fx); // room-full for those who do not fit
     }
 }
 
@@ -297,7 +303,7 @@ void Registry::answer(ConnId conn, const std::string &id, bool let_in, Clock::ti
                          "the room is full: nobody more can come in", fx);
         if (let_in) {
             Knock k = settle(room, i, proto::AdmitOutcome::Admitted, fx);
-            return enter(k.conn, name, "", fx);
+            return enter(k.conn, name, k.name, "", fx);
         }
         Knock k = settle(room, i, proto::AdmitOutcome::Declined, fx);
         knocks_.failed(k.source + '\n' + name, now);

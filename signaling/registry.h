@@ -87,6 +87,7 @@ class Registry {
         std::string id;
         std::string room;
         std::string token;
+        std::string name; // display name, shown to the others; may be empty
         ConnId conn = 0; // 0 while dropped and held
         Clock::time_point dropped_at{};
     };
@@ -110,8 +111,9 @@ class Registry {
     // Whether `j` may enter the existing `room`; sends the refusal itself when not.
     bool admit(ConnId conn, const Room &room, const proto::Join &j, Clock::time_point now,
                Effects &fx, std::string_view source);
-    // A new seat in `name` for `conn`, or room-full.
-    void enter(ConnId conn, const std::string &name, const std::string &new_key, Effects &fx);
+    // A new seat in `name` for `conn` (shown to the others as `display`), or room-full.
+    void enter(ConnId conn, const std::string &name, const std::string &display,
+               const std::string &new_key, Effects &fx);
     void knock(ConnId conn, const std::string &name, Room &room, const proto::Join &j,
                Clock::time_point now, Effects &fx, std::string_view source);
     void set_lobby(ConnId conn, bool on, Effects &fx);

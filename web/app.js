@@ -2,6 +2,7 @@
 // The duet client's flow: camera first, then a room, then the call, surviving drops on either side.
 
 import { Call } from './call.js';
+import { ChatPanel } from './chat_panel.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
 import { showParticipantCount, SpeakingWatch, watchTileShapes } from './mesh.js';
@@ -26,6 +27,24 @@ const MANGLED_LINK =
 const ui = new Ui();
 const signaling = new Signaling();
 const ringer = new Ringer();
+
+// ---- names ----
+
+/** Display names of the others in the room, by peer id (absent: they gave none). */
+const names = new Map();
+
+/** How a notice names someone: their name, or `fallback` ("The other person") without one. */
+const who = (id, fallback) => (names.get(id) ? { name: names.get(id) } : fallback);
+
+/** A notice about someone: `[who, rest]`, the name isolated in the page (ui.js's `fill`). */
+const about = (id, fallback, rest) => [who(id, fallback), rest];
+
+/** Puts the current name of `id` on its tile ("Guest" without one). */
+function showName(id) {
+  ui.setRemoteName(id, names.get(id) ?? '');
+}
+
+const chat = new ChatPanel({ nameOf: (id) => names.get(id) ?? '', notify: (m) => ui.toast(m) });
 
 /** An answer or switch that could not be sent: the socket is down and reconnecting. */
 const NOT_CONNECTED = 'Not connected to the server: try again in a moment.';
@@ -232,8 +251,10 @@ function createCall(stream) {
   const call = new Call(stream, (to, data) => signaling.signal(to, data), { relayOnly, videoCodec });
   call.addEventListener('stream', (e) => {
     ui.showRemote(e.detail.id, e.detail.stream);
+    showName(e.detail.id);
     ui.setRemoteState(e.detail.id, remoteState(e.detail.id));
   });
+  call.addEventListener('channel', (e) => chat.addChannel(e.detail.id, e.detail.channel));
   call.addEventListener('state', (e) => {
     const { id, state } = e.detail;
     ui.setRemoteState(id, remoteState(id));
@@ -243,6 +264,7 @@ function createCall(stream) {
   });
   call.addEventListener('removed', (e) => {
     cancelReoffer(e.detail.id);
+    chat.removePeer(e.detail.id);
     ui.removeRemote(e.detail.id);
     render();
   });
@@ -331,6 +353,8 @@ function exitCall() {
   screenShare.stop();
   session.call?.closeAll();
   ui.clearRemotes();
+  names.clear();
+  chat.reset();
   ui.setRoom(null);
   session.phase = Phase.ROOM;
   session.peerId = null;
@@ -419,6 +443,11 @@ function onJoined(msg) {
   session.everJoined = true;
   session.linkDown = false;
   session.peers = new Set(msg.peers);
+  for (const id of msg.peers) {
+    if (msg.names.has(id)) names.set(id, msg.names.get(id));
+    else names.delete(id);
+    showName(id);
+  }
   session.dropped.clear();
   session.waiting = false;
   session.lobby = msg.lobby;
@@ -453,8 +482,11 @@ function onPeerJoined(msg) {
   session.peers.add(id);
   session.dropped.delete(id);
   session.someoneLeft = false;
+  if (msg.name) names.set(id, msg.name);
+  else names.delete(id);
+  showName(id);
   apply(rules.onPeerJoined(msg, session.call));
-  ui.toast(resumed ? 'The other person is back.' : 'Someone joined the room.');
+  ui.toast(resumed ? about(id, 'The other person', ' is back.') : about(id, 'Someone', ' joined.'));
   // Either way they offer to us (newcomer rule); a live link stays until they do.
   ui.setRemoteState(id, remoteState(id));
 }
@@ -469,11 +501,12 @@ function onPeerLeft(msg) {
   apply(rules.onPeerLeft(msg, session.call));
   if (reason === LeaveReason.DROPPED) {
     ui.setRemoteState(id, 'dropped');
-    ui.toast('The other person dropped, waiting for them to come back…', { kind: 'warn' });
+    ui.toast(about(id, 'The other person', ' dropped, waiting for them to come back…'), { kind: 'warn' });
     return;
   }
   session.someoneLeft = true;
-  ui.toast(reason === LeaveReason.EXPIRED ? 'The other person did not come back.' : 'The other person left the call.');
+  ui.toast(about(id, 'The other person', reason === LeaveReason.EXPIRED ? ' did not come back.' : ' left the call.'));
+  names.delete(id);
 }
 
 function onServerError(msg) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // WebRTC side of a call: one RTCPeerConnection per remote peer, offers, answers and queued ICE candidates.
 
+import { CHAT_CHANNEL_ID, CHAT_LABEL } from './chat.js';
 import { applyCodecPreference, applySendCodec } from './codecs.js';
 import { candidateData, parseSignalData, sdpData } from './protocol.js';
 
@@ -28,6 +29,8 @@ class Link {
  *  - `stream`  {id, stream}   remote media for a peer (a new stream after each replacement)
  *  - `state`   {id, state}    connectionState of the current link to a peer changed
  *  - `removed` {id}           the link to a peer was closed for good
+ *  - `channel` {id, channel}  a data channel of the current link to a peer: our `duet-chat`
+ *                             (as soon as the link is made) or one the peer opened in-band
  */
 export class Call extends EventTarget {
   /** @type {Map<string, Link>} */
@@ -239,11 +242,25 @@ export class Call extends EventTarget {
       if (!link.stream.getTrackById(e.track.id)) link.stream.addTrack(e.track);
       this.#emit('stream', { id, stream: link.stream });
     };
+    this.#openChannels(link);
     pc.onconnectionstatechange = () => {
       if (this.#current(link)) this.#emit('state', { id, state: pc.connectionState });
     };
     this.#emit('state', { id, state: pc.connectionState });
     return link;
+  }
+
+  /**
+   * Text chat rides on every link: a channel both sides create with the same id
+   * (negotiated, so no side waits for the other to open it). Channels the peer opens
+   * itself (a device's `duet-control`) arrive through `ondatachannel`.
+   */
+  #openChannels(link) {
+    const chat = link.pc.createDataChannel(CHAT_LABEL, { negotiated: true, id: CHAT_CHANNEL_ID });
+    link.pc.ondatachannel = (e) => {
+      if (this.#current(link)) this.#emit('channel', { id: link.id, channel: e.channel });
+    };
+    this.#emit('channel', { id: link.id, channel: chat });
   }
 
   #current(link) {

@@ -221,6 +221,23 @@ const SHAPES = {
   'admit-resolved': (m) => isString(m.id) && isString(m.outcome),
 };
 
+/** A display name as the server sends it: a non-empty string (the server checks the rules). */
+const isDisplayName = (v) => isString(v) && v.length > 0;
+
+/**
+ * The `names` of a `joined` ({peer id: name}) as a Map, for members in `peers` only; a
+ * server without names (older than issue 15) sends none, and bad entries are left out.
+ * @returns {Map<string, string>}
+ */
+function namesOf(names, peers) {
+  const out = new Map();
+  if (!isObject(names)) return out;
+  for (const id of peers) {
+    if (Object.hasOwn(names, id) && isDisplayName(names[id])) out.set(id, names[id]);
+  }
+  return out;
+}
+
 /**
  * Parses one text frame from the server.
  * @param {string} text
@@ -243,7 +260,11 @@ export function parseServer(text) {
     if (!isString(m.key) || !KEY_SHAPE.test(m.key)) delete m.key;
     m.iceServers = Array.isArray(m.iceServers) ? m.iceServers.filter(isObject) : [];
   }
-  if (m.type === 'peer-joined') m.resumed = m.resumed === true;
+  if (m.type === 'joined') m.names = namesOf(m.names, m.peers);
+  if (m.type === 'peer-joined') {
+    m.resumed = m.resumed === true;
+    m.name = isDisplayName(m.name) ? m.name : '';
+  }
   if (m.type === 'error' && !isString(m.message)) m.message = '';
   if (m.type === 'admit-request' && !isString(m.name)) m.name = '';
   return m;

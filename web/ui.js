@@ -388,6 +388,26 @@ export class Ui {
     }
   }
 
+  /**
+   * Labels a remote tile with the person's display name ("Guest" without one). The name
+   * is text only, isolated, so any script or direction it holds stays inert.
+   * @param {string} id @param {string} name '' when they gave none
+   */
+  setRemoteName(id, name) {
+    const entry = this.tiles.get(id);
+    if (!entry) return;
+    const shown = name || 'Guest';
+    if (!entry.name) {
+      entry.name = document.createElement('bdi');
+      entry.name.className = 'peer-name';
+      entry.name.dataset.testid = 'peer-name';
+      entry.name.dir = 'auto';
+      entry.tile.append(entry.name);
+    }
+    entry.name.textContent = shown;
+    entry.video.setAttribute('aria-label', name ? `${isolate(name)}’s camera` : 'The other person’s camera');
+  }
+
   /** Marks a tile as live or not (a dim overlay while the connection is being made). */
   setRemoteState(id, state) {
     const entry = this.tiles.get(id);
@@ -435,7 +455,7 @@ export class Ui {
     const el = document.createElement('div');
     el.className = `toast toast-${kind}`;
     el.dataset.testid = 'notice';
-    el.textContent = text;
+    fill(el, text); // a string, or parts naming someone (their name isolated)
     this.toasts.append(el);
     setTimeout(() => {
       el.classList.add('toast-out');

@@ -62,4 +62,31 @@ test('phone layout and accessible controls in a call', async (t) => {
   const before = await alice.getByTestId('mute-button').getAttribute('aria-pressed');
   await alice.keyboard.press('Space');
   await alice.waitForFunction((b) => document.querySelector('[data-testid="mute-button"]').getAttribute('aria-pressed') !== b, before);
+
+  // The chat panel on the narrowest common phone (375 px): opened from the keyboard, it
+  // fits without sideways scrolling, its parts are on screen, named and large enough to
+  // tap, and Escape gives focus back to the toggle.
+  const SMALL = { width: 375, height: 667 };
+  await alice.setViewportSize(SMALL);
+  await alice.getByTestId('chat-toggle').focus();
+  await alice.keyboard.press('Enter');
+  await alice.getByTestId('chat-input').waitFor({ state: 'visible' });
+  assert.equal(await alice.evaluate(() => document.activeElement?.dataset?.testid), 'chat-input');
+  assert.ok(
+    (await alice.evaluate(() => document.documentElement.scrollWidth)) <= SMALL.width,
+    'no sideways scroll with the chat open',
+  );
+  for (const id of ['chat-log', 'chat-input', 'chat-send']) {
+    const box = await alice.getByTestId(id).boundingBox();
+    assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= SMALL.width && box.y + box.height <= SMALL.height,
+      `${id} is on a 375 px screen: ${JSON.stringify(box)}`);
+    const name = await alice.getByTestId(id).evaluate((el) =>
+      (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.textContent || '').trim());
+    assert.ok(name.length > 0, `${id} has an accessible name`);
+  }
+  assert.ok((await alice.getByTestId('chat-send').boundingBox()).height >= 36, 'chat-send is large enough to tap');
+  assert.ok((await alice.getByTestId('chat-log').boundingBox()).height >= 100, 'the chat log has room for messages');
+  await alice.keyboard.press('Escape');
+  assert.equal(await alice.getByTestId('chat-toggle').getAttribute('aria-expanded'), 'false');
+  assert.equal(await alice.evaluate(() => document.activeElement?.dataset?.testid), 'chat-toggle');
 });

@@ -304,6 +304,21 @@ void test_server_roundtrip() {
     g_assert_true(p.is_private);
     check_str(p.key, ==, "secret-key");
 
+    // Display names: an object by id in `joined`, a field of `peer-joined`; both optional.
+    g_assert_true(p.names.empty());
+    j.names = {{"a", "Ana \"A\""}, {"b", "\xD7\xA9\xD7\x9C"}};
+    auto n = std::get<Joined>(std::get<ServerMessage>(parse_server(to_json(ServerMessage{j}))));
+    g_assert_cmpuint(n.names.size(), ==, 2);
+    for (const auto &[id, name] : n.names)
+        check_str(name, ==, id == "a" ? "Ana \"A\"" : "\xD7\xA9\xD7\x9C");
+    auto bad_names = parse_server(
+        R"({"type":"joined","id":"x","room":"r","resume":"t","peers":[],"names":{"a":1}})");
+    g_assert_true(std::holds_alternative<ParseError>(bad_names));
+    auto pj = parse_server(to_json(ServerMessage{PeerJoined{"x", false, "Bo"}}));
+    check_str(std::get<PeerJoined>(std::get<ServerMessage>(pj)).name, ==, "Bo");
+    check_str(to_json(ServerMessage{PeerJoined{"x", false, ""}}), ==,
+              R"({"type":"peer-joined","id":"x","resumed":false})");
+
     for (auto code : {ErrorCode::RoomFull, ErrorCode::PrivateRoom, ErrorCode::RoomNotPrivate,
                       ErrorCode::TooManyAttempts}) {
         auto e = parse_server(to_json(ServerMessage{Error{code, "x"}}));

@@ -444,6 +444,57 @@ std::string lobby_on(Registry &r, ConnId member) {
     return {};
 }
 
+Joined join_named(Registry &r, ConnId c, const char *room, std::optional<std::string> name,
+                  std::optional<std::string> resume = {}, Effects *out = nullptr) {
+    Effects fx;
+    Join j{room, std::move(resume)};
+    j.name = std::move(name);
+    r.handle(c, j, t0, fx);
+    auto *joined = find<Joined>(fx, c);
+    g_assert_nonnull(joined);
+    Joined copy = *joined;
+    if (out)
+        *out = std::move(fx);
+    return copy;
+}
+
+// Display names travel with the seat: to those already in the room in `peer-joined`, to the
+// newcomer in `joined.names` (only for members that gave one), kept or replaced on resume.
+void test_display_names() {
+    auto r = make(4);
+    auto ana = join_named(r, 1, "r", "Ana");
+    g_assert_true(ana.names.empty());
+    Effects fx;
+    auto anon = join_named(r, 2, "r", std::nullopt, {}, &fx);
+    g_assert_cmpuint(anon.names.size(), ==, 1);
+    check_str(anon.names[0].first, ==, ana.id.c_str());
+    check_str(anon.names[0].second, ==, "Ana");
+    // Without a name, peer-joined carries none.
+    check_str(find<PeerJoined>(fx, 1)->name, ==, "");
+
+    Effects fx3;
+    auto bo = join_named(r, 3, "r", "Bo", {}, &fx3);
+    g_assert_cmpuint(bo.peers.size(), ==, 2);
+    g_assert_cmpuint(bo.names.size(), ==, 1); // the nameless member is absent
+    check_str(find<PeerJoined>(fx3, 1)->name, ==, "Bo");
+    check_str(find<PeerJoined>(fx3, 2)->name, ==, "Bo");
+
+    // Bo drops; back without a name keeps "Bo", back with one takes the new name.
+    Effects drop;
+    r.disconnected(3, t0, drop);
+    Effects back;
+    join_named(r, 4, "r", std::nullopt, bo.resume, &back);
+    check_str(find<PeerJoined>(back, 1)->name, ==, "Bo");
+    r.disconnected(4, t0, drop);
+    Effects renamed;
+    join_named(r, 5, "r", "Boris", bo.resume, &renamed);
+    check_str(find<PeerJoined>(renamed, 2)->name, ==, "Boris");
+    auto late = join_named(r, 6, "r", std::nullopt);
+    g_assert_cmpuint(late.names.size(), ==, 2);
+    for (const auto &[id, name] : late.names)
+        g_assert_true((id == ana.id && name == "Ana") || (id == bo.id && name == "Boris"));
+}
+
 void test_lobby_admit() {
     auto r = make_lobby();
     join(r, 1, "home");
@@ -466,6 +517,8 @@ void test_lobby_admit() {
     g_assert_true(in->lobby);
     g_assert_cmpuint(in->peers.size(), ==, 1);
     g_assert_nonnull(find<PeerJoined>(admit, 1));
+    // Whoever is let in keeps the name they knocked with.
+    check_str(find<PeerJoined>(admit, 1)->name, ==, "Ana");
     auto *done = find<AdmitResolved>(admit, 1);
     g_assert_true(done && done->outcome == AdmitOutcome::Admitted);
     g_assert_false(r.is_waiting(2));
@@ -610,6 +663,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/registry/private-key-lives-with-room", test_private_key_lives_with_the_room);
     g_test_add_func("/registry/private-rate-limited", test_wrong_keys_are_rate_limited_per_source);
     g_test_add_func("/registry/attempt-limiter-memory", test_attempt_limiter_bounds_its_memory);
+    g_test_add_func("/registry/display-names", test_display_names);
     g_test_add_func("/registry/lobby-admit", test_lobby_admit);
     g_test_add_func("/registry/lobby-decline-cooldown", test_lobby_decline_then_cooldown);
     g_test_add_func("/registry/lobby-timeout-and-leaving", test_lobby_timeout_and_leaving);
