@@ -5,10 +5,12 @@ import { Call } from './call.js';
 import { ChatPanel } from './chat_panel.js';
 import { codecFromQuery } from './codecs.js';
 import { requestMedia } from './media.js';
+import { showParticipantCount, SpeakingWatch, watchTileShapes } from './mesh.js';
 import { ErrorCode, keyFromHash, LeaveReason, normalizeRoom, roomFromLink } from './protocol.js';
 import { addRecent, browserStorage, loadRecent, saveRecent } from './recent.js';
 import { Ringer } from './ring.js';
 import * as rules from './room_rules.js';
+import { ScreenShare } from './share.js';
 import { Signaling } from './signaling.js';
 import { named, State, Ui } from './ui.js';
 
@@ -101,10 +103,21 @@ const session = {
   requests: new Map(),
   /** Someone left and nobody has come since: keeps the "left" notice in the status. */
   someoneLeft: false,
+  /** How many people the full room holds, from the server's room-full message, or null. */
+  roomSize: null,
 };
 
 /** @type {Map<string, number>} */
 const reofferTimers = new Map();
+
+/** Screen sharing (share.js) and who is speaking (mesh.js). */
+const screenShare = new ScreenShare({
+  call: () => session.call,
+  camera: () => session.stream,
+  toast: (text, opts) => ui.toast(text, opts),
+});
+const speaking = new SpeakingWatch(() => session.call?.connections ?? new Map());
+watchTileShapes(ui.remotes);
 
 // ---- status ----
 
@@ -117,7 +130,7 @@ function deriveStatus() {
       return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
     case Phase.ROOM:
       if (session.refused === ErrorCode.ROOM_FULL)
-        return [State.ROOM_FULL, named`Room “${room}” is full. Choose another name.`];
+        return [State.ROOM_FULL, named`Room “${room}” is full${fullSize()}. Choose another name.`];
       if (session.refused === ErrorCode.PRIVATE_ROOM)
         return [State.PRIVATE_ROOM, named`Room “${room}” is private. Ask someone in it for its link.`];
       if (session.refused === ErrorCode.DECLINED)
@@ -134,7 +147,10 @@ function deriveStatus() {
       ? [State.RECONNECTING, 'Connection to the server lost. Reconnecting…']
       : [State.CONNECTING, named`Joining “${room}”…`];
   }
+  // Connected while media flows with anyone whose socket is up; someone else dropping
+  // only matters once nobody is left to talk to.
   const live = [...session.peers].some((id) => session.call.isLive(id));
+  if (live) return [State.CONNECTED, 'Connected'];
   if (session.dropped.size > 0) {
     return [State.PEER_LEFT, 'The other person dropped, waiting for them to come back…'];
   }
@@ -162,6 +178,22 @@ function render() {
   ui.setStatus(state, text);
   const placeholder = PLACEHOLDERS[state];
   if (placeholder) ui.setPlaceholder(...placeholder);
+  renderPeople();
+}
+
+// ---- rooms of more than two ----
+
+/** The participant count: me plus everyone in the room, a dropped seat included. */
+function renderPeople() {
+  const inCall = session.phase === Phase.CALL && signaling.joined;
+  showParticipantCount(inCall ? 1 + new Set([...session.peers, ...session.dropped]).size : null);
+  if (inCall) speaking.start();
+  else speaking.stop();
+}
+
+/** " (4 people)" for the room-full notice when the server said how many fit, else "". */
+function fullSize() {
+  return session.roomSize ? ` (${session.roomSize} people)` : '';
 }
 
 // ---- camera and microphone ----
@@ -318,6 +350,7 @@ function startJoin(room, { makePrivate = false, key = null } = {}) {
 /** Back to the room dialog, closing every connection of the old room. */
 function exitCall() {
   for (const id of [...reofferTimers.keys()]) cancelReoffer(id);
+  screenShare.stop();
   session.call?.closeAll();
   ui.clearRemotes();
   names.clear();
@@ -489,9 +522,12 @@ function onServerError(msg) {
   if (code === ErrorCode.ROOM_FULL || code === ErrorCode.PRIVATE_ROOM) {
     session.room = room;
     session.refused = code;
+    // duet-server says "room 'x' is full (4 people)"; the page says how many fit.
+    const size = code === ErrorCode.ROOM_FULL ? /\((\d+) people\)/.exec(message ?? '') : null;
+    session.roomSize = size ? Number(size[1]) : null;
     const why =
       code === ErrorCode.ROOM_FULL
-        ? named`Room “${room}” is already full. Try another name.`
+        ? named`Room “${room}” is already full${fullSize()}. Try another name.`
         : named`Room “${room}” is private: ask for its link. Only people with the link can join.`;
     askRoom({ value: room, error: why });
   } else if (code === ErrorCode.ROOM_NOT_PRIVATE) {
@@ -660,6 +696,14 @@ window.duet = Object.freeze({
   },
   get localStream() {
     return session.stream;
+  },
+  /** The screen track being sent instead of the camera, or null. */
+  get screenTrack() {
+    return screenShare.track;
+  },
+  /** Peer ids whose tile is marked speaking. */
+  get speaking() {
+    return speaking.speaking;
   },
   /** A ring is playing: someone asks to join. */
   get ringing() {

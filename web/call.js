@@ -19,6 +19,8 @@ class Link {
     this.pending = [];
     /** Every remote track lands here, whether or not the sender tagged a stream id. */
     this.stream = new MediaStream();
+    /** @type {RTCRtpSender|null} the sender of our video (camera or shared screen) */
+    this.videoSender = null;
   }
 }
 
@@ -41,6 +43,8 @@ export class Call extends EventTarget {
   #relayOnly = false;
   /** @type {'h264'|'vp8'|null} */
   #videoCodec = null;
+  /** What we send as video instead of the camera (a shared screen), or null. */
+  #videoOverride = null;
 
   /**
    * @param {MediaStream} localStream our camera and microphone
@@ -89,6 +93,31 @@ export class Call extends EventTarget {
   /** Whether we made the offer on the current link to `id`. */
   isOfferer(id) {
     return this.#links.get(id)?.offerer ?? false;
+  }
+
+  /**
+   * Sends `track` as our video on every connection, now and on the ones made later, in
+   * place of the camera (null: the camera again). RTCRtpSender.replaceTrack swaps what a
+   * sender carries without a new offer, so nothing is renegotiated.
+   * @param {MediaStreamTrack|null} track
+   */
+  async setOutgoingVideo(track) {
+    this.#videoOverride = track;
+    const next = this.#outgoingVideo();
+    const swaps = [];
+    for (const link of this.#links.values()) {
+      const sender = link.videoSender;
+      if (!sender || sender.track === next) continue;
+      swaps.push(
+        sender.replaceTrack(next).catch((err) => console.warn('duet: could not switch the video sent to', link.id, err)),
+      );
+    }
+    await Promise.all(swaps);
+  }
+
+  /** The video track connections send: the shared screen, or else the camera. */
+  #outgoingVideo() {
+    return this.#videoOverride ?? this.#stream.getVideoTracks()[0] ?? null;
   }
 
   /** Starts a fresh connection to `id` and sends it our offer (we are the newcomer). */
@@ -198,7 +227,11 @@ export class Call extends EventTarget {
     this.#links.set(id, link);
     // Our tracks go in before the offer or answer is created, so an answer to an offer
     // with audio and video m-lines (a browser's or duet-peer's) sends on both.
-    for (const track of this.#stream.getTracks()) pc.addTrack(track, this.#stream);
+    for (const track of this.#stream.getTracks()) {
+      const sent = track.kind === 'video' ? this.#outgoingVideo() : track;
+      const sender = pc.addTrack(sent, this.#stream);
+      if (track.kind === 'video') link.videoSender = sender;
+    }
 
     pc.onicecandidate = (e) => {
       if (!this.#current(link) || !e.candidate || !e.candidate.candidate) return;

@@ -40,7 +40,7 @@ test('phone layout and accessible controls in a call', async (t) => {
   assert.match(layout.viewportMeta, /width=device-width/);
 
   // Every control is on screen, has an accessible name, and is a real button.
-  for (const id of ['mute-button', 'camera-button', 'leave-button']) {
+  for (const id of ['mute-button', 'camera-button', 'share-button', 'leave-button']) {
     const button = alice.getByTestId(id);
     const box = await button.boundingBox();
     assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= PHONE.width && box.y + box.height <= PHONE.height,

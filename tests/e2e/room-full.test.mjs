@@ -16,8 +16,9 @@ test('story 5: a full room says so and the dialog asks for another name', async 
 
   const dialog = carol.getByTestId('room-dialog');
   await dialog.waitFor({ state: 'visible', timeout: 5000 });
-  assert.match(await carol.getByTestId('room-error').innerText(), /full/i);
-  assert.match(await carol.getByTestId('status').innerText(), /full/i);
+  // Both say how many people the room holds (duet-server's --max-peers, 2 by default).
+  assert.match(await carol.getByTestId('room-error').innerText(), /full \(2 people\)/i);
+  assert.match(await carol.getByTestId('status').innerText(), /full \(2 people\)/i);
   // The name is kept, selected, so typing replaces it.
   const input = carol.getByTestId('room-input');
   assert.equal(await input.inputValue(), 'attic');
