@@ -198,7 +198,9 @@ void Registry::enter(ConnId conn, const std::string &name, const std::string &di
     if (r.ids.size() >= config_.max_peers) {
         return error(
             conn, proto::ErrorCode::RoomFull,
-            "room '" + name + "' is full (" + std::to_string(config_.max_peers) + " people)", fx);
+            "room '" + name + "' is full (" + std::to_string(config_.max_peers) +
+                (config_.max_peers == 1 ? " person)" : " people)"),
+            fx);
     }
     Member m;
     m.id = fresh_id();

@@ -130,7 +130,7 @@ function deriveStatus() {
       return [State.MEDIA_ERROR, 'Camera or microphone unavailable. See below for how to fix it.'];
     case Phase.ROOM:
       if (session.refused === ErrorCode.ROOM_FULL)
-        return [State.ROOM_FULL, named`Room “${room}” is full${fullSize()}. Choose another name.`];
+        return [State.ROOM_FULL, withTail(named`Room “${room}” is full`, `${fullSize()}. Choose another name.`)];
       if (session.refused === ErrorCode.PRIVATE_ROOM)
         return [State.PRIVATE_ROOM, named`Room “${room}” is private. Ask someone in it for its link.`];
       if (session.refused === ErrorCode.DECLINED)
@@ -191,9 +191,18 @@ function renderPeople() {
   else speaking.stop();
 }
 
+/** `parts` (from `named`) with `tail` added to its last words, as one text node. */
+function withTail(parts, tail) {
+  const out = [...parts];
+  if (typeof out.at(-1) === 'string') out[out.length - 1] += tail;
+  else out.push(tail);
+  return out;
+}
+
 /** " (4 people)" for the room-full notice when the server said how many fit, else "". */
 function fullSize() {
-  return session.roomSize ? ` (${session.roomSize} people)` : '';
+  const n = session.roomSize;
+  return n ? ` (${n} ${n === 1 ? 'person' : 'people'})` : '';
 }
 
 // ---- camera and microphone ----
@@ -523,11 +532,11 @@ function onServerError(msg) {
     session.room = room;
     session.refused = code;
     // duet-server says "room 'x' is full (4 people)"; the page says how many fit.
-    const size = code === ErrorCode.ROOM_FULL ? /\((\d+) people\)/.exec(message ?? '') : null;
+    const size = code === ErrorCode.ROOM_FULL ? /\((\d+) (?:people|person)\)/.exec(message ?? '') : null;
     session.roomSize = size ? Number(size[1]) : null;
     const why =
       code === ErrorCode.ROOM_FULL
-        ? named`Room “${room}” is already full${fullSize()}. Try another name.`
+        ? withTail(named`Room “${room}” is already full`, `${fullSize()}. Try another name.`)
         : named`Room “${room}” is private: ask for its link. Only people with the link can join.`;
     askRoom({ value: room, error: why });
   } else if (code === ErrorCode.ROOM_NOT_PRIVATE) {

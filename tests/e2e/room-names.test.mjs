@@ -106,7 +106,7 @@ test('item 7: room names are shown isolated (<bdi>, FSI/PDI in the title)', asyn
     [
       ['#text', 'Room “'],
       ['BDI', name],
-      ['#text', '” is full. Choose another name.'],
+      ['#text', '” is full (1 person). Choose another name.'],
     ],
   );
   assert.equal(layout[1].dir, 'isolate');
