@@ -200,10 +200,15 @@ void ControlBridge::on_readable(Conn &c) {
 
 void ControlBridge::broadcast(const std::string &line) {
     std::vector<Conn *> over;
-    for (auto &c : conns_) {
+    // flush() drops a client whose socket fails (erasing it from conns_), so walk a copy:
+    // each pointer stays valid until its own flush.
+    std::vector<Conn *> all;
+    for (auto &c : conns_)
+        all.push_back(c.get());
+    for (Conn *c : all) {
         if (c->out.size() + line.size() > kMaxControlBacklogBytes) {
             if (c->socket) {
-                over.push_back(c.get());
+                over.push_back(c);
                 continue;
             }
             g_warning("control: standard output is not being read; dropping a message");

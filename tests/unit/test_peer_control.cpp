@@ -226,6 +226,30 @@ void test_socket_round_trip() {
     g_assert_cmpint(lstat(path.c_str(), &st), !=, 0); // removed on the way out
 }
 
+// A client that vanished since the last loop turn fails its send in the middle of a
+// broadcast; it is dropped there, and the clients after it still get the line.
+void test_socket_client_gone_mid_broadcast() {
+    std::string path = temp_socket_path();
+    auto bridge = ControlBridge::listen_unix(path, [](const std::string &) {});
+    g_assert_true(bridge.ok());
+    int fds[3];
+    for (int &fd : fds) {
+        fd = connect_to(path);
+        g_assert_cmpint(fd, >=, 0);
+    }
+    g_assert_true(wait_until([&] { return (*bridge)->clients() == 3; }));
+    // Unread bytes at close make the kernel reset the connection: the next send fails.
+    write_all(fds[0], "x");
+    write_all(fds[1], "y");
+    close(fds[0]);
+    close(fds[1]);
+    (*bridge)->broadcast("{\"data\":\"still here\"}\n");
+    check_str(read_some(fds[2]), ==, "{\"data\":\"still here\"}\n");
+    g_assert_true(wait_until([&] { return (*bridge)->clients() == 1; }));
+    close(fds[2]);
+    bridge->reset();
+}
+
 void test_socket_path_rules() {
     std::string path = temp_socket_path();
     auto noop = [](const std::string &) {};
@@ -275,6 +299,8 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer-control/line-splitter", test_line_splitter);
     g_test_add_func("/peer-control/flags", test_flags);
     g_test_add_func("/peer-control/socket-round-trip", test_socket_round_trip);
+    g_test_add_func("/peer-control/socket-gone-mid-broadcast",
+                    test_socket_client_gone_mid_broadcast);
     g_test_add_func("/peer-control/socket-path-rules", test_socket_path_rules);
     return g_test_run();
 }
