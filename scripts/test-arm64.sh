@@ -140,6 +140,15 @@ EOF
     link=$sysroot/usr/lib/aarch64-linux-gnu/$(basename "$alt")
     [[ -e $link ]] || ln -s "$(basename "$(dirname "$alt")")/$(basename "$alt")" "$link"
   done
+  # Nothing here is read by the build or the tests: documentation, translations, and the
+  # static libraries of the -dev packages (OpenCV's alone are 120 MB; duet links
+  # dynamically). libc6-dev's archives stay: -lpthread, -ldl and libc.so's
+  # libc_nonshared.a are among them.
+  rm -rf "$sysroot"/usr/share/{doc,man,info,locale}
+  keep=$(dpkg-deb -c "$aptdir"/archives/libc6-dev_*.deb | awk '/\.a$/ {print $NF}' | sed 's|^\./|/|')
+  while IFS= read -r -d '' a; do
+    grep -qxF "${a#"$sysroot"}" <<<"$keep" || rm -f "$a"
+  done < <(find "$sysroot/usr/lib/aarch64-linux-gnu" -name '*.a' -print0)
   t_unpack=$(( $(now) - t1 ))
   rm -f "$aptdir"/archives/*.deb
   printf '%s\n' "$want_stamp" > "$stamp"
