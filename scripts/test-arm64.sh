@@ -35,7 +35,7 @@ for arg in "$@"; do
   case $arg in
     --fresh-sysroot) fresh=1 ;;
     --wipe) wipe=1 fresh=1 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "test-arm64.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +68,7 @@ fi
 command -v meson >/dev/null || need+=(meson)
 command -v ninja >/dev/null || need+=(ninja-build)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v file >/dev/null || need+=(file)
 command -v dpkg-deb >/dev/null || die "dpkg-deb missing: this script is for Debian"
 # glib-compile-resources and the build machine's gio-2.0.pc (meson's gnome module runs
 # the native tool to compile the web client into duet-server).
