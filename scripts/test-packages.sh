@@ -81,15 +81,20 @@ installed=1
 "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${debs[@]}" >"$tmp/install.log" 2>&1 ||
   { cat "$tmp/install.log"; fail "apt-get install failed"; }
 
+# Outputs are read whole before they are searched: `grep -q` leaves at its first match, and
+# under pipefail a writer still going (duet-peer's --help is over one 4 KiB pipe write)
+# would fail with SIGPIPE.
 for p in duet-server duet-peer; do
   [[ $(command -v "$p") == /usr/bin/$p ]] || fail "$p is not /usr/bin/$p"
-  "$p" --help | grep -q "^Usage:" || fail "$p --help"
+  help=$("$p" --help) || fail "$p --help exited with $?"
+  grep -q "^Usage:" <<<"$help" || fail "$p --help has no Usage: line"
   page=$(man -w "$p") || fail "man -w $p found no page"
   [[ $page == /usr/share/man/man1/$p.1.gz ]] || fail "man -w $p: $page"
   # The page renders, with the flags of the option table in it.
-  man -P cat "$p" 2>/dev/null | grep -q -- "--config" || fail "man $p lacks --config"
+  text=$(man -P cat "$p" 2>/dev/null) || fail "man $p did not render"
+  grep -q -- "--config" <<<"$text" || fail "man $p lacks --config"
+  [[ $p != duet-peer ]] || grep -q -- "--room" <<<"$text" || fail "man duet-peer lacks --room"
 done
-man -P cat duet-peer 2>/dev/null | grep -q -- "--room" || fail "man duet-peer lacks --room"
 
 # The units as installed, run against the installed programs.
 tests/deploy/verify-units.sh /lib/systemd/system /usr/bin /usr/bin/duet-server /usr/bin/duet-peer
