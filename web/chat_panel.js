@@ -15,8 +15,7 @@ import {
   validateControl,
   YOU,
 } from './chat.js';
-
-const SVG = 'http://www.w3.org/2000/svg';
+import { icon } from './ui.js';
 
 /** Messages kept on screen; older ones are dropped from the top. */
 const MAX_LINES = 500;
@@ -33,16 +32,7 @@ function nameNode(text, className) {
   return el('bdi', { className, textContent: text }, { dir: 'auto' });
 }
 
-function bubbleIcon() {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('class', 'icon');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', 'M4 5h16v11H9l-5 4z');
-  svg.append(path);
-  return svg;
-}
+const bubbleIcon = () => icon([['path', { d: 'M4 5h16v11H9l-5 4z' }]]);
 
 /** Keeps a log scrolled to its newest line, unless the reader scrolled up to read. */
 function appendLine(log, node) {

@@ -64,19 +64,30 @@ function fill(el, message) {
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-/** The padlock the private-room badge shows, built here (the page allows no inline HTML). */
-function lockIcon() {
+/**
+ * A decorative 24x24 icon, built here (the page allows no inline HTML): `shapes` are
+ * [tag, attributes] pairs, e.g. ['path', {d: '...'}].
+ * @param {Array<[string, Record<string, string|number>]>} shapes
+ */
+export function icon(shapes) {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('class', 'icon');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('aria-hidden', 'true');
-  const body = document.createElementNS(SVG, 'rect');
-  for (const [k, v] of Object.entries({ x: 5, y: 11, width: 14, height: 10, rx: 2 })) body.setAttribute(k, String(v));
-  const shackle = document.createElementNS(SVG, 'path');
-  shackle.setAttribute('d', 'M8 11V8a4 4 0 0 1 8 0v3');
-  svg.append(body, shackle);
+  for (const [tag, attrs] of shapes) {
+    const shape = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) shape.setAttribute(k, String(v));
+    svg.append(shape);
+  }
   return svg;
 }
+
+/** The padlock the private-room badge shows. */
+const lockIcon = () =>
+  icon([
+    ['rect', { x: 5, y: 11, width: 14, height: 10, rx: 2 }],
+    ['path', { d: 'M8 11V8a4 4 0 0 1 8 0v3' }],
+  ]);
 
 export class Ui {
   #statusMessage = '';
