@@ -21,18 +21,9 @@
 # Env: BUILD (default build; configured with meson and built if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-export BUILD
-
-if [[ -z "${DUET_BENCH_NO_BUILD:-}" ]]; then
-  [[ -f "$BUILD/build.ninja" ]] || meson setup "$BUILD" >/dev/null
-  ninja -C "$BUILD" src/duet-peer signaling/duet-server bench/media/duet-bench-g2g \
-    bench/media/duet-bench-display-peer bench/media/duet-netlink >/dev/null
-  [[ -d tests/e2e/node_modules/playwright-core ]] || npm ci --prefix tests/e2e >/dev/null
-fi
-
-echo "machine: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(uname -r)"
-echo "date: $(date -u '+%F %T UTC'); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+source bench/prepare.sh
+bench_prepare src/duet-peer signaling/duet-server bench/media/duet-bench-g2g \
+  bench/media/duet-bench-display-peer bench/media/duet-netlink
 if [[ " $* " == *" --bwe "* ]]; then
   exec node bench/media/bwe.mjs "$@"
 fi
