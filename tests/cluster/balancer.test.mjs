@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+// The nginx config of docs/DEPLOYING.md, run for real in front of duet-server: the page,
+// its WebSocket and a call go through it, and a dead instance is skipped. No Redis here:
+// the instances do not share rooms, which is not what this checks.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { connectedPair, expectSeesAndHears, peerIdOf, repoRoot, startEnv } from '../e2e/lib.mjs';
+import { NGINX_SNIPPET, metrics, startCluster, wsClient } from './lib.mjs';
+
+test('docs/DEPLOYING.md shows docs/nginx-duet.conf as it is', () => {
+  const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'DEPLOYING.md'), 'utf8');
+  const snippet = fs.readFileSync(NGINX_SNIPPET, 'utf8');
+  assert.ok(doc.includes(`\`\`\`nginx\n${snippet}\`\`\``), 'DEPLOYING.md must quote docs/nginx-duet.conf whole, in one ```nginx block');
+});
+
+test('a call between two browsers through nginx: page, WebSocket and Origin check pass through', async (t) => {
+  const cluster = await startCluster(t, { instances: 1, redis: false, balancer: true });
+  // startEnv's own server is not used: every page is opened through the balancer.
+  const env = await startEnv(t);
+  const env2 = { open: (where, opts) => env.open(new URL(where, cluster.balancer.url).href, opts) };
+  const [a, b] = await connectedPair(env2, 'through-nginx');
+  await Promise.all([expectSeesAndHears(a, await peerIdOf(b)), expectSeesAndHears(b, await peerIdOf(a))]);
+  const m = await metrics(cluster.servers[0].url);
+  assert.equal(m.get('duet_peers'), 2, 'both sockets reached the instance behind nginx');
+  assert.equal(m.get('duet_origin_refused_total'), 0);
+});
+
+test('a dead instance is skipped: every new WebSocket through nginx reaches the live one', async (t) => {
+  const cluster = await startCluster(t, { instances: 2, redis: false, balancer: true });
+  const [dead, live] = cluster.servers;
+  await dead.kill();
+  const before = (await metrics(live.url)).get('duet_connections_total');
+  for (let i = 0; i < 10; i++) {
+    const c = await wsClient(cluster.balancer.url);
+    c.join(`skip-${i}`);
+    const joined = await c.next('joined');
+    assert.equal(joined.room, `skip-${i}`);
+    c.close();
+  }
+  assert.equal((await metrics(live.url)).get('duet_connections_total') - before, 10);
+});
