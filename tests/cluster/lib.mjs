@@ -3,6 +3,7 @@
 // (--redis), and Debian's nginx in front of them, run from docs/nginx-duet.conf. Every
 // process is killed when the test ends, passed or not, and when node itself exits.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { repoRoot, startServer } from '../e2e/lib.mjs';
+import { readMedia, repoRoot, startServer } from '../e2e/lib.mjs';
 
 export const NGINX = process.env.DUET_NGINX || '/usr/sbin/nginx';
 export const REDIS_SERVER = process.env.DUET_REDIS_SERVER || '/usr/bin/redis-server';
@@ -302,12 +303,12 @@ export async function startNginx(upstreamUrls) {
 }
 
 /**
- * A Redis (unless `redis: false`), `instances` duet-servers on it, and nginx in front (with
- * `balancer: true`). Everything stops when the test ends; an instance that died without
+ * A Redis (unless `redis: false`; with `redisPassword`, as the ACL user of DEPLOYING.md),
+ * `instances` duet-servers on it, and nginx in front (with `balancer: true`). Everything stops when the test ends; an instance that died without
  * being killed fails the test, with its log.
  * @param {import('node:test').TestContext} t
  */
-export async function startCluster(t, { instances = 3, serverArgs = [], redis = true, balancer = false } = {}) {
+export async function startCluster(t, { instances = 3, serverArgs = [], redis = true, redisPassword = null, balancer = false } = {}) {
   const cluster = { redis: null, servers: [], balancer: null };
   t.after(async () => {
     const crashed = cluster.servers.filter((s) => s.crashed);
@@ -316,7 +317,7 @@ export async function startCluster(t, { instances = 3, serverArgs = [], redis = 
     await cluster.redis?.stop();
     if (crashed.length) throw new Error(`duet-server died during the test:\n${crashed.map((s) => s.log).join('\n---\n')}`);
   });
-  if (redis) cluster.redis = await startRedis();
+  if (redis) cluster.redis = await startRedis({ password: redisPassword });
   for (let i = 0; i < instances; i++) {
     cluster.servers.push(await startInstance({ redis: cluster.redis?.url ?? null, args: serverArgs }));
   }
@@ -398,6 +399,58 @@ export async function wsClient(httpUrl, { timeoutMs = 5000 } = {}) {
     },
     close() {
       ws.close();
+    },
+  };
+}
+
+/**
+ * The e2e env's `open`, but for pages served by `server` (an instance or the balancer):
+ * pass it where the e2e helpers take an env (joinedTab, connectedPair).
+ */
+export function at(env, server) {
+  return { open: (where = '/', opts) => env.open(new URL(where, server.url).href, opts) };
+}
+
+/**
+ * Watches media while a test does other things: once a second it reads each page's
+ * frames decoded from its peer, on the RTCPeerConnection the page had when watching began.
+ * `stop()` then requires progress in every sample (the rule of
+ * tests/peer-browser/server-killed.test.mjs: no stall of a second) and resolves with the
+ * frame counts per link.
+ * @param {Array<{page: object, peer: string}>} links
+ */
+export async function watchMedia(links) {
+  for (const { page, peer } of links) {
+    await page.evaluate((id) => {
+      window.__pcWatched = window.duet.pcs.get(id);
+    }, peer);
+  }
+  const samples = links.map(() => []);
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const [i, { page, peer }] of links.entries()) {
+        const media = (await readMedia(page))[peer];
+        const samePc = await page.evaluate((id) => window.duet.pcs.get(id) === window.__pcWatched, peer);
+        assert.ok(media && samePc, `${page.duetName} lost its RTCPeerConnection to ${peer}`);
+        samples[i].push(media.framesDecoded);
+      }
+    }
+  })();
+  loop.catch(() => {}); // reported by stop()
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await loop;
+      for (const [i, s] of samples.entries()) {
+        assert.ok(s.length >= 2, `too few samples: ${JSON.stringify(s)}`);
+        for (let k = 1; k < s.length; k++) {
+          assert.ok(s[k] > s[k - 1], `${links[i].page.duetName}: video from ${links[i].peer} stalled: ${JSON.stringify(s)}`);
+        }
+      }
+      return samples;
     },
   };
 }
