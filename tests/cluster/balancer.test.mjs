@@ -5,11 +5,12 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { connectedPair, expectSeesAndHears, peerIdOf, repoRoot, startEnv } from '../e2e/lib.mjs';
-import { NGINX_SNIPPET, metrics, startCluster, wsClient } from './lib.mjs';
+import { NGINX_SNIPPET, freePort, metrics, selfSignedCert, startCluster, startInstance, startNginx, wsClient } from './lib.mjs';
 
 test('docs/DEPLOYING.md shows docs/nginx-duet.conf as it is', () => {
   const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'DEPLOYING.md'), 'utf8');
@@ -42,4 +43,23 @@ test('a dead instance is skipped: every new WebSocket through nginx reaches the 
     c.close();
   }
   assert.equal((await metrics(live.url)).get('duet_connections_total') - before, 10);
+});
+
+test('TLS at the balancer: https and wss at nginx, plain http behind it, with --allow-origin', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-cluster-tls-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tls = selfSignedCert(dir);
+  const port = await freePort();
+  // The page's origin is https://...; the instance sees plain http, so it must be told.
+  const instance = await startInstance({ args: ['--allow-origin', `https://127.0.0.1:${port}`] });
+  t.after(() => instance.stop());
+  const nginx = await startNginx([instance.url], { port, tls });
+  t.after(() => nginx.stop());
+  const env = await startEnv(t, { browserArgs: ['--ignore-certificate-errors'] });
+  const env2 = { open: (where, opts) => env.open(new URL(where, nginx.url).href, opts) };
+  const [a, b] = await connectedPair(env2, 'over-tls');
+  assert.equal(new URL(a.url()).protocol, 'https:');
+  assert.ok(await a.evaluate(() => window.duet.ws.url.startsWith('wss://')));
+  await Promise.all([expectSeesAndHears(a, await peerIdOf(b)), expectSeesAndHears(b, await peerIdOf(a))]);
+  assert.equal((await metrics(instance.url)).get('duet_peers'), 2);
 });

@@ -4,8 +4,10 @@
 // process is killed when the test ends, passed or not, and when node itself exits.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -147,10 +149,26 @@ export async function startRedis({ port, password = null } = {}) {
   };
 }
 
-/** GET `url` (bounded); resolves {status, text}. */
-export async function httpGet(url, timeoutMs = 3000) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: res.status, text: await res.text() };
+/**
+ * GET `url` (bounded); resolves {status, text}. https certificates are not checked: the
+ * tests make throwaway self-signed ones. No keep-alive, so nothing outlives the call.
+ */
+export function httpGet(url, timeoutMs = 3000) {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.get(u, { agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
 
 /** The samples of a Prometheus text page as a map, e.g. m.get('duet_peers'). */
@@ -204,7 +222,7 @@ export async function startInstance({ redis = null, args = [] } = {}) {
  * docs/nginx-duet.conf with its `listen` and upstream `server` lines pointed at this run's
  * ports. Throws if the file no longer has the lines the tests rely on.
  */
-export function nginxSnippet(listenPort, upstreamUrls) {
+export function nginxSnippet(listenPort, upstreamUrls, tls = null) {
   const text = fs.readFileSync(NGINX_SNIPPET, 'utf8');
   const block = /(upstream duet \{\n)([\s\S]*?)(\n\})/.exec(text);
   if (!block) throw new Error(`${NGINX_SNIPPET}: no "upstream duet {" block`);
@@ -221,22 +239,27 @@ export function nginxSnippet(listenPort, upstreamUrls) {
   let out = text.replace(block[0], `${block[1]}${upstream}${block[3]}`);
   const listens = out.match(/^\s*listen\s+[^;]+;/gm) ?? [];
   if (listens.length !== 1) throw new Error(`${NGINX_SNIPPET}: expected one listen line, found ${listens.length}`);
-  out = out.replace(/^(\s*)listen\s+[^;]+;/m, `$1listen 127.0.0.1:${listenPort};`);
+  // TLS at the balancer, as DEPLOYING.md says: `listen ... ssl` and the two files.
+  const listen = tls
+    ? `listen 127.0.0.1:${listenPort} ssl;\n$1ssl_certificate ${tls.cert};\n$1ssl_certificate_key ${tls.key};`
+    : `listen 127.0.0.1:${listenPort};`;
+  out = out.replace(/^(\s*)listen\s+[^;]+;/m, `$1${listen}`);
   return out;
 }
 
 /**
  * Debian's nginx in front of `upstreamUrls`, as a foreground process with everything
  * (config, pid, temp files) in a fresh directory; ready when GET /healthz through it is
- * 200. Its error log (stderr) is kept for failure messages.
+ * 200. Its error log (stderr) is kept for failure messages. `port`: listen there (else a
+ * free one); `tls`: {cert, key} PEM files, to serve https.
  */
-export async function startNginx(upstreamUrls) {
+export async function startNginx(upstreamUrls, { port = null, tls = null } = {}) {
   if (!fs.existsSync(NGINX)) throw new Error(`nginx not found at ${NGINX}: apt install nginx (scripts/setup.sh does)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'duet-nginx-'));
   // Run as root, nginx's workers drop to `nobody`: they must reach the temp directories.
   fs.chmodSync(dir, 0o755);
-  const port = await freePort();
-  fs.writeFileSync(path.join(dir, 'duet.conf'), nginxSnippet(port, upstreamUrls));
+  port ??= await freePort();
+  fs.writeFileSync(path.join(dir, 'duet.conf'), nginxSnippet(port, upstreamUrls, tls));
   const tmp = (name) => `${name}_temp_path ${path.join(dir, 'tmp', name)};`;
   fs.writeFileSync(
     path.join(dir, 'nginx.conf'),
@@ -268,7 +291,7 @@ export async function startNginx(upstreamUrls) {
     keep(`${l}\n`);
     if (process.env.DUET_E2E_VERBOSE) console.log(`[nginx] ${l}`);
   });
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
   // Its stdout and stderr close only when the worker has gone too.
   const closed = Promise.all([proc.stdout, proc.stderr].map((s) => new Promise((r) => s.once('close', r))));
   const stop = async () => {
@@ -453,4 +476,18 @@ export async function watchMedia(links) {
       return samples;
     },
   };
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 in `dir`: {cert, key} paths. */
+export function selfSignedCert(dir) {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30000 },
+  );
+  if (r.status !== 0) throw new Error(`openssl req failed: ${r.stderr}`);
+  return { cert, key };
 }
