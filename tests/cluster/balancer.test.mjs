@@ -9,8 +9,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { connectedPair, expectSeesAndHears, peerIdOf, repoRoot, startEnv } from '../e2e/lib.mjs';
-import { NGINX_SNIPPET, freePort, metrics, selfSignedCert, startCluster, startInstance, startNginx, wsClient } from './lib.mjs';
+import {
+  connectedPair,
+  expectSeesAndHears,
+  peerIdOf,
+  receivedFrames,
+  recordSocketFrames,
+  repoRoot,
+  startEnv,
+  stateHistory,
+  waitForState,
+  waitForStateSeen,
+} from '../e2e/lib.mjs';
+import {
+  NGINX_SNIPPET,
+  freePort,
+  metrics,
+  selfSignedCert,
+  startCluster,
+  startInstance,
+  startNginx,
+  watchMedia,
+  wsClient,
+} from './lib.mjs';
 
 test('docs/DEPLOYING.md shows docs/nginx-duet.conf as it is', () => {
   const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'DEPLOYING.md'), 'utf8');
@@ -62,4 +83,33 @@ test('TLS at the balancer: https and wss at nginx, plain http behind it, with --
   assert.ok(await a.evaluate(() => window.duet.ws.url.startsWith('wss://')));
   await Promise.all([expectSeesAndHears(a, await peerIdOf(b)), expectSeesAndHears(b, await peerIdOf(a))]);
   assert.equal((await metrics(instance.url)).get('duet_peers'), 2);
+});
+
+test('the balancer restarts under a call: both reconnect through it and resume, media flows', async (t) => {
+  const cluster = await startCluster(t, { instances: 1, redis: false, balancer: true });
+  const env = await startEnv(t);
+  const env2 = { open: (where, opts) => env.open(new URL(where, cluster.balancer.url).href, opts) };
+  const [a, b] = await connectedPair(env2, 'balancer-restart', { initScript: recordSocketFrames });
+  const [aId, bId] = [await peerIdOf(a), await peerIdOf(b)];
+  await Promise.all([expectSeesAndHears(a, bId), expectSeesAndHears(b, aId)]);
+  const watch = await watchMedia([
+    { page: a, peer: bId },
+    { page: b, peer: aId },
+  ]);
+  const seen = [(await stateHistory(a)).length, (await stateHistory(b)).length];
+
+  await cluster.balancer.stop();
+  await Promise.all([waitForStateSeen(a, 'reconnecting', seen[0]), waitForStateSeen(b, 'reconnecting', seen[1])]);
+  cluster.balancer = await startNginx(cluster.servers.map((s) => s.url), { port: cluster.balancer.port });
+  // The browser's backoff is at most 8 s by now.
+  await Promise.all([waitForState(a, 'connected', 15000), waitForState(b, 'connected', 15000)]);
+  await watch.stop();
+  for (const [page, id] of [
+    [a, aId],
+    [b, bId],
+  ]) {
+    assert.equal(await peerIdOf(page), id, 'same seat');
+    assert.equal((await receivedFrames(page)).filter((f) => f.type === 'joined').at(-1).resumed, true);
+  }
+  await Promise.all([expectSeesAndHears(a, bId), expectSeesAndHears(b, aId)]);
 });

@@ -437,7 +437,7 @@ export function at(env, server) {
 /**
  * Watches media while a test does other things: once a second it reads each page's
  * frames decoded from its peer, on the RTCPeerConnection the page had when watching began.
- * `stop()` then requires progress in every sample (the rule of
+ * `stop()` (after at least 3 s) then requires progress in every sample (the rule of
  * tests/peer-browser/server-killed.test.mjs: no stall of a second) and resolves with the
  * frame counts per link.
  * @param {Array<{page: object, peer: string}>} links
@@ -462,9 +462,13 @@ export async function watchMedia(links) {
     }
   })();
   loop.catch(() => {}); // reported by stop()
+  const started = Date.now();
   return {
     samples,
-    async stop() {
+    /** Stops watching, but not before `minMs` of watching. */
+    async stop(minMs = 3000) {
+      const left = started + minMs - Date.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
       running = false;
       await loop;
       for (const [i, s] of samples.entries()) {
