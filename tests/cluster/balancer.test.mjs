@@ -23,6 +23,7 @@ import {
 } from '../e2e/lib.mjs';
 import {
   NGINX_SNIPPET,
+  REDIS_ACL,
   freePort,
   metrics,
   selfSignedCert,
@@ -33,10 +34,12 @@ import {
   wsClient,
 } from './lib.mjs';
 
-test('docs/DEPLOYING.md shows docs/nginx-duet.conf as it is', () => {
+test('docs/DEPLOYING.md shows docs/nginx-duet.conf and the Redis ACL user as they are run', () => {
   const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'DEPLOYING.md'), 'utf8');
   const snippet = fs.readFileSync(NGINX_SNIPPET, 'utf8');
   assert.ok(doc.includes(`\`\`\`nginx\n${snippet}\`\`\``), 'DEPLOYING.md must quote docs/nginx-duet.conf whole, in one ```nginx block');
+  // The Redis ACL user the guide gives is the one cluster-call runs Redis with.
+  assert.ok(doc.includes(`\nuser duet ${REDIS_ACL}\n`), `DEPLOYING.md must give the ACL user as lib.mjs has it: user duet ${REDIS_ACL}`);
 });
 
 test('a call between two browsers through nginx: page, WebSocket and Origin check pass through', async (t) => {

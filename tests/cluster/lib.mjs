@@ -64,7 +64,7 @@ export async function pollUntil(what, check, { timeoutMs = 10000, everyMs = 50 }
  * The ACL user docs/DEPLOYING.md gives duet (its `user duet ...` line, with `PASSWORD`
  * replaced); startRedis({password}) runs Redis with it and the default user off.
  */
-export const REDIS_ACL = 'on >PASSWORD ~duet:* &duet:* +@read +@write +@scripting +@pubsub +@connection +@transaction -@admin -@dangerous';
+export const REDIS_ACL = 'on >PASSWORD ~duet:* &duet:* +@read +@write +@scripting +@pubsub +@connection +time -@admin -@dangerous';
 
 /**
  * One PING over a fresh connection (after AUTH as `duet` with `password`): resolves true
