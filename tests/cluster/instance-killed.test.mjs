@@ -66,11 +66,12 @@ test('an instance killed mid-call: its member resumes on another through nginx, 
   const alice = await joinedTab(lb, room, { expect: 'waiting', initScript });
   const p1 = await peersPerInstance(servers);
   const bob = await joinedTab(lb, room, { expect: ['connecting', 'connected'], initScript });
+  // 'connecting' may still be the socket's; once connected, bob has surely joined.
+  await Promise.all([waitForState(alice, 'connected'), waitForState(bob, 'connected')]);
   const p2 = await peersPerInstance(servers);
   const [x, y] = [gained(p0, p1), gained(p1, p2)];
   assert.notEqual(x, y, `least_conn put both WebSockets on one instance: ${JSON.stringify(p2)}`);
   const z = [0, 1, 2].find((i) => i !== x && i !== y);
-  await Promise.all([waitForState(alice, 'connected'), waitForState(bob, 'connected')]);
   const [aliceId, bobId] = [await peerIdOf(alice), await peerIdOf(bob)];
   await Promise.all([expectSeesAndHears(alice, bobId), expectSeesAndHears(bob, aliceId)]);
   const links = [
