@@ -347,22 +347,40 @@ void Cluster::disconnected(ConnId conn, Effects &fx) {
     forget(m.id);
     auto grace = rooms_.resume_grace;
     if (grace.count() > 0)
-        held_[m.id] = Held{m, Clock::now() + grace};
-    if (!run({"drop", instance_, m.room, m.id, std::to_string(grace.count())},
-             [this](const redis::Reply &r) {
-                 Effects later;
-                 deliver(r, later);
-                 sink_(later);
-             }))
-        tell_local(m.room, m.id,
-                   proto::PeerLeft{m.id, grace.count() > 0 ? proto::LeaveReason::Dropped
-                                                           : proto::LeaveReason::Left},
-                   fx);
+        held_[m.id] = Held{m, Clock::now() + grace, false};
+    std::string id = m.id;
+    bool sent = run({"drop", instance_, m.room, m.id, std::to_string(grace.count())},
+                    [this, id](const redis::Reply &r) {
+                        if (r.is_error())
+                            return;
+                        if (auto h = held_.find(id); h != held_.end())
+                            h->second.written = true;
+                        Effects later;
+                        deliver(r, later);
+                        sink_(later);
+                    });
+    if (sent)
+        return;
+    tell_local(m.room, m.id,
+               proto::PeerLeft{m.id, grace.count() > 0 ? proto::LeaveReason::Dropped
+                                                       : proto::LeaveReason::Left},
+               fx);
+    if (grace.count() <= 0)
+        left_.push_back(std::move(m));
 }
 
 void Cluster::expire(Clock::time_point now) {
-    for (auto it = held_.begin(); it != held_.end();)
-        it = it->second.until <= now ? held_.erase(it) : std::next(it);
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (it->second.until > now) {
+            ++it;
+            continue;
+        }
+        // Redis never heard of the drop (it was away): the seat still reads as taken
+        // there, so it is freed once Redis is back.
+        if (!it->second.written)
+            left_.push_back(it->second.member);
+        it = held_.erase(it);
+    }
     key_attempts_.prune(now);
 }
 
@@ -420,6 +438,8 @@ void Cluster::restore() {
             restore_needed_ = true;
             return;
         }
+        for (auto &[id, h] : held_)
+            h.written = true;
         Effects later;
         deliver(r, later);
         if (r.elements.size() > 2)

@@ -76,6 +76,7 @@ class Cluster {
     struct Held {
         Member member;
         Clock::time_point until;
+        bool written = false; // Redis holds the seat too (the drop script ran)
     };
 
     void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
