@@ -42,15 +42,11 @@ Reply copy_reply(const redisReply *r) {
     Reply out;
     switch (r->type) {
     case REDIS_REPLY_STATUS:
-        out.type = Reply::Type::Status;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_ERROR:
-        out.type = Reply::Type::Error;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_STRING:
-        out.type = Reply::Type::String;
+        out.type = r->type == REDIS_REPLY_STATUS  ? Reply::Type::Status
+                   : r->type == REDIS_REPLY_ERROR ? Reply::Type::Error
+                                                  : Reply::Type::String;
         out.str.assign(r->str, r->len);
         break;
     case REDIS_REPLY_INTEGER:

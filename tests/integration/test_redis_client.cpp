@@ -43,12 +43,10 @@ size_t count_logged(const std::string &needle) {
 
 // Quick to notice and to come back, so the faults below take tenths of a second.
 ClientOptions fast_options() {
-    ClientOptions o;
-    o.connect_timeout_ms = 500;
-    o.command_timeout_ms = 600;
-    o.backoff_min_ms = 20;
-    o.backoff_max_ms = 200;
-    return o;
+    return {.connect_timeout_ms = 500,
+            .command_timeout_ms = 600,
+            .backoff_min_ms = 20,
+            .backoff_max_ms = 200};
 }
 
 Url url_of(const std::string &text) {
@@ -137,9 +135,8 @@ void test_parse_url() {
     g_assert_true(nul.ok());
     g_assert_cmpuint(nul->password.size(), ==, 3);
 
-    struct Bad {
-        const char *text, *says;
-    } bad[] = {
+    // The URL, and what the error must say.
+    std::pair<const char *, const char *> bad[] = {
         {"http://h", "unknown scheme 'http'"},
         {"h:6379", "expected redis://"},
         {"", "expected redis://"},
@@ -173,13 +170,13 @@ void test_parse_url() {
         {"unix:/s?pass=x", "unknown parameter 'pass'"},
         {"unix:/s?password=%", "bad percent-encoding"},
     };
-    for (const auto &b : bad) {
-        auto url = parse_url(b.text);
+    for (auto [text, says] : bad) {
+        auto url = parse_url(text);
         if (url)
-            g_error("parse_url(\"%s\") accepted it", b.text);
-        if (url.message().find(b.says) == std::string::npos)
-            g_error("parse_url(\"%s\"): \"%s\" does not say \"%s\"", b.text, url.message().c_str(),
-                    b.says);
+            g_error("parse_url(\"%s\") accepted it", text);
+        if (url.message().find(says) == std::string::npos)
+            g_error("parse_url(\"%s\"): \"%s\" does not say \"%s\"", text, url.message().c_str(),
+                    says);
         g_assert_true(g_str_has_prefix(url.message().c_str(), "Redis URL: "));
     }
     // Error messages never repeat a password.
