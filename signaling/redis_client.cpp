@@ -541,9 +541,11 @@ struct Client::Impl {
         Entry entry(static_cast<Impl *>(data));
         Impl *impl = entry.impl;
         disarm(impl->connect_timer);
-        if (impl->cmd.why.empty())
-            impl->cmd.why = "not ready within " + std::to_string(impl->opts.connect_timeout_ms) +
-                            " ms (connect, AUTH, SELECT, SUBSCRIBE)";
+        // Blame the connection that was not ready (the command one when neither was).
+        Conn &late = impl->cmd.ready && !impl->channels.empty() ? impl->sub : impl->cmd;
+        if (late.why.empty())
+            late.why = "not ready within " + std::to_string(impl->opts.connect_timeout_ms) +
+                       " ms (connect, AUTH, SELECT, SUBSCRIBE)";
         impl->drop(kLost);
         return G_SOURCE_REMOVE;
     }

@@ -283,6 +283,15 @@ void test_pubsub_order() {
     redis.run({"PUBLISH", "one", "last"});
     g_assert_true(wait_until([&] { return w.messages.size() == 301; }));
     check_str_eq(w.messages.back().second, "last");
+
+    // Losing the subscriber connection alone is a loss too: down, then up and subscribed.
+    redis.run({"CLIENT", "KILL", "TYPE", "pubsub"});
+    g_assert_true(wait_until([&] { return w.states.size() == 3; }));
+    g_assert_true(!w.states[1] && w.states[2]);
+    g_assert_cmpuint(w.client->reconnects(), ==, 1);
+    redis.run({"PUBLISH", "one", "again"});
+    g_assert_true(wait_until([&] { return w.messages.size() == 302; }));
+    check_str_eq(w.messages.back().second, "again");
 }
 
 int commandstat(const RedisServer &redis, const char *cmd) {
