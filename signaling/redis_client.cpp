@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <list>
 
@@ -620,6 +621,12 @@ void Client::subscribe(std::string channel) {
 void Client::start() {
     if (std::exchange(impl_->started, true))
         return;
+    // hiredis writes with write(), not send(MSG_NOSIGNAL): a Redis that resets the
+    // connection between poll() and a write would raise SIGPIPE and end the whole server.
+    // Unless the program handles SIGPIPE itself, such a write is an EPIPE error instead.
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     impl_->connect();
 }
 
