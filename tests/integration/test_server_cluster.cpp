@@ -257,9 +257,67 @@ void test_private_room_across_instances() {
     Client make_private(a->ws_url());
     make_private.send(R"({"type":"join","room":"hall2","private":true})");
     check_str(json_str(make_private.next("error"), "code"), ==, "room-not-private");
-    // The lobby is not offered with --redis.
-    guest.send(R"({"type":"lobby","on":true})");
-    check_str(json_str(guest.next("error"), "code"), ==, "unavailable");
+}
+
+// "Ask before anyone joins" across instances: the knock on one instance rings on the
+// other, an answer there seats (or turns away) the knocker here, and nobody left inside
+// turns the waiting away.
+void test_lobby_across_instances() {
+    RedisServer redis;
+    auto a = instance(redis, {"--lobby-timeout", "2"}), b = instance(redis, {"--lobby-timeout", "2"});
+    Client host(a->ws_url());
+    std::string jh = join(host, "door", R"(,"name":"Host")");
+    host.send(R"({"type":"lobby","on":true})");
+    g_assert_true(json_bool(host.next("lobby"), "on"));
+
+    Client guest(b->ws_url());
+    guest.send(R"({"type":"join","room":"door","name":"Gus"})");
+    check_str(json_str(guest.next("waiting"), "room"), ==, "door");
+    g_assert_cmpfloat(metric(*b, "duet_lobby_waiting"), ==, 1);
+    std::string ask = host.next("admit-request");
+    check_str(json_str(ask, "name"), ==, "Gus");
+    host.send(R"({"type":"admit","id":")" + json_str(ask, "id") + "\"}");
+    check_str(json_str(host.next("admit-resolved"), "outcome"), ==, "admitted");
+    std::string jg = guest.next("joined");
+    g_assert_true(json_bool(jg, "lobby"));
+    auto peers = json_strs(jg, "peers");
+    g_assert_cmpuint(peers.size(), ==, 1);
+    check_str(peers[0], ==, json_str(jh, "id"));
+    check_str(json_str(host.next("peer-joined"), "id"), ==, json_str(jg, "id"));
+    // Let in means a real seat: signals cross, and the seat resumes.
+    guest.send(signal_to(json_str(jh, "id"), R"({"hi":1})"));
+    check_str(json_str(host.next("signal"), "from"), ==, json_str(jg, "id"));
+
+    guest.send(R"({"type":"leave"})");
+    host.next("peer-left");
+    // Nobody answers: lobby-timeout (--lobby-timeout 2), and the request is settled.
+    Client slow(a->ws_url());
+    slow.send(R"({"type":"join","room":"door","name":"Sam"})");
+    slow.next("waiting");
+    host.next("admit-request");
+    check_str(json_str(slow.next("error", 6000), "code"), ==, "lobby-timeout");
+    check_str(json_str(host.next("admit-resolved"), "outcome"), ==, "timeout");
+    // A decline, then its cooldown for that address (every client here is 127.0.0.1).
+    Client pest(b->ws_url());
+    pest.send(R"({"type":"join","room":"door"})");
+    pest.next("waiting");
+    std::string ask2 = host.next("admit-request");
+    host.send(R"({"type":"decline","id":")" + json_str(ask2, "id") + "\"}");
+    check_str(json_str(pest.next("error"), "code"), ==, "declined");
+    check_str(json_str(host.next("admit-resolved"), "outcome"), ==, "declined");
+    Client pest2(a->ws_url());
+    pest2.send(R"({"type":"join","room":"door"})");
+    check_str(json_str(pest2.next("error"), "code"), ==, "too-many-attempts");
+    // Everyone inside leaves: whoever waits is told at once.
+    Client host2(a->ws_url());
+    join(host2, "door2");
+    host2.send(R"({"type":"lobby","on":true})");
+    host2.next("lobby");
+    Client last(b->ws_url());
+    last.send(R"({"type":"join","room":"door2"})");
+    last.next("waiting");
+    host2.send(R"({"type":"leave"})");
+    check_str(json_str(last.next("error"), "code"), ==, "lobby-timeout");
 }
 
 // Without --redis nothing of the cluster shows; a bad URL is a usage error.
@@ -290,6 +348,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/cluster/resume-replaces", test_resume_on_another_instance_replaces_socket);
     g_test_add_func("/cluster/redis-restart", test_redis_restart);
     g_test_add_func("/cluster/private-rooms", test_private_room_across_instances);
+    g_test_add_func("/cluster/lobby", test_lobby_across_instances);
     g_test_add_func("/cluster/flag", test_flag);
     return g_test_run();
 }
