@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <list>
 
@@ -42,15 +43,11 @@ Reply copy_reply(const redisReply *r) {
     Reply out;
     switch (r->type) {
     case REDIS_REPLY_STATUS:
-        out.type = Reply::Type::Status;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_ERROR:
-        out.type = Reply::Type::Error;
-        out.str.assign(r->str, r->len);
-        break;
     case REDIS_REPLY_STRING:
-        out.type = Reply::Type::String;
+        out.type = r->type == REDIS_REPLY_STATUS  ? Reply::Type::Status
+                   : r->type == REDIS_REPLY_ERROR ? Reply::Type::Error
+                                                  : Reply::Type::String;
         out.str.assign(r->str, r->len);
         break;
     case REDIS_REPLY_INTEGER:
@@ -545,9 +542,11 @@ struct Client::Impl {
         Entry entry(static_cast<Impl *>(data));
         Impl *impl = entry.impl;
         disarm(impl->connect_timer);
-        if (impl->cmd.why.empty())
-            impl->cmd.why = "not ready within " + std::to_string(impl->opts.connect_timeout_ms) +
-                            " ms (connect, AUTH, SELECT, SUBSCRIBE)";
+        // Blame the connection that was not ready (the command one when neither was).
+        Conn &late = impl->cmd.ready && !impl->channels.empty() ? impl->sub : impl->cmd;
+        if (late.why.empty())
+            late.why = "not ready within " + std::to_string(impl->opts.connect_timeout_ms) +
+                       " ms (connect, AUTH, SELECT, SUBSCRIBE)";
         impl->drop(kLost);
         return G_SOURCE_REMOVE;
     }
@@ -622,6 +621,12 @@ void Client::subscribe(std::string channel) {
 void Client::start() {
     if (std::exchange(impl_->started, true))
         return;
+    // hiredis writes with write(), not send(MSG_NOSIGNAL): a Redis that resets the
+    // connection between poll() and a write would raise SIGPIPE and end the whole server.
+    // Unless the program handles SIGPIPE itself, such a write is an EPIPE error instead.
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     impl_->connect();
 }
 

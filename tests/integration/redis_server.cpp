@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <sys/prctl.h>
 
@@ -147,12 +148,41 @@ void RedisServer::kill_hard() {
     g_clear_object(&proc_);
 }
 
+namespace {
+
+// The state letter in /proc/PID/stat ('T' when stopped); '?' when it cannot be read.
+char process_state(GSubprocess *proc) {
+    const char *pid = g_subprocess_get_identifier(proc);
+    gchar *stat = nullptr;
+    if (!pid || !g_file_get_contents((std::string("/proc/") + pid + "/stat").c_str(), &stat,
+                                     nullptr, nullptr))
+        return '?';
+    // "PID (comm) S ...": the name may hold spaces or ')', so look after the last ')'.
+    const char *close = strrchr(stat, ')');
+    char state = close && close[1] && close[2] ? close[2] : '?';
+    g_free(stat);
+    return state;
+}
+
+// Signals are delivered asynchronously: wait (bounded) until the kernel shows the change.
+void signal_and_wait(GSubprocess *proc, int sig, bool stopped) {
+    g_subprocess_send_signal(proc, sig);
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while ((process_state(proc) == 'T') != stopped) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("redis-server did not %s", stopped ? "stop" : "continue");
+        g_usleep(1000);
+    }
+}
+
+} // namespace
+
 void RedisServer::stop() {
-    g_subprocess_send_signal(proc_, SIGSTOP);
+    signal_and_wait(proc_, SIGSTOP, true);
 }
 
 void RedisServer::resume() {
-    g_subprocess_send_signal(proc_, SIGCONT);
+    signal_and_wait(proc_, SIGCONT, false);
 }
 
 std::string RedisServer::url() const {
