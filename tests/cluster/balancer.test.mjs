@@ -24,6 +24,7 @@ import {
 import {
   NGINX_SNIPPET,
   REDIS_ACL,
+  at,
   freePort,
   metrics,
   selfSignedCert,
@@ -46,8 +47,7 @@ test('a call between two browsers through nginx: page, WebSocket and Origin chec
   const cluster = await startCluster(t, { instances: 1, redis: false, balancer: true });
   // startEnv's own server is not used: every page is opened through the balancer.
   const env = await startEnv(t);
-  const env2 = { open: (where, opts) => env.open(new URL(where, cluster.balancer.url).href, opts) };
-  const [a, b] = await connectedPair(env2, 'through-nginx');
+  const [a, b] = await connectedPair(at(env, cluster.balancer), 'through-nginx');
   await Promise.all([expectSeesAndHears(a, await peerIdOf(b)), expectSeesAndHears(b, await peerIdOf(a))]);
   const m = await metrics(cluster.servers[0].url);
   assert.equal(m.get('duet_peers'), 2, 'both sockets reached the instance behind nginx');
@@ -80,8 +80,7 @@ test('TLS at the balancer: https and wss at nginx, plain http behind it, with --
   const nginx = await startNginx([instance.url], { port, tls });
   t.after(() => nginx.stop());
   const env = await startEnv(t, { browserArgs: ['--ignore-certificate-errors'] });
-  const env2 = { open: (where, opts) => env.open(new URL(where, nginx.url).href, opts) };
-  const [a, b] = await connectedPair(env2, 'over-tls');
+  const [a, b] = await connectedPair(at(env, nginx), 'over-tls');
   assert.equal(new URL(a.url()).protocol, 'https:');
   assert.ok(await a.evaluate(() => window.duet.ws.url.startsWith('wss://')));
   await Promise.all([expectSeesAndHears(a, await peerIdOf(b)), expectSeesAndHears(b, await peerIdOf(a))]);
@@ -91,8 +90,7 @@ test('TLS at the balancer: https and wss at nginx, plain http behind it, with --
 test('the balancer restarts under a call: both reconnect through it and resume, media flows', async (t) => {
   const cluster = await startCluster(t, { instances: 1, redis: false, balancer: true });
   const env = await startEnv(t);
-  const env2 = { open: (where, opts) => env.open(new URL(where, cluster.balancer.url).href, opts) };
-  const [a, b] = await connectedPair(env2, 'balancer-restart', { initScript: recordSocketFrames });
+  const [a, b] = await connectedPair(at(env, cluster.balancer), 'balancer-restart', { initScript: recordSocketFrames });
   const [aId, bId] = [await peerIdOf(a), await peerIdOf(b)];
   await Promise.all([expectSeesAndHears(a, bId), expectSeesAndHears(b, aId)]);
   const watch = await watchMedia([
