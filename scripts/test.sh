@@ -25,7 +25,7 @@ pkg_s=$((SECONDS - t))
 # Address, undefined-behaviour and leak checks on duet-server, duet-peer and every test
 # program. The environment (tests/meson.build, add_test_setup) makes any report exit 86
 # and reaches the server and peer processes the integration tests start.
-step "unit + integration suites under sanitizers (build-asan/)"
+step "unit + integration + cluster (the C++ runs) suites under sanitizers (build-asan/)"
 t=$SECONDS
 # -O1 and -g1 halve the compile time of the big files (webrtc_session.cpp: 12.4 s -> 6.0 s)
 # and keep file:line in the sanitizers' reports.
@@ -36,7 +36,7 @@ else
   meson configure build-asan "${asan_opts[@]}" >/dev/null
 fi
 ninja -C build-asan
-meson test -C build-asan --print-errorlogs --suite unit --suite integration
+meson test -C build-asan --print-errorlogs --suite unit --suite integration --suite cluster
 asan_s=$((SECONDS - t))
 
 step "fuzzing, every target side by side for 60 s (build-fuzz/)"
