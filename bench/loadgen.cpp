@@ -63,7 +63,8 @@ long rss_kib(int pid) {
     return kib;
 }
 
-double cpu_seconds(int pid) {
+// utime + stime of `pid` in seconds; with `user_only`, utime alone.
+double cpu_seconds(int pid, bool user_only = false) {
     if (!pid)
         return -1;
     char path[64];
@@ -81,7 +82,7 @@ double cpu_seconds(int pid) {
     if (!p ||
         std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
-    return double(ut + st) / double(sysconf(_SC_CLK_TCK));
+    return double(user_only ? ut : ut + st) / double(sysconf(_SC_CLK_TCK));
 }
 
 // Summed over several processes; -1 when any cannot be read (or none was given).
@@ -96,10 +97,10 @@ long rss_kib(const std::vector<int> &pids) {
     return sum;
 }
 
-double cpu_seconds(const std::vector<int> &pids) {
+double cpu_seconds(const std::vector<int> &pids, bool user_only = false) {
     double sum = pids.empty() ? -1 : 0;
     for (int pid : pids) {
-        double s = cpu_seconds(pid);
+        double s = cpu_seconds(pid, user_only);
         if (s < 0)
             return -1;
         sum += s;
@@ -350,6 +351,7 @@ int main(int argc, char **argv) {
     // in flight has arrived, over every message relayed in that time, so neither end of the
     // window leaves relays counted on one side only.
     double scpu_relay0 = cpu_seconds(o.server_pids), cpu_relay0 = self_cpu_seconds();
+    double ucpu_relay0 = cpu_seconds(o.server_pids, true);
     double rcpu_relay0 = cpu_seconds(o.redis_pid);
     relaying = true;
     received = 0;
@@ -373,9 +375,12 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "duet-loadgen: %" PRIu64 " of %d messages in flight never arrived\n",
                      expected - received, n);
     double scpu_relay = cpu_seconds(o.server_pids) - scpu_relay0;
+    double ucpu_relay = cpu_seconds(o.server_pids, true) - ucpu_relay0;
     double rcpu_relay = o.redis_pid ? cpu_seconds(o.redis_pid) - rcpu_relay0 : -1;
     double relayed = double(received);
     double us_per_msg = scpu_relay0 >= 0 && relayed > 0 ? scpu_relay * 1e6 / relayed : -1;
+    // The part in the servers' own code (the rest is the kernel's: TCP, epoll, wakeups).
+    double user_us_per_msg = scpu_relay0 >= 0 && relayed > 0 ? ucpu_relay * 1e6 / relayed : -1;
     double redis_us_per_msg = o.redis_pid && relayed > 0 ? rcpu_relay * 1e6 / relayed : -1;
     // Busy share of one core over the window (the drain is short and adds little).
     double server_busy = scpu_relay0 >= 0 ? scpu_relay / relay_s : -1;
@@ -389,6 +394,8 @@ int main(int argc, char **argv) {
     std::printf("%-12d %10.0f %8.2fms %8.2fms %14.0f %10.0f B %10.0f%% %10.0f%% %14.2f\n", n,
                 n / connect_s, p50, p99, relay_rate, per_conn, 100 * server_busy,
                 100 * cpu_relay / relay_s, us_per_msg);
+    std::printf("server CPU per relayed message: %.2f us, of which %.2f us in user space\n",
+                us_per_msg, user_us_per_msg);
     if (o.redis_pid)
         std::printf("redis: %.2f us per relayed message, %.0f%% of a core\n", redis_us_per_msg,
                     100 * rcpu_relay / relay_s);
@@ -401,10 +408,11 @@ int main(int argc, char **argv) {
                 "\"join_p50_ms\":%.3f,\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,"
                 "\"rss_per_conn_bytes\":%.0f,\"server_cpu_during_relay\":%.3f,"
                 "\"client_cpu_during_relay\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
+                "\"server_user_us_per_msg\":%.3f,"
                 "\"redis_cpu_us_per_msg\":%.3f,\"messages_relayed\":%" PRIu64 ","
                 "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
                 n, o.ports.size(), n / connect_s, p50, p99, relay_rate, per_conn, server_busy,
-                cpu_relay / relay_s, us_per_msg, redis_us_per_msg, received, o.message_bytes,
+                cpu_relay / relay_s, us_per_msg, user_us_per_msg, redis_us_per_msg, received, o.message_bytes,
                 relay_s);
             std::fclose(f);
         }

@@ -11,7 +11,8 @@
 #           servers, so every relayed message crosses Redis
 # e.g. CLUSTER="none redis1 redis2" bench/signaling.sh 1000 5000. Ends with medians and
 # min-max per set-up and N. "server us/msg" is the CPU time (user + system) of every
-# duet-server, summed, per relayed message; "redis us/msg" is redis-server's own.
+# duet-server, summed, per relayed message ("of which user": in its own code, the rest is
+# the kernel's); "redis us/msg" is redis-server's own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -126,6 +127,7 @@ cols = [("accept_per_s", "accept/s", 1), ("join_p50_ms", "join p50 ms", 1),
         ("join_p99_ms", "join p99 ms", 1), ("relay_msgs_per_s", "relay msg/s", 1),
         ("rss_per_conn_bytes", "RSS/conn KB", 1 / 1024),
         ("server_cpu_us_per_msg", "server us/msg", 1),
+        ("server_user_us_per_msg", "of which user", 1),
         ("redis_cpu_us_per_msg", "redis us/msg", 1)]
 groups = sorted({(r["mode"], r["connections"]) for r in runs},
                 key=lambda g: (["none", "redis1", "redis2"].index(g[0]), g[1]))
