@@ -31,8 +31,8 @@ bool json_glib_leniency(std::string_view text, const json::Problem &p) {
     char before = p.at > 0 && p.at <= text.size() ? text[p.at - 1] : '\0';
     switch (p.fault) {
     case json::Fault::Syntax:
-        // 'single quoted', /* comments */
-        return at == '\'' || at == '/';
+        // 'single quoted', /* comments */, $1F (GScanner's Pascal-style hex)
+        return at == '\'' || at == '/' || at == '$';
     case json::Fault::Number:
         // .5, 1., 1.e5, 01, 0x1F
         return at == '.' || before == '.' || (before == '0' && (digit(at) || at == 'x' || at == 'X'));
