@@ -340,6 +340,11 @@ int main(int argc, char **argv) {
     };
     for (std::int64_t start = now_ns(); !all_paired() && now_ns() - start < 10000000000LL;)
         pump(10);
+    if (!all_paired()) {
+        // With several servers: they do not share rooms (no --redis, or Redis is down).
+        std::fprintf(stderr, "duet-loadgen: some members never learned their room-mate\n");
+        return 1;
+    }
     long rss_idle = rss_kib(o.server_pids);
     std::vector<double> join_ms;
     for (auto &p : peers)
