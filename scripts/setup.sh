@@ -19,6 +19,9 @@ PACKAGES=(
   espeak-ng
   # libcamerasrc, for --video-source libcamera (Raspberry Pi camera modules)
   gstreamer1.0-libcamera
+  # duet-server --redis (several servers sharing rooms): hiredis to build against, and
+  # redis-server for the tests, which start throwaway ones on loopback.
+  libhiredis-dev redis-server
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.
   clang libclang-rt-14-dev
 )

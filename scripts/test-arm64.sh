@@ -50,7 +50,7 @@ now() { date +%s; }
 # amd64 test machine has them) so the unit tests see the same elements as on a Pi.
 packages=(
   libc6-dev libstdc++-12-dev
-  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libx11-dev
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libhiredis-dev libx11-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-x

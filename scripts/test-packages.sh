@@ -70,7 +70,8 @@ echo "test-packages: built $(cd "$tmp" && echo duet-*.deb) in ${build_s} s"
 # Dependencies are computed: the libraries from shlibs, the GStreamer plugins by hand.
 peer_depends=$(dpkg-deb -f "$tmp"/duet-peer_*.deb Depends)
 server_depends=$(dpkg-deb -f "$tmp"/duet-server_*.deb Depends)
-[[ $server_depends == *libsoup-3.0-0* && $server_depends == *libglib2.0-0* ]] ||
+[[ $server_depends == *libsoup-3.0-0* && $server_depends == *libglib2.0-0* &&
+   $server_depends == *libhiredis* ]] ||
   fail "duet-server Depends lacks its libraries: $server_depends"
 [[ $peer_depends == *libgstreamer1.0-0* && $peer_depends == *gstreamer1.0-plugins-bad* &&
    $peer_depends == *gstreamer1.0-nice* ]] ||

@@ -4,6 +4,7 @@
 
 #include "common/ref.h"
 #include "common/options.h"
+#include "redis_client.h"
 
 namespace duet::signaling {
 namespace {
@@ -150,6 +151,16 @@ std::vector<Option> server_table(ServerConfig &c, Extra &x) {
                  into(x.turn_secret_file)),
         integer("turn-ttl", 1, kMaxTurnTtl, "Lifetime of TURN credentials (default 3600)",
                 "SECONDS", into(c.turn_ttl_seconds)),
+        text("redis",
+             "Share rooms with other duet-server instances through Redis: "
+             "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:PATH[?db=N&password=P] "
+             "(default: rooms in this process only)",
+             "URL", [&c](const Value &v) -> Result<void> {
+                 if (auto url = redis::parse_url(v.text); !url)
+                     return fail("--redis: " + url.message());
+                 c.redis_url = v.text;
+                 return {};
+             }),
     };
 }
 

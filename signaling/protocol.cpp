@@ -32,6 +32,7 @@ constexpr Names kErrorNames[] = {
     {ErrorCode::TooManyAttempts, "too-many-attempts"},
     {ErrorCode::Declined, "declined"},
     {ErrorCode::LobbyTimeout, "lobby-timeout"},
+    {ErrorCode::Unavailable, "unavailable"},
 };
 
 ParseError bad(std::string msg) {

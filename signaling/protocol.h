@@ -39,7 +39,8 @@ enum class ErrorCode {
     RoomNotPrivate, // asked to make a room private that exists and is open
     TooManyAttempts, // too many wrong keys (or knocks after a decline) from this address
     Declined,        // someone in the room declined to let us in
-    LobbyTimeout     // nobody in the room answered in time, or everyone left
+    LobbyTimeout,    // nobody in the room answered in time, or everyone left
+    Unavailable      // the server cannot reach the room service (Redis): try again soon
 };
 // (An oversized message or a flood is not answered with an `error`: the connection is
 // closed with 1009 or 1008, see docs/PROTOCOL.md.)

@@ -46,6 +46,8 @@ struct Effects {
         proto::ServerMessage msg;
     };
     std::vector<Send> send;
+    // Frames already serialised (by Redis scripts or another instance): sent as they are.
+    std::vector<std::pair<ConnId, std::string>> text;
     std::vector<ConnId> close; // sockets to close (a resumed seat's stale connection)
 };
 

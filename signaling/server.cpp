@@ -107,6 +107,7 @@ Server::Server(ServerConfig config)
 
 Server::~Server() {
     lifeline_.remove(expire_timer_);
+    cluster_.reset();
     hub_.reset(); // drops every WebSocket, without callbacks
     conns_.clear();
     acceptor_.reset();
@@ -165,6 +166,16 @@ Result<void> Server::start() {
         g_warning("--max-connections %u is close to or above the descriptor limit (%u): when "
                   "descriptors run out, new connections wait until some close",
                   config_.max_connections, fd_limit);
+    }
+    if (!config_.redis_url.empty()) {
+        auto url = redis::parse_url(config_.redis_url);
+        if (!url)
+            return fail("--redis: " + url.message());
+        ClusterConfig cc;
+        cc.url = *url;
+        cluster_ = std::make_unique<Cluster>(cc, registry_config(config_),
+                                             [this](Effects &fx) { apply(fx); });
+        cluster_->start();
     }
     Ref<GTlsCertificate> cert;
     if (!config_.tls_cert_file.empty()) {
@@ -230,7 +241,13 @@ void Server::on_http(SoupServer *, SoupServerMessage *msg, const char *path, GHa
         return;
     }
     if (std::strcmp(path, "/healthz") == 0) {
-        respond_text(msg, SOUP_STATUS_OK, "ok\n");
+        // With --redis, an instance that cannot reach Redis refuses joins: a balancer should
+        // send people elsewhere.
+        auto *server = static_cast<Server *>(self);
+        if (server->cluster_ && !server->cluster_->redis_up())
+            respond_text(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "redis unavailable\n");
+        else
+            respond_text(msg, SOUP_STATUS_OK, "ok\n");
         return;
     }
     if (std::strcmp(path, "/metrics") == 0) {
@@ -365,10 +382,13 @@ void Server::on_text(Conn &c, std::string_view text) {
         return;
     }
     Effects fx;
-    registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx, c.source);
+    if (cluster_)
+        cluster_->handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx, c.source);
+    else
+        registry_.handle(c.id, std::get<proto::ClientMessage>(parsed), Clock::now(), fx, c.source);
     apply(fx);
     // Someone choosing another name after room-full is not idle.
-    if (!registry_.is_joined(c.id))
+    if (!engaged(c.id))
         c.idle_since_us = now_us;
 }
 
@@ -379,13 +399,16 @@ void Server::tick() {
     // Marked before expire(), so someone whose seat or knock ends now gets the whole
     // --join-timeout to choose again, from now.
     for (auto &[id, c] : conns_)
-        if (registry_.is_joined(id) || registry_.is_waiting(id))
+        if (engaged(id))
             c->idle_since_us = now_us;
     Effects fx;
-    registry_.expire(Clock::now(), fx);
+    if (cluster_)
+        cluster_->expire(Clock::now());
+    else
+        registry_.expire(Clock::now(), fx);
     apply(fx);
     for (auto &[id, c] : conns_) {
-        if (registry_.is_joined(id) || registry_.is_waiting(id))
+        if (engaged(id))
             continue;
         if (now_us - c->idle_since_us >= limit_us && c->ws->open()) {
             ++errors_total_["join-timeout"];
@@ -414,8 +437,17 @@ void Server::on_closed(ws::Conn &wc, std::uint16_t code) {
         ++errors_total_["protocol-error"];
     g_debug("connection %" G_GUINT64_FORMAT " closed (%u)", id, unsigned(code));
     Effects fx;
-    registry_.disconnected(id, Clock::now(), fx);
+    if (cluster_)
+        cluster_->disconnected(id, fx);
+    else
+        registry_.disconnected(id, Clock::now(), fx);
     apply(fx);
+}
+
+bool Server::engaged(ConnId id) const {
+    if (cluster_)
+        return cluster_->is_joined(id);
+    return registry_.is_joined(id) || registry_.is_waiting(id);
 }
 
 void Server::send(ConnId to, const std::string &text) {
@@ -437,6 +469,11 @@ void Server::apply(Effects &fx) {
         else if (auto *e = std::get_if<proto::Error>(&s.msg))
             ++errors_total_[proto::error_code_name(e->code)];
         send(s.to, proto::to_json(s.msg));
+    }
+    for (auto &[to, text] : fx.text) {
+        if (g_str_has_prefix(text.c_str(), "{\"type\":\"signal\""))
+            ++relayed_total_;
+        send(to, text);
     }
     for (ConnId id : fx.close) {
         auto it = conns_.find(id);
@@ -501,18 +538,43 @@ std::string Server::metrics() const {
         out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
                name + " " + std::to_string(v) + "\n";
     };
-    gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(), "gauge");
-    gauge("duet_peers", "Seats taken, including seats held for a resume.", registry_.member_total(),
-          "gauge");
-    gauge("duet_private_rooms", "Rooms that need their key to enter.",
-          registry_.private_room_count(), "gauge");
-    gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
-          registry_.key_failures_total(), "counter");
-    gauge("duet_room_key_attempts_refused_total",
-          "Joins to private rooms refused unchecked: too many wrong keys from the address.",
-          registry_.key_attempts_refused_total(), "counter");
-    gauge("duet_lobby_waiting", "People waiting for someone in a room to let them in.",
-          registry_.waiting_count(), "gauge");
+    if (cluster_) {
+        const Cluster &c = *cluster_;
+        gauge("duet_rooms", "Rooms with someone connected to this instance.", c.room_count(),
+              "gauge");
+        gauge("duet_peers", "Members connected to this instance.", c.member_total(), "gauge");
+        gauge("duet_private_rooms", "Private rooms with someone connected to this instance.",
+              c.private_room_count(), "gauge");
+        gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
+              c.key_failures_total(), "counter");
+        gauge("duet_room_key_attempts_refused_total",
+              "Joins to private rooms refused unchecked: too many wrong keys from the address.",
+              c.key_attempts_refused_total(), "counter");
+        gauge("duet_redis_up", "1 while this instance is connected to Redis.", c.redis_up(),
+              "gauge");
+        gauge("duet_redis_reconnects_total", "Times the Redis connection came back.",
+              c.redis_reconnects(), "counter");
+        gauge("duet_cluster_relayed_remote_total",
+              "Signals sent through Redis to a member on another instance.",
+              c.relayed_remote_total(), "counter");
+        gauge("duet_cluster_members_reaped_total",
+              "Members of stopped instances whose seats this instance held for a resume.",
+              c.reaped_total(), "counter");
+    } else {
+        gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(),
+              "gauge");
+        gauge("duet_peers", "Seats taken, including seats held for a resume.",
+              registry_.member_total(), "gauge");
+        gauge("duet_private_rooms", "Rooms that need their key to enter.",
+              registry_.private_room_count(), "gauge");
+        gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
+              registry_.key_failures_total(), "counter");
+        gauge("duet_room_key_attempts_refused_total",
+              "Joins to private rooms refused unchecked: too many wrong keys from the address.",
+              registry_.key_attempts_refused_total(), "counter");
+        gauge("duet_lobby_waiting", "People waiting for someone in a room to let them in.",
+              registry_.waiting_count(), "gauge");
+    }
     gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
     gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
           "counter");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "acceptor.h"
+#include "cluster.h"
 #include "registry.h"
 #include "ws_hub.h"
 
@@ -38,6 +39,9 @@ struct ServerConfig {
     std::string turn_secret; // shared with coturn's static-auth-secret
     unsigned turn_ttl_seconds = 3600;
     RegistryConfig registry;
+    // Share rooms with other instances through Redis (redis://..., unix:...); empty: this
+    // server keeps its rooms in memory, alone.
+    std::string redis_url;
     // Signaling frames are SDP at most (a few KiB); anything over this is abuse. It is
     // refused with a clean 1009 close whatever its size: the rest of the frame is read and
     // thrown away rather than left unread (which would make the kernel reset the
@@ -107,9 +111,12 @@ class Server : private ws::Hub::Listener {
     void tick();
     bool origin_allowed(SoupServerMessage *msg) const;
     std::string metrics() const;
+    // Whether the connection is in a room (or joining, or waiting in a lobby).
+    bool engaged(ConnId id) const;
 
     ServerConfig config_;
     Registry registry_;
+    std::unique_ptr<Cluster> cluster_; // with --redis: rooms in Redis, registry_ unused
     Ref<SoupServer> soup_;
     std::unique_ptr<ws::Hub> hub_;
     std::unique_ptr<Acceptor> acceptor_;

@@ -23,6 +23,7 @@ export const ErrorCode = Object.freeze({
   TOO_MANY_ATTEMPTS: 'too-many-attempts',
   DECLINED: 'declined',
   LOBBY_TIMEOUT: 'lobby-timeout',
+  UNAVAILABLE: 'unavailable',
 });
 
 /** Errors that refuse the room itself: nothing to resume there, the user must choose again. */

@@ -199,6 +199,10 @@ export class Signaling extends EventTarget {
       if (proto.ROOM_REFUSALS.has(msg.code)) {
         if (this.#room) resumeTokens.forget(this.#room);
         this.abandon();
+      } else if (msg.code === proto.ErrorCode.UNAVAILABLE && this.#room) {
+        // This server cannot reach the rooms (several servers share them through Redis):
+        // try again later, perhaps through another server, keeping the seat's token.
+        this.#ws?.close(4000, 'room service unavailable');
       }
     }
   }

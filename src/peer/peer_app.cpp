@@ -343,6 +343,21 @@ void PeerApp::apply(std::vector<Action> actions) {
         } else if (auto *r = std::get_if<action::Ring>(&a)) {
             if (pipeline_ && !pipeline_->ring(r->on) && r->on)
                 g_message("someone asks to join (no speaker to ring on)");
+        } else if (auto *rj = std::get_if<action::Rejoin>(&a)) {
+            lifeline_.remove(rejoin_timer_);
+            rejoin_timer_ = lifeline_.add_timeout(
+                rj->delay_ms,
+                [](gpointer self) -> gboolean {
+                    auto *app = static_cast<PeerApp *>(self);
+                    app->rejoin_timer_ = 0;
+                    if (app->phase_ == Phase::Joined && !app->logic_.joined() &&
+                        app->signaler_->is_open()) {
+                        g_info("asking to join room again");
+                        app->signaler_->send(proto::ClientMessage{app->logic_.join_message()});
+                    }
+                    return G_SOURCE_REMOVE;
+                },
+                this);
         } else if (auto *x = std::get_if<action::Exit>(&a)) {
             shutdown(x->code, x->message);
         }

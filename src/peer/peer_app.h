@@ -167,6 +167,7 @@ class PeerApp : private Signaler::Listener,
     guint finalize_timer_ = 0;
     guint stats_timer_ = 0;
     guint warm_wait_timer_ = 0;
+    guint rejoin_timer_ = 0; // after an `unavailable` answer to our join
     guint trim_timer_ = 0; // hands freed memory back to the system after calls end
     // Where the app is, from start() to the end of shutdown(). Printed in debug logs.
     enum class Phase {

@@ -78,6 +78,7 @@ std::vector<Action> RoomLogic::on_message(const proto::ServerMessage &msg, const
 
 void RoomLogic::joined(const proto::Joined &j, const LegView &legs, std::vector<Action> &out) {
     joined_ = true;
+    unavailable_ = 0;
     id_ = j.id;
     token_ = j.resume;
     // The server asks about whoever still waits right after `joined`.
@@ -171,6 +172,16 @@ void RoomLogic::error(const proto::Error &e, std::vector<Action> &out) {
         // start may get in.
         why = "room '" + room_ + "'";
         break;
+    case proto::ErrorCode::Unavailable:
+        // The server cannot reach the shared room state (several servers share rooms
+        // through Redis): not a refusal. Ask again, less often each time (1 s .. 8 s).
+        g_message("server error %s: %s", code, e.message.c_str());
+        if (!joined_) {
+            unsigned delay = 1000u << std::min(unavailable_, 3u);
+            ++unavailable_;
+            out.push_back(action::Rejoin{delay});
+        }
+        return;
     default:
         // unknown-peer: they left while our message was in flight; the rest are bugs on
         // one side or the other, worth a log line but not worth ending the call.

@@ -51,6 +51,9 @@ struct Send { // a message to the server (the lobby switch)
 struct Ring { // start or stop ringing on the speaker
     bool on;
 };
+struct Rejoin { // send `join` again after `delay_ms`: the server could not place us yet
+    unsigned delay_ms;
+};
 struct Exit { // leave and exit with this code
     int code;
     std::string message;
@@ -60,7 +63,7 @@ struct Exit { // leave and exit with this code
 
 using Action = std::variant<action::Offer, action::Answer, action::ApplyAnswer,
                             action::AddCandidate, action::Close, action::Emit, action::Send,
-                            action::Ring, action::Exit>;
+                            action::Ring, action::Rejoin, action::Exit>;
 
 class RoomLogic {
   public:
@@ -69,7 +72,10 @@ class RoomLogic {
     // The `join` to send on every (re)connection: with the resume token once we have one.
     proto::Join join_message() const;
     std::vector<Action> on_message(const proto::ServerMessage &msg, const LegView &legs);
-    void on_disconnected() { joined_ = false; }
+    void on_disconnected() {
+        joined_ = false;
+        unavailable_ = 0;
+    }
     // A token kept from an earlier run (see SeatStore): the first join tries to resume.
     void set_resume_token(std::string token) { token_ = std::move(token); }
     // The room is private with this key (--room-key-file): every join creates it so, or
@@ -104,6 +110,7 @@ class RoomLogic {
     std::string token_;
     std::string ice_servers_ = "[]";
     bool joined_ = false;
+    unsigned unavailable_ = 0; // `unavailable` answers to our join since the last `joined`
 };
 
 } // namespace duet::peer

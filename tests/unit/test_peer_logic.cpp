@@ -216,6 +216,32 @@ void test_other_errors_do_not_end_the_call() {
     g_assert_cmpint(only<action::Exit>(invalid)[0].code, ==, kExitUsage);
 }
 
+// `unavailable` (the server cannot reach Redis) is not a refusal: join again later, less
+// often each time, and never once joined.
+void test_unavailable_rejoins_with_backoff() {
+    RoomLogic logic("r");
+    FakeLegs legs;
+    std::vector<unsigned> delays;
+    for (int i = 0; i < 6; ++i) {
+        auto acts = logic.on_message(proto::Error{proto::ErrorCode::Unavailable, "later"}, legs);
+        g_assert_cmpuint(only<action::Exit>(acts).size(), ==, 0);
+        auto rejoin = only<action::Rejoin>(acts);
+        g_assert_cmpuint(rejoin.size(), ==, 1);
+        delays.push_back(rejoin[0].delay_ms);
+    }
+    g_assert_cmpuint(delays[0], ==, 1000);
+    g_assert_cmpuint(delays[1], ==, 2000);
+    g_assert_cmpuint(delays[3], ==, 8000);
+    g_assert_cmpuint(delays[5], ==, 8000);
+    logic.on_message(joined({}), legs);
+    auto later = logic.on_message(proto::Error{proto::ErrorCode::Unavailable, "x"}, legs);
+    g_assert_cmpuint(only<action::Rejoin>(later).size(), ==, 0);
+    // After a drop the count starts again.
+    logic.on_disconnected();
+    auto again = logic.on_message(proto::Error{proto::ErrorCode::Unavailable, "x"}, legs);
+    g_assert_cmpuint(only<action::Rejoin>(again)[0].delay_ms, ==, 1000);
+}
+
 void test_admit_ask() {
     FakeLegs legs;
     RoomLogic logic("room");
@@ -317,6 +343,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/peer-logic/garbage-ignored", test_garbage_signal_data_is_ignored);
     g_test_add_func("/peer-logic/room-full", test_room_full_exits_3);
     g_test_add_func("/peer-logic/other-errors", test_other_errors_do_not_end_the_call);
+    g_test_add_func("/peer-logic/unavailable-rejoins", test_unavailable_rejoins_with_backoff);
     g_test_add_func("/peer-logic/admit-ask", test_admit_ask);
     g_test_add_func("/peer-logic/commands", test_commands);
     g_test_add_func("/peer-logic/names", test_names);
