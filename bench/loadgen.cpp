@@ -340,9 +340,24 @@ int main(int argc, char **argv) {
     };
     for (std::int64_t start = now_ns(); !all_paired() && now_ns() - start < 10000000000LL;)
         pump(10);
+    // A member that never heard of its room-mate (no peer-joined) is a server bug worth
+    // saying; the bench still knows who is with whom and goes on to measure the relay.
+    int unpaired = 0;
+    for (int i = 0; i < n; ++i) {
+        Peer &p = peers[std::size_t(i)];
+        const Peer &mate = peers[std::size_t(i ^ 1)];
+        if (p.partner.empty() && !mate.id.empty()) {
+            p.partner = mate.id;
+            ++unpaired;
+        }
+    }
+    if (unpaired)
+        std::fprintf(stderr,
+                     "duet-loadgen: %d members never told of their room-mate (no peer-joined "
+                     "within 10 s)\n",
+                     unpaired);
     if (!all_paired()) {
-        // With several servers: they do not share rooms (no --redis, or Redis is down).
-        std::fprintf(stderr, "duet-loadgen: some members never learned their room-mate\n");
+        std::fprintf(stderr, "duet-loadgen: some members have no room-mate\n");
         return 1;
     }
     long rss_idle = rss_kib(o.server_pids);

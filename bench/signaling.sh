@@ -35,8 +35,11 @@ work=$(mktemp -d)
 pids=() fds=()
 stop_all() {
   local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Last started first: the servers go before the Redis they use.
+  for ((p = ${#pids[@]} - 1; p >= 0; p--)); do
+    kill "${pids[p]}" 2>/dev/null || true
+    wait "${pids[p]}" 2>/dev/null || true
+  done
   for p in "${fds[@]}"; do exec {p}<&-; done
   pids=() fds=()
 }
