@@ -422,18 +422,17 @@ int main(int argc, char **argv) {
     if (o.json_out) {
         FILE *f = std::fopen(o.json_out, "w");
         if (f) {
-            std::fprintf(
-                f,
-                "{\"connections\":%d,\"servers\":%zu,\"accept_per_s\":%.1f,"
-                "\"join_p50_ms\":%.3f,\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,"
-                "\"rss_per_conn_bytes\":%.0f,\"server_cpu_during_relay\":%.3f,"
-                "\"client_cpu_during_relay\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
-                "\"server_user_us_per_msg\":%.3f,"
-                "\"redis_cpu_us_per_msg\":%.3f,\"messages_relayed\":%" PRIu64 ","
-                "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
-                n, o.ports.size(), n / connect_s, p50, p99, relay_rate, per_conn, server_busy,
-                cpu_relay / relay_s, us_per_msg, user_us_per_msg, redis_us_per_msg, received, o.message_bytes,
-                relay_s);
+            std::fprintf(f,
+                         "{\"connections\":%d,\"servers\":%zu,\"accept_per_s\":%.1f,"
+                         "\"join_p50_ms\":%.3f,\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,"
+                         "\"rss_per_conn_bytes\":%.0f,\"server_cpu_during_relay\":%.3f,"
+                         "\"client_cpu_during_relay\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
+                         "\"server_user_us_per_msg\":%.3f,"
+                         "\"redis_cpu_us_per_msg\":%.3f,\"messages_relayed\":%" PRIu64 ","
+                         "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
+                         n, o.ports.size(), n / connect_s, p50, p99, relay_rate, per_conn,
+                         server_busy, cpu_relay / relay_s, us_per_msg, user_us_per_msg,
+                         redis_us_per_msg, received, o.message_bytes, relay_s);
             std::fclose(f);
         }
     }

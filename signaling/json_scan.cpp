@@ -104,7 +104,14 @@ class Scanner {
         char e = t_[i_];
         if (e != 'u') {
             switch (e) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 ++i_;
                 return {};
             }
@@ -119,8 +126,8 @@ class Scanner {
         if (unit >= 0xDC00 && unit <= 0xDFFF)
             return {Fault::LoneLow, start};
         if (unit >= 0xD800 && unit <= 0xDBFF) {
-            long low = i_ + 1 < t_.size() && t_[i_] == '\\' && t_[i_ + 1] == 'u' ? hex4(t_, i_ + 2)
-                                                                                : -1;
+            long low =
+                i_ + 1 < t_.size() && t_[i_] == '\\' && t_[i_ + 1] == 'u' ? hex4(t_, i_ + 2) : -1;
             if (low < 0xDC00 || low > 0xDFFF)
                 return {Fault::LoneHigh, start};
             i_ += 6;
@@ -389,11 +396,21 @@ std::string decode_string(std::string_view raw) {
         }
         char e = i + 1 < s.size() ? s[++i] : '\\';
         switch (e) {
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case 'b':
+            out += '\b';
+            break;
+        case 'f':
+            out += '\f';
+            break;
+        case 'n':
+            out += '\n';
+            break;
+        case 'r':
+            out += '\r';
+            break;
+        case 't':
+            out += '\t';
+            break;
         case 'u': {
             long unit = hex4(s, i + 1);
             if (unit < 0)

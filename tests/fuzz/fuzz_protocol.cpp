@@ -35,7 +35,8 @@ bool json_glib_leniency(std::string_view text, const json::Problem &p) {
         return at == '\'' || at == '/' || at == '$';
     case json::Fault::Number:
         // .5, 1., 1.e5, 01, 0x1F
-        return at == '.' || before == '.' || (before == '0' && (digit(at) || at == 'x' || at == 'X'));
+        return at == '.' || before == '.' ||
+               (before == '0' && (digit(at) || at == 'x' || at == 'X'));
     case json::Fault::NumberTooLarge: {
         // An integer past a double's range: json-glib wraps it around in an int64.
         std::size_t end = p.at + 1;

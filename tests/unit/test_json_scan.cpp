@@ -25,8 +25,10 @@ void accepted(std::string_view text) {
 
 void test_grammar() {
     for (const char *ok : {
-             "{}", " {\n\t\"a\" : [ 1 , -0 , 0.5 , 1e5 , 1E+5 , -1.25e-3 , true , false , null ] } ",
-             R"({"a":{"b":{"c":[[],{}]}}})", R"({"":""})",
+             "{}",
+             " {\n\t\"a\" : [ 1 , -0 , 0.5 , 1e5 , 1E+5 , -1.25e-3 , true , false , null ] } ",
+             R"({"a":{"b":{"c":[[],{}]}}})",
+             R"({"":""})",
              R"({"s":"a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00 é 😀"})",
              R"({"big":99999999999999999999999})", // a double, 1e23; json-glib wraps it in an int64
              R"({"edge":1.7976931348623157e308,"tiny":1e-400,"zero":0e999999999999})",
@@ -61,8 +63,8 @@ void test_grammar() {
              {R"({"a":"\u0000"})", json::Fault::Nul},
              {R"({"a":"\ude00"})", json::Fault::LoneLow},
              {R"({"a":"\ud83dx"})", json::Fault::LoneHigh},
-             {"{\"a\":\"\xC0\xAF\"}", json::Fault::Utf8},     // overlong '/'
-             {"{\"a\":\"\xED\xA0\x80\"}", json::Fault::Utf8}, // a surrogate in UTF-8
+             {"{\"a\":\"\xC0\xAF\"}", json::Fault::Utf8},         // overlong '/'
+             {"{\"a\":\"\xED\xA0\x80\"}", json::Fault::Utf8},     // a surrogate in UTF-8
              {"{\"a\":\"\xF4\x90\x80\x80\"}", json::Fault::Utf8}, // past U+10FFFF
              {"[1]", json::Fault::NotObject},
              {"", json::Fault::NotObject},
@@ -81,8 +83,8 @@ void test_depth() {
     std::string ok = "{\"a\":" + std::string(json::kMaxDepth - 1, '[') +
                      std::string(json::kMaxDepth - 1, ']') + "}";
     accepted(ok);
-    std::string deep = "{\"a\":" + std::string(json::kMaxDepth, '[') +
-                       std::string(json::kMaxDepth, ']') + "}";
+    std::string deep =
+        "{\"a\":" + std::string(json::kMaxDepth, '[') + std::string(json::kMaxDepth, ']') + "}";
     g_assert_true(fault_of(deep) == json::Fault::TooDeep);
     // Far deeper than any stack: refused, not crashed.
     g_assert_true(fault_of(std::string(100000, '{')) != json::Fault::None);
