@@ -24,6 +24,9 @@ PACKAGES=(
   libhiredis-dev redis-server
   # libFuzzer (tests/fuzz/run.sh): clang and its fuzzer runtime, which clang only recommends.
   clang libclang-rt-14-dev
+  # The balancer in front of several duet-servers in the cluster tests (tests/cluster/,
+  # docs/nginx-duet.conf), run as a foreground process of the test; its service is not used.
+  nginx
 )
 
 missing=()

@@ -5,7 +5,9 @@
 #include "cluster_script.h"
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
+#include <memory>
 #include <set>
 
 namespace duet::signaling {
@@ -114,14 +116,26 @@ bool Cluster::run(std::vector<std::string> args, redis::Client::Callback cb) {
     });
 }
 
+// Keeps our view of a room's door switch (to write back if Redis restarts empty) from the
+// `lobby` frames its members get.
+void Cluster::note_lobby(const std::string &room, std::string_view frame) {
+    if (g_str_has_prefix(std::string(frame.substr(0, 40)).c_str(), "{\"type\":\"lobby\",\"on\":true"))
+        lobby_rooms_.insert(room);
+    else if (g_str_has_prefix(std::string(frame.substr(0, 40)).c_str(),
+                              "{\"type\":\"lobby\",\"on\":false"))
+        lobby_rooms_.erase(room);
+}
+
 void Cluster::deliver(const redis::Reply &r, Effects &fx) {
     if (r.elements.size() < 2)
         return;
     const auto &list = r.elements[1].elements;
     for (std::size_t i = 0; i + 1 < list.size(); i += 2) {
         auto it = members_.find(list[i].str);
-        if (it != members_.end() && it->second.conn)
-            fx.text.push_back({it->second.conn, list[i + 1].str});
+        if (it == members_.end() || !it->second.conn)
+            continue;
+        note_lobby(it->second.room, list[i + 1].str);
+        fx.text.push_back({it->second.conn, list[i + 1].str});
     }
 }
 
@@ -140,13 +154,116 @@ void Cluster::handle(ConnId conn, const proto::ClientMessage &msg, Clock::time_p
         signal(conn, *s, fx);
     else if (std::holds_alternative<proto::Leave>(msg))
         leave(conn, fx);
-    else if (!by_conn_.count(conn))
-        error(conn, proto::ErrorCode::NotJoined, "join a room first", fx);
-    else // set-lobby, admit, decline
-        error(conn, proto::ErrorCode::Unavailable,
-              "asking before anyone joins is not available on a server that shares rooms "
-              "through Redis",
-              fx);
+    else
+        door(conn, msg, fx);
+}
+
+void Cluster::door(ConnId conn, const proto::ClientMessage &msg, Effects &fx) {
+    auto it = by_conn_.find(conn);
+    if (it == by_conn_.end())
+        return error(conn, proto::ErrorCode::NotJoined, "join a room first", fx);
+    const Member &m = members_.at(it->second);
+    std::vector<std::string> args;
+    std::string knock;
+    if (auto *l = std::get_if<proto::SetLobby>(&msg)) {
+        args = {"lobby", instance_, m.room, m.id, l->on ? "1" : "0",
+                std::to_string(rooms_.max_peers)};
+    } else if (auto *a = std::get_if<proto::Admit>(&msg)) {
+        knock = a->id;
+        args = {"admit", instance_, m.room, m.id, a->id, std::to_string(rooms_.max_peers)};
+    } else if (auto *d = std::get_if<proto::Decline>(&msg)) {
+        knock = d->id;
+        args = {"decline", instance_, m.room, m.id, d->id,
+                std::to_string(rooms_.decline_cooldown.count())};
+    } else {
+        return;
+    }
+    bool sent = run(std::move(args), [this, conn, knock](const redis::Reply &r) {
+        Effects later;
+        std::string status = text_at(r, 0);
+        if (r.is_error())
+            error(conn, proto::ErrorCode::Unavailable, kUnavailable, later);
+        else if (status == "unknown")
+            error(conn, proto::ErrorCode::UnknownPeer, "nobody is waiting as '" + knock + "'",
+                  later);
+        else if (status == "full")
+            error(conn, proto::ErrorCode::RoomFull, "the room is full: nobody more can come in",
+                  later);
+        deliver(r, later);
+        sink_(later);
+    });
+    if (!sent)
+        error(conn, proto::ErrorCode::Unavailable, kUnavailable, fx);
+}
+
+void Cluster::unknock(ConnId conn) {
+    auto it = knock_by_conn_.find(conn);
+    if (it == knock_by_conn_.end())
+        return;
+    Knock k = knocks_.at(it->second);
+    knocks_.erase(k.id);
+    knock_by_conn_.erase(it);
+    run({"unknock", instance_, k.room, k.id}, [this](const redis::Reply &r) {
+        Effects later;
+        deliver(r, later);
+        sink_(later);
+    });
+}
+
+// A knock of ours was let in: it is member `id` now. `info` is the script's JSON: the
+// room, its key's hash, the lobby switch and who else is in, as id, name pairs.
+void Cluster::let_in(const std::string &id, std::string_view info, Effects &fx) {
+    JsonParser *parser = json_parser_new();
+    std::unique_ptr<JsonParser, decltype(&g_object_unref)> hold(parser, g_object_unref);
+    if (!json_parser_load_from_data(parser, info.data(), gssize(info.size()), nullptr) ||
+        !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+        return;
+    JsonObject *o = json_node_get_object(json_parser_get_root(parser));
+    std::string room = json_object_get_string_member_with_default(o, "r", "");
+    auto kit = knocks_.find(id);
+    if (kit == knocks_.end()) {
+        // Gone before the answer came: the seat it was given goes again.
+        run({"leave", instance_, room, id}, [this](const redis::Reply &r) {
+            Effects later;
+            deliver(r, later);
+            sink_(later);
+        });
+        return;
+    }
+    Knock k = kit->second;
+    knocks_.erase(kit);
+    knock_by_conn_.erase(k.conn);
+    Member m;
+    m.id = id;
+    m.room = room;
+    m.token_hash = sha256_hex(k.token);
+    m.key_hash = json_object_get_string_member_with_default(o, "k", "");
+    m.conn = k.conn;
+    proto::Joined joined;
+    joined.id = id;
+    joined.room = room;
+    joined.resume = k.token;
+    joined.ice_servers_json = rooms_.ice_servers ? rooms_.ice_servers(id) : rooms_.ice_servers_json;
+    joined.is_private = !m.key_hash.empty();
+    joined.lobby = json_object_get_boolean_member_with_default(o, "l", FALSE);
+    if (joined.lobby)
+        lobby_rooms_.insert(room);
+    JsonNode *p = json_object_get_member(o, "p");
+    if (p && JSON_NODE_HOLDS_ARRAY(p)) {
+        JsonArray *a = json_node_get_array(p);
+        for (guint i = 0; i + 1 < json_array_get_length(a); i += 2) {
+            const char *pid = json_array_get_string_element(a, i);
+            const char *pname = json_array_get_string_element(a, i + 1);
+            if (!pid)
+                continue;
+            joined.peers.push_back(pid);
+            if (pname && *pname)
+                joined.names.emplace_back(pid, pname);
+        }
+    }
+    by_conn_[k.conn] = id;
+    members_[id] = std::move(m);
+    fx.send.push_back({k.conn, std::move(joined)});
 }
 
 void Cluster::join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
@@ -185,7 +302,10 @@ void Cluster::join(ConnId conn, const proto::Join &j, Clock::time_point now, Eff
                                      std::to_string(rooms_.max_peers),
                                      key_hash,
                                      j.make_private ? "1" : "0",
-                                     new_key.empty() ? std::string() : sha256_hex(new_key)};
+                                     new_key.empty() ? std::string() : sha256_hex(new_key),
+                                     std::string(source),
+                                     std::to_string(rooms_.max_waiting),
+                                     std::to_string(rooms_.lobby_timeout.count())};
     proto::Join copy = j;
     copy.room = *room;
     bool sent = run(std::move(args), [this, conn, copy, token, new_key,
@@ -218,6 +338,31 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
             key_attempts_.failed(source, Clock::now());
         }
         error(conn, proto::ErrorCode::PrivateRoom, "This room is private: ask for its link", fx);
+    } else if (status == "waiting") {
+        Knock k;
+        k.id = text_at(r, 2);
+        k.room = j.room;
+        k.token = token;
+        k.conn = conn;
+        // Redis keeps the real deadline; this one is for a Redis that forgot the knock.
+        k.deadline = Clock::now() + rooms_.lobby_timeout + std::chrono::seconds(5);
+        if (!open) {
+            knocks_[k.id] = k;
+            knock_by_conn_[conn] = k.id;
+            unknock(conn);
+        } else {
+            knock_by_conn_[conn] = k.id;
+            knocks_[k.id] = std::move(k);
+            fx.send.push_back({conn, proto::Waiting{j.room}});
+        }
+    } else if (status == "cooldown") {
+        error(conn, proto::ErrorCode::TooManyAttempts,
+              "you were turned away a moment ago: try again in " +
+                  std::to_string((int_at(r, 2) + 999) / 1000) + " s",
+              fx);
+    } else if (status == "crowded") {
+        error(conn, proto::ErrorCode::RoomFull,
+              "too many people are already waiting to join room '" + j.room + "'", fx);
     } else if (status == "notprivate") {
         error(conn, proto::ErrorCode::RoomNotPrivate,
               "this room exists and is open to anyone: choose another name", fx);
@@ -258,9 +403,18 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
                     joined.names.emplace_back(peers[i].str, peers[i + 1].str);
             }
         }
+        joined.lobby = int_at(r, 8) != 0;
+        if (joined.lobby)
+            lobby_rooms_.insert(m.room);
+        else
+            lobby_rooms_.erase(m.room);
         by_conn_[conn] = m.id;
         members_[m.id] = std::move(m);
         fx.send.push_back({conn, std::move(joined)});
+        // Whoever waits at the door is asked about (after `joined`: the room comes first).
+        if (r.elements.size() > 7)
+            for (const auto &ask : r.elements[7].elements)
+                fx.text.push_back({conn, ask.str});
         // The socket went while Redis answered: the seat is held as for any other drop.
         if (!open) {
             fx.send.pop_back();
@@ -323,6 +477,8 @@ void Cluster::forget(const std::string &id) {
 }
 
 void Cluster::leave(ConnId conn, Effects &fx) {
+    if (knock_by_conn_.count(conn))
+        return unknock(conn); // left the lobby: the members' request goes away
     auto it = by_conn_.find(conn);
     if (it == by_conn_.end())
         return error(conn, proto::ErrorCode::NotJoined, "not in a room", fx);
@@ -340,6 +496,7 @@ void Cluster::leave(ConnId conn, Effects &fx) {
 
 void Cluster::disconnected(ConnId conn, Effects &fx) {
     joining_.erase(conn); // its reply finds the socket gone
+    unknock(conn);
     auto it = by_conn_.find(conn);
     if (it == by_conn_.end())
         return;
@@ -382,6 +539,25 @@ void Cluster::expire(Clock::time_point now) {
         it = held_.erase(it);
     }
     key_attempts_.prune(now);
+    for (auto it = lobby_rooms_.begin(); it != lobby_rooms_.end();) {
+        bool ours = false;
+        for (const auto &[id, m] : members_)
+            ours = ours || m.room == *it;
+        it = ours ? std::next(it) : lobby_rooms_.erase(it);
+    }
+    // Knocks Redis forgot (it restarted empty): nobody can answer them any more.
+    std::vector<ConnId> late;
+    for (const auto &[id, k] : knocks_)
+        if (k.deadline <= now)
+            late.push_back(k.conn);
+    Effects fx;
+    for (ConnId conn : late) {
+        unknock(conn);
+        error(conn, proto::ErrorCode::LobbyTimeout,
+              "Nobody in the room answered. Try again later.", fx);
+    }
+    if (!fx.send.empty())
+        sink_(fx);
 }
 
 void Cluster::tick() {
@@ -415,10 +591,9 @@ void Cluster::tick() {
 void Cluster::restore() {
     restore_needed_ = false;
     std::vector<std::string> args = {"restore", instance_};
-    auto add = [&args](const Member &m, long long left_ms) {
-        args.insert(args.end(), {m.room, m.id, m.token_hash, m.name,
-                                 m.key_hash,
-                                 std::to_string(left_ms)});
+    auto add = [this, &args](const Member &m, long long left_ms) {
+        args.insert(args.end(), {m.room, m.id, m.token_hash, m.name, m.key_hash,
+                                 std::to_string(left_ms), lobby_rooms_.count(m.room) ? "1" : "0"});
     };
     auto now = Clock::now();
     for (const auto &[id, m] : members_)
@@ -483,7 +658,26 @@ void Cluster::on_message(std::string_view payload) {
         auto it = members_.find(std::string(rest.substr(0, nl)));
         if (it == members_.end() || !it->second.conn)
             return;
+        note_lobby(it->second.room, rest.substr(nl + 1));
         fx.text.push_back({it->second.conn, std::string(rest.substr(nl + 1))});
+    } else if (payload[0] == 'a') { // "a\n<id>\n<info>": a knock of ours was let in
+        std::size_t nl = rest.find('\n');
+        if (nl == std::string_view::npos)
+            return;
+        let_in(std::string(rest.substr(0, nl)), rest.substr(nl + 1), fx);
+    } else if (payload[0] == 'e') { // "e\n<id>\n<code>\n<text>": turned away
+        std::size_t a = rest.find('\n');
+        std::size_t b = a == std::string_view::npos ? a : rest.find('\n', a + 1);
+        if (b == std::string_view::npos)
+            return;
+        auto it = knocks_.find(std::string(rest.substr(0, a)));
+        auto code = proto::error_code_from_name(rest.substr(a + 1, b - a - 1));
+        if (it == knocks_.end() || !code)
+            return;
+        ConnId c = it->second.conn;
+        knock_by_conn_.erase(c);
+        knocks_.erase(it);
+        error(c, *code, std::string(rest.substr(b + 1)), fx);
     } else if (payload[0] == 'c') {
         auto it = members_.find(std::string(rest));
         if (it == members_.end())

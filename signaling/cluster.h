@@ -50,7 +50,11 @@ class Cluster {
     void expire(Clock::time_point now);
 
     bool redis_up() const;
-    bool is_joined(ConnId conn) const { return by_conn_.count(conn) || joining_.count(conn); }
+    // In a room, joining one, or waiting at its door.
+    bool is_joined(ConnId conn) const {
+        return by_conn_.count(conn) || joining_.count(conn) || knock_by_conn_.count(conn);
+    }
+    std::size_t waiting_count() const { return knocks_.size(); }
     std::size_t room_count() const;
     std::size_t member_total() const { return members_.size(); }
     std::size_t private_room_count() const;
@@ -79,8 +83,21 @@ class Cluster {
         bool written = false; // Redis holds the seat too (the drop script ran)
     };
 
+    // Someone of ours waiting at a room's door (the lobby).
+    struct Knock {
+        std::string id;
+        std::string room;
+        std::string token; // theirs once let in
+        ConnId conn = 0;
+        Clock::time_point deadline; // in case Redis forgets the knock
+    };
+
     void join(ConnId conn, const proto::Join &j, Clock::time_point now, Effects &fx,
               std::string_view source);
+    // set-lobby, admit, decline from member `conn`.
+    void door(ConnId conn, const proto::ClientMessage &msg, Effects &fx);
+    void unknock(ConnId conn);
+    void let_in(const std::string &id, std::string_view info, Effects &fx);
     void joined_reply(ConnId conn, const proto::Join &j, const std::string &token,
                       const std::string &new_key, const std::string &source,
                       const redis::Reply &r);
@@ -90,6 +107,7 @@ class Cluster {
     void restore();
     void on_state(bool up);
     void on_message(std::string_view payload);
+    void note_lobby(const std::string &room, std::string_view frame);
     // Sends a reply's deliveries (its second element) to our own members.
     void deliver(const redis::Reply &r, Effects &fx);
     // Tells our own members of `room` (but `except`) directly: used while Redis is away.
@@ -109,6 +127,9 @@ class Cluster {
     std::unordered_map<std::string, Member> members_; // ours, by id
     std::unordered_map<ConnId, std::string> by_conn_;
     std::unordered_set<ConnId> joining_; // a join script is under way
+    std::unordered_map<std::string, Knock> knocks_; // by knock id
+    std::unordered_map<ConnId, std::string> knock_by_conn_;
+    std::unordered_set<std::string> lobby_rooms_; // rooms of ours whose newcomers ask first
     std::unordered_map<std::string, Held> held_;
     // Members who left while Redis was away: their seats are freed once it is back.
     std::vector<Member> left_;

@@ -10,8 +10,14 @@
 --   duet:t:<token sha> "<room>\n<id>";      duet:im:<inst>  set of "<room>\n<id>" held there
 --   duet:held          zset "<room>\n<id>" by held-until ms
 --   duet:instances     set of instance ids;  duet:hb:<inst>  heartbeat (expires)
+--   duet:l:<room>      exists while newcomers ask first (the lobby)
+--   duet:w:<room>      hash: knock id -> JSON {i: instance, n: name, t: token sha, s: source
+--                      address, q: order};  duet:knocks  zset "<room>\n<id>" by deadline ms
+--   duet:dc:<room>\n<source>  a decline's cooldown for that address (expires)
 -- Messages to members go to the instance holding their socket: PUBLISH duet:i:<inst>
--- "s\n<id>\n<frame>"; "c\n<id>" closes a socket whose seat was resumed elsewhere. Members
+-- "s\n<id>\n<frame>"; "c\n<id>" closes a socket whose seat was resumed elsewhere. To
+-- someone knocking: "a\n<id>\n<JSON {r: room, k: key sha, l: lobby, p: [id, name...]}>"
+-- (let in: seated as member <id>), "e\n<id>\n<code>\n<text>" (turned away). Members
 -- on the calling instance are returned instead, so it sends to them without a round trip.
 --
 -- Every call returns {status, deliveries, ...}: deliveries is a flat list id, frame, id,
@@ -65,6 +71,39 @@ local function peer_joined(id, resumed, name)
   return f .. '}'
 end
 
+-- ---- the lobby ----
+
+local function lobby_on(room)
+  return redis.call('EXISTS', 'duet:l:' .. room) == 1
+end
+
+local function admit_request(id, name)
+  return '{"type":"admit-request","id":"' .. id .. '","name":' .. cjson.encode(name) .. '}'
+end
+
+-- Knocks of `room` in the order they came: a list of {id, knock}.
+local function knocks(room)
+  local all = redis.call('HGETALL', 'duet:w:' .. room)
+  local list = {}
+  for i = 1, #all, 2 do list[#list + 1] = {all[i], cjson.decode(all[i + 1])} end
+  table.sort(list, function(a, b) return a[2].q < b[2].q end)
+  return list
+end
+
+local function turn_away(k, id, code, text)
+  redis.call('PUBLISH', 'duet:i:' .. k.i, 'e\n' .. id .. '\n' .. code .. '\n' .. text)
+end
+
+-- Takes knock `id` out of the lobby and tells the members how it ended; the knock, or nil.
+local function settle(room, id, outcome)
+  local raw = redis.call('HGET', 'duet:w:' .. room, id)
+  if not raw then return nil end
+  redis.call('HDEL', 'duet:w:' .. room, id)
+  redis.call('ZREM', 'duet:knocks', room .. '\n' .. id)
+  tell(room, '', '{"type":"admit-resolved","id":"' .. id .. '","outcome":"' .. outcome .. '"}')
+  return cjson.decode(raw)
+end
+
 local function remove(room, id, reason)
   local r = record(room, id)
   if not r then return end
@@ -74,7 +113,13 @@ local function remove(room, id, reason)
   redis.call('ZREM', 'duet:held', seat)
   if r.i ~= '' then redis.call('SREM', 'duet:im:' .. r.i, seat) end
   if redis.call('HLEN', 'duet:m:' .. room) == 0 then
-    redis.call('DEL', 'duet:m:' .. room, 'duet:q:' .. room, 'duet:k:' .. room)
+    -- Nobody is left to open the door.
+    for _, e in ipairs(knocks(room)) do
+      redis.call('ZREM', 'duet:knocks', room .. '\n' .. e[1])
+      turn_away(e[2], e[1], 'lobby-timeout', 'Everyone has left the room. Try again later.')
+    end
+    redis.call('DEL', 'duet:m:' .. room, 'duet:q:' .. room, 'duet:k:' .. room, 'duet:l:' .. room,
+               'duet:w:' .. room)
   else
     tell(room, id, peer_left(id, reason))
   end
@@ -125,6 +170,38 @@ local function others(room, me)
   return flat
 end
 
+local function full_text(room, max)
+  return "room '" .. room .. "' is full (" .. max .. (max == 1 and ' person)' or ' people)')
+end
+
+-- Seats knock `k` as member `id` (it was let in) and tells its instance to say `joined`.
+-- Its instance must be alive, or the seat would never be let go.
+local function seat_knock(room, id, k)
+  if redis.call('EXISTS', 'duet:hb:' .. k.i) == 0 then return end
+  local seat = room .. '\n' .. id
+  save(room, id, {i = k.i, q = redis.call('INCR', 'duet:q:' .. room), d = 0, t = k.t, n = k.n})
+  redis.call('SET', 'duet:t:' .. k.t, seat)
+  redis.call('SADD', 'duet:im:' .. k.i, seat)
+  tell(room, id, peer_joined(id, false, k.n))
+  local info = {r = room, k = redis.call('GET', 'duet:k:' .. room) or '', l = lobby_on(room),
+                p = others(room, id)}
+  redis.call('PUBLISH', 'duet:i:' .. k.i, 'a\n' .. id .. '\n' .. cjson.encode(info))
+end
+
+-- What a member needs after `joined`: the lobby's state and who waits at the door.
+local function door(room)
+  local asks = {}
+  for _, e in ipairs(knocks(room)) do asks[#asks + 1] = admit_request(e[1], e[2].n) end
+  return asks
+end
+
+-- The member `id` of `room`, connected here; nil if it is not (a stale request).
+local function mine(room, id)
+  local r = record(room, id)
+  if r and r.i == self then return r end
+  return nil
+end
+
 if op == 'join' then
   -- room, new id, token sha, resume token sha ("" for none), name, name given (1/0),
   -- max peers, key sha ("" for none), make private (1/0), a new private room's key sha
@@ -152,13 +229,26 @@ if op == 'join' then
         redis.call('ZREM', 'duet:held', seat)
         redis.call('SADD', 'duet:im:' .. self, seat)
         tell(room, rid, peer_joined(rid, true, r.n))
-        return {'resumed', out, rid, redis.call('GET', 'duet:k:' .. room) or '', closed, others(room, rid), r.n}
+        return {'resumed', out, rid, redis.call('GET', 'duet:k:' .. room) or '', closed, others(room, rid), r.n,
+                door(room), lobby_on(room) and 1 or 0}
       end
     end
   end
   local count = redis.call('HLEN', 'duet:m:' .. room)
   local created_key = 0
   if count > 0 then
+    -- Asking first, unless creating a private room or holding its key.
+    if lobby_on(room) and not make_private and (not private or key == '') then
+      local src, max_waiting, timeout = ARGV[13], tonumber(ARGV[14]), tonumber(ARGV[15])
+      local cooldown = redis.call('PTTL', 'duet:dc:' .. room .. '\n' .. src)
+      if cooldown > 0 then return {'cooldown', out, cooldown} end
+      if redis.call('HLEN', 'duet:w:' .. room) >= max_waiting then return {'crowded', out} end
+      redis.call('HSET', 'duet:w:' .. room, id,
+                 cjson.encode({i = self, n = name, t = tok, s = src, q = redis.call('INCR', 'duet:q:' .. room)}))
+      redis.call('ZADD', 'duet:knocks', now + timeout, room .. '\n' .. id)
+      tell(room, '', admit_request(id, name))
+      return {'waiting', out, id}
+    end
     if private then
       if key == '' then return {'private', out} end
       if redis.call('GET', 'duet:k:' .. room) ~= key then return {'badkey', out} end
@@ -179,7 +269,49 @@ if op == 'join' then
   redis.call('SET', 'duet:t:' .. tok, room .. '\n' .. id)
   redis.call('SADD', 'duet:im:' .. self, room .. '\n' .. id)
   tell(room, id, peer_joined(id, false, name))
-  return {'joined', out, id, redis.call('GET', 'duet:k:' .. room) or '', created_key, others(room, id), name}
+  return {'joined', out, id, redis.call('GET', 'duet:k:' .. room) or '', created_key, others(room, id), name,
+          door(room), lobby_on(room) and 1 or 0}
+
+elseif op == 'lobby' then
+  -- room, member id, on (1/0), max peers: the door switch; switched off, whoever waits
+  -- comes in while there is room, in the order they knocked (the rest: room-full)
+  local room, id, on, max = ARGV[3], ARGV[4], ARGV[5] == '1', tonumber(ARGV[6])
+  if not mine(room, id) then return {'stale', out} end
+  if on then redis.call('SET', 'duet:l:' .. room, '1') else redis.call('DEL', 'duet:l:' .. room) end
+  tell(room, '', '{"type":"lobby","on":' .. (on and 'true' or 'false') .. '}')
+  if not on then
+    for _, e in ipairs(knocks(room)) do
+      local fits = redis.call('HLEN', 'duet:m:' .. room) < max
+      local k = settle(room, e[1], fits and 'admitted' or 'left')
+      if fits then seat_knock(room, e[1], k) else turn_away(k, e[1], 'room-full', full_text(room, max)) end
+    end
+  end
+  return {'ok', out}
+
+elseif op == 'admit' then
+  -- room, member id, knock id, max peers
+  local room, id, knock, max = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+  if not mine(room, id) then return {'stale', out} end
+  if not redis.call('HGET', 'duet:w:' .. room, knock) then return {'unknown', out} end
+  if redis.call('HLEN', 'duet:m:' .. room) >= max then return {'full', out} end
+  seat_knock(room, knock, settle(room, knock, 'admitted'))
+  return {'ok', out}
+
+elseif op == 'decline' then
+  -- room, member id, knock id, cooldown ms: turned away, and that address may not knock
+  -- on this room again for a while
+  local room, id, knock, cooldown = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+  if not mine(room, id) then return {'stale', out} end
+  local k = settle(room, knock, 'declined')
+  if not k then return {'unknown', out} end
+  redis.call('SET', 'duet:dc:' .. room .. '\n' .. k.s, '1', 'PX', cooldown)
+  turn_away(k, knock, 'declined', 'Someone in the room declined to let you in. You may try again later.')
+  return {'ok', out}
+
+elseif op == 'unknock' then
+  -- room, knock id: whoever knocked went away
+  settle(ARGV[3], ARGV[4], 'left')
+  return {'ok', out}
 
 elseif op == 'relay' then
   -- room, from, to, frame: one signal to a member on another instance
@@ -231,18 +363,27 @@ elseif op == 'tick' then
     end
   end
   expire(now, nil)
+  for _, entry in ipairs(redis.call('ZRANGEBYSCORE', 'duet:knocks', '-inf', now)) do
+    local nl = string.find(entry, '\n', 1, true)
+    local room, id = string.sub(entry, 1, nl - 1), string.sub(entry, nl + 1)
+    local k = settle(room, id, 'timeout')
+    redis.call('ZREM', 'duet:knocks', entry)
+    if k then turn_away(k, id, 'lobby-timeout', 'Nobody in the room answered. Try again later.') end
+  end
   return {'ok', out, lapsed and 1 or 0, reaped}
 
 elseif op == 'restore' then
   -- Our members, written back after Redis was lost (it may have restarted empty) or our
-  -- heartbeat lapsed: groups of 6 arguments: room, id, token sha, name, key sha ("" for an
-  -- open room), held ms left (0: connected here; -1: left for good while Redis was away).
+  -- heartbeat lapsed: groups of 7 arguments: room, id, token sha, name, key sha ("" for an
+  -- open room), held ms left (0: connected here; -1: left for good while Redis was away),
+  -- whether newcomers asked first (1/0).
   -- Returns the ids whose seats someone resumed elsewhere meanwhile: their sockets here
   -- must close.
   local now = now_ms()
   local gone = {}
-  for k = 3, #ARGV, 6 do
+  for k = 3, #ARGV, 7 do
     local room, id, tok, name, key, left = ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4], tonumber(ARGV[k + 5])
+    local asked = ARGV[k + 6] == '1'
     local seat = room .. '\n' .. id
     local r = record(room, id)
     if r and r.i ~= '' and r.i ~= self then
@@ -256,6 +397,7 @@ elseif op == 'restore' then
       if fresh then
         r = {q = redis.call('INCR', 'duet:q:' .. room), t = tok, n = name}
         if key ~= '' then redis.call('SET', 'duet:k:' .. room, key, 'NX') end
+        if asked then redis.call('SET', 'duet:l:' .. room, '1') end
       end
       local was_held = r.i == ''
       r.i = self
@@ -269,6 +411,7 @@ elseif op == 'restore' then
     elseif r == nil then
       r = {i = '', q = redis.call('INCR', 'duet:q:' .. room), d = now + left, t = tok, n = name}
       if key ~= '' then redis.call('SET', 'duet:k:' .. room, key, 'NX') end
+      if asked then redis.call('SET', 'duet:l:' .. room, '1') end
       save(room, id, r)
       redis.call('SET', 'duet:t:' .. tok, seat)
       redis.call('ZADD', 'duet:held', r.d, seat)

@@ -550,6 +550,8 @@ std::string Server::metrics() const {
         gauge("duet_room_key_attempts_refused_total",
               "Joins to private rooms refused unchecked: too many wrong keys from the address.",
               c.key_attempts_refused_total(), "counter");
+        gauge("duet_lobby_waiting", "People connected here waiting for someone to let them in.",
+              c.waiting_count(), "gauge");
         gauge("duet_redis_up", "1 while this instance is connected to Redis.", c.redis_up(),
               "gauge");
         gauge("duet_redis_reconnects_total", "Times the Redis connection came back.",

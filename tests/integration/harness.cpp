@@ -40,6 +40,14 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
         argv.push_back(a.c_str());
     for (const char *a : {server_path(), "--host", "127.0.0.1", "--port", "0"})
         argv.push_back(a);
+    // DUET_SERVER_ARGS: more arguments for every server a test starts, in shell syntax;
+    // the cluster suite runs tests this way with `--redis URL` (tests/cluster/with-redis.sh).
+    gchar **env_args = nullptr;
+    if (const char *more = g_getenv("DUET_SERVER_ARGS"); more && *more)
+        if (!g_shell_parse_argv(more, nullptr, &env_args, nullptr))
+            g_error("DUET_SERVER_ARGS is not a shell word list: %s", more);
+    for (gchar **a = env_args; a && *a; ++a)
+        argv.push_back(*a);
     for (auto &a : extra_args)
         argv.push_back(a.c_str());
     argv.push_back(nullptr);
@@ -67,6 +75,17 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args,
         g_error("duet-server did not become ready (got '%s')", line ? line : "EOF");
     url_ = line + std::strlen(prefix);
     g_free(line);
+    // With --redis the server listens at once and says on /healthz when it has Redis.
+    if (env_args) {
+        guint status = 0;
+        if (!wait_until([&] {
+                http_get(url_ + "healthz", &status);
+                return status == 200;
+            }))
+            g_error("duet-server (%s) did not answer /healthz with 200 within 5 s (last %u)",
+                    g_getenv("DUET_SERVER_ARGS"), status);
+        g_strfreev(env_args);
+    }
 }
 
 ServerProcess::~ServerProcess() {

@@ -13,6 +13,7 @@
 
 #include <cstring>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -453,15 +454,27 @@ std::string reply_of(Client &c) {
     return reply;
 }
 
-// 50 clients send `join` for one room at the same moment: exactly max-peers get in.
-void test_join_race() {
-    // Its own server, so seats held by earlier tests' drops do not count in /metrics.
-    ServerProcess own;
+// How many servers a race spreads its joiners over: 1, or DUET_TEST_INSTANCES (the cluster
+// suite runs this file with every server on one Redis, tests/cluster/meson.build).
+int race_instances() {
+    const char *n = g_getenv("DUET_TEST_INSTANCES");
+    return n ? std::max(1, atoi(n)) : 1;
+}
+
+// 50 clients send `join` for one room at the same moment: exactly max-peers get in. With
+// several instances the clients take turns among them, so the seats are contended across
+// instances.
+void join_race(int max_peers, const std::string &prefix) {
+    // Its own servers, so seats held by earlier tests' drops do not count in /metrics.
+    std::vector<std::unique_ptr<ServerProcess>> own;
+    for (int i = 0; i < race_instances(); ++i)
+        own.push_back(std::make_unique<ServerProcess>(
+            std::vector<std::string>{"--max-peers", std::to_string(max_peers)}));
     std::vector<std::unique_ptr<Client>> clients;
-    for (int i = 0; i < 50; ++i)
-        clients.push_back(std::make_unique<Client>(own.ws_url()));
+    for (std::size_t i = 0; i < 50; ++i)
+        clients.push_back(std::make_unique<Client>(own[i % own.size()]->ws_url()));
     for (int round = 0; round < 100; ++round) {
-        std::string room = "race-" + std::to_string(round);
+        std::string room = prefix + std::to_string(round);
         for (auto &c : clients)
             c->send(join_msg(room));
         int joined = 0, full = 0;
@@ -475,19 +488,28 @@ void test_join_race() {
             } else if (json_str(reply, "code") == "room-full")
                 ++full;
         }
-        g_assert_cmpint(joined, ==, 2);
-        g_assert_cmpint(full, ==, 48);
+        g_assert_cmpint(joined, ==, max_peers);
+        g_assert_cmpint(full, ==, 50 - max_peers);
         for (Client *w : winners)
             w->send(R"({"type":"leave"})");
         // Poll the registry through /metrics until every seat is free before the next round.
         guint status = 0;
-        g_assert_true(wait_until([&] {
-            std::string m = http_get(own.http_url() + "metrics", &status);
-            return strstr(m.c_str(), "\nduet_peers 0\n") != nullptr;
-        }));
+        for (auto &s : own)
+            g_assert_true(wait_until([&] {
+                std::string m = http_get(s->http_url() + "metrics", &status);
+                return strstr(m.c_str(), "\nduet_peers 0\n") != nullptr;
+            }));
         for (auto &c : clients)
             c->inbox().clear();
     }
+}
+
+void test_join_race() {
+    join_race(2, "race-");
+}
+
+void test_join_race_3() {
+    join_race(3, "race3-");
 }
 
 // A dropped member resumes while strangers race for its held seat: the seat stays theirs.
@@ -604,6 +626,58 @@ void test_connections_per_ip_and_message_size() {
     g_assert_cmpuint(b.close_code(), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
 }
 
+// The protocol fuzz corpus and its saved crash regressions (DUET_FUZZ_CORPUS: directories
+// separated by ':', set by meson), each input sent by a member of a room as one frame
+// (text if it is UTF-8, else binary). After each, a frame of unknown type must still be
+// answered `unknown-type`: the input was handled and the socket and server are alive.
+void test_fuzz_corpus() {
+    const char *dirs = g_getenv("DUET_FUZZ_CORPUS");
+    if (!dirs) {
+        g_test_skip("DUET_FUZZ_CORPUS is not set");
+        return;
+    }
+    std::vector<std::string> inputs;
+    gchar **list = g_strsplit(dirs, ":", -1);
+    for (gchar **dir = list; *dir; ++dir) {
+        GDir *d = g_dir_open(*dir, 0, nullptr);
+        g_assert_nonnull(d);
+        std::vector<std::string> names;
+        while (const char *name = g_dir_read_name(d))
+            if (name[0] != '.' && g_strcmp0(name, "README") != 0)
+                names.emplace_back(std::string(*dir) + "/" + name);
+        g_dir_close(d);
+        std::sort(names.begin(), names.end());
+        inputs.insert(inputs.end(), names.begin(), names.end());
+    }
+    g_strfreev(list);
+    g_assert_cmpuint(inputs.size(), >, 0);
+    Client b(server->ws_url());
+    b.send(join_msg("fuzz-corpus"));
+    g_assert_false(b.next("joined").empty());
+    auto a = std::make_unique<Client>(server->ws_url());
+    a->send(join_msg("fuzz-corpus"));
+    g_assert_false(a->next("joined").empty());
+    for (const auto &path : inputs) {
+        gchar *bytes = nullptr;
+        gsize len = 0;
+        g_assert_true(g_file_get_contents(path.c_str(), &bytes, &len, nullptr));
+        std::string input(bytes, len);
+        g_free(bytes);
+        g_test_message("corpus input %s (%zu bytes)", path.c_str(), input.size());
+        if (g_utf8_validate(input.data(), gssize(input.size()), nullptr))
+            a->send(input);
+        else
+            a->send_binary(input);
+        a->send(R"({"type":"teleport"})");
+        std::string err = a->next("error");
+        while (!err.empty() && json_str(err, "code") != "unknown-type")
+            err = a->next("error");
+        check_str(json_str(err, "code"), ==, "unknown-type");
+        g_assert_true(a->open());
+    }
+    assert_pair_still_works();
+}
+
 // Under systemd (Type=notify, WatchdogSec) the server reports READY=1 and pings the watchdog.
 void test_systemd_notify() {
     gchar *dir = g_dir_make_tmp("duet-notify-XXXXXX", nullptr);
@@ -653,6 +727,8 @@ int main(int argc, char **argv) {
     g_test_add_func("/server/per-ip-and-size-limits", test_connections_per_ip_and_message_size);
     g_test_add_func("/server/systemd-notify", test_systemd_notify);
     g_test_add_func("/server/join-race", test_join_race);
+    g_test_add_func("/server/join-race-3", test_join_race_3);
+    g_test_add_func("/server/fuzz-corpus", test_fuzz_corpus);
     g_test_add_func("/server/resume-race", test_resume_race);
     g_test_add_func("/server/leave-resume-race", test_leave_resume_race);
     g_test_add_func("/server/metrics", test_metrics);
