@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // duet-loadgen: opens N WebSocket connections in rooms of two against duet-server and
-// measures accept rate, join round trip, relay throughput and server RSS per connection.
+// measures accept rate, join round trip, relay throughput, server RSS per connection and
+// server CPU per relayed message. With several --port, connection i goes to the i-th port
+// modulo their number, so the two members of every room are on different servers.
 #include "wsclient.h"
 
 #include <algorithm>
@@ -33,13 +35,14 @@ struct Peer {
 
 struct Options {
     std::string host = "127.0.0.1";
-    int port = 8080;
+    std::vector<int> ports;
     int connections = 1000;
     int max_handshakes = 256; // in flight at once; more only fills the accept queue
     int join_rate = 5000;     // joins per second, paced so we measure latency, not queueing
     double relay_seconds = 5;
     int message_bytes = 200;
-    int server_pid = 0;
+    std::vector<int> server_pids; // every duet-server: their CPU is summed
+    int redis_pid = 0;            // reported on its own
     const char *json_out = nullptr;
 };
 
@@ -60,7 +63,8 @@ long rss_kib(int pid) {
     return kib;
 }
 
-double cpu_seconds(int pid) {
+// utime + stime of `pid` in seconds; with `user_only`, utime alone.
+double cpu_seconds(int pid, bool user_only = false) {
     if (!pid)
         return -1;
     char path[64];
@@ -78,7 +82,30 @@ double cpu_seconds(int pid) {
     if (!p ||
         std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
-    return double(ut + st) / double(sysconf(_SC_CLK_TCK));
+    return double(user_only ? ut : ut + st) / double(sysconf(_SC_CLK_TCK));
+}
+
+// Summed over several processes; -1 when any cannot be read (or none was given).
+long rss_kib(const std::vector<int> &pids) {
+    long sum = pids.empty() ? -1 : 0;
+    for (int pid : pids) {
+        long k = rss_kib(pid);
+        if (k < 0)
+            return -1;
+        sum += k;
+    }
+    return sum;
+}
+
+double cpu_seconds(const std::vector<int> &pids, bool user_only = false) {
+    double sum = pids.empty() ? -1 : 0;
+    for (int pid : pids) {
+        double s = cpu_seconds(pid, user_only);
+        if (s < 0)
+            return -1;
+        sum += s;
+    }
+    return sum;
 }
 
 double self_cpu_seconds() {
@@ -106,9 +133,10 @@ double percentile(std::vector<double> v, double p) {
 }
 
 void usage() {
-    std::fprintf(stderr, "usage: duet-loadgen --port P [--host 127.0.0.1] [--connections N] "
-                         "[--relay-seconds S] [--join-rate R] [--message-bytes B] "
-                         "[--server-pid PID] [--json FILE]\n");
+    std::fprintf(stderr, "usage: duet-loadgen --port P [--port P2 ...] [--host 127.0.0.1] "
+                         "[--connections N] [--relay-seconds S] [--join-rate R] "
+                         "[--message-bytes B] [--server-pid PID ...] [--redis-pid PID] "
+                         "[--json FILE]\n");
     std::exit(2);
 }
 
@@ -126,7 +154,7 @@ int main(int argc, char **argv) {
         if (a == "--host")
             o.host = next();
         else if (a == "--port")
-            o.port = std::atoi(next());
+            o.ports.push_back(std::atoi(next()));
         else if (a == "--connections")
             o.connections = std::atoi(next());
         else if (a == "--relay-seconds")
@@ -136,13 +164,15 @@ int main(int argc, char **argv) {
         else if (a == "--message-bytes")
             o.message_bytes = std::atoi(next());
         else if (a == "--server-pid")
-            o.server_pid = std::atoi(next());
+            o.server_pids.push_back(std::atoi(next()));
+        else if (a == "--redis-pid")
+            o.redis_pid = std::atoi(next());
         else if (a == "--json")
             o.json_out = next();
         else
             usage();
     }
-    if (o.connections < 2 || o.connections % 2)
+    if (o.connections < 2 || o.connections % 2 || o.ports.empty())
         usage();
 
     // One fd per connection plus slack; raise the soft limit to the hard one.
@@ -160,7 +190,7 @@ int main(int argc, char **argv) {
     std::vector<Peer> peers(static_cast<std::size_t>(n));
     int ep = epoll_create1(EPOLL_CLOEXEC);
     std::vector<epoll_event> events(1024);
-    long rss_before = rss_kib(o.server_pid);
+    long rss_before = rss_kib(o.server_pids);
 
     auto watch = [&](int idx, bool want_out) {
         Peer &p = peers[std::size_t(idx)];
@@ -255,7 +285,7 @@ int main(int argc, char **argv) {
     while (open + failed < n) {
         while (next_connect < n && handshaking < o.max_handshakes) {
             Peer &p = peers[std::size_t(next_connect)];
-            if (!p.ws.start(o.host, o.port, "/ws")) {
+            if (!p.ws.start(o.host, o.ports[std::size_t(next_connect) % o.ports.size()], "/ws")) {
                 if (!failed++)
                     std::fprintf(stderr, "duet-loadgen: connect: %s\n", std::strerror(errno));
             } else {
@@ -310,48 +340,99 @@ int main(int argc, char **argv) {
     };
     for (std::int64_t start = now_ns(); !all_paired() && now_ns() - start < 10000000000LL;)
         pump(10);
-    long rss_idle = rss_kib(o.server_pid);
+    // A member that never heard of its room-mate (no peer-joined) is a server bug worth
+    // saying; the bench still knows who is with whom and goes on to measure the relay.
+    int unpaired = 0;
+    for (int i = 0; i < n; ++i) {
+        Peer &p = peers[std::size_t(i)];
+        const Peer &mate = peers[std::size_t(i ^ 1)];
+        if (p.partner.empty() && !mate.id.empty()) {
+            p.partner = mate.id;
+            ++unpaired;
+        }
+    }
+    if (unpaired)
+        std::fprintf(stderr,
+                     "duet-loadgen: %d members never told of their room-mate (no peer-joined "
+                     "within 10 s)\n",
+                     unpaired);
+    if (!all_paired()) {
+        std::fprintf(stderr, "duet-loadgen: some members have no room-mate\n");
+        return 1;
+    }
+    long rss_idle = rss_kib(o.server_pids);
     std::vector<double> join_ms;
     for (auto &p : peers)
         join_ms.push_back(p.join_ms);
 
     // Phase 3: closed-loop relay. Every connection keeps one message in flight to its
-    // partner; each received message is answered at once.
+    // partner; each received message is answered at once. The rate counts what arrives in
+    // the window. CPU per message counts from before the first send until the last message
+    // in flight has arrived, over every message relayed in that time, so neither end of the
+    // window leaves relays counted on one side only.
+    double scpu_relay0 = cpu_seconds(o.server_pids), cpu_relay0 = self_cpu_seconds();
+    double ucpu_relay0 = cpu_seconds(o.server_pids, true);
+    double rcpu_relay0 = cpu_seconds(o.redis_pid);
     relaying = true;
     received = 0;
     for (auto &p : peers)
         send_signal(p);
     flush_all();
-    double scpu_relay0 = cpu_seconds(o.server_pid), cpu_relay0 = self_cpu_seconds();
     std::int64_t t2 = now_ns();
     std::int64_t relay_end = t2 + std::int64_t(o.relay_seconds * 1e9);
     while (now_ns() < relay_end)
         pump(10);
     double relay_s = double(now_ns() - t2) / 1e9;
-    double relay_rate = double(received) / relay_s;
-    double scpu_relay = cpu_seconds(o.server_pid) - scpu_relay0;
+    std::uint64_t in_window = received;
+    double relay_rate = double(in_window) / relay_s;
     double cpu_relay = self_cpu_seconds() - cpu_relay0;
     relaying = false;
+    // Drain: wait for the messages still in flight (at most one per connection), up to 10 s.
+    std::uint64_t expected = in_window + std::uint64_t(n);
+    for (std::int64_t start = now_ns(); received < expected && now_ns() - start < 10000000000LL;)
+        pump(10);
+    if (received < expected)
+        std::fprintf(stderr, "duet-loadgen: %" PRIu64 " of %d messages in flight never arrived\n",
+                     expected - received, n);
+    double scpu_relay = cpu_seconds(o.server_pids) - scpu_relay0;
+    double ucpu_relay = cpu_seconds(o.server_pids, true) - ucpu_relay0;
+    double rcpu_relay = o.redis_pid ? cpu_seconds(o.redis_pid) - rcpu_relay0 : -1;
+    double relayed = double(received);
+    double us_per_msg = scpu_relay0 >= 0 && relayed > 0 ? scpu_relay * 1e6 / relayed : -1;
+    // The part in the servers' own code (the rest is the kernel's: TCP, epoll, wakeups).
+    double user_us_per_msg = scpu_relay0 >= 0 && relayed > 0 ? ucpu_relay * 1e6 / relayed : -1;
+    double redis_us_per_msg = o.redis_pid && relayed > 0 ? rcpu_relay * 1e6 / relayed : -1;
+    // Busy share of one core over the window (the drain is short and adds little).
+    double server_busy = scpu_relay0 >= 0 ? scpu_relay / relay_s : -1;
 
     double p50 = percentile(join_ms, 0.50), p99 = percentile(join_ms, 0.99);
     double per_conn =
         (rss_before > 0 && rss_idle > 0) ? double(rss_idle - rss_before) * 1024.0 / n : -1;
-    std::printf("%-12s %10s %10s %10s %14s %12s %12s %12s\n", "connections", "accept/s", "join p50",
-                "join p99", "relay msg/s", "RSS/conn", "server CPU", "client CPU");
-    std::printf("%-12d %10.0f %8.2fms %8.2fms %14.0f %10.0f B %10.0f%% %10.0f%%\n", n,
-                n / connect_s, p50, p99, relay_rate, per_conn, 100 * scpu_relay / relay_s,
-                100 * cpu_relay / relay_s);
+    std::printf("%-12s %10s %10s %10s %14s %12s %12s %12s %14s\n", "connections", "accept/s",
+                "join p50", "join p99", "relay msg/s", "RSS/conn", "server CPU", "client CPU",
+                "server us/msg");
+    std::printf("%-12d %10.0f %8.2fms %8.2fms %14.0f %10.0f B %10.0f%% %10.0f%% %14.2f\n", n,
+                n / connect_s, p50, p99, relay_rate, per_conn, 100 * server_busy,
+                100 * cpu_relay / relay_s, us_per_msg);
+    std::printf("server CPU per relayed message: %.2f us, of which %.2f us in user space\n",
+                us_per_msg, user_us_per_msg);
+    if (o.redis_pid)
+        std::printf("redis: %.2f us per relayed message, %.0f%% of a core\n", redis_us_per_msg,
+                    100 * rcpu_relay / relay_s);
     if (o.json_out) {
         FILE *f = std::fopen(o.json_out, "w");
         if (f) {
-            std::fprintf(
-                f,
-                "{\"connections\":%d,\"accept_per_s\":%.1f,\"join_p50_ms\":%.3f,"
-                "\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,\"rss_per_conn_bytes\":%.0f,"
-                "\"server_cpu_during_relay\":%.3f,\"client_cpu_during_relay\":%.3f,"
-                "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
-                n, n / connect_s, p50, p99, relay_rate, per_conn, scpu_relay / relay_s,
-                cpu_relay / relay_s, o.message_bytes, relay_s);
+            std::fprintf(f,
+                         "{\"connections\":%d,\"servers\":%zu,\"accept_per_s\":%.1f,"
+                         "\"join_p50_ms\":%.3f,\"join_p99_ms\":%.3f,\"relay_msgs_per_s\":%.1f,"
+                         "\"rss_per_conn_bytes\":%.0f,\"server_cpu_during_relay\":%.3f,"
+                         "\"client_cpu_during_relay\":%.3f,\"server_cpu_us_per_msg\":%.3f,"
+                         "\"server_user_us_per_msg\":%.3f,"
+                         "\"redis_cpu_us_per_msg\":%.3f,\"messages_relayed\":%" PRIu64 ","
+                         "\"message_bytes\":%d,\"relay_seconds\":%.2f}\n",
+                         n, o.ports.size(), n / connect_s, p50, p99, relay_rate, per_conn,
+                         server_busy, cpu_relay / relay_s, us_per_msg, user_us_per_msg,
+                         redis_us_per_msg, received, o.message_bytes, relay_s);
             std::fclose(f);
         }
     }

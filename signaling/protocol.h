@@ -73,7 +73,9 @@ struct Join {
 };
 struct Signal {
     std::string to;
-    std::string data_json; // a JSON object, compact; opaque to the server
+    // A JSON object, opaque to the server: parse_client keeps the bytes as they arrived
+    // (white space included), checked to be strict JSON, and the relay passes them on.
+    std::string data_json;
 };
 struct Leave {};
 // "Ask before anyone joins" on or off, for the sender's room.
@@ -153,6 +155,13 @@ struct ParseError {
 template <typename T> using Parsed = std::variant<T, ParseError>;
 
 Parsed<ClientMessage> parse_client(std::string_view text);
+// parse_client as it was before its fast path (signaling/json_scan.h): json-glib for every
+// message, which is more lenient than JSON. It words parse_client's refusals; the fuzzer
+// (tests/fuzz/fuzz_protocol.cpp) compares the two.
+Parsed<ClientMessage> parse_client_json_glib(std::string_view text);
+// Why json-glib and the checks around it refuse `text` as a JSON object; empty if they
+// take it.
+std::string json_glib_object_problem(std::string_view text);
 Parsed<ServerMessage> parse_server(std::string_view text);
 std::string to_json(const ClientMessage &m);
 std::string to_json(const ServerMessage &m);
