@@ -327,7 +327,8 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
     if (r.is_error() || r.type != redis::Reply::Type::Array) {
         g_warning("redis: join script failed: %s", r.str.c_str());
         error(conn, proto::ErrorCode::Unavailable, kUnavailable, fx);
-        return sink_(fx);
+        sink_(fx);
+        return replay_early();
     }
     deliver(r, fx);
     if (status == "full") {
@@ -425,6 +426,7 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
         error(conn, proto::ErrorCode::Unavailable, kUnavailable, fx);
     }
     sink_(fx);
+    replay_early();
 }
 
 void Cluster::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
@@ -644,6 +646,32 @@ void Cluster::on_state(bool up) {
     }
 }
 
+// Messages come on the subscriber connection, join replies on the command connection, and
+// nothing orders the two: a room-mate's peer-joined (published after our member's seat was
+// taken) can arrive before the reply that tells us the seat is ours. While joins are under
+// way, messages for members we do not know yet are kept, and handed on after the reply.
+bool Cluster::hold_early(std::string_view payload) {
+    if (joining_.empty() || early_.size() >= kMaxEarly)
+        return false;
+    early_.emplace_back(payload);
+    return true;
+}
+
+void Cluster::replay_early() {
+    if (early_.empty())
+        return;
+    std::vector<std::string> kept;
+    kept.swap(early_);
+    for (const std::string &p : kept) {
+        std::size_t end = p.find('\n', 2);
+        std::string id = p.substr(2, end == std::string::npos ? std::string::npos : end - 2);
+        if (members_.count(id))
+            on_message(p); // known now: delivered
+        else if (!joining_.empty())
+            early_.push_back(p); // perhaps for a join still under way
+    }
+}
+
 void Cluster::on_message(std::string_view payload) {
     // "s\n<id>\n<frame>": a frame for our member <id>; "c\n<id>": its seat was resumed
     // on another instance, close our socket.
@@ -656,6 +684,8 @@ void Cluster::on_message(std::string_view payload) {
         if (nl == std::string_view::npos)
             return;
         auto it = members_.find(std::string(rest.substr(0, nl)));
+        if (it == members_.end() && hold_early(payload))
+            return;
         if (it == members_.end() || !it->second.conn)
             return;
         note_lobby(it->second.room, rest.substr(nl + 1));
@@ -680,6 +710,8 @@ void Cluster::on_message(std::string_view payload) {
         error(c, *code, std::string(rest.substr(b + 1)), fx);
     } else if (payload[0] == 'c') {
         auto it = members_.find(std::string(rest));
+        if (it == members_.end() && hold_early(payload))
+            return;
         if (it == members_.end())
             return;
         ConnId c = it->second.conn;

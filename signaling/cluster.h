@@ -107,6 +107,8 @@ class Cluster {
     void restore();
     void on_state(bool up);
     void on_message(std::string_view payload);
+    bool hold_early(std::string_view payload);
+    void replay_early();
     void note_lobby(const std::string &room, std::string_view frame);
     // Sends a reply's deliveries (its second element) to our own members.
     void deliver(const redis::Reply &r, Effects &fx);
@@ -130,6 +132,9 @@ class Cluster {
     std::unordered_map<std::string, Knock> knocks_; // by knock id
     std::unordered_map<ConnId, std::string> knock_by_conn_;
     std::unordered_set<std::string> lobby_rooms_; // rooms of ours whose newcomers ask first
+    // Messages for members whose join reply has not come yet (see hold_early).
+    std::vector<std::string> early_;
+    static constexpr std::size_t kMaxEarly = 4096;
     std::unordered_map<std::string, Held> held_;
     // Members who left while Redis was away: their seats are freed once it is back.
     std::vector<Member> left_;

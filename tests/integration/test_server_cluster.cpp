@@ -133,6 +133,22 @@ void test_join_race_across_instances() {
             10000));
         g_assert_cmpint(joined, ==, 2);
         g_assert_cmpint(full, ==, 28);
+        // The first in hears of the second, whichever instances they are on (a peer-joined
+        // can reach an instance before its own join reply does: it must not be lost).
+        std::string second_id;
+        Client *first = nullptr;
+        for (auto &c : clients)
+            for (const auto &m : c->inbox())
+                if (m.find(R"("type":"joined")") != std::string::npos) {
+                    if (json_strs(m, "peers").empty()) {
+                        first = c.get();
+                    } else {
+                        second_id = json_str(m, "id");
+                    }
+                }
+        g_assert_nonnull(first);
+        std::string heard = first->next("peer-joined");
+        check_str(json_str(heard, "id"), ==, second_id);
     }
 }
 
