@@ -538,44 +538,38 @@ std::string Server::metrics() const {
         out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
                name + " " + std::to_string(v) + "\n";
     };
-    if (cluster_) {
-        const Cluster &c = *cluster_;
-        gauge("duet_rooms", "Rooms with someone connected to this instance.", c.room_count(),
-              "gauge");
-        gauge("duet_peers", "Members connected to this instance.", c.member_total(), "gauge");
-        gauge("duet_private_rooms", "Private rooms with someone connected to this instance.",
-              c.private_room_count(), "gauge");
-        gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
-              c.key_failures_total(), "counter");
-        gauge("duet_room_key_attempts_refused_total",
-              "Joins to private rooms refused unchecked: too many wrong keys from the address.",
-              c.key_attempts_refused_total(), "counter");
-        gauge("duet_lobby_waiting", "People connected here waiting for someone to let them in.",
-              c.waiting_count(), "gauge");
-        gauge("duet_redis_up", "1 while this instance is connected to Redis.", c.redis_up(),
+    // With --redis the room figures are this instance's own view (its members' rooms).
+    const Cluster *c = cluster_.get();
+    const bool here = c != nullptr;
+    gauge("duet_rooms",
+          here ? "Rooms with someone connected to this instance."
+               : "Rooms with at least one seat taken.",
+          here ? c->room_count() : registry_.room_count(), "gauge");
+    gauge("duet_peers",
+          here ? "Members connected to this instance."
+               : "Seats taken, including seats held for a resume.",
+          here ? c->member_total() : registry_.member_total(), "gauge");
+    gauge("duet_private_rooms", "Rooms that need their key to enter.",
+          here ? c->private_room_count() : registry_.private_room_count(), "gauge");
+    gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
+          here ? c->key_failures_total() : registry_.key_failures_total(), "counter");
+    gauge("duet_room_key_attempts_refused_total",
+          "Joins to private rooms refused unchecked: too many wrong keys from the address.",
+          here ? c->key_attempts_refused_total() : registry_.key_attempts_refused_total(),
+          "counter");
+    gauge("duet_lobby_waiting", "People waiting for someone in a room to let them in.",
+          here ? c->waiting_count() : registry_.waiting_count(), "gauge");
+    if (here) {
+        gauge("duet_redis_up", "1 while this instance is connected to Redis.", c->redis_up(),
               "gauge");
         gauge("duet_redis_reconnects_total", "Times the Redis connection came back.",
-              c.redis_reconnects(), "counter");
+              c->redis_reconnects(), "counter");
         gauge("duet_cluster_relayed_remote_total",
               "Signals sent through Redis to a member on another instance.",
-              c.relayed_remote_total(), "counter");
+              c->relayed_remote_total(), "counter");
         gauge("duet_cluster_members_reaped_total",
               "Members of stopped instances whose seats this instance held for a resume.",
-              c.reaped_total(), "counter");
-    } else {
-        gauge("duet_rooms", "Rooms with at least one seat taken.", registry_.room_count(),
-              "gauge");
-        gauge("duet_peers", "Seats taken, including seats held for a resume.",
-              registry_.member_total(), "gauge");
-        gauge("duet_private_rooms", "Rooms that need their key to enter.",
-              registry_.private_room_count(), "gauge");
-        gauge("duet_room_key_failures_total", "Joins refused for a wrong private-room key.",
-              registry_.key_failures_total(), "counter");
-        gauge("duet_room_key_attempts_refused_total",
-              "Joins to private rooms refused unchecked: too many wrong keys from the address.",
-              registry_.key_attempts_refused_total(), "counter");
-        gauge("duet_lobby_waiting", "People waiting for someone in a room to let them in.",
-              registry_.waiting_count(), "gauge");
+              c->reaped_total(), "counter");
     }
     gauge("duet_connections", "Open WebSocket connections.", conns_.size(), "gauge");
     gauge("duet_connections_total", "WebSocket connections accepted.", connections_total_,
