@@ -47,7 +47,8 @@ bool json_glib_leniency(std::string_view text, const json::Problem &p) {
     case json::Fault::Trailing:
         return true; // json-glib stops after the first value
     case json::Fault::NotObject:
-        return text.substr(0, 3) == "\xEF\xBB\xBF"; // a byte order mark
+        // a byte order mark, or a comment before the object (json-glib skips // and /* */)
+        return text.substr(0, 3) == "\xEF\xBB\xBF" || at == '/';
     default:
         return false;
     }
