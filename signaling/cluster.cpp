@@ -21,11 +21,6 @@ std::string sha256_hex(std::string_view text) {
     return out;
 }
 
-std::string full_message(const std::string &room, std::size_t max) {
-    return "room '" + room + "' is full (" + std::to_string(max) +
-           (max == 1 ? " person)" : " people)");
-}
-
 constexpr const char *kUnavailable = "the room service is unavailable: try again in a moment";
 
 // The reply's element `i` as text ("" when absent or not text).
@@ -74,10 +69,13 @@ Cluster::~Cluster() {
 void Cluster::start() {
     g_message("redis: instance %s using %s", instance_.c_str(), config_.url.redacted().c_str());
     redis_->start();
-    timer_ = g_timeout_add(config_.heartbeat_ms, [](gpointer self) -> gboolean {
-        static_cast<Cluster *>(self)->tick();
-        return G_SOURCE_CONTINUE;
-    }, this);
+    timer_ = g_timeout_add(
+        config_.heartbeat_ms,
+        [](gpointer self) -> gboolean {
+            static_cast<Cluster *>(self)->tick();
+            return G_SOURCE_CONTINUE;
+        },
+        this);
 }
 
 bool Cluster::redis_up() const {
@@ -119,7 +117,8 @@ bool Cluster::run(std::vector<std::string> args, redis::Client::Callback cb) {
 // Keeps our view of a room's door switch (to write back if Redis restarts empty) from the
 // `lobby` frames its members get.
 void Cluster::note_lobby(const std::string &room, std::string_view frame) {
-    if (g_str_has_prefix(std::string(frame.substr(0, 40)).c_str(), "{\"type\":\"lobby\",\"on\":true"))
+    if (g_str_has_prefix(std::string(frame.substr(0, 40)).c_str(),
+                         "{\"type\":\"lobby\",\"on\":true"))
         lobby_rooms_.insert(room);
     else if (g_str_has_prefix(std::string(frame.substr(0, 40)).c_str(),
                               "{\"type\":\"lobby\",\"on\":false"))
@@ -137,6 +136,12 @@ void Cluster::deliver(const redis::Reply &r, Effects &fx) {
         note_lobby(it->second.room, list[i + 1].str);
         fx.text.push_back({it->second.conn, list[i + 1].str});
     }
+}
+
+void Cluster::deliver_reply(const redis::Reply &r) {
+    Effects later;
+    deliver(r, later);
+    sink_(later);
 }
 
 void Cluster::tell_local(const std::string &room, const std::string &except,
@@ -166,15 +171,15 @@ void Cluster::door(ConnId conn, const proto::ClientMessage &msg, Effects &fx) {
     std::vector<std::string> args;
     std::string knock;
     if (auto *l = std::get_if<proto::SetLobby>(&msg)) {
-        args = {"lobby", instance_, m.room, m.id, l->on ? "1" : "0",
-                std::to_string(rooms_.max_peers)};
+        args = {"lobby", instance_,         m.room,
+                m.id,    l->on ? "1" : "0", std::to_string(rooms_.max_peers)};
     } else if (auto *a = std::get_if<proto::Admit>(&msg)) {
         knock = a->id;
         args = {"admit", instance_, m.room, m.id, a->id, std::to_string(rooms_.max_peers)};
     } else if (auto *d = std::get_if<proto::Decline>(&msg)) {
         knock = d->id;
-        args = {"decline", instance_, m.room, m.id, d->id,
-                std::to_string(rooms_.decline_cooldown.count())};
+        args = {"decline", instance_, m.room,
+                m.id,      d->id,     std::to_string(rooms_.decline_cooldown.count())};
     } else {
         return;
     }
@@ -203,11 +208,7 @@ void Cluster::unknock(ConnId conn) {
     Knock k = knocks_.at(it->second);
     knocks_.erase(k.id);
     knock_by_conn_.erase(it);
-    run({"unknock", instance_, k.room, k.id}, [this](const redis::Reply &r) {
-        Effects later;
-        deliver(r, later);
-        sink_(later);
-    });
+    run({"unknock", instance_, k.room, k.id}, [this](const redis::Reply &r) { deliver_reply(r); });
 }
 
 // A knock of ours was let in: it is member `id` now. `info` is the script's JSON: the
@@ -223,11 +224,7 @@ void Cluster::let_in(const std::string &id, std::string_view info, Effects &fx) 
     auto kit = knocks_.find(id);
     if (kit == knocks_.end()) {
         // Gone before the answer came: the seat it was given goes again.
-        run({"leave", instance_, room, id}, [this](const redis::Reply &r) {
-            Effects later;
-            deliver(r, later);
-            sink_(later);
-        });
+        run({"leave", instance_, room, id}, [this](const redis::Reply &r) { deliver_reply(r); });
         return;
     }
     Knock k = kit->second;
@@ -281,7 +278,7 @@ void Cluster::join(ConnId conn, const proto::Join &j, Clock::time_point now, Eff
             ++key_refused_;
             return error(conn, proto::ErrorCode::TooManyAttempts,
                          "too many wrong room keys from your address: try again in " +
-                             std::to_string((wait.count() + 999) / 1000) + " s",
+                             seconds_to_wait(wait) + " s",
                          fx);
         }
     }
@@ -332,7 +329,7 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
     }
     deliver(r, fx);
     if (status == "full") {
-        error(conn, proto::ErrorCode::RoomFull, full_message(j.room, rooms_.max_peers), fx);
+        error(conn, proto::ErrorCode::RoomFull, room_full_message(j.room, rooms_.max_peers), fx);
     } else if (status == "private" || status == "badkey") {
         if (status == "badkey") {
             ++key_failures_;
@@ -359,7 +356,7 @@ void Cluster::joined_reply(ConnId conn, const proto::Join &j, const std::string 
     } else if (status == "cooldown") {
         error(conn, proto::ErrorCode::TooManyAttempts,
               "you were turned away a moment ago: try again in " +
-                  std::to_string((int_at(r, 2) + 999) / 1000) + " s",
+                  seconds_to_wait(std::chrono::milliseconds(int_at(r, 2))) + " s",
               fx);
     } else if (status == "crowded") {
         error(conn, proto::ErrorCode::RoomFull,
@@ -437,8 +434,8 @@ void Cluster::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
     auto to = members_.find(s.to);
     if (to != members_.end() && to->second.room == sender.room && s.to != sender.id) {
         if (!to->second.conn)
-            return error(conn, proto::ErrorCode::UnknownPeer,
-                         "peer '" + s.to + "' is disconnected", fx);
+            return error(conn, proto::ErrorCode::UnknownPeer, "peer '" + s.to + "' is disconnected",
+                         fx);
         ++relayed_local_;
         fx.send.push_back({to->second.conn, proto::Relayed{sender.id, s.data_json}});
         return;
@@ -446,7 +443,8 @@ void Cluster::signal(ConnId conn, const proto::Signal &s, Effects &fx) {
     if (s.to == sender.id)
         return error(conn, proto::ErrorCode::UnknownPeer, "no peer '" + s.to + "' in this room",
                      fx);
-    std::string frame = proto::to_json(proto::ServerMessage{proto::Relayed{sender.id, s.data_json}});
+    std::string frame =
+        proto::to_json(proto::ServerMessage{proto::Relayed{sender.id, s.data_json}});
     std::string to_id = s.to;
     bool sent = run({"relay", instance_, sender.room, sender.id, s.to, std::move(frame)},
                     [this, conn, to_id](const redis::Reply &r) {
@@ -486,11 +484,8 @@ void Cluster::leave(ConnId conn, Effects &fx) {
         return error(conn, proto::ErrorCode::NotJoined, "not in a room", fx);
     Member m = members_.at(it->second);
     forget(m.id);
-    if (!run({"leave", instance_, m.room, m.id}, [this](const redis::Reply &r) {
-            Effects later;
-            deliver(r, later);
-            sink_(later);
-        })) {
+    if (!run({"leave", instance_, m.room, m.id},
+             [this](const redis::Reply &r) { deliver_reply(r); })) {
         tell_local(m.room, m.id, proto::PeerLeft{m.id, proto::LeaveReason::Left}, fx);
         left_.push_back(std::move(m));
     }
@@ -514,9 +509,7 @@ void Cluster::disconnected(ConnId conn, Effects &fx) {
                             return;
                         if (auto h = held_.find(id); h != held_.end())
                             h->second.written = true;
-                        Effects later;
-                        deliver(r, later);
-                        sink_(later);
+                        deliver_reply(r);
                     });
     if (sent)
         return;
@@ -555,8 +548,8 @@ void Cluster::expire(Clock::time_point now) {
     Effects fx;
     for (ConnId conn : late) {
         unknock(conn);
-        error(conn, proto::ErrorCode::LobbyTimeout,
-              "Nobody in the room answered. Try again later.", fx);
+        error(conn, proto::ErrorCode::LobbyTimeout, "Nobody in the room answered. Try again later.",
+              fx);
     }
     if (!fx.send.empty())
         sink_(fx);
@@ -582,9 +575,7 @@ void Cluster::tick() {
                 g_message("redis: our heartbeat had lapsed; writing our members back");
                 restore_needed_ = true;
             }
-            Effects later;
-            deliver(r, later);
-            sink_(later);
+            deliver_reply(r);
             if (restore_needed_)
                 restore();
         });

@@ -99,8 +99,7 @@ class Cluster {
     void unknock(ConnId conn);
     void let_in(const std::string &id, std::string_view info, Effects &fx);
     void joined_reply(ConnId conn, const proto::Join &j, const std::string &token,
-                      const std::string &new_key, const std::string &source,
-                      const redis::Reply &r);
+                      const std::string &new_key, const std::string &source, const redis::Reply &r);
     void signal(ConnId conn, const proto::Signal &s, Effects &fx);
     void leave(ConnId conn, Effects &fx);
     void tick();
@@ -110,6 +109,8 @@ class Cluster {
     bool hold_early(std::string_view payload);
     void replay_early();
     void note_lobby(const std::string &room, std::string_view frame);
+    // The same, for a reply that needs nothing else done.
+    void deliver_reply(const redis::Reply &r);
     // Sends a reply's deliveries (its second element) to our own members.
     void deliver(const redis::Reply &r, Effects &fx);
     // Tells our own members of `room` (but `except`) directly: used while Redis is away.
@@ -128,7 +129,7 @@ class Cluster {
     std::unique_ptr<redis::Client::Script> script_;
     std::unordered_map<std::string, Member> members_; // ours, by id
     std::unordered_map<ConnId, std::string> by_conn_;
-    std::unordered_set<ConnId> joining_; // a join script is under way
+    std::unordered_set<ConnId> joining_;            // a join script is under way
     std::unordered_map<std::string, Knock> knocks_; // by knock id
     std::unordered_map<ConnId, std::string> knock_by_conn_;
     std::unordered_set<std::string> lobby_rooms_; // rooms of ours whose newcomers ask first

@@ -48,12 +48,16 @@ bool same_hash(const Registry::KeyHash &a, const Registry::KeyHash &b) {
     return diff == 0;
 }
 
-// "try again in N s": whole seconds, rounded up so that N s later the wait is over.
+} // namespace
+
 std::string seconds_to_wait(std::chrono::milliseconds wait) {
     return std::to_string((wait.count() + 999) / 1000);
 }
 
-} // namespace
+std::string room_full_message(const std::string &room, std::size_t max_peers) {
+    return "room '" + room + "' is full (" + std::to_string(max_peers) +
+           (max_peers == 1 ? " person)" : " people)");
+}
 
 Registry::Registry(RegistryConfig config, TokenSource tokens)
     : config_(std::move(config)), tokens_(tokens ? std::move(tokens) : TokenSource(random_hex)),
@@ -196,11 +200,8 @@ void Registry::enter(ConnId conn, const std::string &name, const std::string &di
     if (!new_key.empty())
         r.key = hash_key(new_key);
     if (r.ids.size() >= config_.max_peers) {
-        return error(
-            conn, proto::ErrorCode::RoomFull,
-            "room '" + name + "' is full (" + std::to_string(config_.max_peers) +
-                (config_.max_peers == 1 ? " person)" : " people)"),
-            fx);
+        return error(conn, proto::ErrorCode::RoomFull, room_full_message(name, config_.max_peers),
+                     fx);
     }
     Member m;
     m.id = fresh_id();

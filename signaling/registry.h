@@ -150,5 +150,9 @@ class Registry {
 
 // Unguessable random bytes from the kernel, hex encoded.
 std::string random_hex(std::size_t bytes);
+// "try again in N s": whole seconds, rounded up so that N s later the wait is over.
+std::string seconds_to_wait(std::chrono::milliseconds wait);
+// The room-full refusal's text, "room 'x' is full (N people)" (web/app.js reads the size).
+std::string room_full_message(const std::string &room, std::size_t max_peers);
 
 } // namespace duet::signaling
