@@ -6,6 +6,7 @@
 #include "common/main_thread.h"
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
+#include "pipelines/sink_latency.h"
 
 #include <atomic>
 
@@ -91,6 +92,7 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
                     (parsed ? "not a pipeline" : err.message()));
     p->pipeline_ = std::move(parsed);
     gst_element_set_name(p->pipeline_.get(), "duet");
+    distribute_latency_per_sink(GST_BIN(p->pipeline_.get()));
     GstBin *send = GST_BIN(p->pipeline_.get());
     p->video_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kVideoTeeName));
     p->audio_tee_ = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kAudioTeeName));

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 // `--latency-ms auto`: jitter in, latency out, raised at once and lowered only after a calm.
+// And each sink's own latency (sink_latency.h): one call's jitter buffer does not hold back
+// another call's picture, while a picture never plays ahead of the speaker.
 #include "pipelines/adaptive_latency.h"
+#include "pipelines/sink_latency.h"
 
 #include <glib.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/gst.h>
 
 #include <cmath>
 #include <limits>
@@ -31,11 +36,11 @@ void test_starts_small() {
 
 void test_target_follows_jitter_in_steps() {
     AdaptiveLatency a(config());
-    g_assert_cmpint(a.target_ms(0), ==, 10);      // margin 5, floor 10
-    g_assert_cmpint(a.target_ms(10), ==, 35);     // 3 x 10 + 5
-    g_assert_cmpint(a.target_ms(10.1), ==, 40);   // 35.3, up to the next step
-    g_assert_cmpint(a.target_ms(1000), ==, 400);  // the cap
-    g_assert_cmpint(a.target_ms(-3), ==, 10);     // nonsense reads as no jitter
+    g_assert_cmpint(a.target_ms(0), ==, 10);     // margin 5, floor 10
+    g_assert_cmpint(a.target_ms(10), ==, 35);    // 3 x 10 + 5
+    g_assert_cmpint(a.target_ms(10.1), ==, 40);  // 35.3, up to the next step
+    g_assert_cmpint(a.target_ms(1000), ==, 400); // the cap
+    g_assert_cmpint(a.target_ms(-3), ==, 10);    // nonsense reads as no jitter
     g_assert_cmpint(a.target_ms(std::numeric_limits<double>::quiet_NaN()), ==, 10);
     g_assert_cmpint(a.target_ms(std::numeric_limits<double>::infinity()), ==, 10);
 }
@@ -93,10 +98,10 @@ void test_lowers_no_further_than_the_calm_asked() {
     auto c = config();
     c.max_decrease_ms = 100;
     AdaptiveLatency a(c);
-    a.update(30);  // 95
-    a.update(0);   // 10
-    a.update(15);  // 50
-    a.update(0);   // 10
+    a.update(30); // 95
+    a.update(0);  // 10
+    a.update(15); // 50
+    a.update(0);  // 10
     auto r = a.update(0);
     g_assert_true(r.has_value());
     g_assert_cmpint(*r, ==, 50); // the highest target of the calm, not its last
@@ -110,17 +115,118 @@ void test_start_is_clamped() {
     g_assert_cmpint(AdaptiveLatency(c).current_ms(), ==, 10);
 }
 
+constexpr GstClockTime kMs = GST_MSECOND;
+
+void test_plan_keeps_each_sink_its_own() {
+    std::vector<SinkLatency> sinks = {
+        {SinkKind::Video, true, 45 * kMs},   // a call on a quiet path
+        {SinkKind::Video, true, 120 * kMs},  // a jittery one
+        {SinkKind::Other, false, 300 * kMs}, // sync=false: never waits
+    };
+    auto plan = plan_sink_latencies(sinks);
+    g_assert_cmpuint(plan.size(), ==, 3);
+    g_assert_cmpuint(plan[0], ==, 45 * kMs);
+    g_assert_cmpuint(plan[1], ==, 120 * kMs);
+    g_assert_cmpuint(plan[2], ==, GST_CLOCK_TIME_NONE);
+}
+
+void test_plan_holds_pictures_to_the_speaker() {
+    std::vector<SinkLatency> sinks = {
+        {SinkKind::Video, true, 45 * kMs},   {SinkKind::Audio, true, 80 * kMs},
+        {SinkKind::Video, true, 120 * kMs},  {SinkKind::Other, true, 10 * kMs},
+        {SinkKind::Audio, false, 500 * kMs}, // not live: not the speaker
+    };
+    auto plan = plan_sink_latencies(sinks);
+    g_assert_cmpuint(plan[0], ==, 80 * kMs); // in step with the sound
+    g_assert_cmpuint(plan[1], ==, 80 * kMs);
+    g_assert_cmpuint(plan[2], ==, 120 * kMs); // later than the speaker already
+    g_assert_cmpuint(plan[3], ==, 10 * kMs);
+    g_assert_cmpuint(plan[4], ==, GST_CLOCK_TIME_NONE);
+    g_assert_true(plan_sink_latencies({}).empty());
+}
+
+// Real live sources of known latency (a live source needs one buffer: 100 ms, 33 ms, 10 ms)
+// into synchronised sinks (no processing deadline, so the figures are exact), in one pipeline,
+// played: each sink gets what its own branch needs, the picture at least the speaker's.
+GstClockTime sink_latency(GstElement *pipeline, const char *name) {
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), name);
+    g_assert_nonnull(sink);
+    if (GST_IS_BIN(sink)) { // fakevideosink: the fakesink inside does the waiting
+        GstIterator *it = gst_bin_iterate_sinks(GST_BIN(sink));
+        GValue v = G_VALUE_INIT;
+        g_assert_cmpint(gst_iterator_next(it, &v), ==, GST_ITERATOR_OK);
+        gst_object_unref(sink);
+        sink = GST_ELEMENT(g_value_dup_object(&v));
+        g_value_unset(&v);
+        gst_iterator_free(it);
+    }
+    GstClockTime l = gst_base_sink_get_latency(GST_BASE_SINK(sink));
+    gst_object_unref(sink);
+    return l;
+}
+
+GstElement *play(const char *description) {
+    GError *err = nullptr;
+    GstElement *p = gst_parse_launch(description, &err);
+    g_assert_no_error(err);
+    distribute_latency_per_sink(GST_BIN(p));
+    g_assert_cmpint(gst_element_set_state(p, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+    g_assert_cmpint(gst_element_get_state(p, nullptr, nullptr, 10 * GST_SECOND), ==,
+                    GST_STATE_CHANGE_SUCCESS);
+    return p;
+}
+
+void stop(GstElement *p) {
+    gst_element_set_state(p, GST_STATE_NULL);
+    gst_object_unref(p);
+}
+
+void test_pipeline_sinks_get_their_own_latency() {
+    GstElement *p =
+        play("audiotestsrc is-live=true samplesperbuffer=4800 ! audio/x-raw,rate=48000 ! fakesink "
+             "name=slow sync=true processing-deadline=0 "
+             "audiotestsrc is-live=true samplesperbuffer=480 ! audio/x-raw,rate=48000 ! fakesink "
+             "name=fast sync=true processing-deadline=0 "
+             "videotestsrc is-live=true ! video/x-raw,framerate=30/1,width=64,height=48 ! "
+             "fakevideosink name=picture sync=true processing-deadline=0");
+    // GStreamer's own distribution would give all three 100 ms.
+    g_assert_cmpuint(sink_latency(p, "slow"), ==, 100 * kMs);
+    g_assert_cmpuint(sink_latency(p, "fast"), ==, 10 * kMs);
+    g_assert_cmpuint(sink_latency(p, "picture"), >=, 33 * kMs);
+    g_assert_cmpuint(sink_latency(p, "picture"), <, 34 * kMs);
+    stop(p);
+}
+
+void test_pipeline_picture_waits_for_the_speaker() {
+    // The simulated room's speaker is a fakesink by this name (launch.h's kRoomSpeakerName).
+    GstElement *p =
+        play("audiotestsrc is-live=true samplesperbuffer=4800 ! audio/x-raw,rate=48000 ! fakesink "
+             "name=room_speaker sync=true processing-deadline=0 "
+             "videotestsrc is-live=true ! video/x-raw,framerate=30/1,width=64,height=48 ! "
+             "fakevideosink name=picture sync=true processing-deadline=0");
+    g_assert_cmpuint(sink_latency(p, "room_speaker"), ==, 100 * kMs);
+    g_assert_cmpuint(sink_latency(p, "picture"), ==, 100 * kMs);
+    stop(p);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+    gst_init(&argc, &argv);
     g_test_init(&argc, &argv, nullptr);
+    g_test_add_func("/sink-latency/plan-own", test_plan_keeps_each_sink_its_own);
+    g_test_add_func("/sink-latency/plan-speaker", test_plan_holds_pictures_to_the_speaker);
+    g_test_add_func("/sink-latency/pipeline-own", test_pipeline_sinks_get_their_own_latency);
+    g_test_add_func("/sink-latency/pipeline-speaker", test_pipeline_picture_waits_for_the_speaker);
     g_test_add_func("/adaptive-latency/starts-small", test_starts_small);
     g_test_add_func("/adaptive-latency/target-follows-jitter", test_target_follows_jitter_in_steps);
     g_test_add_func("/adaptive-latency/raises-at-once", test_raises_at_once);
     g_test_add_func("/adaptive-latency/wobble", test_small_wobble_changes_nothing);
-    g_test_add_func("/adaptive-latency/lowers-after-calm", test_lowers_only_after_a_calm_and_gradually);
+    g_test_add_func("/adaptive-latency/lowers-after-calm",
+                    test_lowers_only_after_a_calm_and_gradually);
     g_test_add_func("/adaptive-latency/burst-restarts-calm", test_a_burst_restarts_the_calm);
-    g_test_add_func("/adaptive-latency/lowers-to-calm-max", test_lowers_no_further_than_the_calm_asked);
+    g_test_add_func("/adaptive-latency/lowers-to-calm-max",
+                    test_lowers_no_further_than_the_calm_asked);
     g_test_add_func("/adaptive-latency/start-clamped", test_start_is_clamped);
     return g_test_run();
 }
