@@ -176,6 +176,53 @@ function watchTile(peerId) {
   return true;
 }
 
+// In the sender: how each of its calls sends the flips (per receiving peer id): its
+// encoder's rate and picture, and the pacer's average hold (totalPacketSendDelay).
+async function sendStats() {
+  const out = {};
+  for (const [id, pc] of window.duet.pcs) {
+    const stats = await pc.getStats();
+    for (const s of stats.values()) {
+      if (s.type === 'outbound-rtp' && s.kind === 'video')
+        Object.assign(out[id] ??= {}, {
+          fps: s.framesPerSecond,
+          width: s.frameWidth,
+          target_kbps: s.targetBitrate / 1000,
+          pacer_ms: s.packetsSent ? (1000 * s.totalPacketSendDelay) / s.packetsSent : null,
+          encode_ms: s.framesEncoded ? (1000 * s.totalEncodeTime) / s.framesEncoded : null,
+          limited_by: s.qualityLimitationReason,
+          nacks: s.nackCount,
+          plis: s.pliCount,
+        });
+      if (s.type === 'candidate-pair' && s.nominated)
+        Object.assign(out[id] ??= {}, { available_kbps: s.availableOutgoingBitrate / 1000, rtt_ms: 1000 * s.currentRoundTripTime });
+    }
+  }
+  return out;
+}
+
+// In the viewer: how it plays each call's video (per sending peer id): its jitter buffer's
+// average hold, decode time, frame rate and size.
+async function receiveStats() {
+  const out = {};
+  for (const [id, pc] of window.duet.pcs) {
+    const stats = await pc.getStats();
+    for (const s of stats.values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video')
+        out[id] = {
+          fps: s.framesPerSecond,
+          width: s.frameWidth,
+          jitter_buffer_ms: s.jitterBufferEmittedCount ? (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount : null,
+          target_delay_ms: s.jitterBufferEmittedCount ? (1000 * s.jitterBufferTargetDelay) / s.jitterBufferEmittedCount : null,
+          decode_ms: s.framesDecoded ? (1000 * s.totalDecodeTime) / s.framesDecoded : null,
+          jitter_ms: 1000 * s.jitter,
+          frames_dropped: s.framesDropped,
+        };
+    }
+  }
+  return out;
+}
+
 async function joinPage(browser, server, room, init) {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
   if (init) await context.addInitScript(init, SIZE);
@@ -198,11 +245,33 @@ async function joinPage(browser, server, room, init) {
  * after it and before the next flip: the delay in ms, or nothing if it was not seen.
  */
 export function matchFlips(flips, changes) {
+  return matchFlipHits(flips, changes).map((hit, i) => (hit ? hit.at - flips[i].at : null));
+}
+
+/** As matchFlips, but the matching change itself (or null) for each flip. */
+function matchFlipHits(flips, changes) {
   const sorted = [...changes].sort((a, b) => a.at - b.at);
   return flips.map((f, i) => {
     const next = flips[i + 1]?.at ?? Infinity;
-    const hit = sorted.find((c) => c.white === f.white && c.at >= f.at && c.at < next + 1000);
-    return hit ? hit.at - f.at : null;
+    return sorted.find((c) => c.white === f.white && c.at >= f.at && c.at < next + 1000) ?? null;
+  });
+}
+
+/**
+ * Where duet-peer's flips spent their time on the way in, per flip (ms after the flip): the
+ * frame's first and last packet off the network, out of the jitter buffer, out of the
+ * decoder, into the sink, on the screen.
+ */
+function kioskStages(flips, nativeFlips, monoOff) {
+  const at = (us) => (us ? us / 1000 - monoOff : null);
+  const changes = nativeFlips.map((f) => ({ white: f.white, at: at(f.render_us), f }));
+  return matchFlipHits(flips, changes).map((hit, i) => {
+    if (!hit) return null;
+    const rel = (us) => (us ? Number((at(us) - flips[i].at).toFixed(1)) : null);
+    return {
+      net_first: rel(hit.f.net_first_us), net_last: rel(hit.f.net_last_us), jitter_out: rel(hit.f.jitter_out_us),
+      decoded: rel(hit.f.decoded_us), enters_sink: rel(hit.f.enter_us), shown: rel(hit.f.render_us),
+    };
   });
 }
 
@@ -265,6 +334,8 @@ export async function displayLatency(server, browser, opts) {
     }
     await new Promise((r) => setTimeout(r, 800));
     const seen = await viewer.page.evaluate(() => window.__seen);
+    const senderStats = await sender.page.evaluate(sendStats);
+    const viewerStats = await viewer.page.evaluate(receiveStats);
     const monoOff = monotonicOffset();
     await kiosk.stop();
     const native = JSON.parse(fs.readFileSync(flipsFile, 'utf8'));
@@ -280,6 +351,9 @@ export async function displayLatency(server, browser, opts) {
       .filter((c) => c.at >= flips[0].at && c.at <= flips.at(-1).at);
     const fromKiosk = (seen[kioskId]?.changes ?? []).map((c) => ({ white: c.white, at: c.shown - viewerClock.off }));
     const kioskToChromium = matchFlips(captures, fromKiosk);
+    // ... and their way out of duet-peer: ms from capture to out of the encoder, to the network.
+    const since = (c, k) => (c[k] ? (c[k] - c.capture_us) / 1000 : null);
+    const sendStages = native.captures.map((c) => ({ encoded: since(c, 'encoded_us'), sent: since(c, 'sent_us') }));
     const latencyOf = (peer) => kiosk.events.filter((e) => e.event === 'latency' && e.peer === peer).map((e) => e.latency_ms);
     return {
       latency,
@@ -287,12 +361,16 @@ export async function displayLatency(server, browser, opts) {
       clock_error_ms: Number(Math.max(senderClock.rtt, viewerClock.rtt).toFixed(2)),
       duet_peer_window: kioskShown,
       duet_peer_enters_sink: kioskEnters,
+      duet_peer_stages: kioskStages(flips, native.flips, monoOff),
       chromium_shown: chromiumShown,
       chromium_presented: chromiumPresented,
       duet_peer_sends_to_chromium: kioskToChromium,
+      duet_peer_send_stages: sendStages,
       duet_peer_frames_to_sink: native.frames,
       duet_peer_late_dropped: native.late,
       viewer_frames: { from_sender: seen[sender.id]?.frames ?? 0, from_duet_peer: seen[kioskId]?.frames ?? 0 },
+      sender_legs: { duet_peer: senderStats[kioskId], chromium: senderStats[viewer.id] },
+      viewer_receives: { from_duet_peer: viewerStats[kioskId], from_chromium: viewerStats[sender.id] },
       duet_peer_latency_ms: latencyOf(sender.id),
       duet_peer_latency_viewer_ms: latencyOf(viewer.id),
     };

@@ -15,6 +15,7 @@
 // and the next frame of the new colour is.
 #include "common/logging.h"
 #include "pipelines/debug.h"
+#include "pipelines/launch.h"
 #include "src/peer/cli.h"
 #include "src/peer/exit_codes.h"
 #include "src/peer/peer_app.h"
@@ -23,14 +24,17 @@
 #include <glib-unix.h>
 #include <gst/base/gstbasesink.h>
 #include <gst/gst.h>
+#include <gst/rtp/gstrtpbuffer.h>
 #include <gst/video/video.h>
 
 #include <algorithm>
 #include <cinttypes>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -42,7 +46,32 @@ struct Flip {
     bool white;
     gint64 render_us; // when the sink shows it, CLOCK_MONOTONIC
     gint64 enter_us;  // when it entered the sink
+    GstClockTime pts = GST_CLOCK_TIME_NONE;
 };
+
+// Where a received frame spent its time, for the flips (all CLOCK_MONOTONIC, us): its
+// first and last packet off the network (nicesrc: the RTP header is in the clear under
+// SRTP), out of the jitter buffer (into the receive branch's queue), out of the decoder.
+// Frames are keyed by SSRC and RTP timestamp on the wire, by PTS after the jitter buffer.
+struct Span {
+    gint64 first_us = 0, last_us = 0;
+    void see(gint64 t) {
+        if (!first_us)
+            first_us = t;
+        last_us = t;
+    }
+};
+constexpr size_t kTraceLimit = 200000;   // entries per map; a bench run stays far below
+std::unordered_map<guint64, Span> g_net; // (ssrc << 32 | rtp time) -> off the network
+std::unordered_map<guint64, Span>
+    g_jitter_out;                            // (ssrc << 32 | rtp time) -> out of the jitter buffer
+std::map<GstClockTime, guint64> g_pts_frame; // PTS -> (ssrc << 32 | rtp time)
+std::map<GstClockTime, gint64> g_decoded;    // PTS -> out of the decoder
+// The send side, for duet-peer's own flips: out of the encoder (first leg), and the first
+// packet of the frame handed to the network (nicesink), by PTS and by RTP key.
+std::map<GstClockTime, gint64> g_encoded;                  // PTS -> out of an encoder
+std::map<GstClockTime, std::vector<guint64>> g_sent_frame; // PTS -> its RTP keys
+std::unordered_map<guint64, Span> g_sent;                  // RTP key -> onto the network
 
 std::mutex g_lock;
 std::vector<Flip> g_flips;
@@ -123,7 +152,7 @@ GstPadProbeReturn on_sink_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer) {
     if (g_last_class >= 0) {
         // The pipeline clock is the system clock, CLOCK_MONOTONIC like g_get_monotonic_time.
         gint64 shown = std::max(render, now) / 1000;
-        g_flips.push_back({cls == 1, shown, enter_us});
+        g_flips.push_back({cls == 1, shown, enter_us, GST_BUFFER_PTS(buf)});
     }
     g_last_class = cls;
     return GST_PAD_PROBE_OK;
@@ -135,10 +164,106 @@ GstPadProbeReturn on_captured(GstPad *pad, GstPadProbeInfo *info, gpointer) {
     std::lock_guard<std::mutex> hold(g_lock);
     if (cls >= 0 && cls != g_capture_class) {
         if (g_capture_class >= 0)
-            g_captures.push_back({cls == 1, 0, now});
+            g_captures.push_back(
+                {cls == 1, 0, now, GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info))});
         g_capture_class = cls;
     }
     return GST_PAD_PROBE_OK;
+}
+
+// An RTP packet's (ssrc << 32 | timestamp), or 0 for anything else (STUN, DTLS, RTCP).
+guint64 rtp_key(const guint8 *d, gsize n) {
+    if (n < 12 || (d[0] & 0xC0) != 0x80 || (d[1] >= 192 && d[1] <= 223))
+        return 0;
+    guint32 ts = GST_READ_UINT32_BE(d + 4), ssrc = GST_READ_UINT32_BE(d + 8);
+    return (guint64(ssrc) << 32) | ts;
+}
+
+void note_packet(std::unordered_map<guint64, Span> &into, GstBuffer *buf, gint64 now,
+                 GstClockTime *pts_out = nullptr) {
+    GstMapInfo map;
+    if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+        return;
+    guint64 key = rtp_key(map.data, map.size);
+    gst_buffer_unmap(buf, &map);
+    if (!key || into.size() >= kTraceLimit)
+        return;
+    into[key].see(now);
+    if (pts_out && GST_BUFFER_PTS_IS_VALID(buf) && g_pts_frame.size() < kTraceLimit)
+        g_pts_frame.emplace(GST_BUFFER_PTS(buf), key);
+}
+
+// Buffers and buffer lists alike.
+template <typename F> void each_buffer(GstPadProbeInfo *info, F f) {
+    if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+        f(GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+        for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+            f(gst_buffer_list_get(list, i));
+    }
+}
+
+GstPadProbeReturn on_network(GstPad *, GstPadProbeInfo *info, gpointer) {
+    gint64 now = g_get_monotonic_time();
+    std::lock_guard<std::mutex> hold(g_lock);
+    each_buffer(info, [&](GstBuffer *b) { note_packet(g_net, b, now); });
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_jitter_out(GstPad *, GstPadProbeInfo *info, gpointer) {
+    gint64 now = g_get_monotonic_time();
+    GstClockTime pts;
+    std::lock_guard<std::mutex> hold(g_lock);
+    each_buffer(info, [&](GstBuffer *b) { note_packet(g_jitter_out, b, now, &pts); });
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_decoded(GstPad *, GstPadProbeInfo *info, gpointer) {
+    gint64 now = g_get_monotonic_time();
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    std::lock_guard<std::mutex> hold(g_lock);
+    if (GST_BUFFER_PTS_IS_VALID(buf) && g_decoded.size() < kTraceLimit)
+        g_decoded.emplace(GST_BUFFER_PTS(buf), now);
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *info, gpointer) {
+    gint64 now = g_get_monotonic_time();
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    std::lock_guard<std::mutex> hold(g_lock);
+    if (GST_BUFFER_PTS_IS_VALID(buf) && g_encoded.size() < kTraceLimit)
+        g_encoded.emplace(GST_BUFFER_PTS(buf), now);
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_payloaded(GstPad *, GstPadProbeInfo *info, gpointer) {
+    std::lock_guard<std::mutex> hold(g_lock);
+    each_buffer(info, [](GstBuffer *b) {
+        GstMapInfo map;
+        if (!GST_BUFFER_PTS_IS_VALID(b) || g_sent_frame.size() >= kTraceLimit ||
+            !gst_buffer_map(b, &map, GST_MAP_READ))
+            return;
+        guint64 key = rtp_key(map.data, map.size);
+        gst_buffer_unmap(b, &map);
+        auto &keys = g_sent_frame[GST_BUFFER_PTS(b)];
+        if (key && std::find(keys.begin(), keys.end(), key) == keys.end())
+            keys.push_back(key);
+    });
+    return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn on_sent(GstPad *, GstPadProbeInfo *info, gpointer) {
+    gint64 now = g_get_monotonic_time();
+    std::lock_guard<std::mutex> hold(g_lock);
+    each_buffer(info, [&](GstBuffer *b) { note_packet(g_sent, b, now); });
+    return GST_PAD_PROBE_OK;
+}
+
+void probe_pad(GstElement *el, const char *pad_name, GstPadProbeType type, GstPadProbeCallback cb) {
+    if (GstPad *pad = gst_element_get_static_pad(el, pad_name)) {
+        gst_pad_add_probe(pad, type, cb, nullptr, nullptr);
+        gst_object_unref(pad);
+    }
 }
 
 gboolean flip_source(gpointer) {
@@ -173,8 +298,37 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
         g_source = GST_ELEMENT(gst_object_ref(el)); // kept past the pipeline, for the timer
         return TRUE;
     }
+    const char *fname = f ? GST_OBJECT_NAME(f) : "";
+    const auto packets =
+        GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST);
+    if (std::strcmp(fname, "nicesrc") == 0) {
+        probe_pad(el, "src", packets, on_network);
+        return TRUE;
+    }
+    if (std::strcmp(fname, "queue") == 0 &&
+        std::strcmp(GST_OBJECT_NAME(el), duet::pipelines::kReceiveInName) == 0) {
+        probe_pad(el, "sink", packets, on_jitter_out);
+        return TRUE;
+    }
+    if (std::strcmp(GST_OBJECT_NAME(el), duet::pipelines::kDecoderName) == 0) {
+        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_decoded);
+        return TRUE;
+    }
     const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
-    if (!GST_IS_BASE_SINK(el) || !klass || !std::strstr(klass, "Sink") || !std::strstr(klass, "Video"))
+    if (std::strcmp(fname, "nicesink") == 0) {
+        probe_pad(el, "sink", packets, on_sent);
+        return TRUE;
+    }
+    if (klass && std::strstr(klass, "Encoder/Video")) {
+        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_encoded);
+        return TRUE;
+    }
+    if (klass && std::strstr(klass, "Payloader")) {
+        probe_pad(el, "src", packets, on_payloaded);
+        return TRUE;
+    }
+    if (!GST_IS_BASE_SINK(el) || !klass || !std::strstr(klass, "Sink") ||
+        !std::strstr(klass, "Video"))
         return TRUE;
     GstPad *pad = gst_element_get_static_pad(el, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_sink_buffer, nullptr, nullptr);
@@ -189,14 +343,43 @@ void write_flips(const char *path) {
     std::lock_guard<std::mutex> hold(g_lock);
     std::fprintf(out, "{\"frames\":%" G_GINT64_FORMAT ",\"late\":%" G_GINT64_FORMAT ",\"flips\":[",
                  g_frames, g_late);
-    for (size_t i = 0; i < g_flips.size(); ++i)
-        std::fprintf(out, "%s{\"white\":%s,\"render_us\":%" G_GINT64_FORMAT ",\"enter_us\":%" G_GINT64_FORMAT "}",
-                     i ? "," : "", g_flips[i].white ? "true" : "false", g_flips[i].render_us,
-                     g_flips[i].enter_us);
+    for (size_t i = 0; i < g_flips.size(); ++i) {
+        const Flip &f = g_flips[i];
+        // The frame's way in, where the probes saw it (0 where they did not).
+        Span net, jitter;
+        gint64 decoded = 0;
+        if (auto k = g_pts_frame.find(f.pts); k != g_pts_frame.end()) {
+            if (auto n = g_net.find(k->second); n != g_net.end())
+                net = n->second;
+            if (auto j = g_jitter_out.find(k->second); j != g_jitter_out.end())
+                jitter = j->second;
+        }
+        if (auto d = g_decoded.find(f.pts); d != g_decoded.end())
+            decoded = d->second;
+        std::fprintf(out,
+                     "%s{\"white\":%s,\"render_us\":%" G_GINT64_FORMAT
+                     ",\"enter_us\":%" G_GINT64_FORMAT ",\"net_first_us\":%" G_GINT64_FORMAT
+                     ",\"net_last_us\":%" G_GINT64_FORMAT ",\"jitter_out_us\":%" G_GINT64_FORMAT
+                     ",\"decoded_us\":%" G_GINT64_FORMAT "}",
+                     i ? "," : "", f.white ? "true" : "false", f.render_us, f.enter_us,
+                     net.first_us, net.last_us, jitter.last_us, decoded);
+    }
     std::fprintf(out, "],\"captures\":[");
-    for (size_t i = 0; i < g_captures.size(); ++i)
-        std::fprintf(out, "%s{\"white\":%s,\"capture_us\":%" G_GINT64_FORMAT "}", i ? "," : "",
-                     g_captures[i].white ? "true" : "false", g_captures[i].enter_us);
+    for (size_t i = 0; i < g_captures.size(); ++i) {
+        const Flip &c = g_captures[i];
+        gint64 encoded = 0, sent = 0;
+        if (auto e = g_encoded.find(c.pts); e != g_encoded.end())
+            encoded = e->second;
+        if (auto k = g_sent_frame.find(c.pts); k != g_sent_frame.end())
+            for (guint64 key : k->second)
+                if (auto n = g_sent.find(key);
+                    n != g_sent.end() && (!sent || n->second.first_us < sent))
+                    sent = n->second.first_us;
+        std::fprintf(out,
+                     "%s{\"white\":%s,\"capture_us\":%" G_GINT64_FORMAT
+                     ",\"encoded_us\":%" G_GINT64_FORMAT ",\"sent_us\":%" G_GINT64_FORMAT "}",
+                     i ? "," : "", c.white ? "true" : "false", c.enter_us, encoded, sent);
+    }
     std::fprintf(out, "]}\n");
     std::fclose(out);
 }

@@ -34,6 +34,7 @@ const opts = {
   // Simulated-room echo delays (ms); each is run with processing off, on, and given.
   echoDelays: value('--echo-delays', smoke ? '30' : '30,80,150').split(',').filter(Boolean).map(Number),
   echoOnly: flag('--echo-only'),
+  displayOnly: flag('--display-only'),
   displayLatencies: value('--display-latencies', smoke ? 'auto' : 'auto,50').split(','),
   // Each CODEC:ENCODER pair gets a glass-to-glass run and a CPU window of its own.
   codecs: value('--codecs', 'vp8:vp8enc,h264:openh264enc,h264:x264enc')
@@ -447,6 +448,12 @@ function summariseDisplay(d) {
   for (const k of ['duet_peer_window', 'duet_peer_enters_sink', 'chromium_shown', 'chromium_presented',
     'duet_peer_sends_to_chromium'])
     out[`${k}_ms`] = { ...summary(d[k].filter((x) => x !== null)), p95: quantile(d[k].filter((x) => x !== null), 0.95), seen: seen(d[k]) };
+  out.duet_peer_stages_ms = {};
+  for (const k of ['net_first', 'net_last', 'jitter_out', 'decoded', 'enters_sink', 'shown'])
+    out.duet_peer_stages_ms[k] = summary((d.duet_peer_stages ?? []).map((x) => x?.[k]).filter((x) => x !== null && x !== undefined)).median;
+  out.duet_peer_send_stages_ms = {};
+  for (const k of ['encoded', 'sent'])
+    out.duet_peer_send_stages_ms[k] = summary((d.duet_peer_send_stages ?? []).map((x) => x?.[k]).filter((x) => x !== null && x !== undefined)).median;
   return out;
 }
 
@@ -487,6 +494,14 @@ async function main() {
       delays: opts.echoDelays, log,
     });
   };
+  const display = async (browser) => {
+    log(`display: Chromium -> duet-peer --sink window and -> Chromium, ${opts.displayFlips} flips`);
+    result.display = [];
+    for (const latency of opts.displayLatencies)
+      result.display.push(summariseDisplay(await displayLatency(server, browser, {
+        flips: opts.displayFlips, latency, scratch, exe: exe.displayPeer, log,
+      })));
+  };
   if (opts.echoOnly) {
     try {
       await echo();
@@ -499,6 +514,20 @@ async function main() {
       console.error(`echo bench: ${problems.join('; ')}`);
       process.exitCode = 1;
     }
+    return;
+  }
+  if (opts.displayOnly) {
+    try {
+      browser = await launch();
+      await display(browser);
+    } finally {
+      await browser?.close().catch(() => {});
+      await server.stop();
+    }
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
+    for (const line of displayTable(result.display)) console.log(line);
+    console.log(`wrote ${path.relative(repoRoot, opts.out)}; reproduce with: bench/media.sh --display-only`);
     return;
   }
   try {
@@ -538,14 +567,7 @@ async function main() {
         phases_duet_peer: phaseSummary(nj, 'duet_peer'),
       };
     }
-    if (browser) {
-      log(`display: Chromium -> duet-peer --sink window and -> Chromium, ${opts.displayFlips} flips`);
-      result.display = [];
-      for (const latency of opts.displayLatencies)
-        result.display.push(summariseDisplay(await displayLatency(server, browser, {
-          flips: opts.displayFlips, latency, scratch, exe: exe.displayPeer, log,
-        })));
-    }
+    if (browser) await display(browser);
     log(`glass-to-glass at latency-ms ${opts.latencies.join(', ')}`);
     result.glass_to_glass = await glassToGlass();
     log(`CPU/RSS, ${opts.cpuSeconds} s windows`);
@@ -578,6 +600,42 @@ async function main() {
   if (smoke) checkSane(result);
   if (process.env.DUET_BENCH_KEEP_LOGS) log(`logs kept in ${scratch}`);
   else removeQuietly(scratch);
+}
+
+function displayTable(display) {
+  const lines = [];
+  lines.push('Displayed glass-to-glass, 640x480@30 canvas flips from one Chromium page to duet-peer --sink window');
+  lines.push('  (Xvfb, sync on, timed at render) and to a Chromium page (requestVideoFrameCallback');
+  lines.push('  expectedDisplayTime), same flips, same run; ms p50 (p10-p90) p95, flips seen');
+  const f = (s) => (s.n ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)}) p95 ${s.p95.toFixed(0)}, ${s.seen}/` : 'n/a, 0/');
+  for (const d of display) {
+    const lat = d.duet_peer_latency_ms;
+    lines.push(`  duet-peer --latency-ms ${d.latency}: window ${f(d.duet_peer_window_ms)}${d.flips}` +
+      `   [into the sink ${f(d.duet_peer_enters_sink_ms)}${d.flips}]`);
+    const st = d.duet_peer_stages_ms ?? {};
+    const ms = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(0));
+    lines.push(`    its way in, p50 ms after the flip: first packet ${ms(st.net_first)}, last ${ms(st.net_last)}, ` +
+      `out of the jitter buffer ${ms(st.jitter_out)}, decoded ${ms(st.decoded)}, into the sink ${ms(st.enters_sink)}, shown ${ms(st.shown)}`);
+    lines.push(`    Chromium shows ${f(d.chromium_shown_ms)}${d.flips}` +
+      `   [presented ${d.chromium_presented_ms.n ? d.chromium_presented_ms.median.toFixed(0) : 'n/a'}]`);
+    lines.push(`    duet-peer's own flips (320x240), from capture to Chromium's screen: ` +
+      `${f(d.duet_peer_sends_to_chromium_ms)}${d.duet_peer_sends_to_chromium.length}`);
+    const ss = d.duet_peer_send_stages_ms ?? {};
+    lines.push(`      its way out, p50 ms after the capture: out of the encoder ${ms(ss.encoded)}, onto the network ${ms(ss.sent)}`);
+    const latViewer = d.duet_peer_latency_viewer_ms;
+    lines.push(`    latency set by auto: ${lat.length ? lat.join(' ') : 'none'} (call with the viewer: ` +
+      `${latViewer.length ? latViewer.join(' ') : 'none'}); late frames dropped by the sink ` +
+      `${d.duet_peer_late_dropped} of ${d.duet_peer_frames_to_sink}; clock error <= ${d.clock_error_ms} ms; load ${d.load[0]}`);
+    const leg = (l) => (l ? `${l.width}px ${l.fps} fps, target ${l.target_kbps?.toFixed(0)} kbit/s of ${l.available_kbps?.toFixed(0)}, ` +
+      `pacer ${l.pacer_ms?.toFixed(1)} ms, encode ${l.encode_ms?.toFixed(1)} ms, limited by ${l.limited_by}` : 'n/a');
+    lines.push(`    the sender's encoder and pacer, to duet-peer: ${leg(d.sender_legs?.duet_peer)}`);
+    lines.push(`                                  to Chromium: ${leg(d.sender_legs?.chromium)}`);
+    const rx = (l) => (l ? `${l.width}px ${l.fps} fps, jitter buffer ${l.jitter_buffer_ms?.toFixed(0)} ms ` +
+      `(target ${l.target_delay_ms?.toFixed(0)}), decode ${l.decode_ms?.toFixed(1)} ms, jitter ${l.jitter_ms?.toFixed(0)} ms` : 'n/a');
+    lines.push(`    the viewer plays, from duet-peer: ${rx(d.viewer_receives?.from_duet_peer)}`);
+    lines.push(`                  from the sender: ${rx(d.viewer_receives?.from_chromium)}`);
+  }
+  return lines;
 }
 
 function printTable(r) {
@@ -629,23 +687,7 @@ function printTable(r) {
       `  ${g.load[0]}`);
   lines.push('');
   if (r.display) {
-    lines.push('Displayed glass-to-glass, 640x480@30 canvas flips from one Chromium page to duet-peer --sink window');
-    lines.push('  (Xvfb, sync on, timed at render) and to a Chromium page (requestVideoFrameCallback');
-    lines.push('  expectedDisplayTime), same flips, same run; ms p50 (p10-p90) p95, flips seen');
-    const f = (s) => (s.n ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)}) p95 ${s.p95.toFixed(0)}, ${s.seen}/` : 'n/a, 0/');
-    for (const d of r.display) {
-      const lat = d.duet_peer_latency_ms;
-      lines.push(`  duet-peer --latency-ms ${d.latency}: window ${f(d.duet_peer_window_ms)}${d.flips}` +
-        `   [into the sink ${f(d.duet_peer_enters_sink_ms)}${d.flips}]`);
-      lines.push(`    Chromium shows ${f(d.chromium_shown_ms)}${d.flips}` +
-        `   [presented ${d.chromium_presented_ms.n ? d.chromium_presented_ms.median.toFixed(0) : 'n/a'}]`);
-      lines.push(`    duet-peer's own flips (320x240), from capture to Chromium's screen: ` +
-        `${f(d.duet_peer_sends_to_chromium_ms)}${d.duet_peer_sends_to_chromium.length}`);
-      const latViewer = d.duet_peer_latency_viewer_ms;
-      lines.push(`    latency set by auto: ${lat.length ? lat.join(' ') : 'none'} (call with the viewer: ` +
-        `${latViewer.length ? latViewer.join(' ') : 'none'}); late frames dropped by the sink ` +
-        `${d.duet_peer_late_dropped} of ${d.duet_peer_frames_to_sink}; clock error <= ${d.clock_error_ms} ms; load ${d.load[0]}`);
-    }
+    lines.push(...displayTable(r.display));
     lines.push('');
   }
   lines.push(`CPU (% of one core) and RSS over ${r.options.cpuSeconds} s, ${r.options.size}@${r.options.fps} VP8+Opus two-way`);
