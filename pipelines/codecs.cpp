@@ -38,6 +38,12 @@ constexpr int kKeyframeMaxDist = 3000;
 constexpr int kVp8BufferInitialMs = 100;
 constexpr int kVp8BufferOptimalMs = 120;
 constexpr int kVp8BufferMs = 150;
+// A keyframe may take at most this percentage of an average frame's bits (libvpx's default
+// is no limit). Under loss the receiver asks for a keyframe about once a round trip, and an
+// unbounded one of a busy 640x480 picture is tens of kilobytes: on a 300 kbit/s path the
+// video kept leaving at 800 kbit/s for seconds after the target had dropped to 400. Nine
+// frames' worth, as browsers allow.
+constexpr int kVp8MaxIntraPercent = 900;
 // libvpx's VP8 encoder synchronises its row threads with spin-waits. On a 2-core machine with
 // other work a second thread mostly spins: at 640x480@30, threads=2 cost twice the CPU of
 // threads=1 (perf: ~45% of duet-peer's samples in two `pause` loops in libvpx) for no gain.
@@ -94,7 +100,8 @@ std::string vp8enc(const MediaOptions &o) {
            " keyframe-max-dist=" + num(kKeyframeMaxDist) +
            " error-resilient=default lag-in-frames=0 threads=" + num(encoder_threads(o)) +
            " buffer-initial-size=" + num(kVp8BufferInitialMs) +
-           " buffer-optimal-size=" + num(kVp8BufferOptimalMs) + " buffer-size=" + num(kVp8BufferMs);
+           " buffer-optimal-size=" + num(kVp8BufferOptimalMs) + " buffer-size=" + num(kVp8BufferMs) +
+           " max-intra-bitrate=" + num(kVp8MaxIntraPercent);
 }
 
 // Raspberry Pi (bcm2835-codec, Pi 4 and earlier) through V4L2 stateful encoding. The
