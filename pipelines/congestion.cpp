@@ -24,6 +24,12 @@ constexpr double kQueueingMs = 80;
 // a queue become the new base once it has lasted, while our own overshoot still shows as
 // loss from the full queue. (TWCC's one-way delays would tell them apart; see README.)
 constexpr gint64 kBaseRttWindowUs = 5 * G_USEC_PER_SEC;
+// ... but a queue that comes with our own packets being lost is ours, however long it has
+// lasted: a queue on the way back never loses what we send. Against this longer base, a
+// round trip up by the queueing margin while loss is above kLowLoss is overuse. Without it
+// a sender that fills a bottleneck's queue keeps it full once the queue is the base: 2-10%
+// loss, NACKs that take the queue's 0.4 s to come back, and pictures that stall.
+constexpr gint64 kLongBaseRttWindowUs = 60 * G_USEC_PER_SEC;
 // On overuse the target goes to this share of what was actually being sent.
 constexpr double kBackOff = 0.85;
 // After a decrease, the next one waits this long, so that one queue is not punished twice
@@ -79,11 +85,30 @@ BandwidthController::BandwidthController(const BweLimits &limits) : limits_(limi
         std::clamp(double(limits_.start_kbps), double(limits_.min_kbps), double(limits_.max_kbps));
 }
 
-bool BandwidthController::delay_overuse(double rtt_ms) const {
+bool BandwidthController::delay_overuse(double rtt_ms, double fraction_lost) const {
     if (rtt_ms < 0 || base_rtt_ms_ < 0)
         return false;
-    return rtt_ms - base_rtt_ms_ > std::max(kQueueingMs, base_rtt_ms_ / 2);
+    if (rtt_ms - base_rtt_ms_ > std::max(kQueueingMs, base_rtt_ms_ / 2))
+        return true;
+    return fraction_lost >= kLowLoss &&
+           rtt_ms - long_base_rtt_ms_ > std::max(kQueueingMs, long_base_rtt_ms_ / 2);
 }
+
+namespace {
+
+// The lowest round trip of the last `window_us` in `rtts` (oldest first), after dropping
+// what is older (or from the future: a clock that went back).
+double lowest_within(std::deque<std::pair<gint64, double>> &rtts, gint64 now_us, gint64 window_us) {
+    while (!rtts.empty() &&
+           (rtts.front().first > now_us || now_us - rtts.front().first > window_us))
+        rtts.pop_front();
+    double low = -1;
+    for (const auto &[at, ms] : rtts)
+        low = low < 0 ? ms : std::min(low, ms);
+    return low;
+}
+
+} // namespace
 
 BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r) {
     if (!std::isfinite(r.fraction_lost) || r.fraction_lost < 0 || r.fraction_lost > 1 ||
@@ -95,18 +120,15 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     last_report_us_ = now_us;
     double rtt = r.rtt_ms >= 0 ? r.rtt_ms : -1;
     if (rtt >= 0) {
-        while (!rtts_.empty() &&
-               (rtts_.front().first > now_us || now_us - rtts_.front().first > kBaseRttWindowUs))
-            rtts_.pop_front();
         rtts_.emplace_back(now_us, rtt);
-        base_rtt_ms_ = rtt;
-        for (const auto &[at, ms] : rtts_)
-            base_rtt_ms_ = std::min(base_rtt_ms_, ms);
+        long_rtts_.emplace_back(now_us, rtt);
+        base_rtt_ms_ = lowest_within(rtts_, now_us, kBaseRttWindowUs);
+        long_base_rtt_ms_ = lowest_within(long_rtts_, now_us, kLongBaseRttWindowUs);
     }
     loss_ += kLossSmoothing * (r.fraction_lost - loss_);
 
     bool lossy = r.fraction_lost > kHighLoss;
-    bool queueing = delay_overuse(rtt);
+    bool queueing = delay_overuse(rtt, r.fraction_lost);
     if (lossy || queueing) {
         if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
             return BweAction::Hold;
@@ -116,6 +138,12 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
             next = from * (1 - 0.5 * r.fraction_lost);
         if (queueing)
             next = std::min(next, from * kBackOff);
+        // The receiver's own estimate, when it has one, is what it sees arriving: on a path
+        // that pushes back, no more than that (GCC takes the lower of its two parts too).
+        // Without this a sender far over a bottleneck needed several decreases, 1.5 s
+        // apart, to get under it.
+        if (remb_kbps_ > 0)
+            next = std::min(next, std::max(remb_kbps_, double(limits_.min_kbps)));
         congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
         target_ = std::clamp(next, double(limits_.min_kbps), double(limits_.max_kbps));
         last_decrease_us_ = now_us;

@@ -55,7 +55,7 @@ class BandwidthController {
     int estimate_kbps() const;
 
   private:
-    bool delay_overuse(double rtt_ms) const;
+    bool delay_overuse(double rtt_ms, double fraction_lost) const;
 
     BweLimits limits_;
     double target_;        // kbit/s
@@ -65,6 +65,9 @@ class BandwidthController {
     double base_rtt_ms_ = -1;
     // Round trips of the last kBaseRttWindowUs, oldest first: (time, ms).
     std::deque<std::pair<gint64, double>> rtts_;
+    // The same over kLongBaseRttWindowUs, and its lowest: a queue with loss is ours.
+    std::deque<std::pair<gint64, double>> long_rtts_;
+    double long_base_rtt_ms_ = -1;
     // The rate at which the path last pushed back, smoothed (0: never): increases are
     // cautious near it and quick far from it.
     double congested_kbps_ = 0;

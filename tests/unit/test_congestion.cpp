@@ -116,6 +116,41 @@ void test_lasting_queue_becomes_the_base() {
     g_assert_true(c.on_report(t + kSecond, {0, 400}) == BweAction::Decrease);
 }
 
+// A standing queue of our own (a bottleneck we keep full): the round trip stays up and
+// some of our packets are lost. Past the 5 s window it must still count as queueing, or
+// the queue stays full for good.
+void test_lasting_queue_with_loss_is_ours() {
+    BandwidthController c(limits(60, 600, 800));
+    c.on_report(kSecond, {0, 40});
+    gint64 t = kSecond;
+    int late_decreases = 0;
+    for (int i = 0; i < 20; ++i) {
+        t += kSecond;
+        BweAction a = c.on_report(t, {0.04, 400}); // 4%: the loss band where loss alone holds
+        if (i >= 8)
+            late_decreases += a == BweAction::Decrease;
+    }
+    g_assert_cmpint(late_decreases, >=, 3);
+    g_assert_cmpint(c.target_kbps(), <, 150); // a decrease every 1.5 s, each to 85%
+}
+
+// Far over a bottleneck, the receiver's estimate says at once how far to go down.
+void test_decrease_goes_to_the_remb() {
+    BandwidthController c(limits(60, 800, 800));
+    c.on_report(kSecond, {0, 40});
+    c.on_sent_rate(800);
+    c.on_remb(240);
+    g_assert_true(c.on_report(2 * kSecond, {0.6, 400}) == BweAction::Decrease);
+    g_assert_cmpint(c.estimate_kbps(), ==, 240);
+    // On a clear path the REMB only caps (never below 1.5 times what we send).
+    BandwidthController d(limits(60, 400, 800));
+    d.on_report(kSecond, {0, 40});
+    d.on_sent_rate(400);
+    d.on_remb(240);
+    g_assert_true(d.on_report(2 * kSecond, {0, 40}) != BweAction::Decrease);
+    g_assert_cmpint(d.estimate_kbps(), >=, 400);
+}
+
 void test_remb_is_not_the_estimate() {
     BandwidthController c(limits(60, 800, 800));
     c.on_remb(250);
@@ -279,6 +314,8 @@ int main(int argc, char **argv) {
     g_test_add_func("/congestion/clean-path", test_clean_path_grows_to_max);
     g_test_add_func("/congestion/rising-rtt", test_rising_round_trip_decreases_without_loss);
     g_test_add_func("/congestion/lasting-queue", test_lasting_queue_becomes_the_base);
+    g_test_add_func("/congestion/lasting-queue-with-loss", test_lasting_queue_with_loss_is_ours);
+    g_test_add_func("/congestion/decrease-to-remb", test_decrease_goes_to_the_remb);
     g_test_add_func("/congestion/remb-estimate", test_remb_is_not_the_estimate);
     g_test_add_func("/congestion/sent-rate", test_decrease_starts_from_what_was_sent);
     g_test_add_func("/congestion/bad-reports", test_bad_reports_change_nothing);
