@@ -13,7 +13,7 @@
 #                       [--display-flips N] [--display-latencies auto,50]
 #                       [--echo-delays 30,80,150] [--echo-only]
 #                       [--codecs vp8:vp8enc,h264:openh264enc,h264:x264enc]
-#        bench/media.sh --bwe [--smoke] [--cap-kbps 300] [--cap-seconds 20] [--wide-kbps 2000]
+#        bench/media.sh --bwe [--smoke] [--cap-kbps 300] [--cap-seconds 20] [--wide-kbps 2000] [--picture demanding|simple]
 #                       [--wide-seconds 20] [--settle-seconds 10] [--delay-ms 20] [--out FILE]
 #   --bwe: bandwidth adaptation instead (bench/media/bwe.mjs, root only): Chromium->Chromium
 #   and duet-peer->Chromium across a link between network namespaces capped to 300 kbit/s,

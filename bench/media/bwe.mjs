@@ -29,6 +29,12 @@ const opts = {
   capSeconds: Number(value('--cap-seconds', smoke ? 4 : 20)),
   wideSeconds: Number(value('--wide-seconds', smoke ? 4 : 20)),
   delayMs: Number(value('--delay-ms', 20)),
+  // What both senders show. `demanding`: the same scrolling colour bars on both sides, which
+  // take every bit an encoder is given (800 kbit/s VP8 here uses 750; it needs 2.7 Mbit/s
+  // before it stops asking), as a camera's busy picture does, so recovery to 700 kbit/s can
+  // be judged. `simple`: Chromium's fake camera and duet-peer's own test picture, which
+  // need only 200-600 kbit/s.
+  picture: value('--picture', 'demanding'),
   out: path.resolve(value('--out', path.join(repoRoot, 'bench/results/media-bwe.json'))),
 };
 // The figures the issue asks for.
@@ -36,9 +42,15 @@ const FROZEN_GAP_MS = 200;
 const RECOVERED_KBPS = 700;
 const SAMPLE_MS = 50;
 
+// videotestsrc's properties for the demanding picture, in duet-peer and in the clip
+// Chromium's fake camera plays.
+const DEMANDING = 'pattern=smpte horizontal-speed=4';
+
 const build = path.resolve(repoRoot, process.env.BUILD || 'build');
 const exe = {
   peer: path.join(build, 'src/duet-peer'),
+  // duet-peer itself; it also takes DUET_BENCH_PICTURE for its test picture.
+  benchPeer: path.join(build, 'bench/media/duet-bench-display-peer'),
   server: path.join(build, 'signaling/duet-server'),
   netlink: path.join(build, 'bench/media/duet-netlink'),
 };
@@ -256,6 +268,24 @@ function rateFigures(series, marks) {
   };
 }
 
+// The demanding picture as a clip for Chromium's fake camera (it loops it): 5 s of 640x480
+// at 30 fps, I420 in Y4M.
+async function demandingClip() {
+  const file = path.join(scratch, 'demanding.y4m');
+  const args = ['-q', 'videotestsrc', 'num-buffers=150', ...DEMANDING.split(' '), '!',
+    'video/x-raw,format=I420,width=640,height=480,framerate=30/1', '!', 'y4menc', '!', 'filesink', `location=${file}`];
+  await new Promise((resolve, reject) => {
+    const proc = spawn('gst-launch-1.0', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`gst-launch-1.0 could not write the clip (${code})`));
+    });
+  });
+  return file;
+}
+
 // settle on the wide path, cap, widen; returns the marks on our clock.
 async function squeeze(link) {
   const marks = { start: nowAbs() };
@@ -294,11 +324,13 @@ async function duetPeerPair(link, server, browserA) {
   const r = room('cp');
   await link.rate(opts.wideKbps);
   const receiver = await joinPage(browserA, server.urlA, r);
-  const p = startPeer(inNamespace(link.ns_b, exe.peer, 'peer-b'), server.wsB, r, {
+  const demanding = opts.picture === 'demanding';
+  const p = startPeer(inNamespace(link.ns_b, demanding ? exe.benchPeer : exe.peer, 'peer-b'), server.wsB, r, {
     logPath: path.join(scratch, 'duet-peer.log'),
     stateDir: path.join(scratch, 'state'),
-    args: ['--stats-interval', '250', '--latency-ms', '200'],
+    args: ['--stats-interval', '250', '--latency-ms', '200', '--video-source', 'test'],
     phaseLog: false,
+    env: demanding ? { DUET_BENCH_PICTURE: DEMANDING } : {},
   });
   try {
     await p.wait('connected', () => true, 30000);
@@ -348,7 +380,8 @@ function printTable(r) {
   const d = r.chromium_duet_peer;
   const row = (name, a, b, target = '') => `| ${name} | ${a} | ${b} | ${target} |`;
   const lines = [
-    `${r.options.capKbps} kbit/s for ${r.options.capSeconds} s, then ${r.options.wideKbps} kbit/s; ${r.options.delayMs} ms each way; ${r.link}`,
+    `${r.options.capKbps} kbit/s for ${r.options.capSeconds} s, then ${r.options.wideKbps} kbit/s; ${r.options.delayMs} ms each way; ${r.link}; ` +
+      `picture: ${r.options.picture === 'demanding' ? `${DEMANDING} on both senders` : "Chromium's fake camera, duet-peer's test picture"}`,
     '| figure | Chromium -> Chromium | duet-peer -> Chromium | target |',
     '|---|---:|---:|---:|',
     row('fps decoded under the cap', c.fps, d.fps, '>= 15'),
@@ -397,7 +430,8 @@ async function main() {
     // Side b loads the page over plain http from a's address: let it count as secure, so the
     // fake camera is allowed there as on localhost.
     const origin = new URL(server.urlB).origin;
-    browserB = await launch(link.ns_b, 'chromium-b', [`--unsafely-treat-insecure-origin-as-secure=${origin}`]);
+    const camera = opts.picture === 'demanding' ? [`--use-file-for-fake-video-capture=${await demandingClip()}`] : [];
+    browserB = await launch(link.ns_b, 'chromium-b', [`--unsafely-treat-insecure-origin-as-secure=${origin}`, ...camera]);
     log('Chromium -> Chromium');
     result.chromium_chromium = await chromiumPair(link, server, browserA, browserB);
     log('duet-peer -> Chromium');

@@ -208,8 +208,12 @@ async function receiveStats() {
   for (const [id, pc] of window.duet.pcs) {
     const stats = await pc.getStats();
     for (const s of stats.values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'audio')
+        (out[id] ??= {}).audio_jitter_buffer_ms = s.jitterBufferEmittedCount
+          ? (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount
+          : null;
       if (s.type === 'inbound-rtp' && s.kind === 'video')
-        out[id] = {
+        out[id] = { ...out[id],
           fps: s.framesPerSecond,
           width: s.frameWidth,
           jitter_buffer_ms: s.jitterBufferEmittedCount ? (1000 * s.jitterBufferDelay) / s.jitterBufferEmittedCount : null,

@@ -3,7 +3,8 @@
 // display-latency bench (bench/media/display.mjs). Every frame on its way into the video
 // sink has its mean luma read; when it changes between black and white, the moment the sink
 // puts that frame on the screen is written down on CLOCK_MONOTONIC, and at exit all of them
-// go to the file named by DUET_BENCH_FLIPS as JSON.
+// go to the file named by DUET_BENCH_FLIPS as JSON. With DUET_BENCH_PICTURE its test picture
+// is one that needs bits (the bandwidth part, bwe.mjs).
 //
 // The moment is computed, not waited for: a sink with sync=true renders a buffer at
 //   base time + running time (its PTS in the segment) + configured latency - render delay
@@ -289,6 +290,17 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
     gboolean live = FALSE; // the call's source; the encoder probes' are not live
     if (f && std::strcmp(GST_OBJECT_NAME(f), "videotestsrc") == 0)
         g_object_get(el, "is-live", &live, nullptr);
+    if (const char *picture = g_getenv("DUET_BENCH_PICTURE"); live && picture) {
+        // A picture that needs bits, as a camera's does (the bandwidth part): space-separated
+        // videotestsrc properties, e.g. "pattern=smpte horizontal-speed=4".
+        gchar **pairs = g_strsplit(picture, " ", -1);
+        for (gchar **p = pairs; *p; ++p)
+            if (gchar *eq = std::strchr(*p, '='); eq && eq != *p) {
+                *eq = '\0';
+                gst_util_set_object_arg(G_OBJECT(el), *p, eq + 1);
+            }
+        g_strfreev(pairs);
+    }
     if (live && g_getenv("DUET_BENCH_SEND_FLIP_MS")) {
         gst_util_set_object_arg(G_OBJECT(el), "pattern", "black");
         GstPad *src = gst_element_get_static_pad(el, "src");

@@ -631,7 +631,8 @@ function displayTable(display) {
     lines.push(`    the sender's encoder and pacer, to duet-peer: ${leg(d.sender_legs?.duet_peer)}`);
     lines.push(`                                  to Chromium: ${leg(d.sender_legs?.chromium)}`);
     const rx = (l) => (l ? `${l.width}px ${l.fps} fps, jitter buffer ${l.jitter_buffer_ms?.toFixed(0)} ms ` +
-      `(target ${l.target_delay_ms?.toFixed(0)}), decode ${l.decode_ms?.toFixed(1)} ms, jitter ${l.jitter_ms?.toFixed(0)} ms` : 'n/a');
+      `(target ${l.target_delay_ms?.toFixed(0)}), decode ${l.decode_ms?.toFixed(1)} ms, jitter ${l.jitter_ms?.toFixed(0)} ms; ` +
+      `its sound's jitter buffer ${l.audio_jitter_buffer_ms?.toFixed(0)} ms` : 'n/a');
     lines.push(`    the viewer plays, from duet-peer: ${rx(d.viewer_receives?.from_duet_peer)}`);
     lines.push(`                  from the sender: ${rx(d.viewer_receives?.from_chromium)}`);
   }
