@@ -19,6 +19,8 @@
 #   and duet-peer->Chromium across a link between network namespaces capped to 300 kbit/s,
 #   then widened; writes bench/results/media-bwe.json.
 # Env: BUILD (default build; configured with meson and built if needed).
+#      DUET_BENCH_NO_CLOCKSYNC=1: in the display part, duet-peer sends each frame as soon as it is
+#      encoded instead of at capture + one frame (webrtcbin's clocksync), to see what that costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/prepare.sh

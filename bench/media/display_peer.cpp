@@ -327,6 +327,11 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
         return TRUE;
     }
     const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
+    // What-if, for reading the send side: webrtcbin holds every outgoing buffer in a
+    // clocksync until its capture time plus the source's latency (a frame of video);
+    // DUET_BENCH_NO_CLOCKSYNC sends on as soon as it is encoded.
+    if (std::strcmp(fname, "clocksync") == 0 && g_getenv("DUET_BENCH_NO_CLOCKSYNC"))
+        g_object_set(el, "sync", FALSE, nullptr);
     if (std::strcmp(fname, "nicesink") == 0) {
         probe_pad(el, "sink", packets, on_sent);
         return TRUE;
