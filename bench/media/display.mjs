@@ -82,10 +82,11 @@ function startXvfb() {
 }
 
 // Installed before the page's scripts: getUserMedia hands out a canvas instead of the fake
-// camera (plus the fake microphone). The canvas is redrawn 30 times a second with a small
+// camera (plus the fake microphone, unless `sound` is false: then the receivers have no sound
+// to hold the picture in step with). The canvas is redrawn 30 times a second with a small
 // moving mark, so it is a live picture like a camera's; window.__flip(white) repaints it at
 // once and returns when, on the page's clock.
-function canvasCamera({ width, height }) {
+function canvasCamera({ width, height, sound = true }) {
   const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async () => {
     const canvas = document.createElement('canvas');
@@ -110,6 +111,7 @@ function canvasCamera({ width, height }) {
       return performance.timeOrigin + performance.now();
     };
     const stream = canvas.captureStream(30);
+    if (!sound) return stream;
     const mic = await original({ audio: true });
     for (const t of mic.getAudioTracks()) stream.addTrack(t);
     return stream;
@@ -227,9 +229,9 @@ async function receiveStats() {
   return out;
 }
 
-async function joinPage(browser, server, room, init) {
+async function joinPage(browser, server, room, init, initArg = SIZE) {
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] });
-  if (init) await context.addInitScript(init, SIZE);
+  if (init) await context.addInitScript(init, initArg);
   const page = await context.newPage();
   await page.goto(server.url);
   await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.dataset.state === 'choosing-room',
@@ -284,17 +286,18 @@ function kioskStages(flips, nativeFlips, monoOff) {
  * --latency-ms, 'auto' or a number), scratch dir, exe (duet-bench-display-peer), log.
  */
 export async function displayLatency(server, browser, opts) {
-  const { flips: count, intervalMs = 300, latency = 'auto', scratch, exe, log = () => {} } = opts;
+  const { flips: count, intervalMs = 300, latency = 'auto', sound = true, scratch, exe, log = () => {} } = opts;
   const xvfb = await startXvfb();
-  const room = `bench-display-${process.pid}-${latency}`;
-  const flipsFile = path.join(scratch, `display-flips-${latency}.json`);
+  const tag = `${latency}${sound ? '' : '-picture-only'}`;
+  const room = `bench-display-${process.pid}-${tag}`;
+  const flipsFile = path.join(scratch, `display-flips-${tag}.json`);
   const ws = server.url.replace(/^http/, 'ws') + 'ws';
   let kiosk;
   const pages = [];
   try {
     kiosk = startPeer(exe, ws, room, {
-      logPath: path.join(scratch, `display-kiosk-${latency}.log`),
-      stateDir: path.join(scratch, `state-display-${latency}`),
+      logPath: path.join(scratch, `display-kiosk-${tag}.log`),
+      stateDir: path.join(scratch, `state-display-${tag}`),
       // It sends to both pages (an encoder each): 320x240 keeps that from taking the CPU
       // the timed paths need; its own flips are timed at that size.
       size: '320x240',
@@ -309,7 +312,7 @@ export async function displayLatency(server, browser, opts) {
     const kioskId = (await Promise.race([kiosk.wait('joined', () => true, 60000), died])).id;
     const viewer = await joinPage(browser, server, room, smallCamera);
     pages.push(viewer);
-    const sender = await joinPage(browser, server, room, canvasCamera);
+    const sender = await joinPage(browser, server, room, canvasCamera, { ...SIZE, sound });
     pages.push(sender);
     await kiosk.wait('first-frame', (e) => e.kind === 'video' && e.peer === sender.id, 30000);
     for (const id of [sender.id, kioskId])
@@ -361,6 +364,7 @@ export async function displayLatency(server, browser, opts) {
     const latencyOf = (peer) => kiosk.events.filter((e) => e.event === 'latency' && e.peer === peer).map((e) => e.latency_ms);
     return {
       latency,
+      sound,
       flips: flips.length,
       clock_error_ms: Number(Math.max(senderClock.rtt, viewerClock.rtt).toFixed(2)),
       duet_peer_window: kioskShown,
@@ -382,6 +386,6 @@ export async function displayLatency(server, browser, opts) {
     if (kiosk) await kiosk.stop().catch(() => {});
     for (const p of pages) await p.context.close().catch(() => {});
     xvfb.stop();
-    log(`display part (latency ${latency}) done`);
+    log(`display part (latency ${latency}${sound ? '' : ', picture only'}) done`);
   }
 }

@@ -501,6 +501,11 @@ async function main() {
       result.display.push(summariseDisplay(await displayLatency(server, browser, {
         flips: opts.displayFlips, latency, scratch, exe: exe.displayPeer, log,
       })));
+    // The same without the sender's sound: what holding the picture in step with it costs.
+    if (!smoke)
+      result.display.push(summariseDisplay(await displayLatency(server, browser, {
+        flips: opts.displayFlips, latency: opts.displayLatencies[0], sound: false, scratch, exe: exe.displayPeer, log,
+      })));
   };
   if (opts.echoOnly) {
     try {
@@ -610,7 +615,7 @@ function displayTable(display) {
   const f = (s) => (s.n ? `${s.median.toFixed(0)} (${s.p10.toFixed(0)}-${s.p90.toFixed(0)}) p95 ${s.p95.toFixed(0)}, ${s.seen}/` : 'n/a, 0/');
   for (const d of display) {
     const lat = d.duet_peer_latency_ms;
-    lines.push(`  duet-peer --latency-ms ${d.latency}: window ${f(d.duet_peer_window_ms)}${d.flips}` +
+    lines.push(`  duet-peer --latency-ms ${d.latency}${d.sound === false ? ", the sender without sound (no lip sync)" : ""}: window ${f(d.duet_peer_window_ms)}${d.flips}` +
       `   [into the sink ${f(d.duet_peer_enters_sink_ms)}${d.flips}]`);
     const st = d.duet_peer_stages_ms ?? {};
     const ms = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(0));
