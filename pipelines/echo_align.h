@@ -75,6 +75,7 @@ class EchoAligner {
     std::atomic<GstClockTime> shift_{0};   // how far back the probe's copy reaches
     SampleRing ring_;                    // speaker thread: what was played, by when
     std::atomic<int> delay_ms_{0};
+    int followed_ms_ = 0; // microphone thread: the estimate the reference follows (0: none)
     GstBuffer *stash_ = nullptr; // speaker thread: the played buffer while the probe has the copy
     bool fixed_ = false;
     FoundFn found_;

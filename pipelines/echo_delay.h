@@ -23,6 +23,8 @@ class EchoDelayEstimator {
     static constexpr int kWindowFrames = 500;           // compared over the last 2 s
     static constexpr int kMaxLagFrames = 125;           // up to 500 ms of delay
     static constexpr int kEveryFrames = 125;            // a new estimate every 0.5 s
+    static constexpr int kFirstEveryFrames = 25;        // until the first, every 0.1 s
+    static constexpr int kMinWindowFrames = 125;        // the first may come from 0.5 s
 
     // One frame of each side: its index (frame number on the shared clock) and mean power.
     // Frames may arrive late or out of step; missing ones count as silence.
@@ -44,8 +46,10 @@ class EchoDelayEstimator {
     std::vector<float> far_ = std::vector<float>(kRing, 0.0f);
     std::vector<float> mic_ = std::vector<float>(kRing, 0.0f);
     std::int64_t far_newest_ = -1, mic_newest_ = -1, last_update_ = -1;
+    std::int64_t far_first_ = -1, mic_first_ = -1; // the first frame each side had
     int delay_frames_ = 0;
     int candidate_ = -1; // a lag seen once, waiting for a second window to agree
+    std::int64_t candidate_at_ = -1; // the microphone frame it was seen at
     bool found_ = false;
     double confidence_ = 0;
 };
