@@ -132,21 +132,23 @@ std::optional<int> EchoDelayEstimator::update() {
             corr[std::size_t(lag)] = dot / std::sqrt(norm_f * norm_m);
     }
     int best = int(std::max_element(corr.begin(), corr.end()) - corr.begin());
-    // The best rival: any lag off the best peak's own slopes. A lone broad peak (a talk
-    // spurt's onset makes one) is no ambiguity, only other peaks are; comparing against
+    // The best rival: another peak, set apart from the best by a dip. A lone broad peak (a
+    // talk spurt's onset makes one) is no ambiguity, only other peaks are; comparing against
     // every lag a few frames away held the first estimate back until ~2 s of speech, as
-    // the broad peak's shoulders match almost as well as its top.
-    int lo_lag = best, hi_lag = best;
-    while (lo_lag > 0 && corr[std::size_t(lo_lag - 1)] <= corr[std::size_t(lo_lag)])
-        --lo_lag;
-    while (hi_lag < kMaxLagFrames && corr[std::size_t(hi_lag + 1)] <= corr[std::size_t(hi_lag)])
-        ++hi_lag;
-    lo_lag = std::min(lo_lag, best - kPeakWidthFrames);
-    hi_lag = std::max(hi_lag, best + kPeakWidthFrames);
+    // the broad peak's shoulders (ripples and all) match almost as well as its top.
     double second = -1;
-    for (int lag = 0; lag <= kMaxLagFrames; ++lag)
-        if (lag < lo_lag || lag > hi_lag)
-            second = std::max(second, corr[std::size_t(lag)]);
+    for (int lag = 0; lag <= kMaxLagFrames; ++lag) {
+        double c = corr[std::size_t(lag)];
+        if (std::abs(lag - best) <= kPeakWidthFrames ||
+            (lag > 0 && corr[std::size_t(lag - 1)] > c) ||
+            (lag < kMaxLagFrames && corr[std::size_t(lag + 1)] > c))
+            continue;
+        double dip = c;
+        for (int k = std::min(lag, best); k <= std::max(lag, best); ++k)
+            dip = std::min(dip, corr[std::size_t(k)]);
+        if (c - dip >= kMinMargin)
+            second = std::max(second, c);
+    }
     confidence_ = std::max(0.0, corr[std::size_t(best)]);
     if (corr[std::size_t(best)] < kMinCorrelation || corr[std::size_t(best)] - second < kMinMargin)
         return std::nullopt;
