@@ -70,12 +70,20 @@ void EchoAligner::Framer::add(std::int64_t first, const std::int16_t *s, std::si
 
 Result<std::unique_ptr<EchoAligner>> EchoAligner::attach(GstBin *bin, const std::string &probe,
                                                         const std::string &dsp,
-                                                        int fixed_delay_ms, FoundFn found) {
+                                                        int fixed_delay_ms, int start_delay_ms,
+                                                        FoundFn found) {
     std::unique_ptr<EchoAligner> a(new EchoAligner());
     a->fixed_ = fixed_delay_ms >= 0;
     a->found_ = std::move(found);
-    if (a->fixed_)
+    if (a->fixed_) {
         a->shift_.store(shift_for(fixed_delay_ms));
+    } else if (start_delay_ms > kSelfFoundMs) {
+        // Where an earlier run found the echo: the canceller converges there from the first
+        // word, and this run's own estimate moves it only if the room changed.
+        a->shift_.store(shift_for(start_delay_ms));
+        a->followed_ms_ = start_delay_ms;
+        a->delay_ms_.store(start_delay_ms);
+    }
 
     struct Hook {
         const std::string &element;

@@ -43,10 +43,11 @@ class EchoAligner {
     using FoundFn = std::function<void(int, bool)>;
     // Hooks onto the webrtcechoprobe named `probe` and the webrtcdsp named `dsp` in `bin`.
     // fixed_delay_ms >= 0: the reference is moved by that from the start and stays there
-    // (the estimate is still reported); < 0: it follows the estimate.
+    // (the estimate is still reported); < 0: it follows the estimate, starting from
+    // start_delay_ms when that is >= 0 (an earlier run's estimate).
     static Result<std::unique_ptr<EchoAligner>> attach(GstBin *bin, const std::string &probe,
                                                       const std::string &dsp, int fixed_delay_ms,
-                                                      FoundFn found);
+                                                      int start_delay_ms, FoundFn found);
     // Only once the pipeline has stopped (its probes run on streaming threads).
     ~EchoAligner();
     EchoAligner(const EchoAligner &) = delete;
