@@ -132,22 +132,28 @@ std::optional<int> EchoDelayEstimator::update() {
             corr[std::size_t(lag)] = dot / std::sqrt(norm_f * norm_m);
     }
     int best = int(std::max_element(corr.begin(), corr.end()) - corr.begin());
-    // The best rival: another peak, set apart from the best by a dip. A lone broad peak (a
-    // talk spurt's onset makes one) is no ambiguity, only other peaks are; comparing against
-    // every lag a few frames away held the first estimate back until ~2 s of speech, as
-    // the broad peak's shoulders (ripples and all) match almost as well as its top.
+    // The best rival. For the first estimate, another peak set apart from the best by a
+    // dip: a lone broad peak (a talk spurt's onset makes one) is no ambiguity, and
+    // comparing against every lag a few frames away held the first estimate back until ~2 s
+    // of speech, as the broad peak's shoulders (ripples and all) match almost as well as
+    // its top. A change keeps the stricter test, every lag off the peak: it need not be
+    // quick, and a wrong move costs the canceller what it has learnt.
     double second = -1;
     for (int lag = 0; lag <= kMaxLagFrames; ++lag) {
         double c = corr[std::size_t(lag)];
-        if (std::abs(lag - best) <= kPeakWidthFrames ||
-            (lag > 0 && corr[std::size_t(lag - 1)] > c) ||
-            (lag < kMaxLagFrames && corr[std::size_t(lag + 1)] > c))
+        if (std::abs(lag - best) <= kPeakWidthFrames)
             continue;
-        double dip = c;
-        for (int k = std::min(lag, best); k <= std::max(lag, best); ++k)
-            dip = std::min(dip, corr[std::size_t(k)]);
-        if (c - dip >= kMinMargin)
-            second = std::max(second, c);
+        if (!found_) {
+            if ((lag > 0 && corr[std::size_t(lag - 1)] > c) ||
+                (lag < kMaxLagFrames && corr[std::size_t(lag + 1)] > c))
+                continue;
+            double dip = c;
+            for (int k = std::min(lag, best); k <= std::max(lag, best); ++k)
+                dip = std::min(dip, corr[std::size_t(k)]);
+            if (c - dip < kMinMargin)
+                continue;
+        }
+        second = std::max(second, c);
     }
     confidence_ = std::max(0.0, corr[std::size_t(best)]);
     if (corr[std::size_t(best)] < kMinCorrelation || corr[std::size_t(best)] - second < kMinMargin)
