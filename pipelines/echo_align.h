@@ -5,9 +5,11 @@
 // cancel it. What the speaker plays is not touched.
 //
 // Measured (bench/media.sh --echo): with the delay right from the start the canceller
-// removes 25-55 dB of echo at 30-150 ms; a delay learned during a call moves the reference
-// mid-call, which webrtcdsp 1.22 re-learns only partly (12-16 dB after 10 s). So a kiosk
-// whose delay is known (the `echo-delay` event tells it) gives it with --echo-delay-ms.
+// removes 25-55 dB of echo at 30-150 ms. Moving the reference after webrtcdsp 1.22 has
+// converged on the echo where it was is re-learnt only partly (3-16 dB when the delay was
+// found ~2 s into the far end's speech), so the delay is found from the far end's first
+// words (echo_delay.h), the reference moves again only for a real change (20 ms), and
+// duet-peer keeps the delay for its next run (start_delay_ms).
 #pragma once
 
 #include "common/ref.h"

@@ -7,7 +7,8 @@
 //
 // Pure logic: the short-term level of the speaker and of the microphone, in 4 ms frames on
 // one clock, are compared at every lag up to kMaxDelayMs; the lag where their envelopes
-// match best is the delay, once it is clear and repeats.
+// match best is the delay, once it is clear and repeats. The first estimate comes sooner:
+// from the far end's first words (0.5 s of sound), when they match very clearly.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +33,9 @@ class EchoDelayEstimator {
     void microphone(std::int64_t frame, double power);
 
     // A new delay in ms when the evidence changed it (after the microphone has moved on by
-    // kEveryFrames), else nothing. The first estimate needs one clear window; a change,
-    // two agreeing ones.
+    // kEveryFrames, kFirstEveryFrames until the first), else nothing. The first estimate
+    // needs one clear window (a shorter one clearer still); a change, two agreeing full
+    // windows kEveryFrames apart.
     std::optional<int> update();
     // The current estimate in ms (0 until one is found).
     int delay_ms() const { return delay_frames_ * kFrameMs; }
