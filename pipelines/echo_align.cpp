@@ -69,9 +69,8 @@ void EchoAligner::Framer::add(std::int64_t first, const std::int16_t *s, std::si
 }
 
 Result<std::unique_ptr<EchoAligner>> EchoAligner::attach(GstBin *bin, const std::string &probe,
-                                                        const std::string &dsp,
-                                                        int fixed_delay_ms, int start_delay_ms,
-                                                        FoundFn found) {
+                                                         const std::string &dsp, int fixed_delay_ms,
+                                                         int start_delay_ms, FoundFn found) {
     std::unique_ptr<EchoAligner> a(new EchoAligner());
     a->fixed_ = fixed_delay_ms >= 0;
     a->found_ = std::move(found);
@@ -205,7 +204,7 @@ GstPadProbeReturn EchoAligner::on_mic(GstPad *pad, GstPadProbeInfo *info, gpoint
         g_message("echo canceller: the echo arrives %d ms after the speaker plays it (match "
                   "%.2f, %.2f s into the stream)%s",
                   *found, confidence, double(first) / kRate,
-                  self->fixed_ ? "; --echo-delay-ms keeps the reference where it was"
+                  self->fixed_      ? "; --echo-delay-ms keeps the reference where it was"
                   : moved && follow ? "; the reference follows it"
                   : moved           ? "; the reference goes back: the canceller covers that itself"
                   : follow          ? "; the reference stays: close enough to where it is"

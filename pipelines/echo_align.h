@@ -48,8 +48,8 @@ class EchoAligner {
     // (the estimate is still reported); < 0: it follows the estimate, starting from
     // start_delay_ms when that is >= 0 (an earlier run's estimate).
     static Result<std::unique_ptr<EchoAligner>> attach(GstBin *bin, const std::string &probe,
-                                                      const std::string &dsp, int fixed_delay_ms,
-                                                      int start_delay_ms, FoundFn found);
+                                                       const std::string &dsp, int fixed_delay_ms,
+                                                       int start_delay_ms, FoundFn found);
     // Only once the pipeline has stopped (its probes run on streaming threads).
     ~EchoAligner();
     EchoAligner(const EchoAligner &) = delete;

@@ -64,8 +64,8 @@ bool PeerApp::start() {
     if (echo_delay_saved_ms_ >= 0) {
         g_message("echo canceller: starting from the %d ms an earlier run measured",
                   echo_delay_saved_ms_);
-        events_.emit(events::echo_delay(echo_delay_saved_ms_, pipeline_->echo_delay_ms() > 0,
-                                        true));
+        events_.emit(
+            events::echo_delay(echo_delay_saved_ms_, pipeline_->echo_delay_ms() > 0, true));
     }
     if (!prepared->room_key.empty())
         logic_.set_room_key(prepared->room_key);

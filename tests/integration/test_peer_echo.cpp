@@ -147,8 +147,7 @@ void test_long_delay_learned() {
     // file; the bench measures that next call).
     gchar *kept = nullptr;
     g_assert_true(g_file_get_contents(
-        (scratch_dir() + "/state/echo-delay-ms.simulated-room").c_str(), &kept, nullptr,
-        nullptr));
+        (scratch_dir() + "/state/echo-delay-ms.simulated-room").c_str(), &kept, nullptr, nullptr));
     g_assert_cmpfloat(std::fabs(g_ascii_strtod(kept, nullptr) - 150), <=, 16);
     g_free(kept);
 }
