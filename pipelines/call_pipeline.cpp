@@ -102,7 +102,8 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
         LifelineHandle life = p->lifeline_.handle();
         CallPipeline *self = p.get();
         auto aligner = EchoAligner::attach(
-            send, m.echo_probe, kDspName, opts.echo_delay_ms, [life, self](int ms, bool moved) {
+            send, m.echo_probe, kDspName, opts.echo_delay_ms, opts.echo_delay_saved_ms,
+            [life, self](int ms, bool moved) {
                 life.post([self, ms, moved] { self->listener_->on_echo_delay(ms, moved); });
             });
         if (!aligner)

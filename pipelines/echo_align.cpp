@@ -6,6 +6,7 @@
 #include "pipelines/pad_time.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #define GST_CAT_DEFAULT duet_debug
 
@@ -21,6 +22,9 @@ constexpr int kSelfFoundMs = 50;
 // reflections pull the envelope's match later). Measured at 150 ms: moved by 140, 43-82 dB;
 // by 150, 18-23 dB.
 constexpr GstClockTime kLeadNs = 20 * GST_MSECOND;
+// A new estimate moves the reference only when this far from the one it follows (estimates
+// of one room wander by 8-12 ms as reflections and talkers come and go).
+constexpr int kMoveMs = 20;
 
 GstClockTime shift_for(int delay_ms) {
     GstClockTime d = GstClockTime(delay_ms) * GST_MSECOND;
@@ -65,13 +69,20 @@ void EchoAligner::Framer::add(std::int64_t first, const std::int16_t *s, std::si
 }
 
 Result<std::unique_ptr<EchoAligner>> EchoAligner::attach(GstBin *bin, const std::string &probe,
-                                                        const std::string &dsp,
-                                                        int fixed_delay_ms, FoundFn found) {
+                                                         const std::string &dsp, int fixed_delay_ms,
+                                                         int start_delay_ms, FoundFn found) {
     std::unique_ptr<EchoAligner> a(new EchoAligner());
     a->fixed_ = fixed_delay_ms >= 0;
     a->found_ = std::move(found);
-    if (a->fixed_)
+    if (a->fixed_) {
         a->shift_.store(shift_for(fixed_delay_ms));
+    } else if (start_delay_ms > kSelfFoundMs) {
+        // Where an earlier run found the echo: the canceller converges there from the first
+        // word, and this run's own estimate moves it only if the room changed.
+        a->shift_.store(shift_for(start_delay_ms));
+        a->followed_ms_ = start_delay_ms;
+        a->delay_ms_.store(start_delay_ms);
+    }
 
     struct Hook {
         const std::string &element;
@@ -128,7 +139,8 @@ GstPadProbeReturn EchoAligner::on_far_in(GstPad *pad, GstPadProbeInfo *info, gpo
                          0, -1);
     GstMapInfo out;
     if (gst_buffer_map(moved, &out, GST_MAP_WRITE)) {
-        std::int64_t back = std::int64_t(gst_util_uint64_scale_round(self->shift_.load(), kRate, GST_SECOND));
+        std::int64_t back =
+            std::int64_t(gst_util_uint64_scale_round(self->shift_.load(), kRate, GST_SECOND));
         self->ring_.read(first - back, reinterpret_cast<std::int16_t *>(out.data), n);
         gst_buffer_unmap(moved, &out);
     }
@@ -179,16 +191,24 @@ GstPadProbeReturn EchoAligner::on_mic(GstPad *pad, GstPadProbeInfo *info, gpoint
     if (found) {
         self->delay_ms_.store(*found);
         // webrtcdsp finds a short delay by itself, and moving its reference mid-call costs
-        // more than it gains there (17 against 38 dB at 30 ms).
+        // more than it gains there (17 against 38 dB at 30 ms). For the same reason a new
+        // estimate close to the one the reference follows leaves it where it is: the
+        // canceller covers the difference, and would have to re-learn after a move.
         bool follow = !self->fixed_ && *found > kSelfFoundMs;
-        if (follow)
-            self->shift_.store(shift_for(*found));
+        int basis = follow ? *found : 0;
+        bool moved = !self->fixed_ && std::abs(basis - self->followed_ms_) > kMoveMs;
+        if (moved) {
+            self->shift_.store(shift_for(basis));
+            self->followed_ms_ = basis;
+        }
         g_message("echo canceller: the echo arrives %d ms after the speaker plays it (match "
-                  "%.2f)%s",
-                  *found, confidence,
-                  self->fixed_ ? "; --echo-delay-ms keeps the reference where it was"
-                  : follow     ? "; the reference follows it"
-                               : "; the canceller covers that itself");
+                  "%.2f, %.2f s into the stream)%s",
+                  *found, confidence, double(first) / kRate,
+                  self->fixed_      ? "; --echo-delay-ms keeps the reference where it was"
+                  : moved && follow ? "; the reference follows it"
+                  : moved           ? "; the reference goes back: the canceller covers that itself"
+                  : follow          ? "; the reference stays: close enough to where it is"
+                                    : "; the canceller covers that itself");
         if (self->found_)
             self->found_(*found, follow);
     }

@@ -5,9 +5,11 @@
 // cancel it. What the speaker plays is not touched.
 //
 // Measured (bench/media.sh --echo): with the delay right from the start the canceller
-// removes 25-55 dB of echo at 30-150 ms; a delay learned during a call moves the reference
-// mid-call, which webrtcdsp 1.22 re-learns only partly (12-16 dB after 10 s). So a kiosk
-// whose delay is known (the `echo-delay` event tells it) gives it with --echo-delay-ms.
+// removes 25-55 dB of echo at 30-150 ms. Moving the reference after webrtcdsp 1.22 has
+// converged on the echo where it was is re-learnt only partly (3-16 dB when the delay was
+// found ~2 s into the far end's speech), so the delay is found from the far end's first
+// words (echo_delay.h), the reference moves again only for a real change (20 ms), and
+// duet-peer keeps the delay for its next run (start_delay_ms).
 #pragma once
 
 #include "common/ref.h"
@@ -43,10 +45,11 @@ class EchoAligner {
     using FoundFn = std::function<void(int, bool)>;
     // Hooks onto the webrtcechoprobe named `probe` and the webrtcdsp named `dsp` in `bin`.
     // fixed_delay_ms >= 0: the reference is moved by that from the start and stays there
-    // (the estimate is still reported); < 0: it follows the estimate.
+    // (the estimate is still reported); < 0: it follows the estimate, starting from
+    // start_delay_ms when that is >= 0 (an earlier run's estimate).
     static Result<std::unique_ptr<EchoAligner>> attach(GstBin *bin, const std::string &probe,
-                                                      const std::string &dsp, int fixed_delay_ms,
-                                                      FoundFn found);
+                                                       const std::string &dsp, int fixed_delay_ms,
+                                                       int start_delay_ms, FoundFn found);
     // Only once the pipeline has stopped (its probes run on streaming threads).
     ~EchoAligner();
     EchoAligner(const EchoAligner &) = delete;
@@ -75,6 +78,7 @@ class EchoAligner {
     std::atomic<GstClockTime> shift_{0};   // how far back the probe's copy reaches
     SampleRing ring_;                    // speaker thread: what was played, by when
     std::atomic<int> delay_ms_{0};
+    int followed_ms_ = 0; // microphone thread: the estimate the reference follows (0: none)
     GstBuffer *stash_ = nullptr; // speaker thread: the played buffer while the probe has the copy
     bool fixed_ = false;
     FoundFn found_;

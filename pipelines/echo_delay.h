@@ -7,7 +7,8 @@
 //
 // Pure logic: the short-term level of the speaker and of the microphone, in 4 ms frames on
 // one clock, are compared at every lag up to kMaxDelayMs; the lag where their envelopes
-// match best is the delay, once it is clear and repeats.
+// match best is the delay, once it is clear and repeats. The first estimate comes sooner:
+// from the far end's first words (0.5 s of sound), when they match very clearly.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +24,8 @@ class EchoDelayEstimator {
     static constexpr int kWindowFrames = 500;           // compared over the last 2 s
     static constexpr int kMaxLagFrames = 125;           // up to 500 ms of delay
     static constexpr int kEveryFrames = 125;            // a new estimate every 0.5 s
+    static constexpr int kFirstEveryFrames = 25;        // until the first, every 0.1 s
+    static constexpr int kMinWindowFrames = 125;        // the first may come from 0.5 s
 
     // One frame of each side: its index (frame number on the shared clock) and mean power.
     // Frames may arrive late or out of step; missing ones count as silence.
@@ -30,8 +33,9 @@ class EchoDelayEstimator {
     void microphone(std::int64_t frame, double power);
 
     // A new delay in ms when the evidence changed it (after the microphone has moved on by
-    // kEveryFrames), else nothing. The first estimate needs one clear window; a change,
-    // two agreeing ones.
+    // kEveryFrames, kFirstEveryFrames until the first), else nothing. The first estimate
+    // needs one clear window (a shorter one clearer still); a change, two agreeing full
+    // windows kEveryFrames apart.
     std::optional<int> update();
     // The current estimate in ms (0 until one is found).
     int delay_ms() const { return delay_frames_ * kFrameMs; }
@@ -44,8 +48,10 @@ class EchoDelayEstimator {
     std::vector<float> far_ = std::vector<float>(kRing, 0.0f);
     std::vector<float> mic_ = std::vector<float>(kRing, 0.0f);
     std::int64_t far_newest_ = -1, mic_newest_ = -1, last_update_ = -1;
+    std::int64_t far_first_ = -1, mic_first_ = -1; // the first frame each side had
     int delay_frames_ = 0;
     int candidate_ = -1; // a lag seen once, waiting for a second window to agree
+    std::int64_t candidate_at_ = -1; // the microphone frame it was seen at
     bool found_ = false;
     double confidence_ = 0;
 };

@@ -62,6 +62,9 @@ struct MediaOptions {
     // How much later than the speaker's timestamps its echo reaches the microphone (an HDMI
     // screen's or a Bluetooth speaker's own delay, ...); -1: measured during calls.
     int echo_delay_ms = -1;
+    // Without it: the delay an earlier run measured (kept in the state directory), where the
+    // reference starts before this run measures its own; -1: none.
+    int echo_delay_saved_ms = -1;
     // --simulate-room (tests and benches): the microphone and speaker are a simulated room
     // (echo_room.h, "talk=FILE,..."), checked by the CLI; empty: the real devices.
     std::string room_spec;

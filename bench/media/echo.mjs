@@ -22,10 +22,12 @@ function speech(scratch, name, voice, text) {
 }
 
 // Each case: one call, a fresh room. `mode`: 'off' (--audio-processing off), 'auto' (the
-// default: on, the delay measured during the call), 'given' (--echo-delay-ms = the room's).
-async function oneCase(server, scratch, files, delayMs, mode, serial) {
+// default: on, the delay measured during the call), 'next' (the same again, a new process
+// in the state directory 'auto' left: it starts from the delay kept there), 'given'
+// (--echo-delay-ms = the room's).
+async function oneCase(server, scratch, files, delayMs, mode, serial, stateSerial = serial) {
   const room = `bench-echo-${process.pid}-${serial}`;
-  const common = { stateDir: path.join(scratch, `echo-state-${serial}`), size: '320x240', fps: 15, phaseLog: false };
+  const common = { stateDir: path.join(scratch, `echo-state-${stateSerial}`), size: '320x240', fps: 15, phaseLog: false };
   const far = startPeer(server.exe, server.wsUrl, room, {
     ...common,
     logPath: path.join(scratch, `echo-far-${serial}.log`),
@@ -41,7 +43,8 @@ async function oneCase(server, scratch, files, delayMs, mode, serial) {
       args: ['--simulate-room', `talk=${files.near},talk-after-ms=5000,delay-ms=${delayMs}`, ...extra],
     });
     const report = await kiosk.wait('echo-report', () => true, 60000);
-    const found = kiosk.events.find((e) => e.event === 'echo-delay');
+    const found = kiosk.events.find((e) => e.event === 'echo-delay' && !e.saved);
+    const saved = kiosk.events.find((e) => e.event === 'echo-delay' && e.saved);
     return {
       delay_ms: delayMs,
       mode,
@@ -50,6 +53,7 @@ async function oneCase(server, scratch, files, delayMs, mode, serial) {
       echo_dbfs: round(report.echo_dbfs),
       residual_dbfs: round(report.residual_dbfs),
       found_delay_ms: found?.delay_ms ?? null,
+      saved_delay_ms: saved?.delay_ms ?? null,
     };
   } catch (err) {
     return { delay_ms: delayMs, mode, error: String(err.message ?? err) };
@@ -69,19 +73,23 @@ export async function echoBench({ server, exe, scratch, delays, log }) {
   };
   const rows = [];
   let serial = 0;
-  for (const d of delays)
-    for (const mode of ['off', 'auto', 'given']) {
-      if (mode === 'given' && d <= 50) continue; // the same as auto: nothing to move
+  for (const d of delays) {
+    let autoSerial = 0;
+    for (const mode of ['off', 'auto', 'next', 'given']) {
+      if (mode !== 'off' && mode !== 'auto' && d <= 50) continue; // the same as auto: nothing to move
       log(`echo: room delay ${d} ms, processing ${mode}`);
-      rows.push(await oneCase({ exe, wsUrl: server.wsUrl }, scratch, files, d, mode, ++serial));
+      if (mode === 'auto') autoSerial = serial + 1;
+      const stateSerial = mode === 'next' ? autoSerial : serial + 1;
+      rows.push(await oneCase({ exe, wsUrl: server.wsUrl }, scratch, files, d, mode, ++serial, stateSerial));
     }
+  }
   return rows;
 }
 
 export function echoTable(rows) {
   const lines = ['Echo cancellation (simulated room, espeak-ng speech; ERLE over the echo-only window after 2 s)'];
   lines.push('  room delay  processing                ERLE      near end in double talk  delay found');
-  const label = { off: 'off', auto: 'on (measured delay)', given: 'on, --echo-delay-ms' };
+  const label = { off: 'off', auto: 'on (measured delay)', next: 'on, next run (kept delay)', given: 'on, --echo-delay-ms' };
   for (const r of rows) {
     if (r.error) {
       lines.push(`  ${String(r.delay_ms).padStart(6)} ms  ${label[r.mode].padEnd(24)}  failed: ${r.error}`);
@@ -89,7 +97,8 @@ export function echoTable(rows) {
     }
     lines.push(
       `  ${String(r.delay_ms).padStart(6)} ms  ${label[r.mode].padEnd(24)}  ${String(r.erle_db).padStart(5)} dB  ` +
-        `${String(r.near_kept_db).padStart(6)} dB                ${r.found_delay_ms ?? '-'} ms`,
+        `${String(r.near_kept_db).padStart(6)} dB                ${r.found_delay_ms ?? '-'} ms` +
+        (r.saved_delay_ms != null ? ` (started from ${r.saved_delay_ms} ms)` : ''),
     );
   }
   lines.push('  Chromium: not measurable here (its canceller listens to a real output device; headless');

@@ -300,8 +300,9 @@ std::vector<Option> peer_table(PeerOptions &o) {
         integer("echo-delay-ms", 0, 1000,
                 "How much later than the speaker plays it its echo reaches the microphone, "
                 "beyond what the audio devices report (an HDMI screen or Bluetooth speaker "
-                "adds 50-200 ms). Default: measured during calls; the `echo-delay` event "
-                "tells what to put here",
+                "adds 50-200 ms). Default: measured during calls from the far end's first "
+                "words (the `echo-delay` event) and kept in the state directory for the "
+                "next run",
                 "MS", into(m.echo_delay_ms))
             .with_unit("ms"),
         text("simulate-room",
@@ -344,7 +345,8 @@ std::vector<Option> peer_table(PeerOptions &o) {
                 "forever)",
                 "SECONDS", into(o.connect_timeout_s)),
         filename("state-dir",
-                 "Where the resume token is kept so a restart reclaims the seat (default: "
+                 "Where the resume token is kept so a restart reclaims the seat, and the "
+                 "measured echo delay so the next run starts from it (default: "
                  "systemd's $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/duet-peer)",
                  "DIR", into(o.state_dir)),
         filename("ca-file",

@@ -81,8 +81,11 @@ Event stats(const ReceiveStats &s) {
     return e;
 }
 
-Event echo_delay(int delay_ms, bool following) {
-    return Event{"echo-delay", {}}.with("delay_ms", gint64(delay_ms)).with("following", following);
+Event echo_delay(int delay_ms, bool following, bool saved) {
+    return Event{"echo-delay", {}}
+        .with("delay_ms", gint64(delay_ms))
+        .with("following", following)
+        .with("saved", saved);
 }
 
 Event echo_report(const EchoReport &r) {

@@ -109,7 +109,8 @@ struct EchoReport {
 Event echo_report(const EchoReport &r);
 // The echo canceller measured the speaker-to-microphone delay; `following`: its reference
 // moved to it (no --echo-delay-ms given).
-Event echo_delay(int delay_ms, bool following);
+// `saved`: the delay an earlier run measured, which this run starts from.
+Event echo_delay(int delay_ms, bool following, bool saved = false);
 } // namespace events
 
 // Compact JSON, `event` first, then the fields, then `t_ms` if given (>= 0).

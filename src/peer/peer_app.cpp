@@ -59,6 +59,14 @@ bool PeerApp::start() {
     pipeline_ = std::move(prepared->pipeline);
     seat_ = std::move(prepared->seat);
     saved_token_ = prepared->saved_token;
+    state_dir_ = prepared->state_dir;
+    echo_delay_saved_ms_ = prepared->echo_delay_saved_ms;
+    if (echo_delay_saved_ms_ >= 0) {
+        g_message("echo canceller: starting from the %d ms an earlier run measured",
+                  echo_delay_saved_ms_);
+        events_.emit(
+            events::echo_delay(echo_delay_saved_ms_, pipeline_->echo_delay_ms() > 0, true));
+    }
     if (!prepared->room_key.empty())
         logic_.set_room_key(prepared->room_key);
     if (!saved_token_.empty())
@@ -372,6 +380,11 @@ void PeerApp::on_pipeline_warm() {
 
 void PeerApp::on_echo_delay(int delay_ms, bool following) {
     events_.emit(events::echo_delay(delay_ms, following));
+    // Kept for the next run (without --echo-delay-ms, which is the kiosk's own figure).
+    if (options_.media.echo_delay_ms < 0 && delay_ms != echo_delay_saved_ms_) {
+        save_echo_delay(state_dir_, !options_.media.room_spec.empty(), delay_ms);
+        echo_delay_saved_ms_ = delay_ms;
+    }
 }
 
 void PeerApp::on_echo_figures(const pipelines::room::EchoFigures &f) {

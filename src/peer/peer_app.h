@@ -158,6 +158,8 @@ class PeerApp : private Signaler::Listener,
     pipelines::EncoderChoices encoders_;
     std::unique_ptr<pipelines::CallPipeline> pipeline_;
     std::unique_ptr<SeatStore> seat_;
+    std::string state_dir_;
+    int echo_delay_saved_ms_ = -1; // what the state directory holds (or will: written on change)
     std::string saved_token_;
     std::map<std::string, Leg> legs_;
     SendBudget send_budget_; // what our signaling may still send (see peer_app.cpp)

@@ -19,7 +19,42 @@ constexpr int kMaxSlots = 16;
 // A resume token is 32 hex characters today; anything much longer is not ours.
 constexpr std::size_t kMaxTokenBytes = 256;
 
+// What --echo-delay-ms accepts.
+constexpr gint64 kMaxEchoDelayMs = 1000;
+
+std::string echo_delay_path(const std::string &dir, bool simulated) {
+    return dir + (simulated ? "/echo-delay-ms.simulated-room" : "/echo-delay-ms");
+}
+
 } // namespace
+
+int load_echo_delay(const std::string &dir, bool simulated) {
+    gchar *text = nullptr;
+    gsize len = 0;
+    if (!g_file_get_contents(echo_delay_path(dir, simulated).c_str(), &text, &len, nullptr))
+        return -1;
+    std::string s(text, len);
+    g_free(text);
+    while (!s.empty() && g_ascii_isspace(s.back()))
+        s.pop_back();
+    gint64 ms = -1;
+    if (s.empty() || s.size() > 4 ||
+        !g_ascii_string_to_signed(s.c_str(), 10, 0, kMaxEchoDelayMs, &ms, nullptr))
+        return -1;
+    return int(ms);
+}
+
+void save_echo_delay(const std::string &dir, bool simulated, int delay_ms) {
+    std::string path = echo_delay_path(dir, simulated);
+    std::string text = std::to_string(delay_ms) + "\n";
+    GError *e = nullptr;
+    if (g_mkdir_with_parents(dir.c_str(), 0700) != 0 ||
+        !g_file_set_contents(path.c_str(), text.c_str(), gssize(text.size()), &e)) {
+        g_message("cannot keep the echo delay in %s: %s", path.c_str(),
+                  e ? e->message : std::strerror(errno));
+        g_clear_error(&e);
+    }
+}
 
 std::string default_state_dir() {
     // A directory systemd made for this service (RuntimeDirectory=, StateDirectory=) is

@@ -39,4 +39,11 @@ class SeatStore {
 // anyway), else the user cache directory.
 std::string default_state_dir();
 
+// The echo delay calls measured (echo_align.h), kept in the state directory so that the next
+// run's first call starts with the canceller's reference where the echo is. `simulated`:
+// --simulate-room's own file, so that a bench's room never stands in for the real speaker.
+// load: -1 when there is none (or it is not something we wrote).
+int load_echo_delay(const std::string &dir, bool simulated);
+void save_echo_delay(const std::string &dir, bool simulated, int delay_ms);
+
 } // namespace duet::peer

@@ -38,14 +38,18 @@ Result<Prepared> prepare(const PeerOptions &options, pipelines::CallPipeline::Li
         pipelines::allowed_video_codecs(options.media.video_codec), options.media);
     if (auto offer = pipelines::plan_offer(options.media.video_codec, p.encoders); !offer)
         return fail("media", offer.message());
-    auto pipeline = pipelines::CallPipeline::create(options.media, p.media, p.encoders, listener);
+    p.state_dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
+    pipelines::MediaOptions media_options = options.media;
+    if (options.media.echo_delay_ms < 0 && p.media.audio_processing && p.media.speaker)
+        media_options.echo_delay_saved_ms = p.echo_delay_saved_ms =
+            load_echo_delay(p.state_dir, !options.media.room_spec.empty());
+    auto pipeline = pipelines::CallPipeline::create(media_options, p.media, p.encoders, listener);
     if (!pipeline)
         return fail("media", pipeline.message());
     p.pipeline = std::move(pipeline).value();
     if (auto started = p.pipeline->start(); !started)
         return fail("media", started.message());
-    std::string dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
-    p.seat = SeatStore::open(dir, options.server, options.room);
+    p.seat = SeatStore::open(p.state_dir, options.server, options.room);
     if (p.seat) {
         p.saved_token = p.seat->load();
         if (!p.saved_token.empty())

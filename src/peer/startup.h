@@ -22,6 +22,8 @@ struct Prepared {
     std::unique_ptr<SeatStore> seat;                   // null: no crash-resume (logged)
     std::string saved_token;                           // from an earlier run; "" if none
     std::string room_key;                              // --room-key-file's key; "" if open
+    std::string state_dir;                             // the seat files' and the echo delay's
+    int echo_delay_saved_ms = -1; // an earlier run's echo delay the pipeline starts from
 };
 
 // Checks the plugins, resolves the devices, builds and starts the pipeline (reporting to

@@ -126,6 +126,32 @@ void test_long_delay() {
     g_assert_true(found.find("\"following\":false") != std::string::npos);
 }
 
+// The same long delay learned during the call (no --echo-delay-ms): it is found from the
+// far end's first words, before the canceller converges on the echo where it was, and the
+// echo is cancelled about as well as with the delay given.
+void test_long_delay_learned() {
+    ServerProcess server;
+    std::vector<std::string> events;
+    std::string r = echo_call(server, 150, {}, &events);
+    g_assert_cmpfloat(json_num(r, "erle_db"), >=, kMinErleDb);
+    g_assert_cmpfloat(std::fabs(json_num(r, "near_kept_db", 99)), <=, kMaxNearLossDb);
+    std::string found; // this call's own measurement, not what an earlier test's call kept
+    for (const auto &e : events)
+        if (json_str(e, "event") == "echo-delay" && found.empty() &&
+            e.find("\"saved\":false") != std::string::npos)
+            found = e;
+    g_assert_false(found.empty());
+    g_assert_cmpfloat(std::fabs(json_num(found, "delay_ms") - 150), <=, 16);
+    g_assert_true(found.find("\"following\":true") != std::string::npos);
+    // Kept in the state directory for the next run to start from (the simulated room's own
+    // file; the bench measures that next call).
+    gchar *kept = nullptr;
+    g_assert_true(g_file_get_contents(
+        (scratch_dir() + "/state/echo-delay-ms.simulated-room").c_str(), &kept, nullptr, nullptr));
+    g_assert_cmpfloat(std::fabs(g_ascii_strtod(kept, nullptr) - 150), <=, 16);
+    g_free(kept);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -133,5 +159,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/echo/cancels-echo", test_cancels_echo);
     g_test_add_func("/echo/off-sends-the-echo", test_off_sends_the_echo);
     g_test_add_func("/echo/long-delay", test_long_delay);
+    g_test_add_func("/echo/long-delay-learned", test_long_delay_learned);
     return finish_tests(g_test_run());
 }

@@ -176,6 +176,38 @@ void test_delay_estimator() {
     g_assert_cmpint(std::abs(with_talker - 120), <=, EchoDelayEstimator::kFrameMs);
 }
 
+// A call's far end starts talking after a silence: the delay is found from its first words
+// (well before the 2 s window is full), so that the canceller's reference moves before it
+// has converged on the echo where it was.
+void test_delay_estimator_first_words() {
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<double> u(0, 1);
+    EchoDelayEstimator est;
+    const int lag = 150 / EchoDelayEstimator::kFrameMs, onset = 1000;
+    std::vector<double> far(3000, 0.0);
+    double level = 0;
+    for (int f = onset; f < 3000; ++f) {
+        if (f % 40 == 0)
+            level = u(rng) < 0.3 ? 1e-6 : std::pow(10.0, -3.0 * u(rng));
+        far[std::size_t(f)] = level * (0.5 + u(rng));
+    }
+    int found = -1, at = -1;
+    for (int f = 0; f < 3000 && found < 0; ++f) {
+        est.speaker(f, far[std::size_t(f)]);
+        double echo = f >= lag ? 0.05 * far[std::size_t(f - lag)] : 0;
+        est.microphone(f, echo + 1e-7 * u(rng));
+        if (auto d = est.update()) {
+            found = *d;
+            at = f;
+        }
+    }
+    g_test_message("found %d ms, %d ms after the far end started", found,
+                   (at - onset) * EchoDelayEstimator::kFrameMs);
+    g_assert_cmpint(std::abs(found - 150), <=, EchoDelayEstimator::kFrameMs);
+    // Within 1.5 s of speech (counted in frames: no clock involved).
+    g_assert_cmpint(at - onset, <=, 375);
+}
+
 // No echo (the microphone hears something unrelated) and a silent speaker give no delay.
 void test_delay_estimator_no_echo() {
     std::mt19937 rng(3);
@@ -209,5 +241,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/echo-room/figures", test_figures);
     g_test_add_func("/echo-delay/finds-the-delay", test_delay_estimator);
     g_test_add_func("/echo-delay/no-echo-no-delay", test_delay_estimator_no_echo);
+    g_test_add_func("/echo-delay/first-words", test_delay_estimator_first_words);
     return g_test_run();
 }
