@@ -436,7 +436,7 @@ void WebrtcSession::set_local_from_reply(GstPromise *p, const char *field) {
     if (!config_.offerer)
         tidy_rejected_media(desc->sdp);
     // webrtcbin keeps its own text; the remote side gets it without bundle-only m-lines.
-    std::string sdp = sdp_for_wire(desc->sdp);
+    std::string sdp = sdp_for_wire(desc->sdp, config_.offerer);
     GST_DEBUG("peer %s: local %s:\n%s", config_.peer_id.c_str(), field, sdp.c_str());
     local_mids_ = media_mids(summarize_sdp(desc->sdp)); // the wire text keeps every mid
     step(Negotiation::SettingLocal);

@@ -12,6 +12,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
+#include <cstring>
 
 #define GST_CAT_DEFAULT duet_debug
 
@@ -264,12 +265,58 @@ void tidy_rejected_media(GstSDPMessage *answer) {
     }
 }
 
-std::string sdp_for_wire(const GstSDPMessage *sdp) {
+namespace {
+
+// An `a=fmtp` value without its `key=...` parameter (and its separator).
+std::string without_param(const char *fmtp, const char *key) {
+    std::string v = fmtp;
+    std::string::size_type sp = v.find(' ');
+    if (sp == std::string::npos)
+        return v;
+    std::string out = v.substr(0, sp + 1);
+    bool first = true;
+    Owned<gchar *> params(g_strsplit(v.c_str() + sp + 1, ";", -1));
+    for (gchar **p = params.get(); *p; ++p) {
+        std::string param = *p;
+        if (g_str_has_prefix(g_strstrip(*p), key) && (*p)[std::strlen(key)] == '=')
+            continue;
+        out += (first ? "" : ";") + param;
+        first = false;
+    }
+    return out;
+}
+
+// What our offer says about what our encoder happens to make (H.264's SPS/PPS, the frame
+// rate) is left out. webrtcbin 1.22, answering, matches an offered m-line to its own
+// transceiver only if the formats agree on every field both name, its own encoder's
+// values included: an offer carrying openh264's sprop-parameter-sets was answered by a
+// duet-peer with x264enc through a new receive-only transceiver, and it sent no video.
+// Both are in the stream anyway (rtph264pay config-interval=-1).
+void drop_sender_details(GstSDPMedia *m) {
+    for (guint a = gst_sdp_media_attributes_len(m); a-- > 0;) {
+        const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+        if (g_strcmp0(attr->key, "framerate") == 0) {
+            gst_sdp_media_remove_attribute(m, a);
+        } else if (g_strcmp0(attr->key, "fmtp") == 0 && attr->value &&
+                   std::strstr(attr->value, "sprop-parameter-sets=")) {
+            std::string v = without_param(attr->value, "sprop-parameter-sets");
+            GstSDPAttribute replaced;
+            gst_sdp_attribute_set(&replaced, "fmtp", v.c_str());
+            gst_sdp_media_replace_attribute(m, a, &replaced);
+        }
+    }
+}
+
+} // namespace
+
+std::string sdp_for_wire(const GstSDPMessage *sdp, bool offer) {
     GstSDPMessage *raw = nullptr;
     gst_sdp_message_copy(sdp, &raw);
     Owned<GstSDPMessage> copy(raw);
     for (guint i = 0; i < gst_sdp_message_medias_len(copy.get()); ++i) {
         auto *m = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(copy.get(), i));
+        if (offer)
+            drop_sender_details(m);
         for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
             const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
             if (g_strcmp0(attr->key, "bundle-only") != 0)

@@ -58,7 +58,9 @@ void tidy_rejected_media(GstSDPMessage *answer);
 
 // Our SDP as it goes on the wire: m-lines that webrtcbin marks `a=bundle-only` on port 0
 // get a real port (9, "discard", as browsers write) and lose the attribute. Browsers do
-// not need bundle-only, and stacks that do not know it reject such m-lines.
-std::string sdp_for_wire(const GstSDPMessage *sdp);
+// not need bundle-only, and stacks that do not know it reject such m-lines. An offer also
+// loses what only describes our encoder's output (H.264 sprop-parameter-sets, a=framerate),
+// which made webrtcbin answerers with another encoder or frame rate refuse our video.
+std::string sdp_for_wire(const GstSDPMessage *sdp, bool offer = false);
 
 } // namespace duet::pipelines

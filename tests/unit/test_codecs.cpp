@@ -409,6 +409,21 @@ void test_sdp_for_wire() {
     g_assert_true(has(wire, "m=video 9 UDP/TLS/RTP/SAVPF 96"));
     g_assert_true(has(wire, "a=mid:video1"));
     gst_sdp_message_free(m);
+    // An offer leaves out what only describes our encoder's output; an answer keeps it.
+    m = sdp_of("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+               "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:video0\r\na=framerate:15\r\n"
+               "a=rtpmap:96 H264/90000\r\n"
+               "a=fmtp:96 profile-level-id=42e01f;sprop-parameter-sets=Z0LAH4yN,aM48gA==;"
+               "packetization-mode=1\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n");
+    std::string offer = sdp_for_wire(m, true);
+    g_assert_false(has(offer, "sprop-parameter-sets"));
+    g_assert_false(has(offer, "framerate"));
+    g_assert_true(has(offer, "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1\r\n"));
+    g_assert_true(has(offer, "a=fmtp:97 apt=96\r\n"));
+    std::string answer = sdp_for_wire(m, false);
+    g_assert_true(has(answer, "sprop-parameter-sets=Z0LAH4yN,aM48gA=="));
+    g_assert_true(has(answer, "a=framerate:15"));
+    gst_sdp_message_free(m);
 }
 
 void test_tidy_rejected_media() {
