@@ -36,9 +36,6 @@ process.on('exit', (code) => {
   else console.error(`duet-peer logs kept in ${scratch}`);
 });
 
-/** The scratch directory of this test file. */
-export const scratchDir = scratch;
-
 /**
  * A script that runs `program` (with its arguments) inside network namespace `ns`, for
  * spawners that take an executable path; `ip netns exec` keeps the descriptors passed.
