@@ -48,8 +48,8 @@ Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMe
     out.codec = rtp_codec(caps);
     const PackagedElement *decoder = out.codec ? installed_decoder(*out.codec) : nullptr;
     if (out.codec && !decoder)
-        g_warning("no %s decoder installed (%s): the stream is discarded",
-                  out.codec->encoding_name, out.codec->decoders.front().package);
+        g_warning("no %s decoder installed (%s): the stream is discarded", out.codec->encoding_name,
+                  out.codec->decoders.front().package);
     if (!decoder)
         out.codec = nullptr;
     std::string desc = out.codec ? receive_description(*out.codec, *decoder, media, record)
@@ -78,10 +78,49 @@ Result<ReceiveBranch> build_receive_branch(const GstCaps *caps, const ResolvedMe
             out.plays = true;
         }
         // The bin keeps its children alive; the borrowed pointer is valid as long as it.
-        auto dec = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(out.bin.get()), kDecoderName));
+        auto dec =
+            Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(out.bin.get()), kDecoderName));
         out.decoder = dec.get();
+        if (out.codec->kind == MediaKind::Audio && out.decoder)
+            cap_decoder_latency(out.decoder, kOpusPacketNs);
     }
     return out;
+}
+
+void cap_decoder_latency(GstElement *decoder, GstClockTime most) {
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(decoder, "src"));
+    if (!src)
+        return;
+    gst_pad_add_probe(
+        src.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM,
+        [](GstPad *pad, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+            GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+            // Only the answer (the probe sees the query on its way up and on its way back).
+            if (!(GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_PULL) ||
+                GST_QUERY_TYPE(q) != GST_QUERY_LATENCY || !gst_query_is_writable(q))
+                return GST_PAD_PROBE_OK;
+            gboolean live = FALSE;
+            GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
+            gst_query_parse_latency(q, &live, &min, &max);
+            // What is upstream of the decoder, asked again: the rest of min is its own.
+            auto *dec = GST_ELEMENT(gst_pad_get_parent(pad));
+            if (!dec)
+                return GST_PAD_PROBE_OK;
+            auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(dec, "sink"));
+            gst_object_unref(dec);
+            GstQuery *up = gst_query_new_latency();
+            if (live && sink && gst_pad_peer_query(sink.get(), up)) {
+                gboolean up_live = FALSE;
+                GstClockTime up_min = 0, up_max = GST_CLOCK_TIME_NONE;
+                gst_query_parse_latency(up, &up_live, &up_min, &up_max);
+                GstClockTime most = GPOINTER_TO_SIZE(data);
+                if (GST_CLOCK_TIME_IS_VALID(up_min) && min > up_min + most)
+                    gst_query_set_latency(q, live, up_min + most, max);
+            }
+            gst_query_unref(up);
+            return GST_PAD_PROBE_OK;
+        },
+        GSIZE_TO_POINTER(gsize(most)), nullptr);
 }
 
 void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters) {
@@ -96,7 +135,7 @@ void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> 
     };
     auto *probe = new Probe{std::move(counters), nullptr};
     probe->count = branch.codec->kind == MediaKind::Video ? &probe->counters->video_frames
-                                                    : &probe->counters->audio_buffers;
+                                                          : &probe->counters->audio_buffers;
     gst_pad_add_probe(
         src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
         [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {

@@ -21,9 +21,9 @@ namespace duet::pipelines {
 const CodecSpec *rtp_codec(const GstCaps *caps);
 
 struct ReceiveBranch {
-    Ref<GstElement> bin;           // ghost "sink" (+ "src" when recording, + "play")
+    Ref<GstElement> bin;              // ghost "sink" (+ "src" when recording, + "play")
     const CodecSpec *codec = nullptr; // null: a discard branch for an unknown stream
-    GstElement *decoder = nullptr; // borrowed from `bin`, null for discard branches
+    GstElement *decoder = nullptr;    // borrowed from `bin`, null for discard branches
     bool plays = false; // decoded audio leaves on ghost "play" for the speaker's mixer
 };
 
@@ -41,5 +41,12 @@ struct DecodeCounters {
 // Counts every buffer leaving `branch`'s decoder into `counters` (which the probe keeps
 // alive). A discard branch has no decoder and counts nothing.
 void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters);
+
+// Caps what `decoder` adds to the latency its src pad reports at `most`. opusdec with
+// in-band FEC holds one packet back (to rebuild a lost one from the next) but reports the
+// longest Opus packet, 120 ms; every sink after it, and with lip sync every picture, then
+// waited 100 ms for nothing. WebRTC's Opus packets are 20 ms.
+void cap_decoder_latency(GstElement *decoder, GstClockTime most);
+inline constexpr GstClockTime kOpusPacketNs = 20 * GST_MSECOND;
 
 } // namespace duet::pipelines

@@ -3,6 +3,7 @@
 // And each sink's own latency (sink_latency.h): one call's jitter buffer does not hold back
 // another call's picture, while a picture never plays ahead of the speaker.
 #include "pipelines/adaptive_latency.h"
+#include "pipelines/receive_branch.h"
 #include "pipelines/sink_latency.h"
 
 #include <glib.h>
@@ -209,6 +210,25 @@ void test_pipeline_picture_waits_for_the_speaker() {
     stop(p);
 }
 
+// opusdec with in-band FEC holds one packet back but says 120 ms; capped, a 20 ms source
+// and Opus encoder (20 ms each) plus one packet held makes 60 ms.
+void test_opus_fec_latency_is_one_packet() {
+    const char *desc = "audiotestsrc is-live=true samplesperbuffer=960 ! audio/x-raw,rate=48000 ! "
+                       "opusenc ! opusdec name=dec use-inband-fec=true ! "
+                       "fakesink name=out sync=true processing-deadline=0";
+    GError *err = nullptr;
+    GstElement *p = gst_parse_launch(desc, &err);
+    g_assert_no_error(err);
+    GstElement *dec = gst_bin_get_by_name(GST_BIN(p), "dec");
+    cap_decoder_latency(dec, kOpusPacketNs);
+    gst_object_unref(dec);
+    g_assert_cmpint(gst_element_set_state(p, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+    g_assert_cmpint(gst_element_get_state(p, nullptr, nullptr, 10 * GST_SECOND), ==,
+                    GST_STATE_CHANGE_SUCCESS);
+    g_assert_cmpuint(sink_latency(p, "out"), ==, 60 * kMs); // uncapped: 160
+    stop(p);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -218,6 +238,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/sink-latency/plan-speaker", test_plan_holds_pictures_to_the_speaker);
     g_test_add_func("/sink-latency/pipeline-own", test_pipeline_sinks_get_their_own_latency);
     g_test_add_func("/sink-latency/pipeline-speaker", test_pipeline_picture_waits_for_the_speaker);
+    g_test_add_func("/sink-latency/opus-fec-one-packet", test_opus_fec_latency_is_one_packet);
     g_test_add_func("/adaptive-latency/starts-small", test_starts_small);
     g_test_add_func("/adaptive-latency/target-follows-jitter", test_target_follows_jitter_in_steps);
     g_test_add_func("/adaptive-latency/raises-at-once", test_raises_at_once);
