@@ -277,6 +277,9 @@ function kioskStages(flips, nativeFlips, monoOff) {
     return {
       net_first: rel(hit.f.net_first_us), net_last: rel(hit.f.net_last_us), jitter_out: rel(hit.f.jitter_out_us),
       decoded: rel(hit.f.decoded_us), enters_sink: rel(hit.f.enter_us), shown: rel(hit.f.render_us),
+      // The frame's timestamp, as a time: when a sink with no latency would show it.
+      pts: hit.f.latency_us ? rel(hit.f.render_us - hit.f.latency_us) : null,
+      sink_latency: hit.f.latency_us ? hit.f.latency_us / 1000 : null,
     };
   });
 }

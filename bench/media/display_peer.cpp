@@ -48,6 +48,7 @@ struct Flip {
     gint64 render_us; // when the sink shows it, CLOCK_MONOTONIC
     gint64 enter_us;  // when it entered the sink
     GstClockTime pts = GST_CLOCK_TIME_NONE;
+    gint64 latency_us = 0; // the sink's latency: render_us - latency_us is the frame's PTS
 };
 
 // Where a received frame spent its time, for the flips (all CLOCK_MONOTONIC, us): its
@@ -153,7 +154,8 @@ GstPadProbeReturn on_sink_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer) {
     if (g_last_class >= 0) {
         // The pipeline clock is the system clock, CLOCK_MONOTONIC like g_get_monotonic_time.
         gint64 shown = std::max(render, now) / 1000;
-        g_flips.push_back({cls == 1, shown, enter_us, GST_BUFFER_PTS(buf)});
+        g_flips.push_back({cls == 1, shown, enter_us, GST_BUFFER_PTS(buf),
+                           gint64(gst_base_sink_get_latency(sink) / 1000)});
     }
     g_last_class = cls;
     return GST_PAD_PROBE_OK;
@@ -377,9 +379,9 @@ void write_flips(const char *path) {
                      "%s{\"white\":%s,\"render_us\":%" G_GINT64_FORMAT
                      ",\"enter_us\":%" G_GINT64_FORMAT ",\"net_first_us\":%" G_GINT64_FORMAT
                      ",\"net_last_us\":%" G_GINT64_FORMAT ",\"jitter_out_us\":%" G_GINT64_FORMAT
-                     ",\"decoded_us\":%" G_GINT64_FORMAT "}",
+                     ",\"decoded_us\":%" G_GINT64_FORMAT ",\"latency_us\":%" G_GINT64_FORMAT "}",
                      i ? "," : "", f.white ? "true" : "false", f.render_us, f.enter_us,
-                     net.first_us, net.last_us, jitter.last_us, decoded);
+                     net.first_us, net.last_us, jitter.last_us, decoded, f.latency_us);
     }
     std::fprintf(out, "],\"captures\":[");
     for (size_t i = 0; i < g_captures.size(); ++i) {

@@ -449,7 +449,7 @@ function summariseDisplay(d) {
     'duet_peer_sends_to_chromium'])
     out[`${k}_ms`] = { ...summary(d[k].filter((x) => x !== null)), p95: quantile(d[k].filter((x) => x !== null), 0.95), seen: seen(d[k]) };
   out.duet_peer_stages_ms = {};
-  for (const k of ['net_first', 'net_last', 'jitter_out', 'decoded', 'enters_sink', 'shown'])
+  for (const k of ['net_first', 'net_last', 'jitter_out', 'pts', 'decoded', 'enters_sink', 'shown', 'sink_latency'])
     out.duet_peer_stages_ms[k] = summary((d.duet_peer_stages ?? []).map((x) => x?.[k]).filter((x) => x !== null && x !== undefined)).median;
   out.duet_peer_send_stages_ms = {};
   for (const k of ['encoded', 'sent'])
@@ -620,7 +620,8 @@ function displayTable(display) {
     const st = d.duet_peer_stages_ms ?? {};
     const ms = (x) => (x === null || x === undefined ? 'n/a' : x.toFixed(0));
     lines.push(`    its way in, p50 ms after the flip: first packet ${ms(st.net_first)}, last ${ms(st.net_last)}, ` +
-      `out of the jitter buffer ${ms(st.jitter_out)}, decoded ${ms(st.decoded)}, into the sink ${ms(st.enters_sink)}, shown ${ms(st.shown)}`);
+      `out of the jitter buffer ${ms(st.jitter_out)} (timestamped ${ms(st.pts)}), decoded ${ms(st.decoded)}, into the sink ${ms(st.enters_sink)}, ` +
+      `shown ${ms(st.shown)} (the sink's latency ${ms(st.sink_latency)})`);
     lines.push(`    Chromium shows ${f(d.chromium_shown_ms)}${d.flips}` +
       `   [presented ${d.chromium_presented_ms.n ? d.chromium_presented_ms.median.toFixed(0) : 'n/a'}]`);
     lines.push(`    duet-peer's own flips (320x240), from capture to Chromium's screen: ` +
