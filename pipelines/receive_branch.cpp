@@ -91,9 +91,11 @@ void cap_decoder_latency(GstElement *decoder, GstClockTime most) {
     auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(decoder, "src"));
     if (!src)
         return;
+    // What the decoder says it adds is taken off the answer, and `most` put back. The probe
+    // asks nothing itself: it may run while a call's elements are being torn down.
     gst_pad_add_probe(
         src.get(), GST_PAD_PROBE_TYPE_QUERY_UPSTREAM,
-        [](GstPad *pad, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
             GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
             // Only the answer (the probe sees the query on its way up and on its way back).
             if (!(GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_PULL) ||
@@ -102,22 +104,9 @@ void cap_decoder_latency(GstElement *decoder, GstClockTime most) {
             gboolean live = FALSE;
             GstClockTime min = 0, max = GST_CLOCK_TIME_NONE;
             gst_query_parse_latency(q, &live, &min, &max);
-            // What is upstream of the decoder, asked again: the rest of min is its own.
-            auto *dec = GST_ELEMENT(gst_pad_get_parent(pad));
-            if (!dec)
-                return GST_PAD_PROBE_OK;
-            auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(dec, "sink"));
-            gst_object_unref(dec);
-            GstQuery *up = gst_query_new_latency();
-            if (live && sink && gst_pad_peer_query(sink.get(), up)) {
-                gboolean up_live = FALSE;
-                GstClockTime up_min = 0, up_max = GST_CLOCK_TIME_NONE;
-                gst_query_parse_latency(up, &up_live, &up_min, &up_max);
-                GstClockTime most = GPOINTER_TO_SIZE(data);
-                if (GST_CLOCK_TIME_IS_VALID(up_min) && min > up_min + most)
-                    gst_query_set_latency(q, live, up_min + most, max);
-            }
-            gst_query_unref(up);
+            GstClockTime most = GPOINTER_TO_SIZE(data);
+            if (live && GST_CLOCK_TIME_IS_VALID(min) && min >= kOpusdecFecClaimNs)
+                gst_query_set_latency(q, live, min - kOpusdecFecClaimNs + most, max);
             return GST_PAD_PROBE_OK;
         },
         GSIZE_TO_POINTER(gsize(most)), nullptr);

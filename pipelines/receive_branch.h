@@ -42,11 +42,13 @@ struct DecodeCounters {
 // alive). A discard branch has no decoder and counts nothing.
 void count_decoded(const ReceiveBranch &branch, std::shared_ptr<DecodeCounters> counters);
 
-// Caps what `decoder` adds to the latency its src pad reports at `most`. opusdec with
-// in-band FEC holds one packet back (to rebuild a lost one from the next) but reports the
-// longest Opus packet, 120 ms; every sink after it, and with lip sync every picture, then
-// waited 100 ms for nothing. WebRTC's Opus packets are 20 ms.
+// Replaces the kOpusdecFecClaimNs `decoder` adds to the latency its src pad reports with
+// `most`. opusdec with in-band FEC holds one packet back (to rebuild a lost one from the
+// next) but reports the longest Opus packet, 120 ms; every sink after it, and with lip sync
+// every picture, then waited 100 ms for nothing. WebRTC's Opus packets are 20 ms.
 void cap_decoder_latency(GstElement *decoder, GstClockTime most);
 inline constexpr GstClockTime kOpusPacketNs = 20 * GST_MSECOND;
+// What opusdec (GStreamer 1.22) says it adds with use-inband-fec: the longest Opus packet.
+inline constexpr GstClockTime kOpusdecFecClaimNs = 120 * GST_MSECOND;
 
 } // namespace duet::pipelines
