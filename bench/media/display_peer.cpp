@@ -182,8 +182,9 @@ guint64 rtp_key(const guint8 *d, gsize n) {
     return (guint64(ssrc) << 32) | ts;
 }
 
+// With `map_pts`, also remembers which frame (RTP key) the buffer's PTS is.
 void note_packet(std::unordered_map<guint64, Span> &into, GstBuffer *buf, gint64 now,
-                 GstClockTime *pts_out = nullptr) {
+                 bool map_pts = false) {
     GstMapInfo map;
     if (!gst_buffer_map(buf, &map, GST_MAP_READ))
         return;
@@ -192,7 +193,7 @@ void note_packet(std::unordered_map<guint64, Span> &into, GstBuffer *buf, gint64
     if (!key || into.size() >= kTraceLimit)
         return;
     into[key].see(now);
-    if (pts_out && GST_BUFFER_PTS_IS_VALID(buf) && g_pts_frame.size() < kTraceLimit)
+    if (map_pts && GST_BUFFER_PTS_IS_VALID(buf) && g_pts_frame.size() < kTraceLimit)
         g_pts_frame.emplace(GST_BUFFER_PTS(buf), key);
 }
 
@@ -215,27 +216,19 @@ GstPadProbeReturn on_network(GstPad *, GstPadProbeInfo *info, gpointer) {
 
 GstPadProbeReturn on_jitter_out(GstPad *, GstPadProbeInfo *info, gpointer) {
     gint64 now = g_get_monotonic_time();
-    GstClockTime pts;
     std::lock_guard<std::mutex> hold(g_lock);
-    each_buffer(info, [&](GstBuffer *b) { note_packet(g_jitter_out, b, now, &pts); });
+    each_buffer(info, [&](GstBuffer *b) { note_packet(g_jitter_out, b, now, true); });
     return GST_PAD_PROBE_OK;
 }
 
-GstPadProbeReturn on_decoded(GstPad *, GstPadProbeInfo *info, gpointer) {
+// A frame leaving a decoder or an encoder: its PTS -> when, into the map given as data.
+GstPadProbeReturn on_frame_out(GstPad *, GstPadProbeInfo *info, gpointer data) {
     gint64 now = g_get_monotonic_time();
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    auto &times = *static_cast<std::map<GstClockTime, gint64> *>(data);
     std::lock_guard<std::mutex> hold(g_lock);
-    if (GST_BUFFER_PTS_IS_VALID(buf) && g_decoded.size() < kTraceLimit)
-        g_decoded.emplace(GST_BUFFER_PTS(buf), now);
-    return GST_PAD_PROBE_OK;
-}
-
-GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *info, gpointer) {
-    gint64 now = g_get_monotonic_time();
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-    std::lock_guard<std::mutex> hold(g_lock);
-    if (GST_BUFFER_PTS_IS_VALID(buf) && g_encoded.size() < kTraceLimit)
-        g_encoded.emplace(GST_BUFFER_PTS(buf), now);
+    if (GST_BUFFER_PTS_IS_VALID(buf) && times.size() < kTraceLimit)
+        times.emplace(GST_BUFFER_PTS(buf), now);
     return GST_PAD_PROBE_OK;
 }
 
@@ -262,9 +255,10 @@ GstPadProbeReturn on_sent(GstPad *, GstPadProbeInfo *info, gpointer) {
     return GST_PAD_PROBE_OK;
 }
 
-void probe_pad(GstElement *el, const char *pad_name, GstPadProbeType type, GstPadProbeCallback cb) {
+void probe_pad(GstElement *el, const char *pad_name, GstPadProbeType type, GstPadProbeCallback cb,
+               gpointer data = nullptr) {
     if (GstPad *pad = gst_element_get_static_pad(el, pad_name)) {
-        gst_pad_add_probe(pad, type, cb, nullptr, nullptr);
+        gst_pad_add_probe(pad, type, cb, data, nullptr);
         gst_object_unref(pad);
     }
 }
@@ -325,7 +319,7 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
         return TRUE;
     }
     if (std::strcmp(GST_OBJECT_NAME(el), duet::pipelines::kDecoderName) == 0) {
-        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_decoded);
+        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_frame_out, &g_decoded);
         return TRUE;
     }
     const char *klass = f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : "";
@@ -339,7 +333,7 @@ gboolean on_element_added(GSignalInvocationHint *, guint n, const GValue *params
         return TRUE;
     }
     if (klass && std::strstr(klass, "Encoder/Video")) {
-        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_encoded);
+        probe_pad(el, "src", GST_PAD_PROBE_TYPE_BUFFER, on_frame_out, &g_encoded);
         return TRUE;
     }
     if (klass && std::strstr(klass, "Payloader")) {
