@@ -77,7 +77,7 @@ LegPlan plan_answer(const SdpSummary &offer, VideoCodecPref pref,
         }
         if (best)
             plan.video = VideoPlan{best_enc->codec, best_enc->encoder, best->pt,
-                                   best->nack && best_enc->codec->nack};
+                                   best->nack && best_enc->codec->nack, video->twcc_ext};
         else
             plan.refused_video = video->codec_names();
     }
@@ -85,7 +85,7 @@ LegPlan plan_answer(const SdpSummary &offer, VideoCodecPref pref,
         const CodecSpec &opus = codec_spec(Codec::Opus);
         for (const auto &f : audio->formats)
             if (find_codec(MediaKind::Audio, f.encoding) == &opus && f.clock_rate == opus.clock_rate) {
-                plan.audio = AudioPlan{f.pt, f.nack && opus.nack};
+                plan.audio = AudioPlan{f.pt, f.nack && opus.nack, audio->twcc_ext};
                 break;
             }
     }

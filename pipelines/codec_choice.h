@@ -21,17 +21,24 @@ namespace duet::pipelines {
 inline constexpr unsigned kVideoPayloadType = 96;
 inline constexpr unsigned kAudioPayloadType = 111;
 
+// The id we give the transport-wide congestion control header extension (kTwccUri) when
+// we offer; Chromium's offers use the same. When we answer, the offer's id is used, and
+// 0 (none) if the offer has no such extension.
+inline constexpr unsigned kTwccExtensionId = 3;
+
 // The video a leg sends (and, WebRTC being symmetric per m-line, receives).
 struct VideoPlan {
     const CodecSpec *codec = nullptr;
     const EncoderSpec *encoder = nullptr;
     unsigned pt = kVideoPayloadType;
     bool nack = true; // the receiver asks for lost packets again
+    unsigned twcc_ext = kTwccExtensionId; // 0: no transport-wide feedback
 };
 
 struct AudioPlan {
     unsigned pt = kAudioPayloadType;
     bool nack = false;
+    unsigned twcc_ext = kTwccExtensionId;
 };
 
 // A leg's media. An absent kind is not sent; when answering, a video m-line we cannot take

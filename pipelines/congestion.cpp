@@ -53,6 +53,43 @@ constexpr double kRembProbe = 1.5;
 // Round trips above this are not a measurement.
 constexpr double kMaxRttMs = 60000;
 
+// Transport-wide feedback. Packets sent within this long of a group's first are one group
+// (a frame's packets leave together; their spacing on arrival says nothing about a queue).
+constexpr gint64 kGroupUs = 5 * 1000;
+// The trend of the one-way delay: a line fitted through the smoothed accumulated delay
+// variation of this many groups, its slope scaled by the number of groups seen (at most
+// kTrendScaleGroups) and by kTrendGain, against a threshold that follows what the trend
+// usually is (quickly up to it, slowly down), between the lowest and the highest.
+// GCC's figures (draft-ietf-rmcat-gcc and libwebrtc's trendline estimator).
+constexpr std::size_t kTrendGroups = 20;
+constexpr double kTrendSmoothing = 0.9;
+constexpr double kTrendGain = 4;
+constexpr int kTrendScaleGroups = 60;
+constexpr double kThresholdStartMs = 12.5;
+constexpr double kThresholdUp = 0.0087;
+constexpr double kThresholdDown = 0.039;
+constexpr double kThresholdMinMs = 6;
+constexpr double kThresholdMaxMs = 600;
+// A trend that far above the threshold is a spike and does not move it.
+constexpr double kThresholdIgnoreMs = 15;
+// Over the threshold for this long and more than one group (and not falling): overuse.
+constexpr double kOveruseMs = 10;
+// The one-way delay's level above its lowest of kLongBaseRttWindowUs is our own queue (no
+// reverse traffic in it); above kQueueingMs for this long it is overuse even if the trend
+// is flat (a full queue, which only loss would show otherwise). Long enough that a
+// keyframe's burst, which drains by itself, does not count.
+constexpr gint64 kQueueHighUs = 500 * 1000;
+// Feedback that says one group arrived before the previous or that the delay jumped by
+// this much is a discontinuity (the receiver's 24-bit reference time wrapped, a new
+// route): the delay parts start again.
+constexpr double kDiscontinuityMs = 2000;
+// The acked rate is measured over this much arrival time.
+constexpr gint64 kAckedWindowUs = 1000 * 1000;
+// Without feedback for this long the round trip is the delay signal again.
+constexpr gint64 kTwccStaleUs = 3 * G_USEC_PER_SEC;
+// A decrease on transport-wide feedback goes to this share of what the receiver got.
+constexpr double kAckedBackOff = 0.85;
+
 // Picture ladder: the bits per pixel below which a picture is too coarse to be worth its
 // size, and the margin (and wait) before stepping back up.
 constexpr double kMinBitsPerPixel = 0.033;
@@ -78,7 +115,20 @@ const char *bwe_action_name(BweAction a) {
     return "hold";
 }
 
-BandwidthController::BandwidthController(const BweLimits &limits) : limits_(limits) {
+const char *delay_trend_name(DelayTrend t) {
+    switch (t) {
+    case DelayTrend::Normal:
+        return "normal";
+    case DelayTrend::Overuse:
+        return "overuse";
+    case DelayTrend::Underuse:
+        return "underuse";
+    }
+    return "normal";
+}
+
+BandwidthController::BandwidthController(const BweLimits &limits)
+    : limits_(limits), threshold_ms_(kThresholdStartMs) {
     limits_.min_kbps = std::max(1, limits_.min_kbps);
     limits_.max_kbps = std::max(limits_.min_kbps, limits_.max_kbps);
     target_ =
@@ -128,28 +178,16 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     loss_ += kLossSmoothing * (r.fraction_lost - loss_);
 
     bool lossy = r.fraction_lost > kHighLoss;
-    bool queueing = delay_overuse(rtt, r.fraction_lost);
-    if (lossy || queueing) {
-        if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
-            return BweAction::Hold;
-        double from = sent_kbps_ > 0 ? std::min(target_, sent_kbps_) : target_;
-        double next = target_;
-        if (lossy)
-            next = from * (1 - 0.5 * r.fraction_lost);
-        if (queueing)
-            next = std::min(next, from * kBackOff);
-        // The receiver's own estimate, when it has one, is what it sees arriving: on a path
-        // that pushes back, no more than that (GCC takes the lower of its two parts too).
-        // Without this a sender far over a bottleneck needed several decreases, 1.5 s
-        // apart, to get under it.
-        if (remb_kbps_ > 0)
-            next = std::min(next, std::max(remb_kbps_, double(limits_.min_kbps)));
-        congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
-        target_ = std::clamp(next, double(limits_.min_kbps), double(limits_.max_kbps));
-        last_decrease_us_ = now_us;
-        return BweAction::Decrease;
-    }
+    // With transport-wide feedback the one-way delays (on_twcc) are the delay signal: a
+    // round trip that is high from a queue on the way back says nothing about ours.
+    bool twcc = twcc_active(now_us);
+    bool queueing = !twcc && delay_overuse(rtt, r.fraction_lost);
+    if (lossy || queueing)
+        return decrease(now_us, lossy, r.fraction_lost, queueing);
     if (r.fraction_lost >= kLowLoss || dt_s <= 0)
+        return BweAction::Hold;
+    // No increase while our own packets queue or a queue drains.
+    if (twcc && (trend_ != DelayTrend::Normal || queue_high_since_us_ >= 0))
         return BweAction::Hold;
     double before = target_;
     bool near =
@@ -160,6 +198,211 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
         target_ *= std::pow(kFarGrowthPerSecond, dt_s);
     target_ = std::clamp(target_, double(limits_.min_kbps), double(limits_.max_kbps));
     return target_ > before ? BweAction::Increase : BweAction::Hold;
+}
+
+BweAction BandwidthController::decrease(gint64 now_us, bool lossy, double fraction_lost,
+                                        bool queueing) {
+    if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
+        return BweAction::Hold;
+    double from = sent_kbps_ > 0 ? std::min(target_, sent_kbps_) : target_;
+    double next = target_;
+    if (lossy)
+        next = from * (1 - 0.5 * fraction_lost);
+    if (queueing) {
+        // What the receiver got is what the path carried: just under it, the queue drains.
+        if (twcc_active(now_us) && acked_kbps_ > 0)
+            next = std::min(next, std::min(from, acked_kbps_) * kAckedBackOff);
+        else
+            next = std::min(next, from * kBackOff);
+    }
+    // The receiver's own estimate, when it has one, is what it sees arriving: on a path
+    // that pushes back, no more than that (GCC takes the lower of its two parts too).
+    // Without this a sender far over a bottleneck needed several decreases, 1.5 s apart,
+    // to get under it.
+    if (remb_kbps_ > 0)
+        next = std::min(next, std::max(remb_kbps_, double(limits_.min_kbps)));
+    congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
+    target_ = std::clamp(next, double(limits_.min_kbps), double(limits_.max_kbps));
+    last_decrease_us_ = now_us;
+    return BweAction::Decrease;
+}
+
+bool BandwidthController::twcc_active(gint64 now_us) const {
+    return twcc_seen_us_ != 0 && now_us >= twcc_seen_us_ && now_us - twcc_seen_us_ < kTwccStaleUs;
+}
+
+BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPacket> &packets) {
+    bool any = false;
+    for (const auto &p : packets) {
+        if (p.sent_us <= 0 || p.bytes <= 0 || p.bytes > 65536)
+            continue; // not one of ours we know
+        any = true;
+        if (p.arrived_us >= 0)
+            add_packet(p);
+    }
+    if (!any)
+        return BweAction::Hold;
+    twcc_seen_us_ = now_us;
+    ++twcc_feedbacks_;
+    if (trend_ == DelayTrend::Overuse || forward_queue_overuse())
+        return decrease(now_us, false, 0, true);
+    return BweAction::Hold;
+}
+
+bool BandwidthController::forward_queue_overuse() const {
+    return queue_high_since_us_ >= 0 && queue_high_for_us_ >= kQueueHighUs;
+}
+
+void BandwidthController::reset_delay() {
+    group_open_ = false;
+    have_prev_group_ = false;
+    accumulated_ms_ = 0;
+    smoothed_ms_ = 0;
+    first_arrival_us_ = -1;
+    trend_deltas_ = 0;
+    trend_points_.clear();
+    prev_trend_ = 0;
+    overuse_ms_ = -1;
+    overuse_groups_ = 0;
+    trend_ = DelayTrend::Normal;
+    owds_.clear();
+    queue_ms_ = -1;
+    queue_high_since_us_ = -1;
+    queue_high_for_us_ = 0;
+    arrivals_.clear();
+    arrivals_bytes_ = 0;
+    acked_kbps_ = 0;
+}
+
+void BandwidthController::add_packet(const TwccPacket &p) {
+    if (group_open_ && p.sent_us < group_.last_sent_us)
+        return; // sent before what the group has: out of order, not a delay sample
+    if (group_open_ && (std::fabs(double(p.arrived_us - group_.arrived_us)) / 1000 >
+                        kDiscontinuityMs))
+        reset_delay();
+    gint64 owd = p.arrived_us - p.sent_us;
+    if (group_open_ && p.sent_us - group_.first_sent_us <= kGroupUs) {
+        group_.last_sent_us = p.sent_us;
+        group_.arrived_us = std::max(group_.arrived_us, p.arrived_us);
+        group_.lowest_owd_us = std::min(group_.lowest_owd_us, owd);
+    } else {
+        if (group_open_)
+            complete_group();
+        group_open_ = true;
+        group_ = Group{p.sent_us, p.sent_us, p.arrived_us, owd};
+    }
+    update_acked(p);
+}
+
+void BandwidthController::update_acked(const TwccPacket &p) {
+    if (!p.video)
+        return;
+    if (!arrivals_.empty() && p.arrived_us < arrivals_.back().first) {
+        // Arrivals in sequence order may step back a little (reordering): count the bytes
+        // at the latest arrival seen, so the window stays ordered.
+        arrivals_.emplace_back(arrivals_.back().first, p.bytes);
+    } else {
+        arrivals_.emplace_back(p.arrived_us, p.bytes);
+    }
+    arrivals_bytes_ += p.bytes;
+    gint64 newest = arrivals_.back().first;
+    gint64 oldest = arrivals_.front().first;
+    while (!arrivals_.empty() && newest - arrivals_.front().first > kAckedWindowUs) {
+        arrivals_bytes_ -= arrivals_.front().second;
+        arrivals_.pop_front();
+    }
+    // Only once a whole window has been seen: the first packets alone are no rate.
+    if (newest - oldest >= kAckedWindowUs)
+        acked_kbps_ = double(arrivals_bytes_) * 8 / 1000 / (double(kAckedWindowUs) / 1e6);
+}
+
+void BandwidthController::complete_group() {
+    const Group g = group_;
+    // The one-way delay's level above its lowest (two clocks: only the level counts).
+    // owds_ keeps only what could still become the lowest: each value is lower than all
+    // after it, so the front is the lowest of the window (a group per frame, a minute's
+    // worth, would otherwise be walked on every group).
+    double owd_ms = double(g.lowest_owd_us) / 1000;
+    while (!owds_.empty() && owds_.back().second >= owd_ms)
+        owds_.pop_back();
+    owds_.emplace_back(g.last_sent_us, owd_ms);
+    while (g.last_sent_us - owds_.front().first > kLongBaseRttWindowUs)
+        owds_.pop_front();
+    double base = owds_.front().second;
+    queue_ms_ = std::max(0.0, owd_ms - base);
+    if (queue_ms_ > kQueueingMs) {
+        if (queue_high_since_us_ < 0)
+            queue_high_since_us_ = g.arrived_us;
+        queue_high_for_us_ = g.arrived_us - queue_high_since_us_;
+    } else {
+        queue_high_since_us_ = -1;
+        queue_high_for_us_ = 0;
+    }
+    if (have_prev_group_) {
+        double arrival_ms = double(g.arrived_us - prev_group_.arrived_us) / 1000;
+        double sent_ms = double(g.last_sent_us - prev_group_.last_sent_us) / 1000;
+        double variation = arrival_ms - sent_ms;
+        if (arrival_ms < 0 || std::fabs(variation) > kDiscontinuityMs) {
+            reset_delay();
+            return;
+        }
+        update_trend(variation, g.arrived_us, arrival_ms);
+    }
+    prev_group_ = g;
+    have_prev_group_ = true;
+}
+
+void BandwidthController::update_trend(double variation_ms, gint64 arrived_us, double dt_ms) {
+    if (first_arrival_us_ < 0)
+        first_arrival_us_ = arrived_us;
+    accumulated_ms_ += variation_ms;
+    smoothed_ms_ = kTrendSmoothing * smoothed_ms_ + (1 - kTrendSmoothing) * accumulated_ms_;
+    trend_points_.emplace_back(double(arrived_us - first_arrival_us_) / 1000, smoothed_ms_);
+    if (trend_points_.size() > kTrendGroups)
+        trend_points_.pop_front();
+    trend_deltas_ = std::min(trend_deltas_ + 1, kTrendScaleGroups);
+    if (trend_points_.size() < kTrendGroups)
+        return;
+    // Least squares slope of delay against arrival time.
+    double mx = 0, my = 0;
+    for (const auto &[x, y] : trend_points_) {
+        mx += x;
+        my += y;
+    }
+    mx /= double(trend_points_.size());
+    my /= double(trend_points_.size());
+    double num = 0, den = 0;
+    for (const auto &[x, y] : trend_points_) {
+        num += (x - mx) * (y - my);
+        den += (x - mx) * (x - mx);
+    }
+    if (den <= 0)
+        return;
+    double trend = num / den * trend_deltas_ * kTrendGain;
+    if (trend > threshold_ms_) {
+        overuse_ms_ = overuse_ms_ < 0 ? dt_ms / 2 : overuse_ms_ + dt_ms;
+        ++overuse_groups_;
+        if (overuse_ms_ > kOveruseMs && overuse_groups_ > 1 && trend >= prev_trend_) {
+            overuse_ms_ = 0;
+            overuse_groups_ = 0;
+            trend_ = DelayTrend::Overuse;
+        }
+    } else if (trend < -threshold_ms_) {
+        overuse_ms_ = -1;
+        overuse_groups_ = 0;
+        trend_ = DelayTrend::Underuse;
+    } else {
+        overuse_ms_ = -1;
+        overuse_groups_ = 0;
+        trend_ = DelayTrend::Normal;
+    }
+    prev_trend_ = trend;
+    double excess = std::fabs(trend) - threshold_ms_;
+    if (excess <= kThresholdIgnoreMs) {
+        double k = std::fabs(trend) < threshold_ms_ ? kThresholdDown : kThresholdUp;
+        threshold_ms_ += k * excess * std::min(dt_ms, 100.0);
+        threshold_ms_ = std::clamp(threshold_ms_, kThresholdMinMs, kThresholdMaxMs);
+    }
 }
 
 void BandwidthController::on_remb(int kbps) {

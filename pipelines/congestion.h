@@ -3,13 +3,15 @@
 // reports say about the path goes in, a target bitrate and a picture size and rate come
 // out. In the spirit of Google Congestion Control (a delay-based and a loss-based part,
 // the lower of the two wins), written for what webrtcbin 1.22 hands us: RTCP receiver
-// reports (fraction lost, round-trip time) and, where the peer sends one, a REMB cap.
+// reports (fraction lost, round-trip time), where the peer sends one a REMB cap, and where
+// transport-wide congestion control (TWCC) was negotiated, each packet's arrival time.
 #pragma once
 
 #include <glib.h>
 
 #include <deque>
 #include <utility>
+#include <vector>
 
 namespace duet::pipelines {
 
@@ -31,6 +33,22 @@ struct ReceiverReport {
     double rtt_ms = -1;
 };
 
+// One packet of ours as the receiver's transport-wide feedback acknowledges it: when it
+// left (our monotonic clock), when it arrived (the receiver's clock, whose origin is its
+// own: only differences mean anything; negative when it never arrived), its size, and
+// whether it was video (what the video's rate is measured from).
+struct TwccPacket {
+    gint64 sent_us = 0;
+    gint64 arrived_us = -1;
+    int bytes = 0;
+    bool video = true;
+};
+
+// What the one-way delay of our packets is doing: growing (a queue is building on the way
+// to the receiver), shrinking (one drains), or neither.
+enum class DelayTrend { Normal, Overuse, Underuse };
+const char *delay_trend_name(DelayTrend t);
+
 class BandwidthController {
   public:
     explicit BandwidthController(const BweLimits &limits);
@@ -40,6 +58,11 @@ class BandwidthController {
     // The receiver's own estimate (REMB), in kbit/s; 0 or less clears it. It caps the
     // target, but never below 1.5 times what we send (see target_kbps in the .cpp).
     void on_remb(int kbps);
+    // A transport-wide feedback's packets (in sequence order) at `now_us`. While these
+    // come, the delay-based part reads one-way delays instead of round trips: a round trip
+    // cannot tell a queue on our way from one on the way back (the other side's own
+    // video), one-way delays can. Returns what it did to the target.
+    BweAction on_twcc(gint64 now_us, const std::vector<TwccPacket> &packets);
     // The rate our video actually left at recently (kbit/s), when known: a decrease starts
     // from it rather than from a target the encoder never reached.
     void on_sent_rate(int kbps);
@@ -54,8 +77,27 @@ class BandwidthController {
     // what it receives, so a picture chosen by it could never grow: see PictureLadder.)
     int estimate_kbps() const;
 
+    // Whether transport-wide feedback came recently enough to be the delay signal.
+    bool twcc_active(gint64 now_us) const;
+    // From transport-wide feedback: our video's rate as the receiver got it (kbit/s, 0
+    // before a second of it), the one-way delay above its lowest of the last minute (ms,
+    // -1 before any), the delay trend, and how many feedback packets came.
+    int acked_kbps() const { return int(acked_kbps_ + 0.5); }
+    double queue_delay_ms() const { return queue_ms_; }
+    DelayTrend delay_trend() const { return trend_; }
+    guint64 twcc_feedbacks() const { return twcc_feedbacks_; }
+
   private:
     bool delay_overuse(double rtt_ms, double fraction_lost) const;
+    // The one-way delay parts (on_twcc): a packet group is what left within a few ms (a
+    // frame's packets); each completed group updates the trend and the queue level.
+    void add_packet(const TwccPacket &p);
+    void complete_group();
+    void update_trend(double variation_ms, gint64 arrived_us, double dt_ms);
+    void update_acked(const TwccPacket &p);
+    void reset_delay();
+    bool forward_queue_overuse() const;
+    BweAction decrease(gint64 now_us, bool lossy, double fraction_lost, bool queueing);
 
     BweLimits limits_;
     double target_;        // kbit/s
@@ -73,6 +115,42 @@ class BandwidthController {
     double congested_kbps_ = 0;
     gint64 last_report_us_ = 0;
     gint64 last_decrease_us_ = 0;
+
+    // Transport-wide feedback (see on_twcc).
+    struct Group {
+        gint64 first_sent_us = 0;
+        gint64 last_sent_us = 0;
+        gint64 arrived_us = 0; // the latest arrival in the group
+        gint64 lowest_owd_us = 0;
+    };
+    gint64 twcc_seen_us_ = 0; // when the last feedback came (0: never)
+    guint64 twcc_feedbacks_ = 0;
+    bool group_open_ = false;
+    Group group_;
+    bool have_prev_group_ = false;
+    Group prev_group_;
+    double accumulated_ms_ = 0; // the delay variation summed since the start
+    double smoothed_ms_ = 0;    // ... and smoothed
+    gint64 first_arrival_us_ = -1;
+    int trend_deltas_ = 0;
+    // (arrival ms since the first, smoothed accumulated delay ms) of the last groups.
+    std::deque<std::pair<double, double>> trend_points_;
+    double threshold_ms_;
+    double prev_trend_ = 0;
+    double overuse_ms_ = -1; // how long the trend has been over the threshold
+    int overuse_groups_ = 0;
+    DelayTrend trend_ = DelayTrend::Normal;
+    // One-way delays (send time, ms: arrival minus send, on two clocks) of the last minute
+    // that could still be its lowest (see complete_group), the level above the lowest
+    // now, and since when (and for how long) that level has been high.
+    std::deque<std::pair<gint64, double>> owds_;
+    double queue_ms_ = -1;
+    gint64 queue_high_since_us_ = -1; // the receiver's clock; -1: not high
+    gint64 queue_high_for_us_ = 0;
+    // Video bytes by arrival time (the receiver's clock), for the acked rate.
+    std::deque<std::pair<gint64, int>> arrivals_;
+    gint64 arrivals_bytes_ = 0;
+    double acked_kbps_ = 0;
 };
 
 // A picture size and frame rate.

@@ -65,6 +65,27 @@ std::optional<SdpFormat> read_format(const GstSDPMedia *m, unsigned pt) {
     return f;
 }
 
+// `a=extmap:<id>[/<direction>] <uri> [<attributes>]` (RFC 8285) naming kTwccUri.
+unsigned twcc_extension(const GstSDPMedia *m) {
+    for (guint i = 0;; ++i) {
+        const char *v = gst_sdp_media_get_attribute_val_n(m, "extmap", i);
+        if (!v)
+            return 0;
+        char *end = nullptr;
+        unsigned long id = std::strtoul(v, &end, 10);
+        if (end == v || (*end != ' ' && *end != '/'))
+            continue;
+        const char *uri = std::strchr(end, ' ');
+        if (!uri)
+            continue;
+        while (*uri == ' ')
+            ++uri;
+        std::size_t len = std::strcspn(uri, " ");
+        if (len == std::strlen(kTwccUri) && std::strncmp(uri, kTwccUri, len) == 0)
+            return id >= 1 && id <= 14 ? unsigned(id) : 0;
+    }
+}
+
 SdpMedia read_media(const GstSDPMedia *m) {
     SdpMedia out;
     out.kind = gst_sdp_media_get_media(m) ? gst_sdp_media_get_media(m) : "";
@@ -82,6 +103,7 @@ SdpMedia read_media(const GstSDPMedia *m) {
         if (auto f = read_format(m, unsigned(pt)))
             out.formats.push_back(std::move(*f));
     }
+    out.twcc_ext = twcc_extension(m);
     return out;
 }
 

@@ -23,6 +23,11 @@ struct SdpFormat {
     bool nack = false;              // a=rtcp-fb:PT nack
 };
 
+// The transport-wide congestion control header extension
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01).
+inline constexpr const char *kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
 struct SdpMedia {
     std::string kind; // m= media: "video", "audio", "application", ...
     std::string mid;  // "" if none
@@ -30,6 +35,9 @@ struct SdpMedia {
     bool bundle_only = false;
     // In the offerer's order of preference. Formats without an rtpmap are left out.
     std::vector<SdpFormat> formats;
+    // The id of its transport-wide congestion control header extension (`a=extmap:N` with
+    // kTwccUri), 0 if none or one that a one-byte header cannot carry (only 1-14 can).
+    unsigned twcc_ext = 0;
     // Encoding names in that order without repeats, e.g. {"VP8","VP9","H264","AV1"}, for
     // messages and events. RTX, RED, ULPFEC and FlexFEC are left out: they carry no picture.
     std::vector<std::string> codec_names() const;

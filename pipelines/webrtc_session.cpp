@@ -77,7 +77,7 @@ Result<std::unique_ptr<WebrtcSession>> WebrtcSession::create(GstBin *pipeline, S
 
 Result<void> WebrtcSession::link_send_branch(const std::string &description,
                                              const std::string &caps_str,
-                                             const char *ghost_name) {
+                                             const char *ghost_name, unsigned twcc_ext) {
     GErr err;
     auto branch = Ref<GstElement>::adopt(
         gst_parse_bin_from_description(description.c_str(), TRUE, err.out()));
@@ -87,6 +87,10 @@ Result<void> WebrtcSession::link_send_branch(const std::string &description,
     // Requesting the pad with caps tells webrtcbin the media kind and codec at once, so an
     // offer that arrives before the first encoded frame is still answered sendrecv.
     auto caps = Ref<GstCaps>::adopt(gst_caps_from_string(caps_str.c_str()));
+    if (caps && twcc_ext && !add_twcc_extension(branch.get(), caps.get(), twcc_ext))
+        g_message("peer %s: no transport-wide congestion control for %s (rtphdrexttwcc "
+                  "missing?); bandwidth adaptation reads receiver reports only",
+                  config_.peer_id.c_str(), ghost_name);
     GstPadTemplate *templ = gst_element_get_pad_template(webrtc_, "sink_%u");
     // webrtcbin keeps its request pads; the reference we get is ours to drop.
     auto sink = Ref<GstPad>::adopt(gst_element_request_pad(webrtc_, templ, nullptr, caps.get()));
@@ -177,13 +181,14 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
     if (plan.audio) {
         auto linked = link_send_branch(audio_payload_description(*plan.audio),
                                        rtp_caps(codec_spec(Codec::Opus), plan.audio->pt),
-                                       "audio_sink");
+                                       "audio_sink", plan.audio->twcc_ext);
         if (!linked)
             return linked;
     }
     if (plan.video) {
         auto linked = link_send_branch(video_payload_description(*plan.video, config_.send),
-                                       rtp_caps(*plan.video->codec, plan.video->pt), "video_sink");
+                                       rtp_caps(*plan.video->codec, plan.video->pt), "video_sink",
+                                       plan.video->twcc_ext);
         if (!linked)
             return linked;
         if (plan.video->nack)

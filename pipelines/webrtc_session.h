@@ -78,6 +78,13 @@ struct SendFigures {
     double loss = 0;     // share of our video the receiver reports lost (smoothed)
     double rtt_ms = -1;  // round trip from the receiver's reports (-1: none yet)
     int width = 0, height = 0, fps = 0; // the picture sent
+    // Transport-wide feedback about what we send: how many came (0: none), our video's
+    // rate as it arrived, our own queue (one-way delay above its lowest, -1: not known),
+    // and the delay trend's name (delay_trend_name).
+    guint64 twcc = 0;
+    int acked_kbps = 0;
+    double queue_ms = -1;
+    const char *delay_trend = "normal";
 };
 
 // Everything a session reports. Always called on the main thread, never from inside a
@@ -162,8 +169,9 @@ class WebrtcSession {
     explicit WebrtcSession(SessionConfig config, SessionListener *listener);
     Result<void> build(GstBin *pipeline, Sources sources);
     Result<void> make_webrtcbin();
+    // `twcc_ext`: the transport-wide congestion control extension's id, 0 for none.
     Result<void> link_send_branch(const std::string &description, const std::string &caps,
-                                  const char *ghost_name);
+                                  const char *ghost_name, unsigned twcc_ext);
     Result<void> link_tees(Sources sources);
     void connect_signals();
     void step(Negotiation next);
@@ -224,6 +232,7 @@ class WebrtcSession {
         double rtt_ms;
     };
     void on_rtcp(std::size_t n, gint64 at_us, const std::function<RtcpBlock(std::size_t)> &block);
+    void on_twcc(gint64 at_us, const std::vector<TwccPacket> &packets);
 
     // Runs `fn` on the main thread with the replied promise, if the session still exists.
     GstPromise *promise_to_main(void (WebrtcSession::*fn)(GstPromise *));

@@ -14,6 +14,7 @@
 #include <gst/rtp/rtp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -88,6 +89,40 @@ VideoStats read_video_stats(const GstStructure *reply, guint ssrc) {
             gst_structure_get_uint(s, "ssrc", &this_ssrc) && this_ssrc == ssrc)
             out.have_sent = number(s, "bytes-sent", &out.bytes_sent);
     });
+    return out;
+}
+
+// The packets of an "RTPTWCCPackets" event: rtpsession's reading of one transport-wide
+// feedback packet (each of our packets it names, with its send time, arrival time and
+// size). Anything malformed is left out; `audio_pt` marks what is not video.
+std::vector<TwccPacket> read_twcc_packets(const GstStructure *s, unsigned audio_pt) {
+    std::vector<TwccPacket> out;
+    const GValue *list = s ? gst_structure_get_value(s, "packets") : nullptr;
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS // rtpsession hands a GValueArray
+    if (!list || !G_VALUE_HOLDS(list, g_value_array_get_type()))
+        return out;
+    auto *array = static_cast<GValueArray *>(g_value_get_boxed(list));
+    for (guint i = 0; array && i < array->n_values; ++i) {
+        const GValue *v = g_value_array_get_nth(array, i);
+        const GstStructure *p = v && GST_VALUE_HOLDS_STRUCTURE(v) ? gst_value_get_structure(v)
+                                                                   : nullptr;
+        guint64 local = 0, remote = GST_CLOCK_TIME_NONE;
+        guint size = 0;
+        gboolean lost = TRUE;
+        if (!p || !gst_structure_get_uint64(p, "local-ts", &local) ||
+            !GST_CLOCK_TIME_IS_VALID(local) || !gst_structure_get_uint(p, "size", &size))
+            continue;
+        gst_structure_get_uint64(p, "remote-ts", &remote);
+        gst_structure_get_boolean(p, "lost", &lost);
+        const GValue *pt = gst_structure_get_value(p, "payload-type");
+        TwccPacket pkt;
+        pkt.sent_us = gint64(local / 1000);
+        pkt.arrived_us = !lost && GST_CLOCK_TIME_IS_VALID(remote) ? gint64(remote / 1000) : -1;
+        pkt.bytes = int(std::min<guint>(size, G_MAXINT));
+        pkt.video = !(pt && G_VALUE_HOLDS_UCHAR(pt) && g_value_get_uchar(pt) == audio_pt);
+        out.push_back(pkt);
+    }
+    G_GNUC_END_IGNORE_DEPRECATIONS
     return out;
 }
 
@@ -235,6 +270,24 @@ void WebrtcSession::on_rtcp(std::size_t n, gint64 at_us,
     }
 }
 
+void WebrtcSession::on_twcc(gint64 at_us, const std::vector<TwccPacket> &packets) {
+    if (!bwe_ || state_ != PeerState::Connected)
+        return;
+    BweAction action = bwe_->on_twcc(at_us, packets);
+    figures_.twcc = bwe_->twcc_feedbacks();
+    figures_.acked_kbps = bwe_->acked_kbps();
+    figures_.queue_ms = bwe_->queue_delay_ms();
+    figures_.delay_trend = delay_trend_name(bwe_->delay_trend());
+    if (figures_.twcc == 1)
+        GST_INFO("peer %s: transport-wide feedback arrives; one-way delays lead the video's "
+                 "bitrate", config_.peer_id.c_str());
+    if (action != BweAction::Hold)
+        GST_DEBUG("peer %s: one-way delay %s, queue %.0f ms, acked %d kbit/s",
+                  config_.peer_id.c_str(), figures_.delay_trend, figures_.queue_ms,
+                  figures_.acked_kbps);
+    apply_bwe(at_us, action);
+}
+
 void WebrtcSession::apply_bwe(gint64 now, BweAction action) {
     int kbps = bwe_->target_kbps();
     Picture pic = ladder_->update(now, bwe_->estimate_kbps());
@@ -299,6 +352,32 @@ void WebrtcSession::find_video_controls(GstElement *branch) {
             },
             new std::shared_ptr<std::atomic<guint32>>(wire_ssrc_),
             [](gpointer d) { delete static_cast<std::shared_ptr<std::atomic<guint32>> *>(d); });
+    // Transport-wide feedback, as rtpsession sends it up towards the payloaders: read here
+    // and kept from going further up (the encoder and the shared capture have no use for it).
+    if (video_send_src_) {
+        struct TwccHop {
+            Hop hop;
+            unsigned audio_pt;
+        };
+        gst_pad_add_probe(
+            video_send_src_, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+            [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+                GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+                const GstStructure *s = ev ? gst_event_get_structure(ev) : nullptr;
+                if (!s || !gst_structure_has_name(s, "RTPTWCCPackets"))
+                    return GST_PAD_PROBE_OK;
+                auto *d = static_cast<TwccHop *>(data);
+                auto packets = read_twcc_packets(s, d->audio_pt);
+                gint64 at = g_get_monotonic_time();
+                run_on_main(d->hop, [packets = std::move(packets), at](WebrtcSession &self) {
+                    self.on_twcc(at, packets);
+                });
+                return GST_PAD_PROBE_DROP;
+            },
+            new TwccHop{{lifeline_.handle(), this},
+                        config_.plan.audio ? config_.plan.audio->pt : 256u},
+            [](gpointer d) { delete static_cast<TwccHop *>(d); });
+    }
     auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(video_encoder_, "sink"));
     if (!sink)
         return;

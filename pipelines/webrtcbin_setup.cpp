@@ -158,6 +158,36 @@ void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt) {
         nullptr);
 }
 
+bool add_twcc_extension(GstElement *branch, GstCaps *caps, unsigned id) {
+    if (id < 1 || id > 14)
+        return false;
+    GstElement *payloader = nullptr; // borrowed: the bin holds it
+    auto it = gst_bin_iterate_recurse(GST_BIN(branch));
+    GValue item = G_VALUE_INIT;
+    while (!payloader && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *e = GST_ELEMENT(g_value_get_object(&item));
+        if (GST_IS_RTP_BASE_PAYLOAD(e))
+            payloader = e;
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    if (!payloader || !g_signal_lookup("add-extension", G_OBJECT_TYPE(payloader)))
+        return false;
+    auto ext = Ref<GstRTPHeaderExtension>::adopt(gst_rtp_header_extension_create_from_uri(kTwccUri));
+    if (!ext)
+        return false;
+    gst_rtp_header_extension_set_id(ext.get(), id);
+    g_signal_emit_by_name(payloader, "add-extension", ext.get());
+    std::string field = "extmap-" + std::to_string(id);
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i)
+        gst_structure_set(gst_caps_get_structure(caps, i), field.c_str(), G_TYPE_STRING, kTwccUri,
+                          "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, nullptr);
+    GST_DEBUG_OBJECT(payloader, "transport-wide sequence numbers as extension %u",
+                     id);
+    return true;
+}
+
 void pin_codec_preferences(GstElement *webrtc, const GstCaps *caps) {
     GArray *transceivers = nullptr;
     g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);

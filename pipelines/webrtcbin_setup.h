@@ -24,6 +24,16 @@ void enable_video_nack(GstElement *webrtc);
 // `nack_pt` (the video, when NACK was negotiated for it): never for audio.
 void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt);
 
+// Puts the transport-wide sequence number extension, as extension `id` (kTwccUri; see
+// VideoPlan::twcc_ext), on the RTP payloader in `branch` (the
+// receiver then acknowledges each packet with its arrival time: RTCP transport-cc
+// feedback, which rtpbin turns into "RTPTWCCPackets" events travelling up to the
+// payloader), and returns `caps` with the fields that make webrtcbin write
+// `a=extmap:N <uri>` and `a=rtcp-fb:PT transport-cc` for it. False if the branch has no
+// payloader that takes extensions or GStreamer lacks rtphdrexttwcc: the caps are then
+// left as they are and the leg falls back to receiver reports.
+bool add_twcc_extension(GstElement *branch, GstCaps *caps, unsigned id);
+
 // Gives the transceivers that have no codec preferences yet (the one a sink pad request
 // just made) exactly `caps`: the offer or answer then names our codec, payload type and
 // format parameters and nothing else, whatever the encoder's caps say before it runs.

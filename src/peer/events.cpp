@@ -76,7 +76,12 @@ Event stats(const ReceiveStats &s) {
             .with("send_loss", double(gint64(s.send_loss * 1000 + 0.5)) / 1000)
             .with("rtt_ms", gint64(s.rtt_ms < 0 ? -1 : s.rtt_ms + 0.5))
             .with("send_size", std::to_string(s.send_width) + "x" + std::to_string(s.send_height))
-            .with("send_fps", gint64(s.send_fps));
+            .with("send_fps", gint64(s.send_fps))
+            .with("twcc", gint64(s.twcc));
+        if (s.twcc > 0)
+            e.with("acked_kbps", gint64(s.acked_kbps))
+                .with("queue_ms", gint64(s.queue_ms < 0 ? -1 : s.queue_ms + 0.5))
+                .with("delay_trend", s.delay_trend);
     }
     return e;
 }

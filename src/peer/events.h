@@ -95,6 +95,13 @@ struct ReceiveStats {
     double send_loss = 0;   // share of our video the peer reports lost (smoothed, 0-1)
     double rtt_ms = -1;     // round trip from its reports, -1 before the first
     int send_width = 0, send_height = 0, send_fps = 0;
+    // Transport-wide congestion control: feedback packets the peer sent about what we send
+    // (0: none, not negotiated); with some, our video's rate as it arrived, the one-way
+    // delay above its lowest (our own queue) and that delay's trend.
+    guint64 twcc = 0;
+    int acked_kbps = 0;
+    double queue_ms = -1;
+    const char *delay_trend = "normal";
 };
 Event stats(const ReceiveStats &s);
 

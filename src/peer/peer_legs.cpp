@@ -246,6 +246,10 @@ void PeerApp::emit_stats() {
             st.send_width = f.width;
             st.send_height = f.height;
             st.send_fps = f.fps;
+            st.twcc = f.twcc;
+            st.acked_kbps = f.acked_kbps;
+            st.queue_ms = f.queue_ms;
+            st.delay_trend = f.delay_trend;
         }
         events_.emit(events::stats(st));
     }

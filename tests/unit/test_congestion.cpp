@@ -9,6 +9,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <vector>
 
 using namespace duet::pipelines;
 
@@ -246,6 +247,179 @@ void test_follows_a_bottleneck_and_recovers() {
     g_assert_cmpint(c.target_kbps(), ==, 1500);
 }
 
+// A path for transport-wide feedback: our packets (a frame every 40 ms, cut into packets of
+// at most 1200 bytes, all leaving at once as a payloader sends them) through a first-in
+// first-out bottleneck of `capacity` kbit/s, `one_way_ms` beyond it. The receiver's clock
+// has an origin of its own (`offset_us`): only differences of its times mean anything.
+struct TwccPath {
+    double capacity;
+    double one_way_ms = 20;
+    gint64 offset_us = 987654321;
+    gint64 free_at_us = 0; // when the bottleneck has sent what it holds
+    std::vector<TwccPacket> pending;
+
+    // A frame of `kbps` * 40 ms leaving at `at_us`.
+    void frame(gint64 at_us, int kbps) {
+        int bytes = std::max(200, kbps * 40 / 8);
+        for (int left = bytes; left > 0; left -= 1200) {
+            int size = std::min(left, 1200);
+            gint64 start = std::max(at_us, free_at_us);
+            free_at_us = start + gint64(size * 8 * 1000.0 / capacity);
+            pending.push_back({at_us, free_at_us + gint64(one_way_ms * 1000) + offset_us, size,
+                               true});
+        }
+    }
+    // What a feedback packet at `now_us` tells: everything that has arrived by then.
+    std::vector<TwccPacket> feedback(gint64 now_us) {
+        std::vector<TwccPacket> out;
+        auto it = pending.begin();
+        while (it != pending.end() && it->arrived_us - offset_us <= now_us)
+            out.push_back(*it++);
+        pending.erase(pending.begin(), it);
+        return out;
+    }
+};
+
+constexpr gint64 kFrameUs = 40 * 1000;
+constexpr gint64 kFeedbackUs = 100 * 1000;
+
+// Runs `c` for `seconds` over `path`: frames at its target, feedback every 100 ms, and a
+// receiver report every second with `rtt_ms` (no loss). Returns how many decreases.
+int run_twcc(BandwidthController &c, TwccPath &path, gint64 &t, double seconds, double rtt_ms) {
+    int decreases = 0;
+    gint64 end = t + gint64(seconds * kSecond);
+    for (; t < end; t += kFrameUs) {
+        path.frame(t, c.target_kbps());
+        if (t % kFeedbackUs == 0)
+            decreases += c.on_twcc(t, path.feedback(t)) == BweAction::Decrease;
+        if (t % kSecond == 0)
+            decreases += c.on_report(t, {0, rtt_ms}) == BweAction::Decrease;
+    }
+    return decreases;
+}
+
+void test_twcc_own_queue_decreases_with_a_steady_round_trip() {
+    BandwidthController c(limits(60, 800, 800));
+    TwccPath path{2000};
+    gint64 t = kSecond;
+    // The round trip is high from the start and stays so (a queue on the way back): the
+    // round trip alone never says anything about our own queue here.
+    g_assert_cmpint(run_twcc(c, path, t, 5, 400), ==, 0);
+    g_assert_cmpint(c.target_kbps(), ==, 800);
+    g_assert_true(c.twcc_active(t));
+    g_assert_cmpfloat(c.queue_delay_ms(), <, 5);
+    // The path narrows to 300: our packets queue on the way, which only one-way delays show.
+    path.capacity = 300;
+    gint64 capped = t;
+    int decreases = 0;
+    while (decreases == 0 && t < capped + 2 * kSecond)
+        decreases += run_twcc(c, path, t, 0.1, 400);
+    g_assert_cmpint(decreases, ==, 1);
+    g_assert_cmpint(c.target_kbps(), <, 800);
+    // Settled: under the capacity, with our queue short (no loss needed to find it).
+    run_twcc(c, path, t, 10, 400);
+    double sum = 0, worst_queue = 0;
+    int n = 0;
+    for (int i = 0; i < 100; ++i) {
+        run_twcc(c, path, t, 0.1, 400);
+        sum += c.target_kbps();
+        ++n;
+        worst_queue = std::max(worst_queue, c.queue_delay_ms());
+        // Probing above the capacity is how room is found; the queue says when to stop.
+        g_assert_cmpint(c.target_kbps(), <=, 360);
+    }
+    g_assert_cmpfloat(sum / n, >=, 220);
+    g_assert_cmpfloat(sum / n, <=, 310);
+    g_assert_cmpfloat(worst_queue, <, 150); // the bench's queue holds 200 ms
+    g_assert_cmpint(c.acked_kbps(), >, 150);
+    g_assert_cmpint(c.acked_kbps(), <=, 310);
+}
+
+void test_twcc_reverse_queue_is_not_ours() {
+    // The other side's video fills the queue on the way back: the round trip goes from 40
+    // to 450 ms while our own packets cross an empty path.
+    BandwidthController c(limits(60, 800, 800));
+    BandwidthController rtt_only(limits(60, 800, 800));
+    TwccPath path{2000};
+    gint64 t = kSecond;
+    run_twcc(c, path, t, 6, 40);
+    int decreases = run_twcc(c, path, t, 20, 450);
+    g_assert_cmpint(decreases, ==, 0);
+    g_assert_cmpint(c.target_kbps(), ==, 800);
+    g_assert_true(c.delay_trend() == DelayTrend::Normal);
+    // The same reports without transport-wide feedback: the round trip is all there is,
+    // and it is taken for our queue.
+    int rtt_decreases = 0;
+    for (gint64 u = kSecond; u <= 26 * kSecond; u += kSecond)
+        rtt_decreases += rtt_only.on_report(u, {0, u <= 6 * kSecond ? 40.0 : 450.0}) ==
+                         BweAction::Decrease;
+    g_assert_cmpint(rtt_decreases, >, 0);
+}
+
+void test_twcc_decrease_goes_under_what_arrived() {
+    // 800 kbit/s on a wide path, which then narrows to 400: the decrease goes to 0.85 times
+    // what the receiver got over the last second, which is less than what we sent.
+    BandwidthController c(limits(60, 800, 800));
+    TwccPath path{2000};
+    gint64 t = kSecond;
+    run_twcc(c, path, t, 3, 40);
+    g_assert_cmpint(c.acked_kbps(), >=, 760);
+    path.capacity = 400;
+    int decreases = 0;
+    int acked = 0;
+    while (decreases == 0 && t < 10 * kSecond) {
+        acked = c.acked_kbps();
+        decreases += run_twcc(c, path, t, 0.1, 40);
+    }
+    g_assert_cmpint(decreases, ==, 1);
+    g_assert_cmpint(acked, <, 760);
+    g_assert_cmpint(c.target_kbps(), <=, int(0.85 * acked * 1.02));
+    g_assert_cmpint(c.target_kbps(), >=, int(0.85 * 400 * 0.9));
+}
+
+void test_twcc_stale_falls_back_to_round_trips() {
+    BandwidthController c(limits(60, 800, 800));
+    TwccPath path{2000};
+    gint64 t = kSecond;
+    run_twcc(c, path, t, 6, 40);
+    g_assert_true(c.twcc_active(t));
+    // The feedback stops (the peer renegotiated without it): 3 s later the round trip is
+    // the delay signal again.
+    t += 4 * kSecond;
+    g_assert_false(c.twcc_active(t));
+    g_assert_true(c.on_report(t, {0, 400}) == BweAction::Decrease);
+}
+
+void test_twcc_bad_feedback_changes_nothing() {
+    BandwidthController c(limits(60, 800, 800));
+    gint64 t = kSecond;
+    g_assert_true(c.on_twcc(t, {}) == BweAction::Hold);
+    g_assert_false(c.twcc_active(t));
+    // Nonsense sizes and send times are not feedback.
+    g_assert_true(c.on_twcc(t, {{0, 5, 1000, true}, {1000, 5, 0, true}, {1000, 5, -3, true},
+                                {1000, 5, 1 << 20, true}}) == BweAction::Hold);
+    g_assert_false(c.twcc_active(t));
+    // Everything lost; arrivals before their send; arrivals that go back; huge jumps
+    // (the receiver's 24-bit reference time wrapping): never a decrease, never a crash.
+    std::vector<TwccPacket> odd;
+    for (int i = 0; i < 400; ++i) {
+        gint64 sent = kSecond + i * 10 * 1000;
+        gint64 arrived = i % 7 == 0   ? -1
+                         : i % 11 == 0 ? sent - 5 * kSecond
+                         : i % 13 == 0 ? sent + 1073 * kSecond
+                         : i % 2 == 0  ? sent + 20 * 1000
+                                       : sent + 10 * 1000;
+        odd.push_back({sent, arrived, 1000, i % 3 != 0});
+    }
+    for (std::size_t i = 0; i < odd.size(); i += 20, t += kFeedbackUs) {
+        std::vector<TwccPacket> part(odd.begin() + i, odd.begin() + std::min(odd.size(), i + 20));
+        g_assert_true(c.on_twcc(t, part) != BweAction::Decrease);
+    }
+    g_assert_true(c.twcc_active(t));
+    g_assert_cmpint(c.target_kbps(), ==, 800);
+    g_assert_cmpint(c.acked_kbps(), >=, 0);
+}
+
 void test_ladder_steps() {
     PictureLadder l({640, 480, 30});
     int full_floor = l.floor_kbps(0), half_floor = l.floor_kbps(1);
@@ -321,6 +495,12 @@ int main(int argc, char **argv) {
     g_test_add_func("/congestion/bad-reports", test_bad_reports_change_nothing);
     g_test_add_func("/congestion/remb", test_remb_caps_the_target);
     g_test_add_func("/congestion/bottleneck", test_follows_a_bottleneck_and_recovers);
+    g_test_add_func("/congestion/twcc-own-queue",
+                    test_twcc_own_queue_decreases_with_a_steady_round_trip);
+    g_test_add_func("/congestion/twcc-reverse-queue", test_twcc_reverse_queue_is_not_ours);
+    g_test_add_func("/congestion/twcc-acked", test_twcc_decrease_goes_under_what_arrived);
+    g_test_add_func("/congestion/twcc-stale", test_twcc_stale_falls_back_to_round_trips);
+    g_test_add_func("/congestion/twcc-bad-feedback", test_twcc_bad_feedback_changes_nothing);
     g_test_add_func("/congestion/ladder", test_ladder_steps);
     g_test_add_func("/congestion/ladder-flapping", test_ladder_backs_off_flapping);
     g_test_add_func("/congestion/ladder-even", test_ladder_odd_sizes_stay_even);
