@@ -83,8 +83,14 @@ constexpr gint64 kQueueHighUs = 500 * 1000;
 // this much is a discontinuity (the receiver's 24-bit reference time wrapped, a new
 // route): the delay parts start again.
 constexpr double kDiscontinuityMs = 2000;
-// The acked rate is measured over this much arrival time.
-constexpr gint64 kAckedWindowUs = 1000 * 1000;
+// The acked rate is measured over this much arrival time. While a queue builds, packets
+// arrive at exactly the bottleneck's rate, so a short window is enough, and it has to be
+// short: a longer one still holds the rate from before a path narrowed.
+constexpr gint64 kAckedWindowUs = 500 * 1000;
+// After a decrease on transport-wide feedback the next waits only this long: it goes to
+// what the receiver got, which does not compound, and feedback shows within a round trip
+// whether the queue still grows. (With receiver reports alone, kDecreaseHoldUs.)
+constexpr gint64 kTwccDecreaseHoldUs = 500 * 1000;
 // Without feedback for this long the round trip is the delay signal again.
 constexpr gint64 kTwccStaleUs = 3 * G_USEC_PER_SEC;
 // A decrease on transport-wide feedback goes to this share of what the receiver got.
@@ -183,7 +189,7 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     bool twcc = twcc_active(now_us);
     bool queueing = !twcc && delay_overuse(rtt, r.fraction_lost);
     if (lossy || queueing)
-        return decrease(now_us, lossy, r.fraction_lost, queueing);
+        return decrease(now_us, lossy, r.fraction_lost, queueing, kDecreaseHoldUs);
     if (r.fraction_lost >= kLowLoss || dt_s <= 0)
         return BweAction::Hold;
     // No increase while our own packets queue or a queue drains.
@@ -201,8 +207,8 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
 }
 
 BweAction BandwidthController::decrease(gint64 now_us, bool lossy, double fraction_lost,
-                                        bool queueing) {
-    if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
+                                        bool queueing, gint64 hold_us) {
+    if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < hold_us)
         return BweAction::Hold;
     double from = sent_kbps_ > 0 ? std::min(target_, sent_kbps_) : target_;
     double next = target_;
@@ -245,7 +251,7 @@ BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPack
     twcc_seen_us_ = now_us;
     ++twcc_feedbacks_;
     if (trend_ == DelayTrend::Overuse || forward_queue_overuse())
-        return decrease(now_us, false, 0, true);
+        return decrease(now_us, false, 0, true, kTwccDecreaseHoldUs);
     return BweAction::Hold;
 }
 

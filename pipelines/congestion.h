@@ -97,7 +97,8 @@ class BandwidthController {
     void update_acked(const TwccPacket &p);
     void reset_delay();
     bool forward_queue_overuse() const;
-    BweAction decrease(gint64 now_us, bool lossy, double fraction_lost, bool queueing);
+    BweAction decrease(gint64 now_us, bool lossy, double fraction_lost, bool queueing,
+                       gint64 hold_us);
 
     BweLimits limits_;
     double target_;        // kbit/s

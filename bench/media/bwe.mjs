@@ -218,20 +218,27 @@ function pictureFigures(samples, from, to) {
   const inside = samples.filter((s) => s.at >= from && s.at <= to);
   if (inside.length < 2) return { fps: NaN, frozen_percent: NaN };
   let frozen = 0;
+  // Each freeze, for reading: [seconds from `from` to its start, its length in ms].
+  const freezes = [];
+  const freeze = (start, gap) => {
+    frozen += gap;
+    freezes.push([Number(((start - from) / 1000).toFixed(1)), Math.round(gap)]);
+  };
   let lastNew = inside[0].at;
   for (let i = 1; i < inside.length; i++) {
     if (inside[i].frames > inside[i - 1].frames) {
       const gap = inside[i].at - lastNew;
-      if (gap > FROZEN_GAP_MS) frozen += gap;
+      if (gap > FROZEN_GAP_MS) freeze(lastNew, gap);
       lastNew = inside[i].at;
     }
   }
   const tailGap = inside.at(-1).at - lastNew;
-  if (tailGap > FROZEN_GAP_MS) frozen += tailGap;
+  if (tailGap > FROZEN_GAP_MS) freeze(lastNew, tailGap);
   const span = inside.at(-1).at - inside[0].at;
   return {
     fps: Number((((inside.at(-1).frames - inside[0].frames) * 1000) / span).toFixed(1)),
     frozen_percent: Number(((100 * frozen) / span).toFixed(1)),
+    freezes,
   };
 }
 
@@ -352,6 +359,9 @@ async function duetPeerPair(link, server, browserA) {
         mean(rateSeries(rx.map((s) => ({ at: s.at, bytes: s.rx }))).filter((s) => s.at >= marks.cap && s.at <= marks.lift).map((s) => s.kbps)),
       ),
       sizes_sent: [...new Set(stats.filter((e) => e.at >= marks.cap).map((e) => `${e.send_size}@${e.send_fps}`))],
+      // Chromium's transport-wide (transport-cc) feedback packets that reached duet-peer's
+      // controller over the call: 0 means it fell back to receiver reports alone.
+      twcc_feedbacks: Math.max(0, ...stats.map((e) => e.twcc ?? 0)),
       // What duet-peer's controller did, second by second from the cap on (for reading).
       controller: stats
         .filter((e, i) => e.at >= marks.cap - 1000 && i % 4 === 0)
@@ -361,6 +371,12 @@ async function duetPeerPair(link, server, browserA) {
           sent_kbps: e.sent_kbps,
           loss: e.send_loss,
           rtt_ms: e.rtt_ms,
+          // Transport-wide feedback: how many came so far, our video's rate as it
+          // arrived, our own queue (one-way delay above its lowest) and its trend.
+          twcc: e.twcc,
+          acked_kbps: e.acked_kbps,
+          queue_ms: e.queue_ms,
+          delay_trend: e.delay_trend,
           picture: `${e.send_size}@${e.send_fps}`,
         })),
     };
@@ -392,6 +408,7 @@ function printTable(r) {
   ];
   console.log(lines.join('\n'));
   if (d.sizes_sent) console.log(`duet-peer sent (size@fps) from the cap on: ${d.sizes_sent.join(', ')}`);
+  if (d.twcc_feedbacks !== undefined) console.log(`transport-wide feedback packets from Chromium read by duet-peer's controller: ${d.twcc_feedbacks}`);
 }
 
 // The smoke run: every figure is there and plausible. No speed limits.
@@ -404,6 +421,8 @@ function checkSane(r) {
       if (!(x[k] > 0 && x[k] < 100000)) problems.push(`${who}.${k} ${x[k]}`);
     if (x.recovery_ms !== null && !(x.recovery_ms >= 0)) problems.push(`${who}.recovery_ms ${x.recovery_ms}`);
   }
+  // Chromium's transport-cc feedback must reach duet-peer's controller (its delay signal).
+  if (!(r.chromium_duet_peer.twcc_feedbacks > 0)) problems.push(`chromium_duet_peer.twcc_feedbacks ${r.chromium_duet_peer.twcc_feedbacks}`);
   if (problems.length) {
     console.error(`media bwe smoke: implausible numbers:\n  ${problems.join('\n  ')}`);
     process.exitCode = 1;

@@ -141,6 +141,16 @@ for (const order of ['duet-peer offers', 'browser offers']) {
     assert.doesNotMatch(theirs, /a=bundle-only/);
     assert.ok(r.out_audio.packets > 200, `browser sent audio: ${JSON.stringify(r.out_audio)}`);
     assert.equal(r.out_audio.nackCount, 0, `duet-peer NACKed the browser's audio: ${JSON.stringify(r.out_audio)}`);
+    // Issue 14: duet-peer's packets carry transport-wide sequence numbers (in the id the
+    // offer gave them), and the browser's transport-cc feedback reaches duet-peer's
+    // bandwidth controller (the stats event counts it).
+    for (const kind of ['video', 'audio']) {
+      assert.match(section(theirs, kind), /a=extmap:\d+ http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01\r?\n/, `${kind} should carry transport-wide sequence numbers`);
+      assert.match(section(theirs, kind), /a=rtcp-fb:\d+ transport-cc\r?\n/, `${kind} should ask for transport-cc feedback`);
+    }
+    const fed = peer.events.filter((e) => e.event === 'stats' && e.peer === browserId).at(-1);
+    assert.ok(fed?.twcc > 0, `no transport-wide feedback reached duet-peer's controller: ${JSON.stringify(fed)}`);
+    assert.ok(fed.acked_kbps > 0, `the feedback gave no acknowledged rate: ${JSON.stringify(fed)}`);
     await stopCleanly(page, peer);
   });
 }
