@@ -93,6 +93,9 @@ constexpr gint64 kAckedWindowUs = 500 * 1000;
 constexpr gint64 kTwccDecreaseHoldUs = 500 * 1000;
 // Without feedback for this long the round trip is the delay signal again.
 constexpr gint64 kTwccStaleUs = 3 * G_USEC_PER_SEC;
+// Transport-wide feedback's loss figure is over this long, and counts from this many packets.
+constexpr gint64 kTwccLossWindowUs = 1000 * 1000;
+constexpr int kTwccLossMinPackets = 20;
 // A decrease on transport-wide feedback goes to this share of what the receiver got.
 constexpr double kAckedBackOff = 0.85;
 
@@ -190,11 +193,14 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
     bool queueing = !twcc && delay_overuse(rtt, r.fraction_lost);
     if (lossy || queueing)
         return decrease(now_us, lossy, r.fraction_lost, queueing, kDecreaseHoldUs);
-    if (r.fraction_lost >= kLowLoss || dt_s <= 0)
+    // With transport-wide feedback the increases come with it (on_twcc): it arrives many
+    // times a second, receiver reports may not (GStreamer 1.22 sends few beside it).
+    if (r.fraction_lost >= kLowLoss || dt_s <= 0 || twcc)
         return BweAction::Hold;
-    // No increase while our own packets queue or a queue drains.
-    if (twcc && (trend_ != DelayTrend::Normal || queue_high_since_us_ >= 0))
-        return BweAction::Hold;
+    return increase(dt_s);
+}
+
+BweAction BandwidthController::increase(double dt_s) {
     double before = target_;
     bool near =
         congested_kbps_ > 0 && std::fabs(target_ - congested_kbps_) <= kNearBand * congested_kbps_;
@@ -238,21 +244,43 @@ bool BandwidthController::twcc_active(gint64 now_us) const {
 }
 
 BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPacket> &packets) {
-    bool any = false;
+    int total = 0, lost = 0;
     for (const auto &p : packets) {
         if (p.sent_us <= 0 || p.bytes <= 0 || p.bytes > 65536)
             continue; // not one of ours we know
-        any = true;
+        ++total;
         if (p.arrived_us >= 0)
             add_packet(p);
+        else
+            ++lost;
     }
-    if (!any)
+    if (total == 0)
         return BweAction::Hold;
+    bool was_active = twcc_active(now_us);
+    gint64 since_us = twcc_seen_us_ != 0 && now_us > twcc_seen_us_ ? now_us - twcc_seen_us_ : 0;
     twcc_seen_us_ = now_us;
     ++twcc_feedbacks_;
+    // The share lost over the last second of feedback.
+    losses_.push_back({now_us, lost, total});
+    twcc_lost_ += lost;
+    twcc_total_ += total;
+    while (!losses_.empty() && (losses_.front().at_us > now_us ||
+                                now_us - losses_.front().at_us > kTwccLossWindowUs)) {
+        twcc_lost_ -= losses_.front().lost;
+        twcc_total_ -= losses_.front().total;
+        losses_.pop_front();
+    }
+    twcc_loss_ = twcc_total_ > 0 ? double(twcc_lost_) / twcc_total_ : 0;
+
     if (trend_ == DelayTrend::Overuse || forward_queue_overuse())
         return decrease(now_us, false, 0, true, kTwccDecreaseHoldUs);
-    return BweAction::Hold;
+    if (twcc_loss_ > kHighLoss && twcc_total_ >= kTwccLossMinPackets)
+        return decrease(now_us, true, twcc_loss_, false, kDecreaseHoldUs);
+    // No increase while packets are lost, our own packets queue, or a queue drains.
+    if (!was_active || since_us == 0 || twcc_loss_ >= kLowLoss ||
+        trend_ != DelayTrend::Normal || queue_high_since_us_ >= 0)
+        return BweAction::Hold;
+    return increase(std::min(kMaxReportGapS, double(since_us) / 1e6));
 }
 
 bool BandwidthController::forward_queue_overuse() const {
@@ -278,6 +306,10 @@ void BandwidthController::reset_delay() {
     arrivals_.clear();
     arrivals_bytes_ = 0;
     acked_kbps_ = 0;
+}
+
+double BandwidthController::smoothed_loss() const {
+    return std::max(loss_, twcc_loss_);
 }
 
 void BandwidthController::add_packet(const TwccPacket &p) {

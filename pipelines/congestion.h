@@ -69,8 +69,9 @@ class BandwidthController {
 
     // The bitrate for the video encoder now, kbit/s, within the limits.
     int target_kbps() const;
-    // The loss the path showed in the last reports (0..1, smoothed), e.g. for Opus FEC.
-    double smoothed_loss() const { return loss_; }
+    // The loss the path showed in the last reports (0..1, smoothed), or over the last
+    // second of transport-wide feedback if that is more; e.g. for Opus FEC.
+    double smoothed_loss() const;
     // The round trip's lowest value over the last few seconds (ms), -1 before the first.
     double base_rtt_ms() const { return base_rtt_ms_; }
     // The target before any REMB cap: what the path's reports alone allow. (A REMB follows
@@ -99,6 +100,7 @@ class BandwidthController {
     bool forward_queue_overuse() const;
     BweAction decrease(gint64 now_us, bool lossy, double fraction_lost, bool queueing,
                        gint64 hold_us);
+    BweAction increase(double dt_s);
 
     BweLimits limits_;
     double target_;        // kbit/s
@@ -152,6 +154,14 @@ class BandwidthController {
     std::deque<std::pair<gint64, int>> arrivals_;
     gint64 arrivals_bytes_ = 0;
     double acked_kbps_ = 0;
+    // Packets lost and reported per feedback over the last second, and the share lost.
+    struct Losses {
+        gint64 at_us;
+        int lost, total;
+    };
+    std::deque<Losses> losses_;
+    int twcc_lost_ = 0, twcc_total_ = 0;
+    double twcc_loss_ = 0;
 };
 
 // A picture size and frame rate.

@@ -31,6 +31,13 @@ constexpr guint kFaststartPackets = 2;
 // the regular reports it allows are ~100 bytes each, under 10 kbit/s.
 constexpr guint64 kRtcpMinIntervalNs = 100 * GST_MSECOND;
 
+// How often we send transport-wide feedback about what we receive. rtpsession 1.22's
+// default sends it at the end of every frame (the marker bit), each time as its own early
+// RTCP packet, and its receiver reports then went out without report blocks: a duet-peer
+// sending to another lost its loss and round-trip figures. On a timer, as browsers do, the
+// reports keep their blocks.
+constexpr guint64 kTwccFeedbackIntervalNs = 100 * GST_MSECOND;
+
 // The port browsers write on m-lines whose transport is negotiated by ICE (RFC 8839).
 constexpr guint kDiscardPort = 9;
 
@@ -154,6 +161,16 @@ void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt) {
             if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0 &&
                 g_object_class_find_property(G_OBJECT_GET_CLASS(child), "rtcp-min-interval"))
                 g_object_set(child, "rtcp-min-interval", kRtcpMinIntervalNs, nullptr);
+            if (f && g_strcmp0(GST_OBJECT_NAME(f), "rtpsession") == 0) {
+                GObject *internal = nullptr;
+                g_object_get(child, "internal-session", &internal, nullptr);
+                if (internal && g_object_class_find_property(G_OBJECT_GET_CLASS(internal),
+                                                             "twcc-feedback-interval"))
+                    g_object_set(internal, "twcc-feedback-interval", kTwccFeedbackIntervalNs,
+                                 nullptr);
+                if (internal)
+                    g_object_unref(internal);
+            }
         }),
         nullptr);
 }

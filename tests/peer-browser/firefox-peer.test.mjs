@@ -91,6 +91,16 @@ async function audioNeverResent(t, page, peerId) {
   });
 }
 
+// Issue 14: Firefox's transport-cc feedback about duet-peer's packets reaches duet-peer's
+// bandwidth controller in both join orders (Firefox numbers the extension 7, Chromium 3:
+// an answer takes the offer's id). Called after audioNeverResent's seconds of call.
+async function twccReachesPeer(t, peer, browserId) {
+  await t.test("Firefox's transport-wide feedback reaches duet-peer's controller", () => {
+    const last = peer.events.filter((e) => e.event === 'stats' && e.peer === browserId).at(-1);
+    assert.ok(last?.twcc > 0, `no transport-wide feedback counted: ${JSON.stringify(last)}`);
+  });
+}
+
 // One server and one Firefox for both join orders (a Firefox start is the slow part); each
 // order in its own room with its own duet-peer, the tab closed afterwards.
 test('Firefox and duet-peer, both join orders', async (t) => {
@@ -109,6 +119,7 @@ test('Firefox and duet-peer, both join orders', async (t) => {
     await peer.waitEvent('connected', (e) => e.peer === browserId);
     await assertTwoWay(page, peer, browserId, joined.id);
     await audioNeverResent(st, page, joined.id);
+    await twccReachesPeer(st, peer, browserId);
     st.diagnostic(`Firefox's view of duet-peer's offer: ${JSON.stringify(await linkReport(page, joined.id))}`);
     await stopCleanly(page, peer);
     await page.close();
@@ -126,6 +137,7 @@ test('Firefox and duet-peer, both join orders', async (t) => {
     await peer.waitEvent('peer-joined', (e) => e.peer === browserId);
     await assertTwoWay(page, peer, browserId, joined.id);
     await audioNeverResent(st, page, joined.id);
+    await twccReachesPeer(st, peer, browserId);
     st.diagnostic(`Firefox's view of duet-peer's answer: ${JSON.stringify(await linkReport(page, joined.id))}`);
     await stopCleanly(page, peer);
     await page.close();

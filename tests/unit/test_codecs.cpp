@@ -310,6 +310,48 @@ void test_answer_codecs() {
     g_assert_false(p.video.has_value());
 }
 
+// Transport-wide congestion control: the answer uses the offer's extension id (Chromium
+// writes 3, Firefox 7), and none when the offer has none or one a one-byte header cannot
+// carry; our own offers use kTwccExtensionId.
+void test_twcc_extension_id() {
+    auto with_extmap = [](const std::string &video_line, const std::string &audio_line) {
+        std::string s = kChromiumOffer;
+        s.insert(s.find("a=rtpmap:96 VP8"), video_line);
+        s.insert(s.find("a=rtpmap:111 opus"), audio_line);
+        return s;
+    };
+    const std::string uri = kTwccUri;
+    LegPlan p = plan_answer(parsed(with_extmap("a=extmap:7 " + uri + "\r\n",
+                                                 "a=extmap:3 " + uri + "\r\n")),
+                            VideoCodecPref::Auto, encoders());
+    g_assert_true(p.video && p.audio);
+    g_assert_cmpuint(p.video->twcc_ext, ==, 7);
+    g_assert_cmpuint(p.audio->twcc_ext, ==, 3);
+    // A direction after the id, and other extensions around it.
+    p = plan_answer(parsed(with_extmap("a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+                                       "a=extmap:5/sendrecv " + uri + "\r\n",
+                                       "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n")),
+                     VideoCodecPref::Auto, encoders());
+    g_assert_cmpuint(p.video->twcc_ext, ==, 5);
+    g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
+    // Not offered; an id only a two-byte header carries; nonsense.
+    p = plan_answer(parsed(kChromiumOffer), VideoCodecPref::Auto, encoders());
+    g_assert_cmpuint(p.video->twcc_ext, ==, 0);
+    g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
+    p = plan_answer(parsed(with_extmap("a=extmap:200 " + uri + "\r\n", "a=extmap:x " + uri + "\r\n")),
+                    VideoCodecPref::Auto, encoders());
+    g_assert_cmpuint(p.video->twcc_ext, ==, 0);
+    g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
+    p = plan_answer(parsed(with_extmap("a=extmap:3 " + uri + "-not\r\n", "a=extmap:3\r\n")),
+                    VideoCodecPref::Auto, encoders());
+    g_assert_cmpuint(p.video->twcc_ext, ==, 0);
+    g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
+    auto o = plan_offer(VideoCodecPref::Auto, encoders());
+    g_assert_true(o.ok());
+    g_assert_cmpuint(o.value().video->twcc_ext, ==, kTwccExtensionId);
+    g_assert_cmpuint(o.value().audio->twcc_ext, ==, kTwccExtensionId);
+}
+
 void test_offer_codecs() {
     auto p = plan_offer(VideoCodecPref::Auto, encoders());
     g_assert_true(p && p.value().video->codec->id == Codec::VP8);
@@ -394,5 +436,6 @@ int main(int argc, char **argv) {
     g_test_add_func("/codecs/sdp/mdns-advice", test_mdns_advice);
     g_test_add_func("/codecs/plan/answer", test_answer_codecs);
     g_test_add_func("/codecs/plan/offer", test_offer_codecs);
+    g_test_add_func("/codecs/plan/twcc-extension", test_twcc_extension_id);
     return g_test_run();
 }
