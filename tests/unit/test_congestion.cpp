@@ -356,6 +356,34 @@ void test_twcc_reverse_queue_is_not_ours() {
     g_assert_cmpint(rtt_decreases, >, 0);
 }
 
+void test_twcc_jitter_without_a_queue_is_not_overuse() {
+    // A wide path whose delay jitters by up to 30 ms from packet to packet (a loaded
+    // machine, a Wi-Fi hop) and never builds a queue: no decrease in a minute.
+    BandwidthController c(limits(60, 800, 800));
+    TwccPath path{5000};
+    guint32 seed = 12345;
+    auto jitter = [&seed] {
+        seed = seed * 1103515245 + 12345;
+        return gint64((seed >> 16) % 30000);
+    };
+    gint64 t = kSecond;
+    int decreases = 0;
+    for (gint64 end = t + 60 * kSecond; t < end; t += kFrameUs) {
+        path.frame(t, c.target_kbps());
+        for (auto &p : path.pending)
+            if (p.sent_us == t)
+                p.arrived_us += jitter();
+        if (t % kFeedbackUs == 0) {
+            auto fb = path.feedback(t - 20 * 1000);
+            std::sort(fb.begin(), fb.end(),
+                      [](const TwccPacket &a, const TwccPacket &b) { return a.sent_us < b.sent_us; });
+            decreases += c.on_twcc(t, fb) == BweAction::Decrease;
+        }
+    }
+    g_assert_cmpint(decreases, ==, 0);
+    g_assert_cmpint(c.target_kbps(), ==, 800);
+}
+
 void test_twcc_decrease_goes_under_what_arrived() {
     // 800 kbit/s on a wide path, which then narrows to 400: the decrease goes to 0.85 times
     // what the receiver got over the last second, which is less than what we sent.
@@ -538,6 +566,7 @@ int main(int argc, char **argv) {
                     test_twcc_own_queue_decreases_with_a_steady_round_trip);
     g_test_add_func("/congestion/twcc-reverse-queue", test_twcc_reverse_queue_is_not_ours);
     g_test_add_func("/congestion/twcc-acked", test_twcc_decrease_goes_under_what_arrived);
+    g_test_add_func("/congestion/twcc-jitter", test_twcc_jitter_without_a_queue_is_not_overuse);
     g_test_add_func("/congestion/twcc-stale", test_twcc_stale_falls_back_to_round_trips);
     g_test_add_func("/congestion/twcc-alone", test_twcc_alone_drives_increases_and_loss);
     g_test_add_func("/congestion/twcc-bad-feedback", test_twcc_bad_feedback_changes_nothing);
