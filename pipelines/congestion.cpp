@@ -264,8 +264,8 @@ BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPack
     losses_.push_back({now_us, lost, total});
     twcc_lost_ += lost;
     twcc_total_ += total;
-    while (!losses_.empty() && (losses_.front().at_us > now_us ||
-                                now_us - losses_.front().at_us > kTwccLossWindowUs)) {
+    while (!losses_.empty() &&
+           (losses_.front().at_us > now_us || now_us - losses_.front().at_us > kTwccLossWindowUs)) {
         twcc_lost_ -= losses_.front().lost;
         twcc_total_ -= losses_.front().total;
         losses_.pop_front();
@@ -277,8 +277,8 @@ BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPack
     if (twcc_loss_ > kHighLoss && twcc_total_ >= kTwccLossMinPackets)
         return decrease(now_us, true, twcc_loss_, false, kDecreaseHoldUs);
     // No increase while packets are lost, our own packets queue, or a queue drains.
-    if (!was_active || since_us == 0 || twcc_loss_ >= kLowLoss ||
-        trend_ != DelayTrend::Normal || queue_high_since_us_ >= 0)
+    if (!was_active || since_us == 0 || twcc_loss_ >= kLowLoss || trend_ != DelayTrend::Normal ||
+        queue_high_since_us_ >= 0)
         return BweAction::Hold;
     return increase(std::min(kMaxReportGapS, double(since_us) / 1e6));
 }
@@ -315,8 +315,8 @@ double BandwidthController::smoothed_loss() const {
 void BandwidthController::add_packet(const TwccPacket &p) {
     if (group_open_ && p.sent_us < group_.last_sent_us)
         return; // sent before what the group has: out of order, not a delay sample
-    if (group_open_ && (std::fabs(double(p.arrived_us - group_.arrived_us)) / 1000 >
-                        kDiscontinuityMs))
+    if (group_open_ &&
+        (std::fabs(double(p.arrived_us - group_.arrived_us)) / 1000 > kDiscontinuityMs))
         reset_delay();
     gint64 owd = p.arrived_us - p.sent_us;
     if (group_open_ && p.sent_us - group_.first_sent_us <= kGroupUs) {

@@ -76,8 +76,8 @@ Result<std::unique_ptr<WebrtcSession>> WebrtcSession::create(GstBin *pipeline, S
 }
 
 Result<void> WebrtcSession::link_send_branch(const std::string &description,
-                                             const std::string &caps_str,
-                                             const char *ghost_name, unsigned twcc_ext) {
+                                             const std::string &caps_str, const char *ghost_name,
+                                             unsigned twcc_ext) {
     GErr err;
     auto branch = Ref<GstElement>::adopt(
         gst_parse_bin_from_description(description.c_str(), TRUE, err.out()));

@@ -94,18 +94,19 @@ VideoStats read_video_stats(const GstStructure *reply, guint ssrc) {
 
 // The packets of an "RTPTWCCPackets" event: rtpsession's reading of one transport-wide
 // feedback packet (each of our packets it names, with its send time, arrival time and
-// size). Anything malformed is left out; `audio_pt` marks what is not video.
+// size). Anything malformed is left out; `audio_pt` marks what is not video. (rtpsession
+// hands them over as a GValueArray, deprecated but what it uses.)
+G_GNUC_BEGIN_IGNORE_DEPRECATIONS
 std::vector<TwccPacket> read_twcc_packets(const GstStructure *s, unsigned audio_pt) {
     std::vector<TwccPacket> out;
     const GValue *list = s ? gst_structure_get_value(s, "packets") : nullptr;
-    G_GNUC_BEGIN_IGNORE_DEPRECATIONS // rtpsession hands a GValueArray
     if (!list || !G_VALUE_HOLDS(list, g_value_array_get_type()))
         return out;
     auto *array = static_cast<GValueArray *>(g_value_get_boxed(list));
     for (guint i = 0; array && i < array->n_values; ++i) {
         const GValue *v = g_value_array_get_nth(array, i);
-        const GstStructure *p = v && GST_VALUE_HOLDS_STRUCTURE(v) ? gst_value_get_structure(v)
-                                                                   : nullptr;
+        const GstStructure *p =
+            v && GST_VALUE_HOLDS_STRUCTURE(v) ? gst_value_get_structure(v) : nullptr;
         guint64 local = 0, remote = GST_CLOCK_TIME_NONE;
         guint size = 0;
         gboolean lost = TRUE;
@@ -122,9 +123,9 @@ std::vector<TwccPacket> read_twcc_packets(const GstStructure *s, unsigned audio_
         pkt.video = !(pt && G_VALUE_HOLDS_UCHAR(pt) && g_value_get_uchar(pt) == audio_pt);
         out.push_back(pkt);
     }
-    G_GNUC_END_IGNORE_DEPRECATIONS
     return out;
 }
+G_GNUC_END_IGNORE_DEPRECATIONS
 
 } // namespace
 
@@ -280,7 +281,8 @@ void WebrtcSession::on_twcc(gint64 at_us, const std::vector<TwccPacket> &packets
     figures_.delay_trend = delay_trend_name(bwe_->delay_trend());
     if (figures_.twcc == 1)
         GST_INFO("peer %s: transport-wide feedback arrives; one-way delays lead the video's "
-                 "bitrate", config_.peer_id.c_str());
+                 "bitrate",
+                 config_.peer_id.c_str());
     if (action != BweAction::Hold)
         GST_DEBUG("peer %s: one-way delay %s, queue %.0f ms, acked %d kbit/s",
                   config_.peer_id.c_str(), figures_.delay_trend, figures_.queue_ms,

@@ -191,7 +191,8 @@ bool add_twcc_extension(GstElement *branch, GstCaps *caps, unsigned id) {
     gst_iterator_free(it);
     if (!payloader || !g_signal_lookup("add-extension", G_OBJECT_TYPE(payloader)))
         return false;
-    auto ext = Ref<GstRTPHeaderExtension>::adopt(gst_rtp_header_extension_create_from_uri(kTwccUri));
+    auto ext =
+        Ref<GstRTPHeaderExtension>::adopt(gst_rtp_header_extension_create_from_uri(kTwccUri));
     if (!ext)
         return false;
     gst_rtp_header_extension_set_id(ext.get(), id);
@@ -200,8 +201,7 @@ bool add_twcc_extension(GstElement *branch, GstCaps *caps, unsigned id) {
     for (guint i = 0; i < gst_caps_get_size(caps); ++i)
         gst_structure_set(gst_caps_get_structure(caps, i), field.c_str(), G_TYPE_STRING, kTwccUri,
                           "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, nullptr);
-    GST_DEBUG_OBJECT(payloader, "transport-wide sequence numbers as extension %u",
-                     id);
+    GST_DEBUG_OBJECT(payloader, "transport-wide sequence numbers as extension %u", id);
     return true;
 }
 

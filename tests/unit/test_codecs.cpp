@@ -321,25 +321,29 @@ void test_twcc_extension_id() {
         return s;
     };
     const std::string uri = kTwccUri;
-    LegPlan p = plan_answer(parsed(with_extmap("a=extmap:7 " + uri + "\r\n",
-                                                 "a=extmap:3 " + uri + "\r\n")),
-                            VideoCodecPref::Auto, encoders());
+    LegPlan p =
+        plan_answer(parsed(with_extmap("a=extmap:7 " + uri + "\r\n", "a=extmap:3 " + uri + "\r\n")),
+                    VideoCodecPref::Auto, encoders());
     g_assert_true(p.video && p.audio);
     g_assert_cmpuint(p.video->twcc_ext, ==, 7);
     g_assert_cmpuint(p.audio->twcc_ext, ==, 3);
     // A direction after the id, and other extensions around it.
-    p = plan_answer(parsed(with_extmap("a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
-                                       "a=extmap:5/sendrecv " + uri + "\r\n",
-                                       "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n")),
-                     VideoCodecPref::Auto, encoders());
+    p = plan_answer(
+        parsed(with_extmap(
+            "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+            "a=extmap:5/sendrecv " +
+                uri + "\r\n",
+            "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n")),
+        VideoCodecPref::Auto, encoders());
     g_assert_cmpuint(p.video->twcc_ext, ==, 5);
     g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
     // Not offered; an id only a two-byte header carries; nonsense.
     p = plan_answer(parsed(kChromiumOffer), VideoCodecPref::Auto, encoders());
     g_assert_cmpuint(p.video->twcc_ext, ==, 0);
     g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
-    p = plan_answer(parsed(with_extmap("a=extmap:200 " + uri + "\r\n", "a=extmap:x " + uri + "\r\n")),
-                    VideoCodecPref::Auto, encoders());
+    p = plan_answer(
+        parsed(with_extmap("a=extmap:200 " + uri + "\r\n", "a=extmap:x " + uri + "\r\n")),
+        VideoCodecPref::Auto, encoders());
     g_assert_cmpuint(p.video->twcc_ext, ==, 0);
     g_assert_cmpuint(p.audio->twcc_ext, ==, 0);
     p = plan_answer(parsed(with_extmap("a=extmap:3 " + uri + "-not\r\n", "a=extmap:3\r\n")),

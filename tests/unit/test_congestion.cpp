@@ -265,8 +265,8 @@ struct TwccPath {
             int size = std::min(left, 1200);
             gint64 start = std::max(at_us, free_at_us);
             free_at_us = start + gint64(size * 8 * 1000.0 / capacity);
-            pending.push_back({at_us, free_at_us + gint64(one_way_ms * 1000) + offset_us, size,
-                               true});
+            pending.push_back(
+                {at_us, free_at_us + gint64(one_way_ms * 1000) + offset_us, size, true});
         }
     }
     // What a feedback packet at `now_us` tells: everything that has arrived by then.
@@ -351,8 +351,8 @@ void test_twcc_reverse_queue_is_not_ours() {
     // and it is taken for our queue.
     int rtt_decreases = 0;
     for (gint64 u = kSecond; u <= 26 * kSecond; u += kSecond)
-        rtt_decreases += rtt_only.on_report(u, {0, u <= 6 * kSecond ? 40.0 : 450.0}) ==
-                         BweAction::Decrease;
+        rtt_decreases +=
+            rtt_only.on_report(u, {0, u <= 6 * kSecond ? 40.0 : 450.0}) == BweAction::Decrease;
     g_assert_cmpint(rtt_decreases, >, 0);
 }
 
@@ -375,8 +375,9 @@ void test_twcc_jitter_without_a_queue_is_not_overuse() {
                 p.arrived_us += jitter();
         if (t % kFeedbackUs == 0) {
             auto fb = path.feedback(t - 20 * 1000);
-            std::sort(fb.begin(), fb.end(),
-                      [](const TwccPacket &a, const TwccPacket &b) { return a.sent_us < b.sent_us; });
+            std::sort(fb.begin(), fb.end(), [](const TwccPacket &a, const TwccPacket &b) {
+                return a.sent_us < b.sent_us;
+            });
             decreases += c.on_twcc(t, fb) == BweAction::Decrease;
         }
     }
@@ -460,7 +461,9 @@ void test_twcc_bad_feedback_changes_nothing() {
     g_assert_true(c.on_twcc(t, {}) == BweAction::Hold);
     g_assert_false(c.twcc_active(t));
     // Nonsense sizes and send times are not feedback.
-    g_assert_true(c.on_twcc(t, {{0, 5, 1000, true}, {1000, 5, 0, true}, {1000, 5, -3, true},
+    g_assert_true(c.on_twcc(t, {{0, 5, 1000, true},
+                                {1000, 5, 0, true},
+                                {1000, 5, -3, true},
                                 {1000, 5, 1 << 20, true}}) == BweAction::Hold);
     g_assert_false(c.twcc_active(t));
     // Some lost; arrivals before their send; arrivals that go back; huge jumps (the
@@ -469,7 +472,7 @@ void test_twcc_bad_feedback_changes_nothing() {
     std::vector<TwccPacket> odd;
     for (int i = 0; i < 400; ++i) {
         gint64 sent = kSecond + i * 10 * 1000;
-        gint64 arrived = i % 53 == 0  ? -1
+        gint64 arrived = i % 53 == 0   ? -1
                          : i % 11 == 0 ? sent - 5 * kSecond
                          : i % 13 == 0 ? sent + 1073 * kSecond
                          : i % 2 == 0  ? sent + 20 * 1000
