@@ -33,9 +33,11 @@ constexpr guint64 kRtcpMinIntervalNs = 100 * GST_MSECOND;
 
 // How often we send transport-wide feedback about what we receive. rtpsession 1.22's
 // default sends it at the end of every frame (the marker bit), each time as its own early
-// RTCP packet, and its receiver reports then went out without report blocks: a duet-peer
-// sending to another lost its loss and round-trip figures. On a timer, as browsers do, the
-// reports keep their blocks.
+// RTCP packet, and its receiver reports then never carried a report block: a duet-peer
+// sending to another had no loss or round-trip figure at all. On a timer, as browsers do,
+// some reports carry their blocks again (in /faults/rate-cap a few in the first seconds,
+// then few), so the sender's controller takes loss and growth from the feedback itself
+// while it comes (congestion.h, on_twcc).
 constexpr guint64 kTwccFeedbackIntervalNs = 100 * GST_MSECOND;
 
 // The port browsers write on m-lines whose transport is negotiated by ICE (RFC 8839).
