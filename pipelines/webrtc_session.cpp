@@ -142,7 +142,9 @@ Result<void> WebrtcSession::make_webrtcbin() {
     }
     disable_upnp(webrtc_);
     const auto &video = config_.plan.video;
-    tune_rtpbin(webrtc_, video && video->nack ? std::optional<unsigned>(video->pt) : std::nullopt);
+    if (video && video->nack)
+        video_pts_->media = int(video->pt);
+    tune_rtpbin(webrtc_, video && video->nack ? video_pts_ : nullptr);
     return {};
 }
 
@@ -188,6 +190,7 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
             return linked;
         if (plan.video->nack)
             enable_video_nack(webrtc_);
+        enable_video_fec(webrtc_);
     }
     // After our own transceivers exist: only those webrtcbin makes for the offer are narrowed.
     narrow_new_transceivers(webrtc_, config_.send.video_codec);
@@ -278,7 +281,7 @@ void WebrtcSession::connect_signals() {
                                                   run_on_main(*h, [](WebrtcSession &s) {
                                                       if (s.config_.offerer &&
                                                           s.step_ == Negotiation::Idle)
-                                                          s.create_offer();
+                                                          s.offer_when_flowing();
                                                   });
                                               }),
                                               copy(), free_hop, GConnectFlags(0)));
@@ -433,7 +436,7 @@ void WebrtcSession::set_local_from_reply(GstPromise *p, const char *field) {
     if (!config_.offerer)
         tidy_rejected_media(desc->sdp);
     // webrtcbin keeps its own text; the remote side gets it without bundle-only m-lines.
-    std::string sdp = sdp_for_wire(desc->sdp);
+    std::string sdp = sdp_for_wire(desc->sdp, config_.offerer);
     GST_DEBUG("peer %s: local %s:\n%s", config_.peer_id.c_str(), field, sdp.c_str());
     local_mids_ = media_mids(summarize_sdp(desc->sdp)); // the wire text keeps every mid
     step(Negotiation::SettingLocal);
@@ -476,6 +479,21 @@ void WebrtcSession::apply_remote_description(const std::string &type, const std:
     SdpSummary summary = summarize_sdp(raw);
     remote_author_ = summary.author;
     video_rejected_ = !is_offer && config_.plan.video && !summary.first("video");
+    // RED/ULPFEC are used when the remote side's description has them: an answer only
+    // does when our offer did, and webrtcbin answers them only when the offer had them.
+    const SdpMedia *video = summary.first("video");
+    video_fec_ = config_.plan.video && video && video->has_red_ulpfec();
+    if (video_fec_)
+        video_pts_->red = int(*video->pt_of("red"));
+    remote_dtx_ = false;
+    if (const SdpMedia *audio = summary.first("audio"))
+        for (const auto &f : audio->formats)
+            if (g_ascii_strcasecmp(f.encoding.c_str(), "opus") == 0) {
+                remote_dtx_ = f.usedtx;
+                break;
+            }
+    GST_INFO("peer %s: video FEC %s, remote asks for Opus DTX: %s", config_.peer_id.c_str(),
+             video_fec_ ? "red+ulpfec" : "none", remote_dtx_ ? "yes" : "no");
     // The description takes the message over.
     Owned<GstWebRTCSessionDescription> desc(gst_webrtc_session_description_new(
         is_offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, raw));
@@ -511,8 +529,25 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
 }
 
 void WebrtcSession::on_send_flowing() {
-    if (send_pending_ > 0 && --send_pending_ == 0 && step_ == Negotiation::WaitingForMedia)
+    if (send_pending_ == 0 || --send_pending_ > 0)
+        return;
+    if (step_ == Negotiation::WaitingForMedia)
         create_answer();
+    else if (offer_wanted_ && step_ == Negotiation::Idle)
+        create_offer();
+}
+
+// The offer, too, waits for both payloaders' first packet (at most a frame once the
+// encoders run): only then does webrtcbin know our SSRCs and name them in the offer, with
+// the RTX SSRC beside each (a=ssrc-group:FID). Chromium takes retransmissions on an SSRC
+// nobody named only for the codec's own RTX payload type: with RED negotiated they come
+// as RED's RTX, which it then dropped, so every lost packet was asked for again and
+// again and the picture froze (tests/peer-browser/fec.test.mjs, duet-peer offering).
+void WebrtcSession::offer_when_flowing() {
+    if (send_pending_ == 0)
+        create_offer();
+    else
+        offer_wanted_ = true;
 }
 
 } // namespace duet::pipelines

@@ -11,6 +11,7 @@
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
+#include "pipelines/webrtcbin_setup.h"
 
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -78,6 +79,7 @@ struct SendFigures {
     double loss = 0;     // share of our video the receiver reports lost (smoothed)
     double rtt_ms = -1;  // round trip from the receiver's reports (-1: none yet)
     int width = 0, height = 0, fps = 0; // the picture sent
+    int fec_percent = 0;                // video ULPFEC overhead (0: none, or FEC not negotiated)
 };
 
 // Everything a session reports. Always called on the main thread, never from inside a
@@ -139,6 +141,13 @@ class WebrtcSession {
     // The video codec and encoder this leg sends with ("" when it sends no video).
     std::string video_codec() const;
     std::string video_encoder() const;
+    // Whether both ends agreed on RED/ULPFEC for the video (known once negotiated).
+    bool video_fec() const { return video_fec_; }
+    // Packets of the remote's video rebuilt from its ULPFEC so far (webrtcbin's
+    // rtpulpfecdec); 0 without FEC.
+    unsigned fec_recovered() const;
+    // Whether the remote side's Opus format parameters ask for DTX (usedtx=1).
+    bool remote_wants_dtx() const { return remote_dtx_; }
     // Asks this leg's video encoder for a keyframe now (its peer just connected).
     void request_keyframe();
     // True if `obj` is this session's bin or anything inside it (for bus errors).
@@ -172,6 +181,7 @@ class WebrtcSession {
     bool local_description_sent() const;
 
     void create_offer();
+    void offer_when_flowing();
     void create_answer();
     void set_local_from_reply(GstPromise *p, const char *field);
     void flush_remote_candidates();
@@ -256,6 +266,11 @@ class WebrtcSession {
     GstPad *video_send_src_ = nullptr; // borrowed: the video payload branch's src, in bin_
     SdpAuthor remote_author_ = SdpAuthor::Unknown;
     bool video_rejected_ = false; // by the answer to our offer
+    bool offer_wanted_ = false;   // negotiation-needed came before our first packets
+    bool video_fec_ = false;      // RED/ULPFEC negotiated for the video
+    bool remote_dtx_ = false;     // the remote's Opus fmtp says usedtx=1
+    // What our receive jitter buffers NACK (webrtcbin_setup.h); shared with their probes.
+    std::shared_ptr<VideoPayloadTypes> video_pts_ = std::make_shared<VideoPayloadTypes>();
     Ref<GCancellable> resolving_; // mDNS lookups in flight; cancelled with the session
     std::string local_type_;
     std::string pending_local_sdp_; // sent once set-local-description succeeded

@@ -69,14 +69,16 @@ Event stats(const ReceiveStats &s) {
                   .with("video_frames", gint64(s.video_frames))
                   .with("video_fps", tenth(s.video_fps))
                   .with("audio_buffers", gint64(s.audio_buffers))
-                  .with("audio_bps", tenth(s.audio_bps));
+                  .with("audio_bps", tenth(s.audio_bps))
+                  .with("fec_recovered", gint64(s.fec_recovered));
     if (s.sends_video) {
         e.with("send_kbps", gint64(s.send_kbps))
             .with("sent_kbps", gint64(s.sent_kbps))
             .with("send_loss", double(gint64(s.send_loss * 1000 + 0.5)) / 1000)
             .with("rtt_ms", gint64(s.rtt_ms < 0 ? -1 : s.rtt_ms + 0.5))
             .with("send_size", std::to_string(s.send_width) + "x" + std::to_string(s.send_height))
-            .with("send_fps", gint64(s.send_fps));
+            .with("send_fps", gint64(s.send_fps))
+            .with("send_fec", gint64(s.send_fec));
     }
     return e;
 }

@@ -95,6 +95,8 @@ struct ReceiveStats {
     double send_loss = 0;   // share of our video the peer reports lost (smoothed, 0-1)
     double rtt_ms = -1;     // round trip from its reports, -1 before the first
     int send_width = 0, send_height = 0, send_fps = 0;
+    int send_fec = 0;           // video ULPFEC overhead, percent (0: none or not negotiated)
+    unsigned fec_recovered = 0; // the peer's video packets rebuilt from its ULPFEC so far
 };
 Event stats(const ReceiveStats &s);
 
