@@ -148,6 +148,32 @@ Result<void> WebrtcSession::make_webrtcbin() {
     return {};
 }
 
+// Until webrtcbin has connected this leg's input (the answer, or our answer, is applied),
+// it parks the leg's first packet in a pad block, and with it the thread of the queue that
+// starts the leg. A serialized query (an allocation query after the capture renegotiates,
+// say) waits in that queue for the parked thread, and the tee asks every leg in turn from
+// the capture's thread: one leg still negotiating, or never answered, stopped the capture
+// for every other leg (the VP8 leg of a room of three froze after its first frame). Such
+// queries are answered here for a leg that is not open yet.
+// (On the leg's own pad: the tee queries its peers directly, past its src pads' probes.)
+void WebrtcSession::guard_serialized_queries(GstPad *leg_sink) {
+    gst_pad_add_probe(
+        leg_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+        [](GstPad *pad, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+            GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+            // GST_QUERY_IS_SERIALIZED, without C++20's warning on mixing enum types.
+            bool serialized = guint(GST_QUERY_TYPE(q)) & guint(GST_QUERY_TYPE_SERIALIZED);
+            if (!serialized ||
+                (*static_cast<std::shared_ptr<std::atomic<bool>> *>(data))->load())
+                return GST_PAD_PROBE_OK;
+            GST_DEBUG_OBJECT(pad, "answering a %s query for a leg not connected yet",
+                             GST_QUERY_TYPE_NAME(q));
+            return GST_PAD_PROBE_HANDLED;
+        },
+        new std::shared_ptr<std::atomic<bool>>(send_open_),
+        [](gpointer data) { delete static_cast<std::shared_ptr<std::atomic<bool>> *>(data); });
+}
+
 Result<void> WebrtcSession::link_tees(Sources sources) {
     std::vector<std::pair<GstElement *, const char *>> links;
     if (config_.plan.video)
@@ -158,6 +184,7 @@ Result<void> WebrtcSession::link_tees(Sources sources) {
         auto tee_pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
         auto ghost = Ref<GstPad>::adopt(gst_element_get_static_pad(bin_.get(), ghost_name));
         GstPadLinkReturn ret = gst_pad_link(tee_pad.get(), ghost.get());
+        guard_serialized_queries(ghost.get());
         tee_links_.push_back(TeeLink{tee, std::move(tee_pad), ghost.get()}); // the bin holds it
         if (GST_PAD_LINK_FAILED(ret))
             return duet::fail(std::string("cannot link the capture to the session: ") +
@@ -449,6 +476,8 @@ void WebrtcSession::on_local_set(GstPromise *p) {
     if (!promise_ok(p, "set-local-description"))
         return;
     step(config_.offerer ? Negotiation::AwaitingAnswer : Negotiation::Stable);
+    if (!config_.offerer)
+        send_open_->store(true); // webrtcbin connected our input streams before replying
     std::string sdp = std::move(pending_local_sdp_);
     listener_->on_local_description(*this, local_type_, sdp);
     flush_local_candidates();
@@ -506,6 +535,7 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
         return;
     if (config_.offerer) {
         step(Negotiation::Stable);
+        send_open_->store(true); // webrtcbin connected our input streams before replying
         flush_remote_candidates();
         if (video_rejected_) {
             stop_sending_video();

@@ -174,6 +174,7 @@ class WebrtcSession {
     Result<void> link_send_branch(const std::string &description, const std::string &caps,
                                   const char *ghost_name);
     Result<void> link_tees(Sources sources);
+    void guard_serialized_queries(GstPad *leg_sink);
     void connect_signals();
     void step(Negotiation next);
     void stop_sending_video();
@@ -257,6 +258,8 @@ class WebrtcSession {
         GstPad *ghost;       // borrowed, on bin_
     };
     std::vector<TeeLink> tee_links_;
+    // Set once webrtcbin has connected our input streams; read by the tee pads' query probes.
+    std::shared_ptr<std::atomic<bool>> send_open_ = std::make_shared<std::atomic<bool>>(false);
     std::vector<GstPad *> record_pads_; // borrowed ghost pads on bin_
     std::vector<gulong> handlers_;
 
