@@ -50,6 +50,14 @@ constexpr double kMaxReportGapS = 2.0;
 constexpr double kLossSmoothing = 0.3;
 // How far above what we send a REMB may be outgrown (see target_kbps).
 constexpr double kRembProbe = 1.5;
+// No new report about our video for this long while we send: the reports are stuck behind
+// a full queue on their way back, or the receiver has nothing new to report because what
+// we send is stuck in one on the way there. Either way the path does not carry our rate,
+// and waiting for a report that says so could take as long as the queue holds: the rate
+// goes to this share of what was sent, again after each kDecreaseHoldUs, until a report
+// comes. (Receivers report at least once a second; browsers about that often.)
+constexpr gint64 kReportSilenceUs = 3 * G_USEC_PER_SEC;
+constexpr double kSilenceBackOff = 0.8;
 // Round trips above this are not a measurement.
 constexpr double kMaxRttMs = 60000;
 
@@ -160,6 +168,20 @@ BweAction BandwidthController::on_report(gint64 now_us, const ReceiverReport &r)
         target_ *= std::pow(kFarGrowthPerSecond, dt_s);
     target_ = std::clamp(target_, double(limits_.min_kbps), double(limits_.max_kbps));
     return target_ > before ? BweAction::Increase : BweAction::Hold;
+}
+
+BweAction BandwidthController::on_tick(gint64 now_us) {
+    if (last_report_us_ == 0 || sent_kbps_ <= 0 || now_us - last_report_us_ < kReportSilenceUs)
+        return BweAction::Hold;
+    if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
+        return BweAction::Hold;
+    double from = std::min(target_, sent_kbps_);
+    congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
+    double before = target_;
+    target_ =
+        std::clamp(from * kSilenceBackOff, double(limits_.min_kbps), double(limits_.max_kbps));
+    last_decrease_us_ = now_us;
+    return target_ < before ? BweAction::Decrease : BweAction::Hold;
 }
 
 void BandwidthController::on_remb(int kbps) {

@@ -134,9 +134,14 @@ void WebrtcSession::poll_bwe() {
         GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
         video_ssrc_ = ssrc;
     }
+    gint64 now = g_get_monotonic_time();
+    if (BweAction a = bwe_->on_tick(now); a == BweAction::Decrease) {
+        GST_INFO("peer %s: no new report about our video in 3 s", config_.peer_id.c_str());
+        apply_bwe(now, a);
+        listener_->on_send_report(*this);
+    }
     // The RTCP path above needs nothing from get-stats, which only gives the bytes sent; a
     // request webrtcbin has not answered in a while is given up rather than waited on.
-    gint64 now = g_get_monotonic_time();
     if (bwe_polling_ && now - bwe_poll_us_ < kStatsGiveUpUs)
         return;
     bwe_polling_ = true;
