@@ -175,6 +175,16 @@ void CallPipeline::set_audio_loss(double fraction_lost) {
     g_object_set(opus_encoder_.get(), "packet-loss-percentage", percent, nullptr);
 }
 
+void CallPipeline::set_audio_dtx(bool on) {
+    if (!opus_encoder_ || on == opus_dtx_ ||
+        !g_object_class_find_property(G_OBJECT_GET_CLASS(opus_encoder_.get()), "dtx"))
+        return;
+    opus_dtx_ = on;
+    GST_INFO("Opus DTX %s", on ? "on: every call asked for it" : "off");
+    g_object_set(opus_encoder_.get(), "complexity", opus_complexity(on), "dtx", gboolean(on),
+                 nullptr);
+}
+
 CallPipeline::~CallPipeline() {
     lifeline_.remove(ring_timer_);
     lifeline_.cut();

@@ -72,6 +72,9 @@ class CallPipeline {
     // The loss (0..1) the worst path among the calls shows: Opus plans its in-band FEC for
     // it (codecs.h opus_fec_loss_percent). The encoder is shared, so it serves the worst.
     void set_audio_loss(double fraction_lost);
+    // Opus DTX on or off (codecs.h opus_dtx_wanted decides, for all the calls at once).
+    void set_audio_dtx(bool on);
+    bool audio_dtx() const { return opus_dtx_; }
     // Writes a .dot graph if GST_DEBUG_DUMP_DOT_DIR is set.
     void dump_dot(const char *name) const;
 
@@ -86,6 +89,7 @@ class CallPipeline {
     Ref<GstElement> audio_tee_;
     Ref<GstElement> opus_encoder_; // null if the send chain has none
     int opus_loss_percent_ = -1;
+    bool opus_dtx_ = false;
     guint bus_watch_ = 0;
     std::unique_ptr<Recorder> recorder_;
     Ref<GstElement> speaker_mix_; // null without a speaker

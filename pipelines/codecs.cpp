@@ -60,6 +60,8 @@ constexpr int kOpusBitrate = 48000;
 // audible, and opusenc then costs a quarter of its CPU (measured: 2.2% of a core at 10,
 // 0.5% at 5, on a 2-core Xeon).
 constexpr int kOpusComplexity = 5;
+// With DTX on: see opus_complexity.
+constexpr int kOpusDtxComplexity = 10;
 // 20 ms frames are WebRTC's default packetisation; the test source produces exactly that.
 constexpr int kOpusFrameMs = 20;
 // In-band FEC (RFC 7587's useinbandfec): each packet carries a coarse copy of the previous
@@ -209,7 +211,9 @@ std::vector<CodecSpec> make_table() {
     // Opus is always "opus/48000/2" in SDP (RFC 7587), whatever is sent; browsers refuse
     // an rtpmap without the 2. useinbandfec=1 asks the far side to add in-band FEC to what
     // it sends us (browsers offer it too), and the decoder uses it to rebuild a lost packet
-    // from the next one.
+    // from the next one. The payloader leaves out the 1-byte frames libopus makes in
+    // silence when DTX is on (CallPipeline::set_audio_dtx), as DTX means; without DTX
+    // there are none.
     t.push_back(CodecSpec{Codec::Opus,
                           MediaKind::Audio,
                           "OPUS",
@@ -218,7 +222,7 @@ std::vector<CodecSpec> make_table() {
                           "audio/x-opus",
                           {{{"opusenc", kBase}, false, opusenc}},
                           {"rtpopuspay", kGood},
-                          "",
+                          "dtx=true",
                           {"rtpopusdepay", kGood},
                           "",
                           {nullptr, nullptr},
@@ -288,6 +292,26 @@ int opus_fec_loss_percent(double fraction_lost) {
     if (!(fraction_lost > 0)) // NaN too
         return 0;
     return int(std::clamp<long>(std::lround(fraction_lost * 100), 0, kOpusMaxLossPercent));
+}
+
+bool opus_dtx_wanted(const std::vector<bool> &asks) {
+    return !asks.empty() && std::all_of(asks.begin(), asks.end(), [](bool b) { return b; });
+}
+
+int opus_complexity(bool dtx) {
+    return dtx ? kOpusDtxComplexity : kOpusComplexity;
+}
+
+int video_fec_percent(double fraction_lost) {
+    // Below half a percent the receiver's smoothing still holds an old loss: no FEC.
+    if (!(fraction_lost >= 0.005)) // NaN too
+        return 0;
+    return int(std::clamp<long>(std::lround(fraction_lost * 200), 1, kMaxVideoFecPercent));
+}
+
+int media_kbps_with_fec(int total_kbps, int fec_percent) {
+    int p = std::clamp(fec_percent, 0, 100);
+    return std::max(1, int(std::lround(double(total_kbps) * 100 / (100 + p))));
 }
 
 bool set_encoder_bitrate(GstElement *encoder, const EncoderSpec &e, int kbps) {

@@ -68,6 +68,24 @@ struct CodecSpec {
 // loss receivers report, clamped to what is worth spending bits on; 0 turns FEC off.
 int opus_fec_loss_percent(double fraction_lost);
 
+// Opus DTX (RFC 7587's usedtx: in silence, a packet every 400 ms instead of every 20 ms).
+// One encoder serves every call, so it is on only while every call's remote side asked for
+// it (`asks`, one per call); a call that did not, or none at all, turns it off.
+bool opus_dtx_wanted(const std::vector<bool> &asks);
+// opusenc's complexity with DTX on or off. libopus 1.3 tells silence from sound (and so
+// leaves frames out) only with its signal analysis, which runs at complexity 10 alone: at
+// our usual 5, DTX still sent a 3-byte frame every 20 ms of silence.
+int opus_complexity(bool dtx);
+
+// Video ULPFEC (RFC 5109, carried in RED) where it was negotiated: the FEC overhead in
+// percent of the media packets (rtpulpfecenc's `percentage`) for the loss receivers
+// report. 0 without loss (FEC only costs bits then), twice the loss above it (so that a
+// typical lost packet has a parity packet in its group), at most kMaxVideoFecPercent.
+inline constexpr int kMaxVideoFecPercent = 50;
+int video_fec_percent(double fraction_lost);
+// The media bitrate that leaves room for `fec_percent` of FEC within `total_kbps`.
+int media_kbps_with_fec(int total_kbps, int fec_percent);
+
 // Every codec, video codecs in our default preference order, then audio.
 const std::vector<CodecSpec> &all_codecs();
 const CodecSpec &codec_spec(Codec c);

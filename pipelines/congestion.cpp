@@ -50,6 +50,15 @@ constexpr double kMaxReportGapS = 2.0;
 constexpr double kLossSmoothing = 0.3;
 // How far above what we send a REMB may be outgrown (see target_kbps).
 constexpr double kRembProbe = 1.5;
+// No new report about our video (receiver report or transport-wide feedback) for this long
+// while we send: the reports are stuck behind a full queue on their way back, or the
+// receiver has nothing new to report because what we send is stuck in one on the way
+// there. Either way the path does not carry our rate, and waiting for a report that says
+// so could take as long as the queue holds: the rate goes to this share of what was sent,
+// again after each kDecreaseHoldUs, until a report comes. (Receivers report at least once
+// a second, browsers about that often; transport-wide feedback comes every 100 ms.)
+constexpr gint64 kReportSilenceUs = 3 * G_USEC_PER_SEC;
+constexpr double kSilenceBackOff = 0.8;
 // Round trips above this are not a measurement.
 constexpr double kMaxRttMs = 60000;
 
@@ -237,6 +246,20 @@ BweAction BandwidthController::decrease(gint64 now_us, bool lossy, double fracti
     target_ = std::clamp(next, double(limits_.min_kbps), double(limits_.max_kbps));
     last_decrease_us_ = now_us;
     return BweAction::Decrease;
+}
+
+BweAction BandwidthController::on_tick(gint64 now_us) {
+    gint64 heard_us = std::max(last_report_us_, twcc_seen_us_);
+    if (heard_us == 0 || sent_kbps_ <= 0 || now_us - heard_us < kReportSilenceUs)
+        return BweAction::Hold;
+    if (last_decrease_us_ != 0 && now_us - last_decrease_us_ < kDecreaseHoldUs)
+        return BweAction::Hold;
+    double from = std::min(target_, sent_kbps_);
+    congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
+    double before = target_;
+    target_ = std::clamp(from * kSilenceBackOff, double(limits_.min_kbps), double(limits_.max_kbps));
+    last_decrease_us_ = now_us;
+    return target_ < before ? BweAction::Decrease : BweAction::Hold;
 }
 
 bool BandwidthController::twcc_active(gint64 now_us) const {

@@ -66,6 +66,9 @@ class BandwidthController {
     // The rate our video actually left at recently (kbit/s), when known: a decrease starts
     // from it rather than from a target the encoder never reached.
     void on_sent_rate(int kbps);
+    // Called every poll (`now_us` monotonic): once reports have come, a silence of new ones
+    // while we send is itself congestion (see kReportSilenceUs in the .cpp).
+    BweAction on_tick(gint64 now_us);
 
     // The bitrate for the video encoder now, kbit/s, within the limits.
     int target_kbps() const;

@@ -201,7 +201,10 @@ std::string video_payload_description(const VideoPlan &v, const MediaOptions &o)
 
 std::string audio_payload_description(const AudioPlan &a) {
     const CodecSpec &opus = codec_spec(Codec::Opus);
-    return std::string("queue ! ") + opus.payloader.element + " pt=" + num(a.pt) + " " +
+    // Leaky, like the video's: a leg whose negotiation never ends (a peer that vanished
+    // before answering) fills its queue, and a full queue would hold the tee, and with it
+    // every other leg's sound.
+    return std::string("queue leaky=downstream ! ") + opus.payloader.element + " pt=" + num(a.pt) + " " +
            opus.payloader_options + " ! capsfilter caps=\"" + rtp_caps_basic(opus, a.pt) + "\"";
 }
 

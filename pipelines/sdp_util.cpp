@@ -62,6 +62,7 @@ std::optional<SdpFormat> read_format(const GstSDPMedia *m, unsigned pt) {
     f.packetization_mode = fmtp_param(m, pt, "packetization-mode");
     gboolean nack = FALSE;
     f.nack = gst_structure_get_boolean(s, "rtcp-fb-nack", &nack) && nack;
+    f.usedtx = fmtp_param(m, pt, "usedtx") == "1";
     return f;
 }
 
@@ -134,6 +135,13 @@ std::vector<std::string> SdpMedia::codec_names() const {
             out.push_back(std::move(name));
     }
     return out;
+}
+
+std::optional<unsigned> SdpMedia::pt_of(const char *encoding) const {
+    for (const auto &f : formats)
+        if (g_ascii_strcasecmp(f.encoding.c_str(), encoding) == 0)
+            return f.pt;
+    return std::nullopt;
 }
 
 const SdpMedia *SdpSummary::first(const std::string &kind) const {

@@ -21,6 +21,7 @@ struct SdpFormat {
     std::string profile_level_id;   // H.264 fmtp; "" if absent
     std::string packetization_mode; // H.264 fmtp; "" if absent (which means 0)
     bool nack = false;              // a=rtcp-fb:PT nack
+    bool usedtx = false;            // Opus fmtp usedtx=1: the receiver asks for DTX
 };
 
 // The transport-wide congestion control header extension
@@ -41,6 +42,11 @@ struct SdpMedia {
     // Encoding names in that order without repeats, e.g. {"VP8","VP9","H264","AV1"}, for
     // messages and events. RTX, RED, ULPFEC and FlexFEC are left out: they carry no picture.
     std::vector<std::string> codec_names() const;
+    // The payload type of the first format of this encoding (case-insensitive), if any:
+    // e.g. "red", "ulpfec".
+    std::optional<unsigned> pt_of(const char *encoding) const;
+    // Both RED and ULPFEC are on the m-line: video forward error correction (RFC 5109).
+    bool has_red_ulpfec() const { return pt_of("red") && pt_of("ulpfec"); }
 };
 
 // Which WebRTC stack wrote a description, from its origin line: the advice for hidden

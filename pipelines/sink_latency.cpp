@@ -23,7 +23,7 @@ std::vector<GstClockTime> plan_sink_latencies(const std::vector<SinkLatency> &si
         if (!s.live)
             out.push_back(GST_CLOCK_TIME_NONE);
         else if (s.kind == SinkKind::Video)
-            out.push_back(std::max(s.min, speaker));
+            out.push_back(std::max(s.min, speaker > kPictureLeadNs ? speaker - kPictureLeadNs : 0));
         else
             out.push_back(s.min);
     }

@@ -146,8 +146,36 @@ Result<void> WebrtcSession::make_webrtcbin() {
     }
     disable_upnp(webrtc_);
     const auto &video = config_.plan.video;
-    tune_rtpbin(webrtc_, video && video->nack ? std::optional<unsigned>(video->pt) : std::nullopt);
+    if (video && video->nack)
+        video_pts_->media = int(video->pt);
+    tune_rtpbin(webrtc_, video && video->nack ? video_pts_ : nullptr);
     return {};
+}
+
+// Until webrtcbin has connected this leg's input (the answer, or our answer, is applied),
+// it parks the leg's first packet in a pad block, and with it the thread of the queue that
+// starts the leg. A serialized query (an allocation query after the capture renegotiates,
+// say) waits in that queue for the parked thread, and the tee asks every leg in turn from
+// the capture's thread: one leg still negotiating, or never answered, stopped the capture
+// for every other leg (the VP8 leg of a room of three froze after its first frame). Such
+// queries are answered here for a leg that is not open yet.
+// (On the leg's own pad: the tee queries its peers directly, past its src pads' probes.)
+void WebrtcSession::guard_serialized_queries(GstPad *leg_sink) {
+    gst_pad_add_probe(
+        leg_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+        [](GstPad *pad, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+            GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+            // GST_QUERY_IS_SERIALIZED, without C++20's warning on mixing enum types.
+            bool serialized = guint(GST_QUERY_TYPE(q)) & guint(GST_QUERY_TYPE_SERIALIZED);
+            if (!serialized ||
+                (*static_cast<std::shared_ptr<std::atomic<bool>> *>(data))->load())
+                return GST_PAD_PROBE_OK;
+            GST_DEBUG_OBJECT(pad, "answering a %s query for a leg not connected yet",
+                             GST_QUERY_TYPE_NAME(q));
+            return GST_PAD_PROBE_HANDLED;
+        },
+        new std::shared_ptr<std::atomic<bool>>(send_open_),
+        [](gpointer data) { delete static_cast<std::shared_ptr<std::atomic<bool>> *>(data); });
 }
 
 Result<void> WebrtcSession::link_tees(Sources sources) {
@@ -160,6 +188,7 @@ Result<void> WebrtcSession::link_tees(Sources sources) {
         auto tee_pad = Ref<GstPad>::adopt(gst_element_request_pad_simple(tee, "src_%u"));
         auto ghost = Ref<GstPad>::adopt(gst_element_get_static_pad(bin_.get(), ghost_name));
         GstPadLinkReturn ret = gst_pad_link(tee_pad.get(), ghost.get());
+        guard_serialized_queries(ghost.get());
         tee_links_.push_back(TeeLink{tee, std::move(tee_pad), ghost.get()}); // the bin holds it
         if (GST_PAD_LINK_FAILED(ret))
             return duet::fail(std::string("cannot link the capture to the session: ") +
@@ -193,6 +222,7 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
             return linked;
         if (plan.video->nack)
             enable_video_nack(webrtc_);
+        enable_video_fec(webrtc_);
     }
     // After our own transceivers exist: only those webrtcbin makes for the offer are narrowed.
     narrow_new_transceivers(webrtc_, config_.send.video_codec);
@@ -283,7 +313,7 @@ void WebrtcSession::connect_signals() {
                                                   run_on_main(*h, [](WebrtcSession &s) {
                                                       if (s.config_.offerer &&
                                                           s.step_ == Negotiation::Idle)
-                                                          s.create_offer();
+                                                          s.offer_when_flowing();
                                                   });
                                               }),
                                               copy(), free_hop, GConnectFlags(0)));
@@ -438,7 +468,7 @@ void WebrtcSession::set_local_from_reply(GstPromise *p, const char *field) {
     if (!config_.offerer)
         tidy_rejected_media(desc->sdp);
     // webrtcbin keeps its own text; the remote side gets it without bundle-only m-lines.
-    std::string sdp = sdp_for_wire(desc->sdp);
+    std::string sdp = sdp_for_wire(desc->sdp, config_.offerer);
     GST_DEBUG("peer %s: local %s:\n%s", config_.peer_id.c_str(), field, sdp.c_str());
     local_mids_ = media_mids(summarize_sdp(desc->sdp)); // the wire text keeps every mid
     step(Negotiation::SettingLocal);
@@ -451,6 +481,8 @@ void WebrtcSession::on_local_set(GstPromise *p) {
     if (!promise_ok(p, "set-local-description"))
         return;
     step(config_.offerer ? Negotiation::AwaitingAnswer : Negotiation::Stable);
+    if (!config_.offerer)
+        send_open_->store(true); // webrtcbin connected our input streams before replying
     std::string sdp = std::move(pending_local_sdp_);
     listener_->on_local_description(*this, local_type_, sdp);
     flush_local_candidates();
@@ -481,6 +513,21 @@ void WebrtcSession::apply_remote_description(const std::string &type, const std:
     SdpSummary summary = summarize_sdp(raw);
     remote_author_ = summary.author;
     video_rejected_ = !is_offer && config_.plan.video && !summary.first("video");
+    // RED/ULPFEC are used when the remote side's description has them: an answer only
+    // does when our offer did, and webrtcbin answers them only when the offer had them.
+    const SdpMedia *video = summary.first("video");
+    video_fec_ = config_.plan.video && video && video->has_red_ulpfec();
+    if (video_fec_)
+        video_pts_->red = int(*video->pt_of("red"));
+    remote_dtx_ = false;
+    if (const SdpMedia *audio = summary.first("audio"))
+        for (const auto &f : audio->formats)
+            if (g_ascii_strcasecmp(f.encoding.c_str(), "opus") == 0) {
+                remote_dtx_ = f.usedtx;
+                break;
+            }
+    GST_INFO("peer %s: video FEC %s, remote asks for Opus DTX: %s", config_.peer_id.c_str(),
+             video_fec_ ? "red+ulpfec" : "none", remote_dtx_ ? "yes" : "no");
     // The description takes the message over.
     Owned<GstWebRTCSessionDescription> desc(gst_webrtc_session_description_new(
         is_offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, raw));
@@ -493,6 +540,7 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
         return;
     if (config_.offerer) {
         step(Negotiation::Stable);
+        send_open_->store(true); // webrtcbin connected our input streams before replying
         flush_remote_candidates();
         if (video_rejected_) {
             stop_sending_video();
@@ -516,8 +564,25 @@ void WebrtcSession::on_remote_set(GstPromise *p) {
 }
 
 void WebrtcSession::on_send_flowing() {
-    if (send_pending_ > 0 && --send_pending_ == 0 && step_ == Negotiation::WaitingForMedia)
+    if (send_pending_ == 0 || --send_pending_ > 0)
+        return;
+    if (step_ == Negotiation::WaitingForMedia)
         create_answer();
+    else if (offer_wanted_ && step_ == Negotiation::Idle)
+        create_offer();
+}
+
+// The offer, too, waits for both payloaders' first packet (at most a frame once the
+// encoders run): only then does webrtcbin know our SSRCs and name them in the offer, with
+// the RTX SSRC beside each (a=ssrc-group:FID). Chromium takes retransmissions on an SSRC
+// nobody named only for the codec's own RTX payload type: with RED negotiated they come
+// as RED's RTX, which it then dropped, so every lost packet was asked for again and
+// again and the picture froze (tests/peer-browser/fec.test.mjs, duet-peer offering).
+void WebrtcSession::offer_when_flowing() {
+    if (send_pending_ == 0)
+        create_offer();
+    else
+        offer_wanted_ = true;
 }
 
 } // namespace duet::pipelines

@@ -11,6 +11,7 @@
 #include "pipelines/media_options.h"
 #include "pipelines/receive_branch.h"
 #include "pipelines/sdp_util.h"
+#include "pipelines/webrtcbin_setup.h"
 
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -85,6 +86,7 @@ struct SendFigures {
     int acked_kbps = 0;
     double queue_ms = -1;
     const char *delay_trend = "normal";
+    int fec_percent = 0;                // video ULPFEC overhead (0: none, or FEC not negotiated)
 };
 
 // Everything a session reports. Always called on the main thread, never from inside a
@@ -146,6 +148,13 @@ class WebrtcSession {
     // The video codec and encoder this leg sends with ("" when it sends no video).
     std::string video_codec() const;
     std::string video_encoder() const;
+    // Whether both ends agreed on RED/ULPFEC for the video (known once negotiated).
+    bool video_fec() const { return video_fec_; }
+    // Packets of the remote's video rebuilt from its ULPFEC so far (webrtcbin's
+    // rtpulpfecdec); 0 without FEC.
+    unsigned fec_recovered() const;
+    // Whether the remote side's Opus format parameters ask for DTX (usedtx=1).
+    bool remote_wants_dtx() const { return remote_dtx_; }
     // Asks this leg's video encoder for a keyframe now (its peer just connected).
     void request_keyframe();
     // True if `obj` is this session's bin or anything inside it (for bus errors).
@@ -173,6 +182,7 @@ class WebrtcSession {
     Result<void> link_send_branch(const std::string &description, const std::string &caps,
                                   const char *ghost_name, unsigned twcc_ext);
     Result<void> link_tees(Sources sources);
+    void guard_serialized_queries(GstPad *leg_sink);
     void connect_signals();
     void step(Negotiation next);
     void stop_sending_video();
@@ -180,6 +190,7 @@ class WebrtcSession {
     bool local_description_sent() const;
 
     void create_offer();
+    void offer_when_flowing();
     void create_answer();
     void set_local_from_reply(GstPromise *p, const char *field);
     void flush_remote_candidates();
@@ -256,6 +267,8 @@ class WebrtcSession {
         GstPad *ghost;       // borrowed, on bin_
     };
     std::vector<TeeLink> tee_links_;
+    // Set once webrtcbin has connected our input streams; read by the tee pads' query probes.
+    std::shared_ptr<std::atomic<bool>> send_open_ = std::make_shared<std::atomic<bool>>(false);
     std::vector<GstPad *> record_pads_; // borrowed ghost pads on bin_
     std::vector<gulong> handlers_;
 
@@ -265,6 +278,11 @@ class WebrtcSession {
     GstPad *video_send_src_ = nullptr; // borrowed: the video payload branch's src, in bin_
     SdpAuthor remote_author_ = SdpAuthor::Unknown;
     bool video_rejected_ = false; // by the answer to our offer
+    bool offer_wanted_ = false;   // negotiation-needed came before our first packets
+    bool video_fec_ = false;      // RED/ULPFEC negotiated for the video
+    bool remote_dtx_ = false;     // the remote's Opus fmtp says usedtx=1
+    // What our receive jitter buffers NACK (webrtcbin_setup.h); shared with their probes.
+    std::shared_ptr<VideoPayloadTypes> video_pts_ = std::make_shared<VideoPayloadTypes>();
     Ref<GCancellable> resolving_; // mDNS lookups in flight; cancelled with the session
     std::string local_type_;
     std::string pending_local_sdp_; // sent once set-local-description succeeded

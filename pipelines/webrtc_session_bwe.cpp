@@ -170,9 +170,14 @@ void WebrtcSession::poll_bwe() {
         GST_DEBUG("peer %s: our video is SSRC %u", config_.peer_id.c_str(), ssrc);
         video_ssrc_ = ssrc;
     }
+    gint64 now = g_get_monotonic_time();
+    if (BweAction a = bwe_->on_tick(now); a == BweAction::Decrease) {
+        GST_INFO("peer %s: no new report about our video in 3 s", config_.peer_id.c_str());
+        apply_bwe(now, a);
+        listener_->on_send_report(*this);
+    }
     // The RTCP path above needs nothing from get-stats, which only gives the bytes sent; a
     // request webrtcbin has not answered in a while is given up rather than waited on.
-    gint64 now = g_get_monotonic_time();
     if (bwe_polling_ && now - bwe_poll_us_ < kStatsGiveUpUs)
         return;
     bwe_polling_ = true;
@@ -292,14 +297,23 @@ void WebrtcSession::on_twcc(gint64 at_us, const std::vector<TwccPacket> &packets
 
 void WebrtcSession::apply_bwe(gint64 now, BweAction action) {
     int kbps = bwe_->target_kbps();
-    Picture pic = ladder_->update(now, bwe_->estimate_kbps());
-    if (kbps != figures_.target_kbps)
-        GST_INFO("peer %s: video %s to %d kbit/s (loss %.1f%%, rtt %.0f ms, sent %d kbit/s)",
-                 config_.peer_id.c_str(), bwe_action_name(action), kbps, figures_.loss * 100,
+    // The target is what the path carries, FEC included: with FEC on, the encoder gets the
+    // share that leaves room for it, and the picture is chosen for that share.
+    int fec = video_fec_ ? video_fec_percent(bwe_->smoothed_loss()) : 0;
+    int media_kbps = media_kbps_with_fec(kbps, fec);
+    int estimate = media_kbps_with_fec(bwe_->estimate_kbps(), fec);
+    Picture pic = ladder_->update(now, estimate);
+    if (kbps != figures_.target_kbps || fec != figures_.fec_percent)
+        GST_INFO("peer %s: video %s to %d kbit/s, FEC %d%% (loss %.1f%%, rtt %.0f ms, sent %d "
+                 "kbit/s)",
+                 config_.peer_id.c_str(), bwe_action_name(action), kbps, fec, figures_.loss * 100,
                  figures_.rtt_ms, figures_.sent_kbps);
-    if (kbps != figures_.target_kbps && video_encoder_)
-        set_encoder_bitrate(video_encoder_, *config_.plan.video->encoder, kbps);
+    if (fec != figures_.fec_percent)
+        set_video_fec_percent(video_webrtc_sink_.get(), fec);
+    if ((kbps != figures_.target_kbps || fec != figures_.fec_percent) && video_encoder_)
+        set_encoder_bitrate(video_encoder_, *config_.plan.video->encoder, media_kbps);
     figures_.target_kbps = kbps;
+    figures_.fec_percent = fec;
     if (!(pic == Picture{figures_.width, figures_.height, figures_.fps})) {
         g_info("peer %s: sending %dx%d@%d for %d kbit/s", config_.peer_id.c_str(), pic.width,
                pic.height, pic.fps, kbps);
@@ -316,6 +330,27 @@ void WebrtcSession::apply_bwe(gint64 now, BweAction action) {
         figures_.height = pic.height;
         figures_.fps = pic.fps;
     }
+}
+
+unsigned WebrtcSession::fec_recovered() const {
+    if (!webrtc_ || !video_fec_)
+        return 0;
+    unsigned total = 0;
+    auto it = gst_bin_iterate_recurse(GST_BIN(webrtc_));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+        auto *e = GST_ELEMENT(g_value_get_object(&item));
+        GstElementFactory *f = gst_element_get_factory(e);
+        if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "rtpulpfecdec")) {
+            guint n = 0;
+            g_object_get(e, "recovered", &n, nullptr);
+            total += n;
+        }
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    return total;
 }
 
 // The encoder and the size filter of this leg's video branch, found by what they are, and

@@ -11,6 +11,9 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
+#include <cstring>
+
 #define GST_CAT_DEFAULT duet_debug
 
 namespace duet::pipelines {
@@ -47,9 +50,11 @@ constexpr guint kDiscardPort = 9;
 // from the first packet. webrtcbin 1.22 turns them on only for streams whose SSRC the
 // remote SDP names, and an offer made before the first frame names none for video, so the
 // answerer would never ask; and asking for audio, which nobody offered to resend, only
-// made browsers resend 4-12% of it (Firefox) or answer NACKs they cannot serve.
+// made browsers resend 4-12% of it (Firefox) or answer NACKs they cannot serve. With
+// RED/ULPFEC negotiated the video arrives in RED (the FEC decoder sits after the jitter
+// buffer), so RED's payload type counts as the video's.
 struct NackByPt {
-    unsigned pt;
+    std::shared_ptr<const VideoPayloadTypes> pts;
     GstElement *jitterbuffer; // borrowed: the probe lives on its pad
 };
 
@@ -59,10 +64,12 @@ GstPadProbeReturn on_first_packet(GstPad *, GstPadProbeInfo *info, gpointer data
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
     if (!buf || !gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
         return GST_PAD_PROBE_OK; // not RTP: wait for the next packet
-    bool nack = gst_rtp_buffer_get_payload_type(&rtp) == d->pt;
+    int pt = gst_rtp_buffer_get_payload_type(&rtp);
     gst_rtp_buffer_unmap(&rtp);
+    bool nack = pt == d->pts->media.load() || pt == d->pts->red.load();
     g_object_set(d->jitterbuffer, "do-retransmission", gboolean(nack), nullptr);
-    GST_DEBUG_OBJECT(d->jitterbuffer, "retransmission requests %s", nack ? "on" : "off");
+    GST_DEBUG_OBJECT(d->jitterbuffer, "retransmission requests %s (pt %d)", nack ? "on" : "off",
+                     pt);
     return GST_PAD_PROBE_REMOVE;
 }
 
@@ -77,14 +84,13 @@ void on_new_jitterbuffer(GstElement *, GstElement *jb, guint, guint, gpointer da
     // socket were dropped as "too late", and the picture froze until a keyframe came back.
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(jb), "rtx-next-seqnum"))
         g_object_set(jb, "rtx-next-seqnum", FALSE, nullptr);
-    int nack_pt = GPOINTER_TO_INT(data);
-    if (nack_pt < 0)
+    const auto &pts = *static_cast<std::shared_ptr<const VideoPayloadTypes> *>(data);
+    if (!pts || pts->media.load() < 0)
         return;
     auto sink = Ref<GstPad>::adopt(gst_element_get_static_pad(jb, "sink"));
     if (!sink)
         return;
-    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_first_packet,
-                      new NackByPt{unsigned(nack_pt), jb},
+    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_first_packet, new NackByPt{pts, jb},
                       [](gpointer d) { delete static_cast<NackByPt *>(d); });
 }
 
@@ -148,15 +154,50 @@ void enable_video_nack(GstElement *webrtc) {
         g_array_unref(transceivers);
 }
 
-void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt) {
+// Video forward error correction as webrtcbin 1.22 does it per transceiver: an offer then
+// carries red/90000 and ulpfec/90000 (and RTX for RED); an answer carries them only if the
+// offer did. Where both ends agreed, webrtcbin puts rtpulpfecenc and rtpredenc after the
+// payloader (every packet goes out in RED; FEC packets only at a percentage above 0) and
+// rtpreddec and rtpulpfecdec after the receive jitter buffer.
+void enable_video_fec(GstElement *webrtc) {
+    GArray *transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    for (guint i = 0; transceivers && i < transceivers->len; ++i) {
+        auto *t = g_array_index(transceivers, GstWebRTCRTPTransceiver *, i);
+        GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+        g_object_get(t, "kind", &kind, nullptr);
+        if (kind == GST_WEBRTC_KIND_VIDEO &&
+            g_object_class_find_property(G_OBJECT_GET_CLASS(t), "fec-type"))
+            g_object_set(t, "fec-type", GST_WEBRTC_FEC_TYPE_ULP_RED, "fec-percentage", 0u, nullptr);
+    }
+    if (transceivers)
+        g_array_unref(transceivers);
+}
+
+void set_video_fec_percent(GstPad *webrtc_sink, int percent) {
+    if (!webrtc_sink ||
+        !g_object_class_find_property(G_OBJECT_GET_CLASS(webrtc_sink), "transceiver"))
+        return;
+    Ref<GObject> t;
+    g_object_get(webrtc_sink, "transceiver", t.out(), nullptr);
+    if (t && g_object_class_find_property(G_OBJECT_GET_CLASS(t.get()), "fec-percentage"))
+        g_object_set(t.get(), "fec-percentage", guint(std::max(0, percent)), nullptr);
+}
+
+void tune_rtpbin(GstElement *webrtc, std::shared_ptr<const VideoPayloadTypes> nack_pts) {
     auto rtpbin = Ref<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin"));
     if (!rtpbin) {
         GST_WARNING("webrtcbin has no child named rtpbin: jitter buffers start slowly, "
                     "retransmissions only where webrtcbin asks, feedback keeps the 5 s rule");
         return;
     }
-    g_signal_connect(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
-                     GINT_TO_POINTER(nack_pt ? int(*nack_pt) : -1));
+    g_signal_connect_data(
+        rtpbin.get(), "new-jitterbuffer", G_CALLBACK(on_new_jitterbuffer),
+        new std::shared_ptr<const VideoPayloadTypes>(std::move(nack_pts)),
+        [](gpointer d, GClosure *) {
+            delete static_cast<std::shared_ptr<const VideoPayloadTypes> *>(d);
+        },
+        GConnectFlags(0));
     g_signal_connect(
         rtpbin.get(), "element-added", G_CALLBACK(+[](GstBin *, GstElement *child, gpointer) {
             GstElementFactory *f = gst_element_get_factory(child);
@@ -273,12 +314,58 @@ void tidy_rejected_media(GstSDPMessage *answer) {
     }
 }
 
-std::string sdp_for_wire(const GstSDPMessage *sdp) {
+namespace {
+
+// An `a=fmtp` value without its `key=...` parameter (and its separator).
+std::string without_param(const char *fmtp, const char *key) {
+    std::string v = fmtp;
+    std::string::size_type sp = v.find(' ');
+    if (sp == std::string::npos)
+        return v;
+    std::string out = v.substr(0, sp + 1);
+    bool first = true;
+    Owned<gchar *> params(g_strsplit(v.c_str() + sp + 1, ";", -1));
+    for (gchar **p = params.get(); *p; ++p) {
+        std::string param = *p;
+        if (g_str_has_prefix(g_strstrip(*p), key) && (*p)[std::strlen(key)] == '=')
+            continue;
+        out += (first ? "" : ";") + param;
+        first = false;
+    }
+    return out;
+}
+
+// What our offer says about what our encoder happens to make (H.264's SPS/PPS, the frame
+// rate) is left out. webrtcbin 1.22, answering, matches an offered m-line to its own
+// transceiver only if the formats agree on every field both name, its own encoder's
+// values included: an offer carrying openh264's sprop-parameter-sets was answered by a
+// duet-peer with x264enc through a new receive-only transceiver, and it sent no video.
+// Both are in the stream anyway (rtph264pay config-interval=-1).
+void drop_sender_details(GstSDPMedia *m) {
+    for (guint a = gst_sdp_media_attributes_len(m); a-- > 0;) {
+        const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+        if (g_strcmp0(attr->key, "framerate") == 0) {
+            gst_sdp_media_remove_attribute(m, a);
+        } else if (g_strcmp0(attr->key, "fmtp") == 0 && attr->value &&
+                   std::strstr(attr->value, "sprop-parameter-sets=")) {
+            std::string v = without_param(attr->value, "sprop-parameter-sets");
+            GstSDPAttribute replaced;
+            gst_sdp_attribute_set(&replaced, "fmtp", v.c_str());
+            gst_sdp_media_replace_attribute(m, a, &replaced);
+        }
+    }
+}
+
+} // namespace
+
+std::string sdp_for_wire(const GstSDPMessage *sdp, bool offer) {
     GstSDPMessage *raw = nullptr;
     gst_sdp_message_copy(sdp, &raw);
     Owned<GstSDPMessage> copy(raw);
     for (guint i = 0; i < gst_sdp_message_medias_len(copy.get()); ++i) {
         auto *m = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(copy.get(), i));
+        if (offer)
+            drop_sender_details(m);
         for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
             const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
             if (g_strcmp0(attr->key, "bundle-only") != 0)

@@ -7,6 +7,8 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,10 +21,24 @@ void disable_upnp(GstElement *webrtc);
 // retransmissions.
 void enable_video_nack(GstElement *webrtc);
 
+// Red/ULPFEC on the video transceivers (at 0% until set_video_fec_percent): offered by us,
+// and answered where the offer has them.
+void enable_video_fec(GstElement *webrtc);
+// The FEC overhead of the video sent through webrtcbin's sink pad `webrtc_sink`, percent.
+// Does nothing where FEC was not negotiated.
+void set_video_fec_percent(GstPad *webrtc_sink, int percent);
+
+// The payload types a leg receives its video in: the codec's and, with FEC, RED's (-1:
+// none). Written on the main thread once negotiated, read by streaming threads.
+struct VideoPayloadTypes {
+    std::atomic<int> media{-1};
+    std::atomic<int> red{-1};
+};
+
 // Jitter buffers start pushing after two packets, RTCP feedback may go out every 100 ms,
-// and a jitter buffer asks for retransmissions only if its stream's payload type is
-// `nack_pt` (the video, when NACK was negotiated for it): never for audio.
-void tune_rtpbin(GstElement *webrtc, std::optional<unsigned> nack_pt);
+// and a jitter buffer asks for retransmissions only if its stream's payload type is one of
+// `nack_pts` (the video's, when NACK was negotiated for it; null: none): never for audio.
+void tune_rtpbin(GstElement *webrtc, std::shared_ptr<const VideoPayloadTypes> nack_pts);
 
 // Puts the transport-wide sequence number extension, as extension `id` (kTwccUri; see
 // VideoPlan::twcc_ext), on the RTP payloader in `branch` (the
@@ -52,7 +68,9 @@ void tidy_rejected_media(GstSDPMessage *answer);
 
 // Our SDP as it goes on the wire: m-lines that webrtcbin marks `a=bundle-only` on port 0
 // get a real port (9, "discard", as browsers write) and lose the attribute. Browsers do
-// not need bundle-only, and stacks that do not know it reject such m-lines.
-std::string sdp_for_wire(const GstSDPMessage *sdp);
+// not need bundle-only, and stacks that do not know it reject such m-lines. An offer also
+// loses what only describes our encoder's output (H.264 sprop-parameter-sets, a=framerate),
+// which made webrtcbin answerers with another encoder or frame rate refuse our video.
+std::string sdp_for_wire(const GstSDPMessage *sdp, bool offer = false);
 
 } // namespace duet::pipelines

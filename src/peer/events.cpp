@@ -69,7 +69,8 @@ Event stats(const ReceiveStats &s) {
                   .with("video_frames", gint64(s.video_frames))
                   .with("video_fps", tenth(s.video_fps))
                   .with("audio_buffers", gint64(s.audio_buffers))
-                  .with("audio_bps", tenth(s.audio_bps));
+                  .with("audio_bps", tenth(s.audio_bps))
+                  .with("fec_recovered", gint64(s.fec_recovered));
     if (s.sends_video) {
         e.with("send_kbps", gint64(s.send_kbps))
             .with("sent_kbps", gint64(s.sent_kbps))
@@ -77,6 +78,7 @@ Event stats(const ReceiveStats &s) {
             .with("rtt_ms", gint64(s.rtt_ms < 0 ? -1 : s.rtt_ms + 0.5))
             .with("send_size", std::to_string(s.send_width) + "x" + std::to_string(s.send_height))
             .with("send_fps", gint64(s.send_fps))
+            .with("send_fec", gint64(s.send_fec))
             .with("twcc", gint64(s.twcc));
         if (s.twcc > 0)
             e.with("acked_kbps", gint64(s.acked_kbps))

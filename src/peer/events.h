@@ -102,6 +102,8 @@ struct ReceiveStats {
     int acked_kbps = 0;
     double queue_ms = -1;
     const char *delay_trend = "normal";
+    int send_fec = 0;           // video ULPFEC overhead, percent (0: none or not negotiated)
+    unsigned fec_recovered = 0; // the peer's video packets rebuilt from its ULPFEC so far
 };
 Event stats(const ReceiveStats &s);
 

@@ -332,8 +332,10 @@ void PeerApp::apply(std::vector<Action> actions) {
             answer_offer(an->peer, an->sdp, {});
         } else if (auto *aa = std::get_if<action::ApplyAnswer>(&a)) {
             auto it = legs_.find(aa->peer);
-            if (it != legs_.end())
+            if (it != legs_.end()) {
                 it->second.session->apply_remote_description("answer", aa->sdp);
+                update_audio_dtx();
+            }
         } else if (auto *c = std::get_if<action::AddCandidate>(&a)) {
             if (pending_offers_.add_candidate(c->peer, c->candidate))
                 continue;

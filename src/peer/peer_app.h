@@ -97,6 +97,8 @@ class PeerApp : private Signaler::Listener,
     void on_failure(pipelines::WebrtcSession &s, const std::string &why) override;
     void on_video_rejected(pipelines::WebrtcSession &s, const std::string &codec) override;
     void on_send_report(pipelines::WebrtcSession &s) override;
+    // Opus DTX on while every call's remote side asks for it (codecs.h opus_dtx_wanted).
+    void update_audio_dtx();
     bool wants_recording(pipelines::WebrtcSession &s, pipelines::MediaKind kind) override;
     void on_record_pad(pipelines::WebrtcSession &s, pipelines::MediaKind kind,
                        GstPad *pad) override;

@@ -63,6 +63,7 @@ void PeerApp::answer_offer(const std::string &peer, const std::string &sdp,
     Leg &leg = legs_[peer];
     leg.answering = true;
     leg.session->apply_remote_description("offer", sdp);
+    update_audio_dtx();
     for (const auto &c : candidates)
         leg.session->add_remote_candidate(c.mline_index, c.candidate);
 }
@@ -154,6 +155,7 @@ bool PeerApp::open_leg(const std::string &peer, bool offerer, pipelines::LegPlan
     g_info("%s %s", offerer ? "offering to" : "answering", peer.c_str());
     gint64 now = g_get_monotonic_time();
     legs_[peer] = Leg{std::move(session).value(), false, LegStats(now), false, now};
+    update_audio_dtx(); // a call whose remote has not asked for DTX (yet) turns it off
     return true;
 }
 
@@ -167,6 +169,7 @@ void PeerApp::close_leg(const std::string &peer) {
     g_info("closing the call with %s", peer.c_str());
     Ref<GstPad> speaker_pad = std::move(it->second.speaker_pad);
     legs_.erase(it); // ~WebrtcSession unlinks from the capture, then stops
+    update_audio_dtx();
     // The session's bin is gone, and with it the link: the mixer's pad can go too.
     if (pipeline_)
         pipeline_->unplay(speaker_pad);
@@ -236,6 +239,7 @@ void PeerApp::emit_stats() {
             leg.stats.sample(peer, pipelines::peer_state_name(leg.session->state()),
                              c.video_frames.load(std::memory_order_relaxed),
                              c.audio_buffers.load(std::memory_order_relaxed), now);
+        st.fec_recovered = leg.session->fec_recovered();
         const pipelines::SendFigures &f = leg.session->send_figures();
         if (f.target_kbps > 0 && !leg.session->video_codec().empty()) {
             st.sends_video = true;
@@ -250,6 +254,7 @@ void PeerApp::emit_stats() {
             st.acked_kbps = f.acked_kbps;
             st.queue_ms = f.queue_ms;
             st.delay_trend = f.delay_trend;
+            st.send_fec = f.fec_percent;
         }
         events_.emit(events::stats(st));
     }
@@ -310,6 +315,14 @@ void PeerApp::on_send_report(pipelines::WebrtcSession &) {
         worst = std::max(worst, leg.session->send_figures().loss);
     if (pipeline_)
         pipeline_->set_audio_loss(worst);
+}
+
+void PeerApp::update_audio_dtx() {
+    std::vector<bool> asks;
+    for (const auto &[id, leg] : legs_)
+        asks.push_back(leg.session->remote_wants_dtx());
+    if (pipeline_)
+        pipeline_->set_audio_dtx(pipelines::opus_dtx_wanted(asks));
 }
 
 void PeerApp::on_failure(pipelines::WebrtcSession &s, const std::string &why) {

@@ -412,9 +412,38 @@ void test_large_relayed_offer_is_answered() {
     g_assert_cmpint(victim.exit_status(), ==, 0);
 }
 
+// A member that never answers duet-peer's offer must not hold anyone else's call. webrtcbin
+// parks a leg's first packets until the answer is applied, and the capture is shared by every
+// leg: the capture's allocation query waited behind the parked leg, and every other leg's
+// picture stopped after its first frame (and a full queue would have held the sound).
+void test_unanswered_offer_holds_no_other_leg() {
+    ServerProcess server({"--max-peers", "3"});
+    std::string room = "unanswered-" + std::to_string(getpid());
+    Client silent(server.ws_url());
+    silent.send("{\"type\":\"join\",\"room\":\"" + room + "\"}");
+    g_assert_false(silent.next("joined").empty());
+    PeerProcess a("offers-to-silent", server.ws_url(), room);
+    std::string a_id = joined_id(a);
+    // a's offer reached the silent member, which never answers it.
+    std::string offer = silent.next("signal", kMediaTimeoutMs);
+    g_assert_true(json_str(offer, "from") == a_id);
+    g_assert_true(offer.find("\"offer\"") != std::string::npos);
+    PeerProcess b("second-caller", server.ws_url(), room);
+    std::string b_id = joined_id(b);
+    // b keeps getting a's picture and sound: not just a first frame.
+    std::string line = b.wait_event("stats", [&](const std::string &l) {
+        return json_str(l, "peer") == a_id && json_num(l, "video_frames") >= 30 &&
+               json_num(l, "audio_buffers") >= 100;
+    });
+    g_assert_false(line.empty());
+    g_assert_false(a.exited());
+}
+
 int main(int argc, char **argv) {
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/peer/churn/offers-and-leaves", test_offer_churn);
     g_test_add_func("/peer/large-relayed-offer", test_large_relayed_offer_is_answered);
+    g_test_add_func("/peer/unanswered-offer-holds-no-other-leg",
+                    test_unanswered_offer_holds_no_other_leg);
     return finish_tests(g_test_run());
 }

@@ -37,17 +37,29 @@ process.on('exit', (code) => {
 });
 
 /**
+ * A script that runs `program` (with its arguments) inside network namespace `ns`, for
+ * spawners that take an executable path; `ip netns exec` keeps the descriptors passed.
+ */
+export function inNamespace(ns, program, name) {
+  const file = path.join(scratch, `${name}.sh`);
+  fs.writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${ns} ${program} "$@"\n`, { mode: 0o755 });
+  return file;
+}
+
+/**
  * Starts duet-peer on test sources, decoding without a window, printing events.
  * @param {string} httpUrl the server's `http://HOST:PORT/`
  * @param {string} room
- * @param {{name?: string, args?: string[], stdin?: boolean}} [opts] stdin: a pipe for `send`
+ * @param {{name?: string, args?: string[], stdin?: boolean, exe?: string}} [opts] stdin: a
+ *   pipe for `send`; exe: what to run instead of duet-peer (e.g. a script that runs it in a
+ *   network namespace, see inNamespace)
  */
-export function startPeer(httpUrl, room, { name = 'peer', args = [], stdin = false } = {}) {
+export function startPeer(httpUrl, room, { name = 'peer', args = [], stdin = false, exe = null } = {}) {
   const ws = httpUrl.replace(/^http/, 'ws') + 'ws';
   const logPath = path.join(scratch, `${name}.log`);
   const log = fs.openSync(logPath, 'w');
   const proc = spawn(
-    peerExe(),
+    exe ?? peerExe(),
     [
       '--room', room, '--server', ws, '--events', '--sink', 'none',
       '--video-source', 'test', '--audio-source', 'test', '--size', '320x240', '--fps', '15',

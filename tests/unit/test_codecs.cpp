@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -280,6 +281,73 @@ void test_parse_offer() {
     g_assert_null(parsed(rejected).first("video"));
 }
 
+// Chromium's offer with RED and ULPFEC on the video and usedtx=1 on Opus (Chromium writes
+// usedtx only when the page asks for it; this is a page that did).
+std::string fec_dtx_offer() {
+    std::string s = kChromiumOffer;
+    s.replace(s.find("96 97 100 102 127 45"), 20, "96 97 100 102 127 45 123 122 125");
+    s.replace(s.find("minptime=10;useinbandfec=1"), 26, "minptime=10;useinbandfec=1;usedtx=1");
+    s += "a=rtpmap:123 red/90000\r\n"
+         "a=rtpmap:122 rtx/90000\r\n"
+         "a=fmtp:122 apt=123\r\n"
+         "a=rtpmap:125 ulpfec/90000\r\n";
+    return s;
+}
+
+void test_sdp_fec_and_dtx() {
+    SdpSummary with = parsed(fec_dtx_offer());
+    const SdpMedia *v = with.first("video");
+    g_assert_true(v->has_red_ulpfec());
+    g_assert_cmpuint(*v->pt_of("red"), ==, 123);
+    g_assert_cmpuint(*v->pt_of("ULPFEC"), ==, 125);
+    std::vector<std::string> want{"VP8", "H264", "AV1"}; // repair formats carry no picture
+    g_assert_true(v->codec_names() == want);
+    g_assert_true(with.first("audio")->formats[0].usedtx);
+    // Chromium's default offer: RED for audio (Opus redundancy) is no video FEC, and Opus
+    // without usedtx does not ask for DTX.
+    SdpSummary plain = parsed(kChromiumOffer);
+    g_assert_false(plain.first("video")->has_red_ulpfec());
+    g_assert_false(plain.first("video")->pt_of("red").has_value());
+    g_assert_false(plain.first("audio")->formats[0].usedtx);
+    // RED alone (no ULPFEC) is not FEC; usedtx=0 is no request.
+    std::string red_only = fec_dtx_offer();
+    red_only.replace(red_only.find("a=rtpmap:125 ulpfec/90000"), 25,
+                     "a=rtpmap:125 flexfec-03/90000");
+    red_only.replace(red_only.find("usedtx=1"), 8, "usedtx=0");
+    SdpSummary r = parsed(red_only);
+    g_assert_false(r.first("video")->has_red_ulpfec());
+    g_assert_false(r.first("audio")->formats[0].usedtx);
+}
+
+// FEC follows the loss the receiver reports: none without loss, capped, and the encoder's
+// share of the target leaves room for it.
+void test_video_fec_percent() {
+    g_assert_cmpint(video_fec_percent(0), ==, 0);
+    g_assert_cmpint(video_fec_percent(0.004), ==, 0);
+    g_assert_cmpint(video_fec_percent(-1), ==, 0);
+    g_assert_cmpint(video_fec_percent(std::nan("")), ==, 0);
+    g_assert_cmpint(video_fec_percent(0.01), ==, 2);
+    g_assert_cmpint(video_fec_percent(0.05), ==, 10);
+    g_assert_cmpint(video_fec_percent(0.2), ==, 40);
+    g_assert_cmpint(video_fec_percent(0.5), ==, kMaxVideoFecPercent);
+    g_assert_cmpint(video_fec_percent(1), ==, kMaxVideoFecPercent);
+    g_assert_cmpint(media_kbps_with_fec(800, 0), ==, 800);
+    g_assert_cmpint(media_kbps_with_fec(800, 25), ==, 640);
+    g_assert_cmpint(media_kbps_with_fec(300, 50), ==, 200);
+    g_assert_cmpint(media_kbps_with_fec(1, 50), ==, 1);
+}
+
+// One Opus encoder serves every call: DTX only while every call asked for it.
+void test_opus_dtx_decision() {
+    g_assert_false(opus_dtx_wanted({}));
+    g_assert_true(opus_dtx_wanted({true}));
+    g_assert_true(opus_dtx_wanted({true, true}));
+    g_assert_false(opus_dtx_wanted({true, false})); // one that did not joined
+    g_assert_false(opus_dtx_wanted({false}));
+    g_assert_cmpint(opus_complexity(true), ==, 10); // libopus's analysis, which DTX needs
+    g_assert_cmpint(opus_complexity(false), <, 10);
+}
+
 void test_answer_codecs() {
     // auto: the offer's first codec we can send, with the offer's payload type.
     LegPlan p = plan_answer(parsed(kChromiumOffer), VideoCodecPref::Auto, encoders());
@@ -387,6 +455,21 @@ void test_sdp_for_wire() {
     g_assert_true(has(wire, "m=video 9 UDP/TLS/RTP/SAVPF 96"));
     g_assert_true(has(wire, "a=mid:video1"));
     gst_sdp_message_free(m);
+    // An offer leaves out what only describes our encoder's output; an answer keeps it.
+    m = sdp_of("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+               "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=mid:video0\r\na=framerate:15\r\n"
+               "a=rtpmap:96 H264/90000\r\n"
+               "a=fmtp:96 profile-level-id=42e01f;sprop-parameter-sets=Z0LAH4yN,aM48gA==;"
+               "packetization-mode=1\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n");
+    std::string offer = sdp_for_wire(m, true);
+    g_assert_false(has(offer, "sprop-parameter-sets"));
+    g_assert_false(has(offer, "framerate"));
+    g_assert_true(has(offer, "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1\r\n"));
+    g_assert_true(has(offer, "a=fmtp:97 apt=96\r\n"));
+    std::string answer = sdp_for_wire(m, false);
+    g_assert_true(has(answer, "sprop-parameter-sets=Z0LAH4yN,aM48gA=="));
+    g_assert_true(has(answer, "a=framerate:15"));
+    gst_sdp_message_free(m);
 }
 
 void test_tidy_rejected_media() {
@@ -438,6 +521,9 @@ int main(int argc, char **argv) {
     g_test_add_func("/codecs/sdp/for-wire", test_sdp_for_wire);
     g_test_add_func("/codecs/sdp/tidy-rejected", test_tidy_rejected_media);
     g_test_add_func("/codecs/sdp/mdns-advice", test_mdns_advice);
+    g_test_add_func("/codecs/sdp/fec-and-dtx", test_sdp_fec_and_dtx);
+    g_test_add_func("/codecs/fec/video-percent", test_video_fec_percent);
+    g_test_add_func("/codecs/opus/dtx-decision", test_opus_dtx_decision);
     g_test_add_func("/codecs/plan/answer", test_answer_codecs);
     g_test_add_func("/codecs/plan/offer", test_offer_codecs);
     g_test_add_func("/codecs/plan/twcc-extension", test_twcc_extension_id);

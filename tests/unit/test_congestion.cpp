@@ -59,6 +59,33 @@ void test_one_queue_is_not_punished_twice() {
     g_assert_cmpint(c.target_kbps(), <, after);
 }
 
+// Reports that stop while we send (stuck behind a full queue, or about nothing new) lower
+// the rate every 1.5 s until one comes; before any report, and while nothing is sent, a
+// silence means nothing.
+void test_report_silence_decreases() {
+    BandwidthController quiet(limits(60, 800, 800));
+    quiet.on_sent_rate(500);
+    g_assert_true(quiet.on_tick(10 * kSecond) == BweAction::Hold); // no report yet
+    BandwidthController idle(limits(60, 800, 800));
+    idle.on_report(kSecond, {0, 40});
+    g_assert_true(idle.on_tick(10 * kSecond) == BweAction::Hold); // sending nothing
+
+    BandwidthController c(limits(60, 800, 800));
+    c.on_report(kSecond, {0, 40});
+    c.on_sent_rate(500);
+    g_assert_true(c.on_tick(3 * kSecond) == BweAction::Hold); // 2 s: a report may be late
+    g_assert_true(c.on_tick(4 * kSecond + 100 * 1000) == BweAction::Decrease);
+    g_assert_cmpint(c.target_kbps(), ==, 400); // 0.8 of what was sent
+    g_assert_true(c.on_tick(5 * kSecond) == BweAction::Hold); // one decrease per 1.5 s
+    c.on_sent_rate(400);
+    g_assert_true(c.on_tick(6 * kSecond) == BweAction::Decrease);
+    g_assert_cmpint(c.target_kbps(), ==, 320);
+    // A report ends the silence.
+    c.on_report(6500 * 1000, {0, 40});
+    g_assert_true(c.on_tick(8 * kSecond) == BweAction::Hold);
+    g_assert_cmpint(c.target_kbps(), >=, 320);
+}
+
 void test_moderate_loss_holds() {
     BandwidthController c(limits(60, 400, 800));
     c.on_report(kSecond, {0, 40});
@@ -563,6 +590,7 @@ int main(int argc, char **argv) {
     g_test_add_func("/congestion/remb-estimate", test_remb_is_not_the_estimate);
     g_test_add_func("/congestion/sent-rate", test_decrease_starts_from_what_was_sent);
     g_test_add_func("/congestion/bad-reports", test_bad_reports_change_nothing);
+    g_test_add_func("/congestion/report-silence", test_report_silence_decreases);
     g_test_add_func("/congestion/remb", test_remb_caps_the_target);
     g_test_add_func("/congestion/bottleneck", test_follows_a_bottleneck_and_recovers);
     g_test_add_func("/congestion/twcc-own-queue",

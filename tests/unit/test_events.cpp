@@ -58,12 +58,12 @@ void test_stats_event() {
     // Rates keep one decimal; a whole rate still prints as a JSON number with ".0".
     check_str_eq(format_event(events::stats(st)).c_str(),
                  R"({"event":"stats","peer":"p2","state":"connected","video_frames":1234,)"
-                 R"("video_fps":15.0,"audio_buffers":4000,"audio_bps":50.0})");
+                 R"("video_fps":15.0,"audio_buffers":4000,"audio_bps":50.0,"fec_recovered":0})");
     st.video_fps = 0.04;
     st.audio_bps = 7.25;
     std::string line = format_event(events::stats(st));
     g_assert_nonnull(std::strstr(line.c_str(), R"("video_fps":0.0,)"));
-    g_assert_nonnull(std::strstr(line.c_str(), R"("audio_bps":7.3})"));
+    g_assert_nonnull(std::strstr(line.c_str(), R"("audio_bps":7.3,)"));
 }
 
 void test_time_field_last() {
