@@ -257,7 +257,8 @@ BweAction BandwidthController::on_tick(gint64 now_us) {
     double from = std::min(target_, sent_kbps_);
     congested_kbps_ = congested_kbps_ > 0 ? 0.7 * congested_kbps_ + 0.3 * from : from;
     double before = target_;
-    target_ = std::clamp(from * kSilenceBackOff, double(limits_.min_kbps), double(limits_.max_kbps));
+    target_ =
+        std::clamp(from * kSilenceBackOff, double(limits_.min_kbps), double(limits_.max_kbps));
     last_decrease_us_ = now_us;
     return target_ < before ? BweAction::Decrease : BweAction::Hold;
 }
