@@ -223,6 +223,7 @@ Result<void> WebrtcSession::build(GstBin *pipeline, Sources sources) {
         if (plan.video->nack)
             enable_video_nack(webrtc_);
         enable_video_fec(webrtc_);
+        carry_twcc_through_red(webrtc_, plan.video->twcc_ext);
     }
     // After our own transceivers exist: only those webrtcbin makes for the offer are narrowed.
     narrow_new_transceivers(webrtc_, config_.send.video_codec);

@@ -174,6 +174,87 @@ void enable_video_fec(GstElement *webrtc) {
         g_array_unref(transceivers);
 }
 
+namespace {
+
+// RFC 8285 one-byte header extensions: the 0xBEDE profile, then elements of an id (high
+// nibble) and a length less one (low nibble); id 0 is padding, 15 ends the list.
+void move_red_twcc_slot(GstBuffer *buf, guint8 to_id) {
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    if (!gst_rtp_buffer_map(buf, GST_MAP_READWRITE, &rtp))
+        return;
+    guint16 bits = 0;
+    gpointer data = nullptr;
+    guint words = 0;
+    if (gst_rtp_buffer_get_extension_data(&rtp, &bits, &data, &words) && bits == 0xBEDE) {
+        auto *b = static_cast<guint8 *>(data);
+        for (guint i = 0, end = words * 4; i < end;) {
+            guint8 id = b[i] >> 4, len = (b[i] & 0x0f) + 1;
+            if (id == 0) {
+                ++i;
+                continue;
+            }
+            if (id == 15)
+                break;
+            if (id == 1 && len == 2) {
+                b[i] = guint8(to_id << 4) | (b[i] & 0x0f);
+                break;
+            }
+            i += 1 + len;
+        }
+    }
+    gst_rtp_buffer_unmap(&rtp);
+}
+
+void watch_red_encoder(GstElement *red, unsigned twcc_ext) {
+    auto src = Ref<GstPad>::adopt(gst_element_get_static_pad(red, "src"));
+    if (!src)
+        return;
+    GST_DEBUG_OBJECT(red, "moving its transport-wide sequence number slot to id %u", twcc_ext);
+    gst_pad_add_probe(
+        src.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *info, gpointer id) -> GstPadProbeReturn {
+            GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+            GST_PAD_PROBE_INFO_DATA(info) = buf;
+            move_red_twcc_slot(buf, guint8(GPOINTER_TO_UINT(id)));
+            return GST_PAD_PROBE_OK;
+        },
+        GUINT_TO_POINTER(twcc_ext), nullptr);
+}
+
+bool is_red_encoder(GstElement *e) {
+    GstElementFactory *f = gst_element_get_factory(e);
+    return f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "rtpredenc");
+}
+
+} // namespace
+
+void carry_twcc_through_red(GstElement *webrtc, unsigned twcc_ext) {
+    if (twcc_ext == 0 || twcc_ext == 1 || twcc_ext > 14)
+        return;
+    // webrtcbin builds the encoders in a bin of their own and adds that to rtpbin: the
+    // encoder is inside the element this reports.
+    g_signal_connect_data(webrtc, "deep-element-added",
+                          G_CALLBACK(+[](GstBin *, GstBin *, GstElement *e, gpointer id) {
+                              if (is_red_encoder(e)) {
+                                  watch_red_encoder(e, GPOINTER_TO_UINT(id));
+                                  return;
+                              }
+                              if (!GST_IS_BIN(e))
+                                  return;
+                              GstIterator *it = gst_bin_iterate_recurse(GST_BIN(e));
+                              GValue item = G_VALUE_INIT;
+                              while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+                                  auto *child = GST_ELEMENT(g_value_get_object(&item));
+                                  if (is_red_encoder(child))
+                                      watch_red_encoder(child, GPOINTER_TO_UINT(id));
+                                  g_value_reset(&item);
+                              }
+                              g_value_unset(&item);
+                              gst_iterator_free(it);
+                          }),
+                          GUINT_TO_POINTER(twcc_ext), nullptr, GConnectFlags(0));
+}
+
 void set_video_fec_percent(GstPad *webrtc_sink, int percent) {
     if (!webrtc_sink ||
         !g_object_class_find_property(G_OBJECT_GET_CLASS(webrtc_sink), "transceiver"))

@@ -24,6 +24,13 @@ void enable_video_nack(GstElement *webrtc);
 // Red/ULPFEC on the video transceivers (at 0% until set_video_fec_percent): offered by us,
 // and answered where the offer has them.
 void enable_video_fec(GstElement *webrtc);
+
+// GStreamer 1.22.0's rtpredenc gives each RED packet the slot for a transport-wide sequence
+// number under extension id 1 whatever id was negotiated, so rtpbin never numbers RED
+// packets when the id is another (Chromium's offers use 3), and the receiver's feedback
+// covered only the sound. This moves that slot to `twcc_ext` on every RED encoder webrtcbin
+// makes from now on (nothing when `twcc_ext` is 0 or 1).
+void carry_twcc_through_red(GstElement *webrtc, unsigned twcc_ext);
 // The FEC overhead of the video sent through webrtcbin's sink pad `webrtc_sink`, percent.
 // Does nothing where FEC was not negotiated.
 void set_video_fec_percent(GstPad *webrtc_sink, int percent);
