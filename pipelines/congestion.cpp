@@ -59,6 +59,9 @@ constexpr double kRembProbe = 1.5;
 // a second, browsers about that often; transport-wide feedback comes every 100 ms.)
 constexpr gint64 kReportSilenceUs = 3 * G_USEC_PER_SEC;
 constexpr double kSilenceBackOff = 0.8;
+// How fast the loss reported out from transport-wide feedback falls, per feedback (every
+// ~100 ms: about 2 s to fall by two thirds).
+constexpr double kTwccLossFall = 0.05;
 // Round trips above this are not a measurement.
 constexpr double kMaxRttMs = 60000;
 
@@ -295,6 +298,11 @@ BweAction BandwidthController::on_twcc(gint64 now_us, const std::vector<TwccPack
         losses_.pop_front();
     }
     twcc_loss_ = twcc_total_ > 0 ? double(twcc_lost_) / twcc_total_ : 0;
+    // What is reported out (for the FEC shares) rises with the window at once but falls
+    // slowly: a second with no loss in it is common at 5% random loss and 30-100 packets a
+    // second, and the FEC turned off and on with it (/faults/impaired-link saw 0% FEC).
+    twcc_loss_held_ =
+        std::max(twcc_loss_, twcc_loss_held_ + kTwccLossFall * (twcc_loss_ - twcc_loss_held_));
 
     if (trend_ == DelayTrend::Overuse || forward_queue_overuse())
         return decrease(now_us, false, 0, true, kTwccDecreaseHoldUs);
@@ -333,7 +341,7 @@ void BandwidthController::reset_delay() {
 }
 
 double BandwidthController::smoothed_loss() const {
-    return std::max(loss_, twcc_loss_);
+    return std::max(loss_, twcc_loss_held_);
 }
 
 void BandwidthController::add_packet(const TwccPacket &p) {

@@ -73,7 +73,8 @@ class BandwidthController {
     // The bitrate for the video encoder now, kbit/s, within the limits.
     int target_kbps() const;
     // The loss the path showed in the last reports (0..1, smoothed), or over the last
-    // second of transport-wide feedback if that is more; e.g. for Opus FEC.
+    // second of transport-wide feedback if that is more (falling slowly after it); e.g.
+    // for Opus FEC and video ULPFEC.
     double smoothed_loss() const;
     // The round trip's lowest value over the last few seconds (ms), -1 before the first.
     double base_rtt_ms() const { return base_rtt_ms_; }
@@ -165,6 +166,7 @@ class BandwidthController {
     std::deque<Losses> losses_;
     int twcc_lost_ = 0, twcc_total_ = 0;
     double twcc_loss_ = 0;
+    double twcc_loss_held_ = 0; // twcc_loss_, falling slowly (what smoothed_loss reports)
 };
 
 // A picture size and frame rate.

@@ -75,7 +75,7 @@ void test_report_silence_decreases() {
     c.on_sent_rate(500);
     g_assert_true(c.on_tick(3 * kSecond) == BweAction::Hold); // 2 s: a report may be late
     g_assert_true(c.on_tick(4 * kSecond + 100 * 1000) == BweAction::Decrease);
-    g_assert_cmpint(c.target_kbps(), ==, 400); // 0.8 of what was sent
+    g_assert_cmpint(c.target_kbps(), ==, 400);                // 0.8 of what was sent
     g_assert_true(c.on_tick(5 * kSecond) == BweAction::Hold); // one decrease per 1.5 s
     c.on_sent_rate(400);
     g_assert_true(c.on_tick(6 * kSecond) == BweAction::Decrease);
@@ -480,6 +480,17 @@ void test_twcc_alone_drives_increases_and_loss() {
     g_assert_true(c.on_twcc(t, lossy) == BweAction::Decrease);
     g_assert_cmpint(c.target_kbps(), <, before);
     g_assert_cmpfloat(c.smoothed_loss(), >=, 0.19);
+    // A clean second after it: the decisions see no loss, what is reported out (for FEC)
+    // falls slowly rather than to 0 at once.
+    std::vector<TwccPacket> clean;
+    t += 2 * kSecond;
+    for (int i = 0; i < 50; ++i) {
+        gint64 sent = t + i * 20 * 1000;
+        clean.push_back({sent, sent + path.offset_us + 20 * 1000, 1000, true});
+    }
+    c.on_twcc(t + kSecond, clean);
+    g_assert_cmpfloat(c.smoothed_loss(), >, 0.1);
+    g_assert_cmpfloat(c.smoothed_loss(), <, 0.195); // one feedback: 5% of the way down
 }
 
 void test_twcc_bad_feedback_changes_nothing() {
