@@ -4,6 +4,7 @@
 
 #include "common/gst_ref.h"
 #include "common/main_thread.h"
+#include "pipelines/bin_walk.h"
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
 #include "pipelines/sink_latency.h"
@@ -127,17 +128,11 @@ CallPipeline::create(const MediaOptions &opts, const ResolvedMedia &media,
     }
     // The Opus encoder, found by what it is: the audio chain's launch text names it not.
     const char *opus_element = codec_spec(Codec::Opus).encoders.front().element.element;
-    auto it = gst_bin_iterate_recurse(send);
-    GValue item = G_VALUE_INIT;
-    while (!p->opus_encoder_ && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        auto *e = GST_ELEMENT(g_value_get_object(&item));
-        GstElementFactory *f = gst_element_get_factory(e);
-        if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), opus_element))
+    for_each_element(send, [&](GstElement *e) {
+        if (made_by(e, opus_element))
             p->opus_encoder_ = Ref<GstElement>::ref(e);
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+        return !p->opus_encoder_;
+    });
     if (media.camera && !media.video_device.empty()) {
         auto cam = Ref<GstElement>::adopt(gst_bin_get_by_name(send, kCameraName));
         g_object_set(cam.get(), camera_device_property(media.camera_stack),

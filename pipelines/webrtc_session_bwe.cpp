@@ -4,6 +4,7 @@
 // its BandwidthController (congestion.h) and sets the encoder's bitrate and the picture
 // size and rate the controller's target can carry.
 #include "common/gst_ref.h"
+#include "pipelines/bin_walk.h"
 #include "pipelines/debug.h"
 #include "pipelines/launch.h"
 #include "pipelines/rtcp_feedback.h"
@@ -336,20 +337,14 @@ unsigned WebrtcSession::fec_recovered() const {
     if (!webrtc_ || !video_fec_)
         return 0;
     unsigned total = 0;
-    auto it = gst_bin_iterate_recurse(GST_BIN(webrtc_));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        auto *e = GST_ELEMENT(g_value_get_object(&item));
-        GstElementFactory *f = gst_element_get_factory(e);
-        if (f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "rtpulpfecdec")) {
+    for_each_element(GST_BIN(webrtc_), [&](GstElement *e) {
+        if (made_by(e, "rtpulpfecdec")) {
             guint n = 0;
             g_object_get(e, "recovered", &n, nullptr);
             total += n;
         }
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+        return true;
+    });
     return total;
 }
 
@@ -358,20 +353,13 @@ unsigned WebrtcSession::fec_recovered() const {
 // frame rate: dropping there costs no latency, unlike a videorate).
 void WebrtcSession::find_video_controls(GstElement *branch) {
     const auto &video = config_.plan.video;
-    auto it = gst_bin_iterate_recurse(GST_BIN(branch));
-    GValue item = G_VALUE_INIT;
-    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        auto *e = GST_ELEMENT(g_value_get_object(&item));
-        GstElementFactory *f = gst_element_get_factory(e);
-        const char *name = f ? gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)) : "";
-        if (g_str_equal(name, video->encoder->element.element))
+    for_each_element(GST_BIN(branch), [&](GstElement *e) {
+        if (made_by(e, video->encoder->element.element))
             video_encoder_ = e; // the bin holds it
         else if (g_str_equal(GST_OBJECT_NAME(e), kVideoSizeName))
             video_size_ = e;
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+        return true;
+    });
     if (!video_encoder_)
         return;
     if (video_send_src_)

@@ -5,6 +5,7 @@
 
 #include "common/gst_ref.h"
 #include "common/ref.h"
+#include "pipelines/bin_walk.h"
 #include "pipelines/debug.h"
 
 #include <gst/rtp/rtp.h>
@@ -221,11 +222,6 @@ void watch_red_encoder(GstElement *red, unsigned twcc_ext) {
         GUINT_TO_POINTER(twcc_ext), nullptr);
 }
 
-bool is_red_encoder(GstElement *e) {
-    GstElementFactory *f = gst_element_get_factory(e);
-    return f && g_str_equal(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "rtpredenc");
-}
-
 } // namespace
 
 void carry_twcc_through_red(GstElement *webrtc, unsigned twcc_ext) {
@@ -235,22 +231,17 @@ void carry_twcc_through_red(GstElement *webrtc, unsigned twcc_ext) {
     // encoder is inside the element this reports.
     g_signal_connect_data(webrtc, "deep-element-added",
                           G_CALLBACK(+[](GstBin *, GstBin *, GstElement *e, gpointer id) {
-                              if (is_red_encoder(e)) {
+                              if (made_by(e, "rtpredenc")) {
                                   watch_red_encoder(e, GPOINTER_TO_UINT(id));
                                   return;
                               }
                               if (!GST_IS_BIN(e))
                                   return;
-                              GstIterator *it = gst_bin_iterate_recurse(GST_BIN(e));
-                              GValue item = G_VALUE_INIT;
-                              while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-                                  auto *child = GST_ELEMENT(g_value_get_object(&item));
-                                  if (is_red_encoder(child))
+                              for_each_element(GST_BIN(e), [id](GstElement *child) {
+                                  if (made_by(child, "rtpredenc"))
                                       watch_red_encoder(child, GPOINTER_TO_UINT(id));
-                                  g_value_reset(&item);
-                              }
-                              g_value_unset(&item);
-                              gst_iterator_free(it);
+                                  return true;
+                              });
                           }),
                           GUINT_TO_POINTER(twcc_ext), nullptr, GConnectFlags(0));
 }
@@ -303,16 +294,11 @@ bool add_twcc_extension(GstElement *branch, GstCaps *caps, unsigned id) {
     if (id < 1 || id > 14)
         return false;
     GstElement *payloader = nullptr; // borrowed: the bin holds it
-    auto it = gst_bin_iterate_recurse(GST_BIN(branch));
-    GValue item = G_VALUE_INIT;
-    while (!payloader && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-        auto *e = GST_ELEMENT(g_value_get_object(&item));
+    for_each_element(GST_BIN(branch), [&](GstElement *e) {
         if (GST_IS_RTP_BASE_PAYLOAD(e))
             payloader = e;
-        g_value_reset(&item);
-    }
-    g_value_unset(&item);
-    gst_iterator_free(it);
+        return !payloader;
+    });
     if (!payloader || !g_signal_lookup("add-extension", G_OBJECT_TYPE(payloader)))
         return false;
     auto ext =
